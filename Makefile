@@ -1,0 +1,101 @@
+# tornwatch: clang -> .bpf.o -> bpftool gen skeleton -> one binary with the BPF objects embedded.
+# 'make V=1' for loud builds.
+
+ARCH ?= x86
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= gcc
+OUT := build
+VMLINUX := vmlinux/$(ARCH)/vmlinux.h
+VERSION := 0.1.0
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+CFLAGS ?= -O2 -g
+CFLAGS += -Wall -Wextra -Wno-unused-parameter -Werror -std=gnu11 -D_GNU_SOURCE -MMD -MP \
+	  -I$(OUT) -Ibpf -Iuser -DTW_VERSION='"$(VERSION)"'
+BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	      -I$(dir $(VMLINUX)) -Ibpf -MMD -MP
+LDLIBS := -lbpf -lelf -lz
+
+BPF_PROGS := tornwatch
+BPF_OBJS := $(patsubst %,$(OUT)/%.bpf.o,$(BPF_PROGS))
+SKELS := $(patsubst %,$(OUT)/%.skel.h,$(BPF_PROGS))
+
+# Pure logic: no libbpf, unit-tested without root.
+PURE_SRCS := user/common.c user/opts.c user/tracker.c user/report.c user/record.c user/htab.c
+LIVE_SRCS := user/tornwatch.c user/trace.c user/follow.c user/libbpf_log.c
+PURE_OBJS := $(patsubst user/%.c,$(OUT)/%.o,$(PURE_SRCS))
+LIVE_OBJS := $(patsubst user/%.c,$(OUT)/%.o,$(LIVE_SRCS))
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/test_*.c))
+
+.DELETE_ON_ERROR:
+.PHONY: all deps clean test unit-test e2e-test demo bench vmlinux install
+
+all: tornwatch $(OUT)/writer
+
+deps:
+	$(Q)./scripts/deps.sh
+
+$(OUT):
+	$(Q)mkdir -p $(OUT) $(OUT)/tests
+
+$(OUT)/%.bpf.o: bpf/%.bpf.c $(VMLINUX) | $(OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/%.skel.h: $(OUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+$(LIVE_OBJS): $(SKELS)
+
+$(OUT)/%.o: user/%.c | $(OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+tornwatch: $(PURE_OBJS) $(LIVE_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# The ground-truth writer used by tests, the demo and the benchmark.
+$(OUT)/writer: tests/writer.c | $(OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
+
+$(OUT)/tests/%: tests/unit/%.c $(PURE_OBJS) | $(OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(PURE_OBJS) -o $@
+
+unit-test: $(UNIT_TESTS)
+	$(Q)./tests/run.sh --unit-only
+
+# Everything: unit tests, CLI smoke, end-to-end on ext4 and XFS. Needs root.
+test: deps all $(UNIT_TESTS)
+	$(Q)./tests/run.sh
+
+demo: deps all
+	$(Q)./tests/demo.sh
+
+bench: deps all
+	$(Q)./bench/overhead.sh
+
+# Regenerate the checked-in vmlinux.h from the running kernel's BTF.
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX)
+
+PREFIX ?= /usr/local
+install: tornwatch
+	install -D -m 0755 tornwatch $(DESTDIR)$(PREFIX)/sbin/tornwatch
+
+clean:
+	$(Q)rm -rf $(OUT) tornwatch
+
+-include $(wildcard $(OUT)/*.d)

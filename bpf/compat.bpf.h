@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Every kernel-version difference the BPF side meets lives here, decided by CO-RE
+ * existence checks, never by version numbers. One line per change names it.
+ */
+#ifndef TW_COMPAT_BPF_H
+#define TW_COMPAT_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+
+/* 6.18: folio->flags became memdesc_flags_t { unsigned long f; } (was unsigned long). */
+struct tw_folio___flags_ulong {
+	unsigned long flags;
+} __attribute__((preserve_access_index));
+
+typedef struct {
+	unsigned long f;
+} tw_memdesc_flags___new;
+
+struct tw_folio___flags_memdesc {
+	tw_memdesc_flags___new flags;
+} __attribute__((preserve_access_index));
+
+static __always_inline unsigned long tw_folio_flags(struct folio *folio)
+{
+	if (bpf_core_type_exists(memdesc_flags_t))
+		return BPF_CORE_READ((struct tw_folio___flags_memdesc *)folio, flags.f);
+	return BPF_CORE_READ((struct tw_folio___flags_ulong *)folio, flags);
+}
+
+/* PG_writeback's bit number moves between kernels: take it from BTF. */
+static __always_inline int tw_pg_writeback_bit(void)
+{
+	return bpf_core_enum_value(enum pageflags, PG_writeback);
+}
+
+/* __REQ_ATOMIC arrived in 6.11; before it no bio can carry the flag. */
+static __always_inline __u32 tw_req_atomic_mask(void)
+{
+	if (bpf_core_enum_value_exists(enum req_flag_bits, __REQ_ATOMIC))
+		return 1u << bpf_core_enum_value(enum req_flag_bits, __REQ_ATOMIC);
+	return 0;
+}
+
+static __always_inline __u32 tw_req_flag_mask(int bit)
+{
+	return 1u << bit;
+}
+
+/*
+ * A page's head: tail pages keep head | 1 in page->compound_head (all kernels
+ * tornwatch supports; 6.18 still has the field for tail pages).
+ */
+static __always_inline struct page *tw_compound_head(struct page *page)
+{
+	unsigned long head = BPF_CORE_READ(page, compound_head);
+
+	if (head & 1)
+		return (struct page *)(head - 1);
+	return page;
+}
+
+#endif /* TW_COMPAT_BPF_H */

@@ -1,0 +1,733 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tornwatch: join the writes of traced processes to the bios and requests that
+ * carry their bytes to the device. Tracepoints only (tp_btf).
+ *
+ * What this side decides: which writes are traced (by tgid), which bios carry
+ * bytes of traced files (by page identity: folio -> mapping -> inode + index,
+ * never by the pid at the block layer, since writeback runs in kworkers), and
+ * for direct I/O, by the writer's own in-flight kiocb. It emits one record per
+ * fact; the verdict per unit is pure logic in user space (user/tracker.c).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "compat.bpf.h"
+#include "tornwatch.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define PAGE_SHIFT_4K	12
+#define MAX_IOV_READ	8	/* iovecs summed at syscall entry */
+#define MAX_BVEC_WALK	256	/* bvecs followed in one bio (BIO_MAX_VECS) */
+#define MAX_RQ_WALK	128	/* bios followed in one request */
+
+/* x86_64 syscall numbers of the writes followed here. */
+#define NR_write	1
+#define NR_pwrite64	18
+#define NR_writev	20
+#define NR_pwritev	296
+#define NR_pwritev2	328
+
+const volatile __u32 follow_forks = 0;
+const volatile __u32 self_tgid = 0;
+
+__u64 tw_stats[TW_NR_STATS] = {};
+
+struct file_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 pad;
+};
+
+/* What a thread is doing: a write syscall, and/or a direct write being submitted. */
+struct task_state {
+	__u64 dio_ino;
+	__u64 dio_pos;
+	__u64 dio_count;
+	__u64 dio_consumed;
+	__u32 dio_dev;
+	__u32 in_write;
+};
+
+/* Sizes are set by user space before load (see user/trace.c); these are floors. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} traced SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct file_key);
+	__type(value, __u8);
+} files SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct task_state);
+} tasks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, __u8);
+} bios SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 24);
+} events SEC(".maps");
+
+static __always_inline void stat_inc(int i)
+{
+	if (i >= 0 && i < TW_NR_STATS)
+		__sync_fetch_and_add(&tw_stats[i], 1);
+}
+
+static __always_inline bool is_traced_tgid(__u32 tgid)
+{
+	return tgid != self_tgid && bpf_map_lookup_elem(&traced, &tgid);
+}
+
+static __always_inline void *ev_reserve(__u32 size, __u32 type)
+{
+	struct tw_hdr *h = bpf_ringbuf_reserve(&events, size, 0);
+	__u64 id;
+
+	if (!h) {
+		stat_inc(TW_LOST_RINGBUF);
+		return NULL;
+	}
+	id = bpf_get_current_pid_tgid();
+	h->ts_ns = bpf_ktime_get_ns();
+	h->type = type;
+	h->size = size;
+	h->pid = id >> 32;
+	h->tid = (__u32)id;
+	return h;
+}
+
+/* Wake the reader only when a good share of the buffer waits: it also polls. */
+static __always_inline void ev_submit(void *ev)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 cap = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
+
+	bpf_ringbuf_submit(ev, avail > cap / 8 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	stat_inc(TW_STAT_EVENTS);
+}
+
+static __always_inline struct file *fd_to_file(__u32 fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fda;
+	struct file *f = NULL;
+
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fda = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&f, sizeof(f), &fda[fd]);
+	return f;
+}
+
+static __always_inline bool inode_is_reg(struct inode *inode)
+{
+	return (BPF_CORE_READ(inode, i_mode) & 0170000) == 0100000;
+}
+
+/* Remember a traced file; the first time, tell user space its name. */
+static __always_inline void note_file(struct file *file, __u64 ino, __u32 dev, __u32 fd)
+{
+	struct file_key key = { .ino = ino, .dev = dev };
+	struct tw_file_ev *ev;
+	__u8 one = 1;
+	int err;
+
+	if (bpf_map_lookup_elem(&files, &key))
+		return;
+	err = bpf_map_update_elem(&files, &key, &one, BPF_NOEXIST);
+	if (err == -17 /* EEXIST: another CPU won */)
+		return;
+	if (err) {
+		stat_inc(TW_LOST_FILES_FULL);
+		return;
+	}
+	ev = ev_reserve(sizeof(*ev), TW_EV_FILE);
+	if (!ev)
+		return;
+	ev->ino = ino;
+	ev->dev = dev;
+	ev->fd = fd;
+	bpf_probe_read_kernel_str(ev->name, sizeof(ev->name),
+				  BPF_CORE_READ(file, f_path.dentry, d_name.name));
+	ev_submit(ev);
+}
+
+static __always_inline __u64 sum_iov(const struct iovec *uiov, __u32 cnt, __u32 *wflags)
+{
+	struct iovec iov;
+	__u64 sum = 0;
+
+	if (cnt > MAX_IOV_READ) {
+		*wflags |= TW_W_COUNT_UNKNOWN;
+		return 0;
+	}
+	for (int i = 0; i < MAX_IOV_READ; i++) {
+		if (i >= cnt)
+			break;
+		if (bpf_probe_read_user(&iov, sizeof(iov), &uiov[i])) {
+			*wflags |= TW_W_COUNT_UNKNOWN;
+			return 0;
+		}
+		sum += iov.iov_len;
+	}
+	return sum;
+}
+
+static __always_inline bool is_write_nr(long id)
+{
+	return id == NR_write || id == NR_pwrite64 || id == NR_writev || id == NR_pwritev ||
+	       id == NR_pwritev2;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(tw_sys_enter, struct pt_regs *regs, long id)
+{
+	struct task_state st = { .in_write = 1 };
+	struct tw_write_ev *ev;
+	struct file *file;
+	struct inode *inode;
+	__u64 pid_tgid, pos, count = 0, ino;
+	__u32 tid, fd, dev, f_flags, rwf = 0, wflags = 0;
+	long pos_arg = -1;
+
+	if (!is_write_nr(id))
+		return 0;
+	pid_tgid = bpf_get_current_pid_tgid();
+	if (!is_traced_tgid(pid_tgid >> 32))
+		return 0;
+	tid = (__u32)pid_tgid;
+
+	fd = BPF_CORE_READ(regs, di);
+	file = fd_to_file(fd);
+	if (!file)
+		return 0;
+	inode = BPF_CORE_READ(file, f_inode);
+	if (!inode || !inode_is_reg(inode))
+		return 0;
+
+	switch (id) {
+	case NR_write:
+		count = BPF_CORE_READ(regs, dx);
+		break;
+	case NR_pwrite64:
+		count = BPF_CORE_READ(regs, dx);
+		pos_arg = BPF_CORE_READ(regs, r10);
+		break;
+	case NR_writev:
+		count = sum_iov((void *)BPF_CORE_READ(regs, si), BPF_CORE_READ(regs, dx), &wflags);
+		break;
+	case NR_pwritev:
+	case NR_pwritev2:
+		count = sum_iov((void *)BPF_CORE_READ(regs, si), BPF_CORE_READ(regs, dx), &wflags);
+		pos_arg = BPF_CORE_READ(regs, r10);
+		if (id == NR_pwritev2)
+			rwf = BPF_CORE_READ(regs, r9);
+		break;
+	}
+
+	f_flags = BPF_CORE_READ(file, f_flags);
+	if (pos_arg >= 0)
+		pos = pos_arg;
+	else
+		pos = BPF_CORE_READ(file, f_pos);
+	if ((pos_arg < 0 && (f_flags & TW_O_APPEND)) || (rwf & TW_RWF_APPEND)) {
+		pos = BPF_CORE_READ(inode, i_size);
+		wflags |= TW_W_APPEND;
+	}
+	ino = BPF_CORE_READ(inode, i_ino);
+	dev = BPF_CORE_READ(inode, i_sb, s_dev);
+
+	if (bpf_map_update_elem(&tasks, &tid, &st, BPF_ANY)) {
+		stat_inc(TW_LOST_TASK_FULL);
+		return 0;
+	}
+	note_file(file, ino, dev, fd);
+
+	ev = ev_reserve(sizeof(*ev), TW_EV_WRITE_BEGIN);
+	if (!ev)
+		return 0;
+	ev->ino = ino;
+	ev->pos = pos;
+	ev->count = count;
+	ev->dev = dev;
+	ev->fd = fd;
+	ev->f_flags = f_flags;
+	ev->rwf = rwf;
+	ev->sysno = id;
+	ev->wflags = wflags;
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	ev_submit(ev);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(tw_sys_exit, struct pt_regs *regs, long ret)
+{
+	struct tw_write_end_ev *ev;
+	struct task_state *st;
+	__u32 tid;
+
+	if (!is_write_nr(BPF_CORE_READ(regs, orig_ax)))
+		return 0;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	st = bpf_map_lookup_elem(&tasks, &tid);
+	if (!st)
+		return 0;
+	if (st->in_write) {
+		ev = ev_reserve(sizeof(*ev), TW_EV_WRITE_END);
+		if (ev) {
+			ev->ret = ret;
+			ev_submit(ev);
+		}
+	}
+	bpf_map_delete_elem(&tasks, &tid);
+	return 0;
+}
+
+/* Direct writes from any path (pwrite, io_uring, aio): the kiocb is the truth. */
+SEC("tp_btf/iomap_dio_rw_begin")
+int BPF_PROG(tw_dio_begin, struct kiocb *iocb, struct iov_iter *iter, unsigned int dio_flags,
+	     size_t done_before)
+{
+	struct task_state zero = {}, *st;
+	struct tw_dio_ev *ev;
+	struct inode *inode;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+
+	if (!BPF_CORE_READ(iter, data_source) || !is_traced_tgid(pid_tgid >> 32))
+		return 0;
+	inode = BPF_CORE_READ(iocb, ki_filp, f_inode);
+	if (!inode)
+		return 0;
+	st = bpf_map_lookup_elem(&tasks, &tid);
+	if (!st) {
+		if (bpf_map_update_elem(&tasks, &tid, &zero, BPF_NOEXIST)) {
+			stat_inc(TW_LOST_TASK_FULL);
+			return 0;
+		}
+		st = bpf_map_lookup_elem(&tasks, &tid);
+		if (!st)
+			return 0;
+	}
+	st->dio_ino = BPF_CORE_READ(inode, i_ino);
+	st->dio_dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	st->dio_pos = BPF_CORE_READ(iocb, ki_pos);
+	st->dio_count = BPF_CORE_READ(iter, count);
+	st->dio_consumed = 0;
+
+	ev = ev_reserve(sizeof(*ev), TW_EV_DIO_BEGIN);
+	if (!ev)
+		return 0;
+	ev->ino = st->dio_ino;
+	ev->dev = st->dio_dev;
+	ev->pos = st->dio_pos;
+	ev->count = st->dio_count;
+	ev->ki_flags = BPF_CORE_READ(iocb, ki_flags);
+	ev_submit(ev);
+	return 0;
+}
+
+/* XFS software atomic writes: remapped at completion, atomic whatever the bio count. */
+SEC("tp_btf/xfs_iomap_atomic_write_cow")
+int BPF_PROG(tw_xfs_atomic_cow, struct xfs_inode *ip, xfs_off_t offset, ssize_t count)
+{
+	struct tw_cow_ev *ev;
+
+	if (!is_traced_tgid(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	ev = ev_reserve(sizeof(*ev), TW_EV_ATOMIC_COW);
+	if (!ev)
+		return 0;
+	ev->ino = BPF_CORE_READ(ip, i_vnode.i_ino);
+	ev->dev = BPF_CORE_READ(ip, i_vnode.i_sb, s_dev);
+	ev->off = offset;
+	ev->count = count;
+	ev_submit(ev);
+	return 0;
+}
+
+/*
+ * File identity of a page-cache page: its folio's mapping -> host inode, and the
+ * folio's index plus the page's place inside the folio. Anonymous, movable and
+ * unmapped pages (user pages of direct I/O, metadata buffers) give -1.
+ */
+static __always_inline int page_file_pos(struct page *page, __u64 *ino, __u32 *dev, __u64 *pos,
+					 struct page **headp)
+{
+	struct page *head = tw_compound_head(page);
+	struct folio *folio = (struct folio *)head;
+	struct address_space *mapping = BPF_CORE_READ(folio, mapping);
+	struct inode *host;
+	__u64 sub;
+
+	*headp = head;
+	if (!mapping || ((unsigned long)mapping & 3))
+		return -1;
+	host = BPF_CORE_READ(mapping, host);
+	if (!host)
+		return -1;
+	*ino = BPF_CORE_READ(host, i_ino);
+	*dev = BPF_CORE_READ(host, i_sb, s_dev);
+	sub = ((__u64)page - (__u64)head) / bpf_core_type_size(struct page);
+	*pos = (BPF_CORE_READ(folio, index) + sub) << PAGE_SHIFT_4K;
+	return 0;
+}
+
+static __always_inline struct page *page_at(struct page *base, __u64 nth)
+{
+	return (struct page *)((__u64)base + nth * bpf_core_type_size(struct page));
+}
+
+static __always_inline bool track_bio(__u64 bio)
+{
+	__u8 one = 1;
+
+	if (bpf_map_update_elem(&bios, &bio, &one, BPF_ANY)) {
+		stat_inc(TW_LOST_BIOS_FULL);
+		return false;
+	}
+	return true;
+}
+
+/* State of one bio's bvec walk, in a per-CPU scratch slot (too big for the stack). */
+struct bvec_walk {
+	struct bio_vec *vecs;
+	__u32 idx;
+	__u32 skip;
+	__u32 left;
+	__u32 n;
+	__u32 flags;
+	__u32 pad;
+	struct tw_ext ext[TW_MAX_EXT];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bvec_walk);
+} walk_scratch SEC(".maps");
+
+/* One bvec of the walk; bpf_loop keeps the verifier's work per bvec, not per bio. */
+static long walk_one_bvec(__u64 i, void *unused)
+{
+	__u32 zero = 0;
+	struct bvec_walk *w = bpf_map_lookup_elem(&walk_scratch, &zero);
+	struct page *head, *last_head, *page;
+	struct bio_vec bv;
+	__u64 ino, pos, lpos, lino;
+	__u32 dev, ldev, off, len, n;
+
+	if (!w || !w->left)
+		return 1;
+	if (bpf_probe_read_kernel(&bv, sizeof(bv), &w->vecs[w->idx + i]))
+		return 1;
+	if (bv.bv_len <= w->skip) {
+		w->skip -= bv.bv_len;
+		return 0;
+	}
+	off = bv.bv_offset + w->skip;
+	len = bv.bv_len - w->skip;
+	w->skip = 0;
+	if (len > w->left)
+		len = w->left;
+	w->left -= len;
+
+	page = page_at(bv.bv_page, off >> PAGE_SHIFT_4K);
+	if (page_file_pos(page, &ino, &dev, &pos, &head))
+		return 0;
+	pos += off & ((1 << PAGE_SHIFT_4K) - 1);
+
+	/* A bvec may join physically adjacent folios; they are file-adjacent almost always. */
+	page = page_at(bv.bv_page, (off + len - 1) >> PAGE_SHIFT_4K);
+	if (tw_compound_head(page) != head) {
+		if (page_file_pos(page, &lino, &ldev, &lpos, &last_head) || lino != ino ||
+		    lpos + ((off + len - 1) & 4095) != pos + len - 1) {
+			stat_inc(TW_STAT_BIO_INEXACT);
+			w->flags |= TW_BIO_INEXACT;
+		}
+	}
+
+	n = w->n;
+	if (n > 0 && n <= TW_MAX_EXT) {
+		struct tw_ext *prev = &w->ext[n - 1];
+
+		if (prev->ino == ino && prev->dev == dev && prev->off + prev->len == pos) {
+			prev->len += len;
+			return 0;
+		}
+	}
+	if (n >= TW_MAX_EXT) {
+		w->flags |= TW_BIO_EXT_TRUNC;
+		stat_inc(TW_LOST_EXT_TRUNC);
+		return 1;
+	}
+	w->ext[n].ino = ino;
+	w->ext[n].dev = dev;
+	w->ext[n].off = pos;
+	w->ext[n].len = len;
+	w->n = n + 1;
+	return 0;
+}
+
+/* Walk the bio's bvecs from its iterator and collect the file extents it carries. */
+static __always_inline struct bvec_walk *walk_page_extents(struct bio *bio, __u32 size)
+{
+	__u32 zero = 0;
+	struct bvec_walk *w = bpf_map_lookup_elem(&walk_scratch, &zero);
+	long n;
+
+	if (!w)
+		return NULL;
+	w->vecs = BPF_CORE_READ(bio, bi_io_vec);
+	w->idx = BPF_CORE_READ(bio, bi_iter.bi_idx);
+	w->skip = BPF_CORE_READ(bio, bi_iter.bi_bvec_done);
+	w->left = size;
+	w->n = 0;
+	w->flags = 0;
+	n = bpf_loop(MAX_BVEC_WALK, walk_one_bvec, NULL, 0);
+	if (w->left && n == MAX_BVEC_WALK)
+		stat_inc(TW_LOST_BVEC_WALK);
+	return w;
+}
+
+static __always_inline struct page *bio_first_page(struct bio *bio)
+{
+	struct bio_vec *vecs = BPF_CORE_READ(bio, bi_io_vec);
+	__u32 idx = BPF_CORE_READ(bio, bi_iter.bi_idx);
+	__u32 done = BPF_CORE_READ(bio, bi_iter.bi_bvec_done);
+	struct bio_vec bv;
+
+	if (bpf_probe_read_kernel(&bv, sizeof(bv), &vecs[idx]))
+		return NULL;
+	return page_at(bv.bv_page, (bv.bv_offset + done) >> PAGE_SHIFT_4K);
+}
+
+SEC("tp_btf/block_bio_queue")
+int BPF_PROG(tw_bio_queue, struct bio *bio)
+{
+	struct file_key key = {};
+	struct task_state *st = NULL;
+	struct bvec_walk *walk = NULL;
+	struct tw_bio_ev *ev;
+	struct page *page, *head;
+	__u32 opf = BPF_CORE_READ(bio, bi_opf);
+	__u32 size = BPF_CORE_READ(bio, bi_iter.bi_size);
+	__u64 pos, pid_tgid;
+	bool dio = false;
+
+	if ((opf & TW_REQ_OP_MASK) != TW_REQ_OP_WRITE || !size)
+		return 0;
+	page = bio_first_page(bio);
+	if (!page)
+		return 0;
+	if (page_file_pos(page, &key.ino, &key.dev, &pos, &head) == 0) {
+		if (!bpf_map_lookup_elem(&files, &key))
+			return 0;
+	} else {
+		/* No page-cache owner: a direct write of a traced thread, or nothing of ours. */
+		if (opf & tw_req_flag_mask(bpf_core_enum_value(enum req_flag_bits, __REQ_META)))
+			return 0;
+		pid_tgid = bpf_get_current_pid_tgid();
+		if (!is_traced_tgid(pid_tgid >> 32))
+			return 0;
+		__u32 tid = (__u32)pid_tgid;
+		st = bpf_map_lookup_elem(&tasks, &tid);
+		if (!st || st->dio_consumed >= st->dio_count) {
+			stat_inc(TW_STAT_DIO_NO_STATE);
+			return 0;
+		}
+		dio = true;
+	}
+
+	if (!dio) {
+		walk = walk_page_extents(bio, size);
+		if (!walk)
+			return 0;
+	}
+	ev = ev_reserve(sizeof(*ev), TW_EV_BIO_QUEUE);
+	if (!ev)
+		return 0;
+	ev->bio = (__u64)bio;
+	ev->sector = BPF_CORE_READ(bio, bi_iter.bi_sector);
+	ev->dev = BPF_CORE_READ(bio, bi_bdev, bd_dev);
+	ev->size = size;
+	ev->opf = opf;
+	ev->flags = (opf & tw_req_atomic_mask()) ? TW_BIO_ATOMIC : 0;
+	ev->pad = 0;
+	if (dio && st) {
+		__u64 left = st->dio_count - st->dio_consumed;
+
+		__builtin_memset(ev->ext, 0, sizeof(ev->ext));
+		ev->flags |= TW_BIO_DIO;
+		ev->nr_ext = 1;
+		ev->ext[0].ino = st->dio_ino;
+		ev->ext[0].dev = st->dio_dev;
+		ev->ext[0].off = st->dio_pos + st->dio_consumed;
+		ev->ext[0].len = size < left ? size : left;
+		st->dio_consumed += size;
+	} else if (walk) {
+		__builtin_memcpy(ev->ext, walk->ext, sizeof(ev->ext));
+		ev->nr_ext = walk->n;
+		ev->flags |= walk->flags;
+	}
+	if (!track_bio((__u64)bio)) {
+		bpf_ringbuf_discard(ev, 0);
+		return 0;
+	}
+	ev_submit(ev);
+	return 0;
+}
+
+/* bio_chain(split, parent) runs before the tracepoint: split->bi_private is the parent. */
+SEC("tp_btf/block_split")
+int BPF_PROG(tw_bio_split, struct bio *split, unsigned int new_sector)
+{
+	struct tw_split_ev *ev;
+	__u64 parent = (__u64)BPF_CORE_READ(split, bi_private);
+
+	if (!parent || !bpf_map_lookup_elem(&bios, &parent))
+		return 0;
+	if (!track_bio((__u64)split))
+		return 0;
+	ev = ev_reserve(sizeof(*ev), TW_EV_BIO_SPLIT);
+	if (!ev)
+		return 0;
+	ev->bio = (__u64)split;
+	ev->parent = parent;
+	ev->sector = BPF_CORE_READ(split, bi_iter.bi_sector);
+	ev->size = BPF_CORE_READ(split, bi_iter.bi_size);
+	ev->dev = BPF_CORE_READ(split, bi_bdev, bd_dev);
+	ev_submit(ev);
+	return 0;
+}
+
+static __always_inline __u32 rq_dev(struct request *rq)
+{
+	struct gendisk *disk = BPF_CORE_READ(rq, q, disk);
+
+	if (!disk)
+		return 0;
+	return (BPF_CORE_READ(disk, major) << 20) | BPF_CORE_READ(disk, first_minor);
+}
+
+static __always_inline void emit_rq(struct request *rq, struct bio *bio, __u32 type, __u32 bytes,
+				    int error)
+{
+	struct tw_rq_ev *ev = ev_reserve(sizeof(*ev), type);
+
+	if (!ev)
+		return;
+	ev->rq = (__u64)rq;
+	ev->bio = (__u64)bio;
+	ev->sector = BPF_CORE_READ(rq, __sector);
+	ev->dev = rq_dev(rq);
+	ev->rq_bytes = BPF_CORE_READ(rq, __data_len);
+	ev->bio_bytes = bytes;
+	ev->error = error;
+	ev->opf = BPF_CORE_READ(rq, cmd_flags);
+	ev->flags = (ev->opf & tw_req_atomic_mask()) ? TW_RQ_ATOMIC : 0;
+	ev_submit(ev);
+}
+
+SEC("tp_btf/block_rq_issue")
+int BPF_PROG(tw_rq_issue, struct request *rq)
+{
+	struct bio *bio = BPF_CORE_READ(rq, bio);
+	int i;
+
+	for (i = 0; i < MAX_RQ_WALK && bio; i++) {
+		__u64 key = (__u64)bio;
+
+		if (bpf_map_lookup_elem(&bios, &key))
+			emit_rq(rq, bio, TW_EV_RQ_ISSUE, BPF_CORE_READ(bio, bi_iter.bi_size), 0);
+		bio = BPF_CORE_READ(bio, bi_next);
+	}
+	if (bio)
+		stat_inc(TW_LOST_RQ_WALK);
+	return 0;
+}
+
+SEC("tp_btf/block_rq_complete")
+int BPF_PROG(tw_rq_complete, struct request *rq, blk_status_t error, unsigned int nr_bytes)
+{
+	struct bio *bio = BPF_CORE_READ(rq, bio);
+	__u32 left = nr_bytes;
+	int i;
+
+	for (i = 0; i < MAX_RQ_WALK && bio && left; i++) {
+		__u32 size = BPF_CORE_READ(bio, bi_iter.bi_size);
+		__u32 done = size < left ? size : left;
+		__u64 key = (__u64)bio;
+
+		if (bpf_map_lookup_elem(&bios, &key)) {
+			emit_rq(rq, bio, TW_EV_RQ_COMPLETE, done, error);
+			if (done == size)
+				bpf_map_delete_elem(&bios, &key);
+		}
+		left -= done;
+		bio = BPF_CORE_READ(bio, bi_next);
+	}
+	if (bio && left)
+		stat_inc(TW_LOST_RQ_WALK);
+	return 0;
+}
+
+/* A bio that ends without a request (bio-based device, error) leaves the table here. */
+SEC("tp_btf/block_bio_complete")
+int BPF_PROG(tw_bio_complete, struct request_queue *q, struct bio *bio)
+{
+	__u64 key = (__u64)bio;
+
+	bpf_map_delete_elem(&bios, &key);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(tw_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid, ctgid;
+	__u8 one = 1;
+
+	if (!follow_forks)
+		return 0;
+	ptgid = BPF_CORE_READ(parent, tgid);
+	ctgid = BPF_CORE_READ(child, tgid);
+	if (ptgid == ctgid || !is_traced_tgid(ptgid))
+		return 0;
+	if (bpf_map_update_elem(&traced, &ctgid, &one, BPF_ANY))
+		stat_inc(TW_LOST_TRACED_FULL);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(tw_exit, struct task_struct *task)
+{
+	__u32 tid = BPF_CORE_READ(task, pid);
+
+	bpf_map_delete_elem(&tasks, &tid);
+	/* The group leader ends last: its tgid slot is free for the next follower. */
+	if (tid == BPF_CORE_READ(task, tgid))
+		bpf_map_delete_elem(&traced, &tid);
+	return 0;
+}

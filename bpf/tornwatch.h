@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The contract between bpf/tornwatch.bpf.c and user space: the records the BPF
+ * side emits into the ring buffer, and the loss counters it keeps. The same
+ * records, prefixed by a file header, make the --record format (see
+ * docs/record-format.md), so every layout change bumps TW_RECORD_VERSION.
+ *
+ * Fixed-width fields only; every struct's size is asserted.
+ */
+#ifndef TORNWATCH_H
+#define TORNWATCH_H
+
+#define TW_RECORD_VERSION 1
+
+#define TW_MAX_EXT	8	/* file extents carried in one bio record */
+#define TW_NAME_LEN	64	/* basename of a file, as the kernel knows it */
+#define TW_PATH_LEN	256	/* full path, resolved by user space */
+#define TW_COMM_LEN	16
+
+enum tw_ev_type {
+	TW_EV_FILE = 1,		/* a traced process wrote a file for the first time */
+	TW_EV_WRITE_BEGIN,	/* write syscall entered (range requested) */
+	TW_EV_WRITE_END,	/* write syscall returned */
+	TW_EV_DIO_BEGIN,	/* iomap direct write started (from the kiocb) */
+	TW_EV_BIO_QUEUE,	/* a write bio carrying traced file bytes was queued */
+	TW_EV_BIO_SPLIT,	/* block_split: a front piece was cut off a tracked bio */
+	TW_EV_RQ_ISSUE,		/* a request carrying a tracked bio went to the driver */
+	TW_EV_RQ_COMPLETE,	/* ... and completed (bytes of that bio done) */
+	TW_EV_ATOMIC_COW,	/* XFS took the software (CoW) path for an atomic write */
+	TW_EV_PATH,		/* user space only: full path of a (dev, ino) */
+	TW_EV_STATS,		/* user space only: the BPF counters at the end of a run */
+	TW_EV_MAX,
+};
+
+/* tw_write_ev.wflags */
+#define TW_W_COUNT_UNKNOWN	0x1	/* more iovecs than the BPF side reads: use ret */
+#define TW_W_APPEND		0x2	/* position is the file size at entry */
+
+/* tw_bio_ev.flags */
+#define TW_BIO_DIO		0x1	/* extents come from the writer's direct I/O */
+#define TW_BIO_EXT_TRUNC	0x2	/* more extents than TW_MAX_EXT: the rest is lost */
+#define TW_BIO_INEXACT		0x4	/* a bvec spans folios of unknown order */
+#define TW_BIO_ATOMIC		0x8	/* REQ_ATOMIC set */
+
+/* tw_rq_ev.flags */
+#define TW_RQ_ATOMIC		0x1	/* REQ_ATOMIC set on the request */
+
+/* Kernel flag values the records carry as they are (not in BTF: macros). */
+#define TW_RWF_DSYNC	0x02
+#define TW_RWF_SYNC	0x04
+#define TW_RWF_APPEND	0x10
+#define TW_RWF_ATOMIC	0x40
+#define TW_O_DIRECT	040000
+#define TW_O_DSYNC	010000
+#define TW_O_SYNC	04010000
+#define TW_O_APPEND	02000
+#define TW_IOCB_DSYNC	0x2
+#define TW_IOCB_ATOMIC	0x40
+#define TW_IOCB_DIRECT	0x20000
+#define TW_REQ_OP_MASK	0xff
+#define TW_REQ_OP_WRITE	1
+
+struct tw_hdr {
+	__u64 ts_ns;		/* bpf_ktime_get_ns() */
+	__u32 type;		/* enum tw_ev_type */
+	__u32 size;		/* of the whole record, header included */
+	__u32 pid;		/* tgid of the task that emitted it */
+	__u32 tid;
+};
+
+struct tw_file_ev {
+	struct tw_hdr h;
+	__u64 ino;
+	__u32 dev;		/* kernel dev_t of the superblock */
+	__u32 fd;
+	char name[TW_NAME_LEN];
+};
+
+struct tw_write_ev {
+	struct tw_hdr h;
+	__u64 ino;
+	__u64 pos;
+	__u64 count;		/* bytes requested */
+	__u32 dev;
+	__u32 fd;
+	__u32 f_flags;		/* file->f_flags */
+	__u32 rwf;		/* pwritev2 flags */
+	__u32 sysno;
+	__u32 wflags;		/* TW_W_* */
+	char comm[TW_COMM_LEN];
+};
+
+struct tw_write_end_ev {
+	struct tw_hdr h;
+	__s64 ret;
+};
+
+struct tw_dio_ev {
+	struct tw_hdr h;
+	__u64 ino;
+	__u64 pos;
+	__u64 count;
+	__u32 dev;
+	__u32 ki_flags;
+};
+
+struct tw_ext {
+	__u64 ino;
+	__u64 off;		/* file offset of the extent's first byte */
+	__u32 len;
+	__u32 dev;
+};
+
+struct tw_bio_ev {
+	struct tw_hdr h;
+	__u64 bio;		/* kernel address: an id, valid until completion */
+	__u64 sector;
+	__u32 dev;		/* block device */
+	__u32 size;		/* bytes */
+	__u32 opf;
+	__u32 nr_ext;
+	__u32 flags;		/* TW_BIO_* */
+	__u32 pad;
+	struct tw_ext ext[TW_MAX_EXT];
+};
+
+struct tw_split_ev {
+	struct tw_hdr h;
+	__u64 bio;		/* the front piece, a new bio */
+	__u64 parent;		/* the bio it was cut from, which keeps the rest */
+	__u64 sector;
+	__u32 size;		/* bytes of the front piece */
+	__u32 dev;
+};
+
+struct tw_rq_ev {
+	struct tw_hdr h;
+	__u64 rq;		/* kernel address: reused, user space makes ids */
+	__u64 bio;
+	__u64 sector;		/* of the request */
+	__u32 dev;
+	__u32 rq_bytes;
+	__u32 bio_bytes;	/* issue: bio size; complete: bytes of this bio done */
+	__s32 error;
+	__u32 opf;		/* request cmd_flags, as the kernel has them */
+	__u32 flags;		/* TW_RQ_* */
+};
+
+struct tw_cow_ev {
+	struct tw_hdr h;
+	__u64 ino;
+	__u64 off;
+	__u64 count;
+	__u32 dev;
+	__u32 pad;
+};
+
+struct tw_path_ev {
+	struct tw_hdr h;
+	__u64 ino;
+	__u32 dev;
+	__u32 pad;
+	char path[TW_PATH_LEN];
+};
+
+_Static_assert(sizeof(struct tw_hdr) == 24, "tw_hdr layout");
+_Static_assert(sizeof(struct tw_file_ev) == 104, "tw_file_ev layout");
+_Static_assert(sizeof(struct tw_write_ev) == 88, "tw_write_ev layout");
+_Static_assert(sizeof(struct tw_write_end_ev) == 32, "tw_write_end_ev layout");
+_Static_assert(sizeof(struct tw_dio_ev) == 56, "tw_dio_ev layout");
+_Static_assert(sizeof(struct tw_ext) == 24, "tw_ext layout");
+_Static_assert(sizeof(struct tw_bio_ev) == 64 + 24 * TW_MAX_EXT, "tw_bio_ev layout");
+_Static_assert(sizeof(struct tw_split_ev) == 56, "tw_split_ev layout");
+_Static_assert(sizeof(struct tw_rq_ev) == 72, "tw_rq_ev layout");
+_Static_assert(sizeof(struct tw_cow_ev) == 56, "tw_cow_ev layout");
+_Static_assert(sizeof(struct tw_path_ev) == 296, "tw_path_ev layout");
+
+struct tw_stats_ev {
+	struct tw_hdr h;
+	__u64 stats[16];	/* enum tw_stat order; unused slots are 0 */
+};
+
+_Static_assert(sizeof(struct tw_stats_ev) == 24 + 8 * 16, "tw_stats_ev layout");
+
+/* Counters the BPF side keeps; TW_LOST_* are data lost, summed into lost.total. */
+enum tw_stat {
+	TW_LOST_RINGBUF,	/* ring buffer reserve failed */
+	TW_LOST_TRACED_FULL,	/* traced-process map full: a child is not followed */
+	TW_LOST_FILES_FULL,	/* traced-file map full: its I/O is not joined */
+	TW_LOST_TASK_FULL,	/* per-thread write/dio state map full */
+	TW_LOST_BIOS_FULL,	/* tracked-bio map full: a bio is not followed */
+	TW_LOST_EXT_TRUNC,	/* a bio had more file extents than a record holds */
+	TW_LOST_RQ_WALK,	/* a request had more bios than the walk follows */
+	TW_LOST_BVEC_WALK,	/* a bio had more bvecs than the walk follows */
+	TW_NR_LOST,
+	TW_STAT_EVENTS = TW_NR_LOST,	/* records emitted */
+	TW_STAT_BIO_INEXACT,	/* bvec spanning folios, attributed by its first page */
+	TW_STAT_DIO_NO_STATE,	/* anonymous write bio from a traced thread without dio state */
+	TW_NR_STATS,
+};
+
+_Static_assert(TW_NR_STATS <= 16, "tw_stats_ev holds every counter");
+
+#define TW_STAT_NAMES                                                                              \
+	{                                                                                          \
+		"ringbuf_full", "traced_map_full", "files_map_full", "task_map_full",              \
+		"bios_map_full", "bio_extents_truncated", "rq_walk_truncated",                     \
+		"bvec_walk_truncated", "events", "bio_inexact", "dio_no_state",                     \
+	}
+
+#endif /* TORNWATCH_H */

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * writer: the ground-truth workload of tornwatch's tests, demo and benchmark.
+ * It writes exactly what its options say, so a test knows every unit's truth.
+ *
+ *   writer [options] FILE
+ *     -m MODE     buffered (default), direct, dsync, atomic (O_DIRECT + RWF_ATOMIC)
+ *     -s SIZE     bytes per write (default 8192)
+ *     -n COUNT    number of writes (default 1)
+ *     -o OFFSET   offset of the first write (default 0)
+ *     -g STRIDE   distance between write offsets (default SIZE)
+ *     -r          rewrite the first write's range once more before syncing
+ *     -y N        fdatasync every N writes (0: never; default: once at the end)
+ *     -F          no sync at all (leave the data in the page cache)
+ *     -w PATH     wait until PATH exists before the first write (for -p tests)
+ *     -t          print the time per write (ns) and the CPU time (for bench/)
+ *     -P          preallocate the file's range with zeros, synced, before writing
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef RWF_ATOMIC
+#define RWF_ATOMIC 0x00000040
+#endif
+
+static uint64_t parse_sz(const char *s)
+{
+	char *end;
+	uint64_t v = strtoull(s, &end, 10);
+
+	if (*end == 'k' || *end == 'K')
+		v <<= 10;
+	else if (*end == 'm' || *end == 'M')
+		v <<= 20;
+	return v;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "writer: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static void do_write(int fd, const char *mode, char *buf, uint64_t size, uint64_t off)
+{
+	ssize_t n;
+
+	if (!strcmp(mode, "atomic")) {
+		struct iovec iov = { .iov_base = buf, .iov_len = size };
+
+		n = pwritev2(fd, &iov, 1, off, RWF_ATOMIC);
+	} else {
+		n = pwrite(fd, buf, size, off);
+	}
+	if (n < 0)
+		die("write");
+	if ((uint64_t)n != size) {
+		fprintf(stderr, "writer: short write %zd of %llu\n", n, (unsigned long long)size);
+		exit(1);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t size = 8192, count = 1, off0 = 0, stride = 0;
+	const char *mode = "buffered", *wait_path = NULL;
+	int c, fd, flags = O_WRONLY | O_CREAT, rewrite = 0, timing = 0, prealloc = 0;
+	long sync_every = -1;
+	double t0, t1;
+	struct rusage ru;
+	char *buf;
+
+	while ((c = getopt(argc, argv, "m:s:n:o:g:ry:Fw:tP")) != -1) {
+		switch (c) {
+		case 'm': mode = optarg; break;
+		case 's': size = parse_sz(optarg); break;
+		case 'n': count = strtoull(optarg, NULL, 10); break;
+		case 'o': off0 = parse_sz(optarg); break;
+		case 'g': stride = parse_sz(optarg); break;
+		case 'r': rewrite = 1; break;
+		case 'y': sync_every = strtol(optarg, NULL, 10); break;
+		case 'F': sync_every = -2; break;
+		case 'w': wait_path = optarg; break;
+		case 't': timing = 1; break;
+		case 'P': prealloc = 1; break;
+		default:
+			fprintf(stderr, "usage: writer [-m mode] [-s size] [-n count] [-o off] "
+				"[-g stride] [-r] [-y N] [-F] [-w path] [-t] [-P] FILE\n");
+			return 2;
+		}
+	}
+	if (optind != argc - 1 || !size) {
+		fprintf(stderr, "writer: one FILE and a size > 0, please\n");
+		return 2;
+	}
+	if (!stride)
+		stride = size;
+	if (!strcmp(mode, "direct") || !strcmp(mode, "atomic"))
+		flags |= O_DIRECT;
+	else if (!strcmp(mode, "dsync"))
+		flags |= O_DSYNC;
+	else if (strcmp(mode, "buffered")) {
+		fprintf(stderr, "writer: unknown mode %s\n", mode);
+		return 2;
+	}
+	if (posix_memalign((void **)&buf, 4096, size))
+		die("posix_memalign");
+	memset(buf, 0xa5, size);
+
+	if (prealloc) {
+		/* The same range, written and synced through an ordinary fd first. */
+		int pfd = open(argv[optind], O_WRONLY | O_CREAT, 0644);
+		char *z = calloc(1, stride);
+
+		if (pfd < 0 || !z)
+			die("prealloc");
+		for (uint64_t i = 0; i < count; i++)
+			if (pwrite(pfd, z, stride, off0 + i * stride) != (ssize_t)stride)
+				die("prealloc write");
+		if (fsync(pfd))
+			die("prealloc fsync");
+		close(pfd);
+		free(z);
+	}
+
+	fd = open(argv[optind], flags, 0644);
+	if (fd < 0)
+		die(argv[optind]);
+	if (wait_path) {
+		struct stat st;
+
+		printf("%d\n", (int)getpid());
+		fflush(stdout);
+		while (stat(wait_path, &st))
+			usleep(10000);
+	}
+
+	t0 = now();
+	for (uint64_t i = 0; i < count; i++) {
+		do_write(fd, mode, buf, size, off0 + i * stride);
+		if (rewrite && i == 0)
+			do_write(fd, mode, buf, size, off0);
+		if (sync_every > 0 && (long)((i + 1) % sync_every) == 0 && fdatasync(fd))
+			die("fdatasync");
+	}
+	if (sync_every == -1 && fsync(fd))
+		die("fsync");
+	t1 = now();
+	if (timing) {
+		getrusage(RUSAGE_SELF, &ru);
+		printf("writes %llu seconds %.6f cpu_us %.0f\n", (unsigned long long)count, t1 - t0,
+		       ru.ru_utime.tv_sec * 1e6 + ru.ru_utime.tv_usec + ru.ru_stime.tv_sec * 1e6 +
+			       ru.ru_stime.tv_usec);
+	}
+	close(fd);
+	free(buf);
+	return 0;
+}

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "common.h"
+
+bool is_pow2(uint64_t x)
+{
+	return x && !(x & (x - 1));
+}
+
+int parse_uint(const char *s, const char *opt, uint64_t min, uint64_t max, uint64_t *out,
+	       char *err, size_t errlen)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	if (!s || !*s || *s == '-' || *s == '+')
+		goto bad;
+	v = strtoull(s, &end, 10);
+	if (errno || *end)
+		goto bad;
+	if (v < min || v > max) {
+		snprintf(err, errlen, "%s: %s is out of range; give %llu to %llu", opt, s,
+			 (unsigned long long)min, (unsigned long long)max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+bad:
+	snprintf(err, errlen, "%s: '%s' is not a number; give a decimal such as 10", opt,
+		 s ? s : "");
+	return -1;
+}
+
+int parse_size(const char *s, const char *opt, uint64_t min, uint64_t max, uint64_t *out,
+	       char *err, size_t errlen)
+{
+	unsigned long long v;
+	uint64_t mult = 1;
+	char *end;
+
+	errno = 0;
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		goto bad;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		goto bad;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k': case 'K': mult = 1ULL << 10; end++; break;
+	case 'm': case 'M': mult = 1ULL << 20; end++; break;
+	case 'g': case 'G': mult = 1ULL << 30; end++; break;
+	default:
+		goto bad;
+	}
+	if (*end == 'b' || *end == 'B')
+		end++;
+	if (*end)
+		goto bad;
+	if (v > UINT64_MAX / mult)
+		goto range;
+	v *= mult;
+	if (v < min || v > max)
+		goto range;
+	*out = v;
+	return 0;
+range:
+	snprintf(err, errlen, "%s: %s is out of range; give %llu to %llu bytes (e.g. 8k)", opt, s,
+		 (unsigned long long)min, (unsigned long long)max);
+	return -1;
+bad:
+	snprintf(err, errlen, "%s: '%s' is not a size; give a number with an optional k/m suffix "
+		 "such as 8k", opt, s ? s : "");
+	return -1;
+}
+
+static volatile sig_atomic_t *stop_flagp;
+
+static void on_signal(int sig)
+{
+	if (*stop_flagp)
+		_exit(128 + sig);
+	*stop_flagp = 1;
+}
+
+void signals_install(volatile sig_atomic_t *stop_flag)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	stop_flagp = stop_flag;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+void fmt_kdev(uint32_t kdev, char *buf, size_t len)
+{
+	snprintf(buf, len, "%u:%u", kdev >> 20, kdev & ((1U << 20) - 1));
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Helpers every stage shares: number parsing, signals, messages. No libbpf here. */
+#ifndef TW_COMMON_H
+#define TW_COMMON_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit codes (documented in README and --help). */
+#define TW_EXIT_OK	0
+#define TW_EXIT_ERROR	2	/* the tool itself failed: bad option, cannot load, not root */
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Parse "8k", "16K", "1m", "4096" into bytes (k/m/g are powers of 1024).
+ * On error returns -1 and writes a message naming the option into err.
+ */
+int parse_size(const char *s, const char *opt, uint64_t min, uint64_t max, uint64_t *out,
+	       char *err, size_t errlen);
+/* A plain unsigned decimal in [min, max]. */
+int parse_uint(const char *s, const char *opt, uint64_t min, uint64_t max, uint64_t *out,
+	       char *err, size_t errlen);
+bool is_pow2(uint64_t x);
+
+/* SIGINT/SIGTERM set the flag; a second one ends the process at once. */
+void signals_install(volatile sig_atomic_t *stop_flag);
+
+/* Kernel dev_t (major << 20 | minor) to "maj:min". */
+void fmt_kdev(uint32_t kdev, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Which processes are traced: -p PIDs and their descendants, or a command we start. */
+#ifndef TW_FOLLOW_H
+#define TW_FOLLOW_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+bool pid_alive(pid_t pid);
+/* Call add() for every live descendant of root (not root itself); returns how many. */
+int follow_descendants(pid_t root, int (*add)(void *ctx, pid_t pid), void *ctx);
+
+/*
+ * Fork the command, held before exec until spawn_release(): the caller adds it
+ * to the traced set first, so not one of its writes is missed.
+ */
+pid_t spawn_held(char **argv, int *release_fd);
+int spawn_release(int release_fd);
+
+#endif

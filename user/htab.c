@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdlib.h>
+#include "htab.h"
+
+uint64_t hash_u64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+uint64_t hash_mix(uint64_t a, uint64_t b)
+{
+	return hash_u64(a ^ (hash_u64(b) + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2)));
+}
+
+int htab_init(struct htab *h)
+{
+	h->nbuckets = 64;
+	h->count = 0;
+	h->buckets = calloc(h->nbuckets, sizeof(*h->buckets));
+	return h->buckets ? 0 : -ENOMEM;
+}
+
+void htab_fini(struct htab *h)
+{
+	free(h->buckets);
+	h->buckets = NULL;
+	h->nbuckets = h->count = 0;
+}
+
+static int htab_grow(struct htab *h)
+{
+	size_t n = h->nbuckets * 2, i;
+	struct hnode **b = calloc(n, sizeof(*b));
+
+	if (!b)
+		return -ENOMEM;
+	for (i = 0; i < h->nbuckets; i++) {
+		struct hnode *e = h->buckets[i], *next;
+
+		for (; e; e = next) {
+			next = e->next;
+			e->next = b[e->hash & (n - 1)];
+			b[e->hash & (n - 1)] = e;
+		}
+	}
+	free(h->buckets);
+	h->buckets = b;
+	h->nbuckets = n;
+	return 0;
+}
+
+int htab_add(struct htab *h, struct hnode *n, uint64_t hash)
+{
+	int err = 0;
+	size_t i;
+
+	if (h->count >= h->nbuckets)
+		err = htab_grow(h);
+	n->hash = hash;
+	i = hash & (h->nbuckets - 1);
+	n->next = h->buckets[i];
+	h->buckets[i] = n;
+	h->count++;
+	return err;
+}
+
+void htab_del(struct htab *h, struct hnode *n)
+{
+	struct hnode **pp = &h->buckets[n->hash & (h->nbuckets - 1)];
+
+	for (; *pp; pp = &(*pp)->next) {
+		if (*pp == n) {
+			*pp = n->next;
+			h->count--;
+			return;
+		}
+	}
+}
+
+struct hnode *htab_next_match(const struct htab *h, uint64_t hash, struct hnode *prev)
+{
+	struct hnode *e = prev ? prev->next : h->buckets[hash & (h->nbuckets - 1)];
+
+	for (; e; e = e->next)
+		if (e->hash == hash)
+			return e;
+	return NULL;
+}
+
+struct hnode *htab_next(const struct htab *h, size_t *bucket, struct hnode *prev)
+{
+	if (prev && prev->next)
+		return prev->next;
+	if (prev)
+		(*bucket)++;
+	for (; *bucket < h->nbuckets; (*bucket)++)
+		if (h->buckets[*bucket])
+			return h->buckets[*bucket];
+	return NULL;
+}

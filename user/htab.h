@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* A small intrusive chained hash table keyed by 64-bit hashes; callers compare keys. */
+#ifndef TW_HTAB_H
+#define TW_HTAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct hnode {
+	struct hnode *next;
+	uint64_t hash;
+};
+
+struct htab {
+	struct hnode **buckets;
+	size_t nbuckets;	/* power of two */
+	size_t count;
+};
+
+int htab_init(struct htab *h);
+void htab_fini(struct htab *h);
+/* Returns 0, or -ENOMEM when the table could not grow (the node is still added). */
+int htab_add(struct htab *h, struct hnode *n, uint64_t hash);
+void htab_del(struct htab *h, struct hnode *n);
+/* Iterate the nodes that share a hash: start with NULL. */
+struct hnode *htab_next_match(const struct htab *h, uint64_t hash, struct hnode *prev);
+/* Iterate everything: *bucket starts at 0, prev at NULL. */
+struct hnode *htab_next(const struct htab *h, size_t *bucket, struct hnode *prev);
+
+uint64_t hash_u64(uint64_t x);
+uint64_t hash_mix(uint64_t a, uint64_t b);
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+#endif

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include "common.h"
+#include "opts.h"
+
+static const char usage_text[] =
+"Usage: tornwatch [OPTIONS] -p PID [-p PID ...]\n"
+"       tornwatch [OPTIONS] -- COMMAND [ARGS...]\n"
+"       tornwatch --replay FILE [--json FILE]\n"
+"\n"
+"Follow every write unit of the traced processes from the syscall to the device\n"
+"and tell whether it reached the device whole, split (and where), superseded by a\n"
+"later write, or still pending. Units are RWF_ATOMIC writes, and with --unit the\n"
+"SIZE-aligned SIZE-long pieces of every write.\n"
+"\n"
+"Options:\n"
+"  -p, --pid PID          trace this process (all threads); repeatable\n"
+"  -f, --follow           also trace descendants of -p PIDs, present and future\n"
+"  -u, --unit SIZE        unit size: power of two, 512 to 1m (e.g. 8k, 16K, 1m)\n"
+"  -d, --duration SEC     stop after SEC seconds (default: until Ctrl-C or exit)\n"
+"  -j, --json FILE        write the report as JSON to FILE ('-' for stdout)\n"
+"  -w, --record FILE      save the run's records for --replay\n"
+"  -r, --replay FILE      report from a saved record; needs neither root nor BPF\n"
+"      --top N            files listed in the text report (default 10)\n"
+"      --max-units N      units followed at once in user space (default 1048576)\n"
+"      --max-files N      traced files (default 16384)\n"
+"      --max-bios N       bios in flight followed (default 65536)\n"
+"      --max-procs N      traced processes (default 8192)\n"
+"      --ringbuf SIZE     ring buffer size, power of two (default 16m)\n"
+"  -v, --verbose          print what was probed and chosen, and libbpf debug\n"
+"  -V, --version          print the version\n"
+"  -h, --help             print this help\n"
+"\n"
+"Exit status: 0 on success; with -- COMMAND, COMMAND's own status;\n"
+"2 when tornwatch itself fails (bad option, not root, cannot load).\n"
+"\n"
+"Examples:\n"
+"  sudo tornwatch -p 4242 -f --unit 8k          # a running database and its children\n"
+"  sudo tornwatch --unit 16k --json out.json -- ./my_workload arg\n"
+"  sudo tornwatch --unit 8k --record run.twr -- ./load; tornwatch --replay run.twr\n";
+
+void opts_usage(FILE *f)
+{
+	fputs(usage_text, f);
+}
+
+void opts_defaults(struct tw_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->top_files = 10;
+	o->max_units = 1 << 20;
+	o->max_files = 16384;
+	o->max_bios = 65536;
+	o->max_procs = 8192;
+	o->max_tasks = 8192;
+	o->ringbuf_bytes = 16 << 20;
+}
+
+enum {
+	OPT_TOP = 0x100,
+	OPT_MAX_UNITS,
+	OPT_MAX_FILES,
+	OPT_MAX_BIOS,
+	OPT_MAX_PROCS,
+	OPT_RINGBUF,
+};
+
+static const struct option long_opts[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "follow", no_argument, NULL, 'f' },
+	{ "unit", required_argument, NULL, 'u' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "json", required_argument, NULL, 'j' },
+	{ "record", required_argument, NULL, 'w' },
+	{ "replay", required_argument, NULL, 'r' },
+	{ "top", required_argument, NULL, OPT_TOP },
+	{ "max-units", required_argument, NULL, OPT_MAX_UNITS },
+	{ "max-files", required_argument, NULL, OPT_MAX_FILES },
+	{ "max-bios", required_argument, NULL, OPT_MAX_BIOS },
+	{ "max-procs", required_argument, NULL, OPT_MAX_PROCS },
+	{ "ringbuf", required_argument, NULL, OPT_RINGBUF },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "help", no_argument, NULL, 'h' },
+	{},
+};
+
+int opts_parse(struct tw_opts *o, int argc, char **argv, char *err, size_t errlen)
+{
+	uint64_t v;
+	int c;
+
+	opts_defaults(o);
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+p:fu:d:j:w:r:vVh", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (o->nr_pids >= TW_MAX_PIDS) {
+				snprintf(err, errlen, "-p: at most %d PIDs; use -f to follow children",
+					 TW_MAX_PIDS);
+				return OPTS_ERROR;
+			}
+			if (parse_uint(optarg, "-p/--pid", 1, 4194304, &v, err, errlen))
+				return OPTS_ERROR;
+			o->pids[o->nr_pids++] = (pid_t)v;
+			break;
+		case 'f':
+			o->follow = true;
+			break;
+		case 'u':
+			if (parse_size(optarg, "--unit", 512, 1 << 20, &v, err, errlen))
+				return OPTS_ERROR;
+			if (!is_pow2(v)) {
+				snprintf(err, errlen, "--unit: %s is not a power of two; give 512, 4k, "
+					 "8k, 16k ... 1m", optarg);
+				return OPTS_ERROR;
+			}
+			o->unit_size = v;
+			break;
+		case 'd':
+			if (parse_uint(optarg, "-d/--duration", 1, 86400 * 365, &o->duration_s, err,
+				       errlen))
+				return OPTS_ERROR;
+			break;
+		case 'j':
+			o->json_path = optarg;
+			break;
+		case 'w':
+			o->record_path = optarg;
+			break;
+		case 'r':
+			o->replay_path = optarg;
+			break;
+		case OPT_TOP:
+			if (parse_uint(optarg, "--top", 0, 100000, &v, err, errlen))
+				return OPTS_ERROR;
+			o->top_files = (int)v;
+			break;
+		case OPT_MAX_UNITS:
+			if (parse_uint(optarg, "--max-units", 1, 1ULL << 30, &o->max_units, err,
+				       errlen))
+				return OPTS_ERROR;
+			break;
+		case OPT_MAX_FILES:
+			if (parse_uint(optarg, "--max-files", 1, 1 << 24, &o->max_files, err, errlen))
+				return OPTS_ERROR;
+			break;
+		case OPT_MAX_BIOS:
+			if (parse_uint(optarg, "--max-bios", 16, 1 << 24, &o->max_bios, err, errlen))
+				return OPTS_ERROR;
+			break;
+		case OPT_MAX_PROCS:
+			if (parse_uint(optarg, "--max-procs", 1, 1 << 22, &o->max_procs, err, errlen))
+				return OPTS_ERROR;
+			break;
+		case OPT_RINGBUF:
+			if (parse_size(optarg, "--ringbuf", 1 << 16, 1ULL << 30, &o->ringbuf_bytes,
+				       err, errlen))
+				return OPTS_ERROR;
+			if (!is_pow2(o->ringbuf_bytes)) {
+				snprintf(err, errlen, "--ringbuf: %s is not a power of two; give e.g. "
+					 "16m", optarg);
+				return OPTS_ERROR;
+			}
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'V':
+			printf("tornwatch %s\n", TW_VERSION);
+			return OPTS_EXIT_OK;
+		case 'h':
+			opts_usage(stdout);
+			return OPTS_EXIT_OK;
+		default:
+			if (optopt && strchr("pudjwr", optopt))
+				snprintf(err, errlen, "-%c needs a value; see 'tornwatch --help'",
+					 optopt);
+			else if (optopt >= OPT_TOP)
+				snprintf(err, errlen, "%s needs a value; see 'tornwatch --help'",
+					 argv[optind - 1]);
+			else
+				snprintf(err, errlen, "unknown option '%s'; see 'tornwatch --help'",
+					 argv[optind - 1]);
+			return OPTS_ERROR;
+		}
+	}
+	if (optind < argc) {
+		if (strcmp(argv[optind - 1], "--") != 0) {
+			snprintf(err, errlen, "unexpected argument '%s'; put the command after '--'",
+				 argv[optind]);
+			return OPTS_ERROR;
+		}
+		o->cmd = &argv[optind];
+	}
+
+	if (o->replay_path) {
+		if (o->nr_pids || o->cmd || o->record_path) {
+			snprintf(err, errlen, "--replay reports from a file: drop -p, --record and "
+				 "the command");
+			return OPTS_ERROR;
+		}
+		return OPTS_RUN;
+	}
+	if (!o->nr_pids && !o->cmd) {
+		snprintf(err, errlen, "nothing to trace; give -p PID or -- COMMAND "
+			 "(see 'tornwatch --help')");
+		return OPTS_ERROR;
+	}
+	if (o->nr_pids && o->cmd) {
+		snprintf(err, errlen, "give either -p PID or -- COMMAND, not both");
+		return OPTS_ERROR;
+	}
+	if (o->follow && !o->nr_pids) {
+		snprintf(err, errlen, "-f follows the children of -p PIDs; a -- COMMAND is always "
+			 "followed with its children");
+		return OPTS_ERROR;
+	}
+	return OPTS_RUN;
+}

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "record.h"
+#include "tornwatch.h"
+#include "tracker.h"
+
+struct tw_recorder {
+	FILE *f;
+	char *path;
+	char *tmp;
+	int err;
+};
+
+struct tw_recorder *recorder__open(const char *path, uint64_t unit_size, const char *kernel,
+				   char *err, size_t errlen)
+{
+	struct tw_record_file_hdr h = { .version = TW_RECORD_VERSION, .hdr_size = sizeof(h) };
+	struct tw_recorder *r = calloc(1, sizeof(*r));
+	struct timespec ts;
+
+	if (!r)
+		goto oom;
+	r->path = strdup(path);
+	if (!r->path || asprintf(&r->tmp, "%s.tmp.%d", path, (int)getpid()) < 0)
+		goto oom;
+	r->f = fopen(r->tmp, "w");
+	if (!r->f) {
+		snprintf(err, errlen, "--record: cannot create %s: %s", r->tmp, strerror(errno));
+		goto fail;
+	}
+	memcpy(h.magic, TW_RECORD_MAGIC, sizeof(h.magic));
+	h.unit_size = unit_size;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	h.start_realtime_ns = (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	snprintf(h.kernel, sizeof(h.kernel), "%s", kernel);
+	if (fwrite(&h, sizeof(h), 1, r->f) != 1) {
+		snprintf(err, errlen, "--record: cannot write %s: %s", r->tmp, strerror(errno));
+		goto fail;
+	}
+	return r;
+oom:
+	snprintf(err, errlen, "--record: out of memory");
+fail:
+	if (r) {
+		if (r->f) {
+			fclose(r->f);
+			unlink(r->tmp);
+		}
+		free(r->path);
+		free(r->tmp);
+		free(r);
+	}
+	return NULL;
+}
+
+int recorder__write(struct tw_recorder *r, const void *rec, size_t len)
+{
+	if (!r->err && fwrite(rec, len, 1, r->f) != 1)
+		r->err = errno ? -errno : -EIO;
+	return r->err;
+}
+
+int recorder__close(struct tw_recorder *r)
+{
+	int err;
+
+	if (!r)
+		return 0;
+	err = r->err;
+	if (fflush(r->f) || fsync(fileno(r->f)))
+		err = err ? err : -errno;
+	if (fclose(r->f) && !err)
+		err = -errno;
+	if (!err && rename(r->tmp, r->path))
+		err = -errno;
+	if (err)
+		unlink(r->tmp);
+	free(r->path);
+	free(r->tmp);
+	free(r);
+	return err;
+}
+
+struct tracker *replay_file(const char *path, uint64_t max_units, uint64_t *unit_size,
+			    char *kernel, size_t kernel_len, char *err, size_t errlen)
+{
+	struct tw_record_file_hdr h;
+	union {
+		struct tw_hdr h;
+		char buf[512];
+	} rec;
+	struct tracker *t = NULL;
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f) {
+		snprintf(err, errlen, "--replay: cannot open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fread(&h, sizeof(h), 1, f) != 1 || memcmp(h.magic, TW_RECORD_MAGIC, 8)) {
+		snprintf(err, errlen, "--replay: %s is not a tornwatch record (made by --record)",
+			 path);
+		goto out;
+	}
+	if (h.version != TW_RECORD_VERSION || h.hdr_size != sizeof(h)) {
+		snprintf(err, errlen, "--replay: %s has record format %u; this tornwatch reads %u",
+			 path, h.version, TW_RECORD_VERSION);
+		goto out;
+	}
+	*unit_size = h.unit_size;
+	snprintf(kernel, kernel_len, "%.*s", (int)sizeof(h.kernel), h.kernel);
+	t = tracker__new(h.unit_size, max_units);
+	if (!t) {
+		snprintf(err, errlen, "--replay: out of memory");
+		goto out;
+	}
+	while ((n = fread(&rec.h, 1, sizeof(rec.h), f)) == sizeof(rec.h)) {
+		if (rec.h.size < sizeof(rec.h) || rec.h.size > sizeof(rec) ||
+		    (rec.h.size > sizeof(rec.h) &&
+		     fread(rec.buf + sizeof(rec.h), rec.h.size - sizeof(rec.h), 1, f) != 1)) {
+			snprintf(err, errlen, "--replay: %s is truncated or corrupt", path);
+			tracker__free(t);
+			t = NULL;
+			goto out;
+		}
+		tracker__feed(t, &rec, rec.h.size);
+	}
+	if (n) {
+		snprintf(err, errlen, "--replay: %s ends inside a record", path);
+		tracker__free(t);
+		t = NULL;
+	}
+out:
+	fclose(f);
+	return t;
+}

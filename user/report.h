@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Report writers: text for people, JSON for programs. Pure formatting. */
+#ifndef TW_REPORT_H
+#define TW_REPORT_H
+
+#include <stdio.h>
+#include "tracker.h"
+
+struct tw_report_meta {
+	const char *source;	/* "live" or "replay" */
+	const char *kernel;	/* release of the traced host */
+	double duration_s;	/* < 0: unknown (replay) */
+	int top_files;
+};
+
+void report_text(FILE *f, const struct tw_summary *s, const struct tw_report_meta *m);
+void report_json(FILE *f, const struct tw_summary *s, const struct tw_report_meta *m);
+/* Write JSON to path ("-": stdout) through a temporary file and rename. */
+int report_json_file(const char *path, const struct tw_summary *s,
+		     const struct tw_report_meta *m, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tornwatch: are your database pages reaching the disk whole?
+ *
+ * main() reads as: parse -> (replay | open -> load -> attach -> follow -> loop)
+ * -> report -> cleanup.
+ */
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "common.h"
+#include "follow.h"
+#include "opts.h"
+#include "record.h"
+#include "report.h"
+#include "trace.h"
+#include "tracker.h"
+
+static volatile sig_atomic_t stop;
+
+struct intake {
+	struct tracker *tracker;
+	struct tw_recorder *rec;
+	struct tracer *tracer;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void deliver(struct intake *in, const void *rec, size_t len)
+{
+	if (in->rec)
+		recorder__write(in->rec, rec, len);
+	tracker__feed(in->tracker, rec, len);
+}
+
+/* A traced process wrote a file first: name it by its full path while the fd is open. */
+static void resolve_path(struct intake *in, const struct tw_file_ev *e)
+{
+	struct tw_path_ev p = {
+		.h = { .ts_ns = e->h.ts_ns, .type = TW_EV_PATH, .size = sizeof(p),
+		       .pid = e->h.pid, .tid = e->h.tid },
+		.ino = e->ino,
+		.dev = e->dev,
+	};
+	char link[64];
+	struct stat st;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%u/fd/%u", e->h.pid, e->fd);
+	n = readlink(link, p.path, sizeof(p.path) - 1);
+	if (n <= 0)
+		return;
+	p.path[n] = '\0';
+	/* The fd may already point elsewhere: trust the path only for the same inode. */
+	if (stat(p.path, &st) || st.st_ino != e->ino ||
+	    ((major(st.st_dev) << 20) | minor(st.st_dev)) != e->dev)
+		return;
+	deliver(in, &p, sizeof(p));
+}
+
+static void on_record(void *ctx, const void *rec, size_t len)
+{
+	struct intake *in = ctx;
+	const struct tw_hdr *h = rec;
+
+	deliver(in, rec, len);
+	if (h->type == TW_EV_FILE && len >= sizeof(struct tw_file_ev))
+		resolve_path(in, rec);
+}
+
+static void kernel_release(char *buf, size_t len)
+{
+	struct utsname u;
+
+	snprintf(buf, len, "%s", uname(&u) ? "unknown" : u.release);
+}
+
+static int write_reports(struct tracker *t, const struct tw_opts *o, const char *source,
+			 const char *kernel, double duration)
+{
+	struct tw_report_meta m = { .source = source, .kernel = kernel, .duration_s = duration,
+				    .top_files = o->top_files };
+	struct tw_summary s;
+	char err[256];
+
+	tracker__summary(t, &s);
+	if (!o->json_path || strcmp(o->json_path, "-"))
+		report_text(stdout, &s, &m);
+	fflush(stdout);
+	if (o->json_path && report_json_file(o->json_path, &s, &m, err, sizeof(err))) {
+		fprintf(stderr, "tornwatch: %s\n", err);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int run_replay(const struct tw_opts *o)
+{
+	char err[256], kernel[65];
+	uint64_t unit;
+	struct tracker *t;
+	int rc;
+
+	t = replay_file(o->replay_path, o->max_units, &unit, kernel, sizeof(kernel), err,
+			sizeof(err));
+	if (!t) {
+		fprintf(stderr, "tornwatch: %s\n", err);
+		return TW_EXIT_ERROR;
+	}
+	tracker__finish(t);
+	rc = write_reports(t, o, "replay", kernel, -1);
+	tracker__free(t);
+	return rc ? TW_EXIT_ERROR : TW_EXIT_OK;
+}
+
+static int add_pid_cb(void *ctx, pid_t pid)
+{
+	return tracer__add_pid(ctx, pid);
+}
+
+/* Put the -p PIDs (and with -f their descendants) in the traced set. */
+static int trace_pids(struct tracer *tr, const struct tw_opts *o, char *err, size_t errlen)
+{
+	for (int i = 0; i < o->nr_pids; i++) {
+		int n;
+
+		if (tracer__add_pid(tr, o->pids[i])) {
+			snprintf(err, errlen, "cannot trace pid %d: %s; raise --max-procs",
+				 o->pids[i], strerror(errno));
+			return -1;
+		}
+		if (!o->follow)
+			continue;
+		n = follow_descendants(o->pids[i], add_pid_cb, tr);
+		if (o->verbose)
+			fprintf(stderr, "tornwatch: pid %d: %d descendants traced\n", o->pids[i],
+				n < 0 ? 0 : n);
+	}
+	return 0;
+}
+
+static bool any_pid_alive(const struct tw_opts *o)
+{
+	for (int i = 0; i < o->nr_pids; i++)
+		if (pid_alive(o->pids[i]))
+			return true;
+	return false;
+}
+
+static int check_live_preconditions(const struct tw_opts *o)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "tornwatch: needs root (CAP_BPF, CAP_PERFMON); run it with sudo\n");
+		return -1;
+	}
+	for (int i = 0; i < o->nr_pids; i++) {
+		if (!pid_alive(o->pids[i])) {
+			fprintf(stderr, "tornwatch: -p %d: no such process; check the pid with "
+				"'ps -p %d'\n", o->pids[i], o->pids[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int run_live(const struct tw_opts *o)
+{
+	struct tracer_cfg cfg = {
+		.verbose = o->verbose,
+		.follow_forks = o->follow || o->cmd,
+		.max_files = o->max_files,
+		.max_bios = o->max_bios,
+		.max_procs = o->max_procs,
+		.max_tasks = o->max_tasks,
+		.ringbuf_bytes = o->ringbuf_bytes,
+	};
+	struct intake in = {};
+	struct tw_stats_ev stats = { .h = { .type = TW_EV_STATS, .size = sizeof(stats) } };
+	uint64_t counters[TW_NR_STATS];
+	char err[512], kernel[65];
+	int rc = TW_EXIT_ERROR, release_fd = -1, status = 0;
+	pid_t child = -1;
+	double t0, deadline;
+	bool child_done = false;
+
+	if (check_live_preconditions(o))
+		return TW_EXIT_ERROR;
+	kernel_release(kernel, sizeof(kernel));
+	in.tracker = tracker__new(o->unit_size, o->max_units);
+	if (!in.tracker) {
+		fprintf(stderr, "tornwatch: out of memory\n");
+		return TW_EXIT_ERROR;
+	}
+	if (o->record_path) {
+		in.rec = recorder__open(o->record_path, o->unit_size, kernel, err, sizeof(err));
+		if (!in.rec)
+			goto fail;
+	}
+	in.tracer = tracer__new(&cfg, on_record, &in, err, sizeof(err));
+	if (!in.tracer || tracer__load(in.tracer, err, sizeof(err)) ||
+	    tracer__attach(in.tracer, err, sizeof(err)))
+		goto fail;
+
+	if (o->cmd) {
+		child = spawn_held(o->cmd, &release_fd);
+		if (child < 0) {
+			snprintf(err, sizeof(err), "cannot start %s: %s", o->cmd[0], strerror(errno));
+			goto fail;
+		}
+		if (tracer__add_pid(in.tracer, child)) {
+			snprintf(err, sizeof(err), "cannot trace the command: %s", strerror(errno));
+			goto fail;
+		}
+		spawn_release(release_fd);
+		release_fd = -1;
+	} else if (trace_pids(in.tracer, o, err, sizeof(err))) {
+		goto fail;
+	}
+	if (o->verbose)
+		fprintf(stderr, "tornwatch: tracing; unit %llu, follow children %s\n",
+			(unsigned long long)o->unit_size, cfg.follow_forks ? "yes" : "no");
+
+	signals_install(&stop);
+	t0 = now_s();
+	deadline = o->duration_s ? t0 + o->duration_s : 0;
+	while (!stop) {
+		if (tracer__poll(in.tracer, 100) < 0)
+			break;
+		if (child > 0 && waitpid(child, &status, WNOHANG) == child) {
+			child_done = true;
+			break;
+		}
+		if (o->nr_pids && !any_pid_alive(o))
+			break;
+		if (deadline && now_s() >= deadline)
+			break;
+	}
+	/* Whatever the kernel emitted up to now is read before the verdicts. */
+	tracer__poll(in.tracer, 0);
+	tracer__stats(in.tracer, counters);
+	for (int i = 0; i < TW_NR_STATS; i++)
+		stats.stats[i] = counters[i];
+	deliver(&in, &stats, sizeof(stats));
+	tracker__finish(in.tracker);
+
+	rc = TW_EXIT_OK;
+	if (write_reports(in.tracker, o, "live", kernel, now_s() - t0))
+		rc = TW_EXIT_ERROR;
+	if (in.rec) {
+		int e = recorder__close(in.rec);
+
+		in.rec = NULL;
+		if (e) {
+			fprintf(stderr, "tornwatch: --record %s: %s\n", o->record_path, strerror(-e));
+			rc = TW_EXIT_ERROR;
+		}
+	}
+	if (child > 0) {
+		if (!child_done) {	/* stopped by a signal or -d: the command goes on alone */
+			fprintf(stderr, "tornwatch: stopped; %s (pid %d) keeps running\n",
+				o->cmd[0], child);
+		} else if (rc == TW_EXIT_OK) {
+			rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		}
+	}
+	goto out;
+fail:
+	fprintf(stderr, "tornwatch: %s\n", err);
+	if (child > 0) {
+		if (release_fd >= 0)
+			close(release_fd);	/* the held child exits without running */
+		waitpid(child, NULL, 0);
+	}
+out:
+	tracer__free(in.tracer);
+	if (in.rec)
+		recorder__close(in.rec);
+	tracker__free(in.tracker);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct tw_opts o;
+	char err[256];
+
+	switch (opts_parse(&o, argc, argv, err, sizeof(err))) {
+	case OPTS_EXIT_OK:
+		return TW_EXIT_OK;
+	case OPTS_ERROR:
+		fprintf(stderr, "tornwatch: %s\n", err);
+		return TW_EXIT_ERROR;
+	}
+	if (o.replay_path)
+		return run_replay(&o);
+	return run_live(&o);
+}

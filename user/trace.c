@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "tornwatch.skel.h"
+#include "trace.h"
+
+struct tracer {
+	struct tracer_cfg cfg;
+	struct tornwatch_bpf *skel;
+	struct ring_buffer *rb;
+	tracer_sink_fn sink;
+	void *ctx;
+	struct btf *vmlinux_btf;
+};
+
+struct tracer *tracer__new(const struct tracer_cfg *cfg, tracer_sink_fn sink, void *ctx,
+			   char *err, size_t errlen)
+{
+	struct tracer *tr = calloc(1, sizeof(*tr));
+
+	if (!tr) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	tr->cfg = *cfg;
+	tr->sink = sink;
+	tr->ctx = ctx;
+	libbpf_log_setup(cfg->verbose);
+	tr->vmlinux_btf = btf__load_vmlinux_btf();
+	if (!tr->vmlinux_btf) {
+		snprintf(err, errlen, "cannot read kernel BTF (/sys/kernel/btf/vmlinux): tornwatch "
+			 "needs a kernel built with CONFIG_DEBUG_INFO_BTF=y");
+		goto fail;
+	}
+	tr->skel = tornwatch_bpf__open();
+	if (!tr->skel) {
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	return tr;
+fail:
+	tracer__free(tr);
+	return NULL;
+}
+
+/* Is there a tracepoint of this name, in vmlinux or in a loaded module's BTF? */
+static bool tp_btf_exists(struct tracer *tr, const char *tp, const char *module)
+{
+	char name[128];
+	struct btf *mod;
+	bool found;
+
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	if (btf__find_by_name_kind(tr->vmlinux_btf, name, BTF_KIND_TYPEDEF) > 0)
+		return true;
+	if (!module)
+		return false;
+	snprintf(name, sizeof(name), "/sys/kernel/btf/%s", module);
+	if (access(name, R_OK))
+		return false;
+	mod = btf__parse_split(name, tr->vmlinux_btf);
+	if (!mod)
+		return false;
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	found = btf__find_by_name_kind(mod, name, BTF_KIND_TYPEDEF) > 0;
+	btf__free(mod);
+	return found;
+}
+
+struct optional_prog {
+	struct bpf_program *prog;
+	const char *tp;
+	const char *module;
+	const char *without;	/* what the report loses when it is absent */
+};
+
+static int set_sizes(struct tracer *tr, char *err, size_t errlen)
+{
+	struct tornwatch_bpf *s = tr->skel;
+	struct {
+		struct bpf_map *map;
+		uint64_t n;
+	} sizes[] = {
+		{ s->maps.traced, tr->cfg.max_procs },
+		{ s->maps.files, tr->cfg.max_files },
+		{ s->maps.tasks, tr->cfg.max_tasks },
+		{ s->maps.bios, tr->cfg.max_bios },
+		{ s->maps.events, tr->cfg.ringbuf_bytes },
+	};
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		if (bpf_map__set_max_entries(sizes[i].map, sizes[i].n)) {
+			snprintf(err, errlen, "cannot size map %s to %llu",
+				 bpf_map__name(sizes[i].map), (unsigned long long)sizes[i].n);
+			return -EINVAL;
+		}
+		if (tr->cfg.verbose)
+			fprintf(stderr, "tornwatch: map %-8s max_entries %llu\n",
+				bpf_map__name(sizes[i].map), (unsigned long long)sizes[i].n);
+	}
+	return 0;
+}
+
+int tracer__load(struct tracer *tr, char *err, size_t errlen)
+{
+	struct tornwatch_bpf *s = tr->skel;
+	struct optional_prog opt[] = {
+		{ s->progs.tw_dio_begin, "iomap_dio_rw_begin", NULL,
+		  "direct writes are not followed" },
+		{ s->progs.tw_xfs_atomic_cow, "xfs_iomap_atomic_write_cow", "xfs",
+		  "XFS software atomic writes are reported as split, not cow-atomic" },
+	};
+	int err_load;
+
+	s->rodata->follow_forks = tr->cfg.follow_forks;
+	s->rodata->self_tgid = getpid();
+	if (set_sizes(tr, err, errlen))
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(opt) / sizeof(opt[0]); i++) {
+		bool ok = tp_btf_exists(tr, opt[i].tp, opt[i].module);
+
+		bpf_program__set_autoload(opt[i].prog, ok);
+		if (tr->cfg.verbose || !ok)
+			fprintf(stderr, "tornwatch: tracepoint %s: %s%s%s\n", opt[i].tp,
+				ok ? "present, attached as tp_btf" : "absent; ",
+				ok ? "" : opt[i].without, "");
+	}
+	err_load = tornwatch_bpf__load(s);
+	if (err_load) {
+		snprintf(err, errlen, "cannot load the BPF programs (%s); run with -v for the "
+			 "verifier log", strerror(-err_load));
+		return err_load;
+	}
+	if (tr->cfg.verbose)
+		fprintf(stderr, "tornwatch: loaded; attach type tp_btf for syscalls, iomap, "
+			"block and sched tracepoints\n");
+	return 0;
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct tracer *tr = ctx;
+
+	tr->sink(tr->ctx, data, size);
+	return 0;
+}
+
+int tracer__attach(struct tracer *tr, char *err, size_t errlen)
+{
+	int e = tornwatch_bpf__attach(tr->skel);
+
+	if (e) {
+		snprintf(err, errlen, "cannot attach the BPF programs: %s", strerror(-e));
+		return e;
+	}
+	tr->rb = ring_buffer__new(bpf_map__fd(tr->skel->maps.events), on_record, tr, NULL);
+	if (!tr->rb) {
+		e = -errno;
+		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(errno));
+		return e;
+	}
+	return 0;
+}
+
+int tracer__add_pid(struct tracer *tr, pid_t pid)
+{
+	__u32 key = pid;
+	__u8 one = 1;
+
+	return bpf_map_update_elem(bpf_map__fd(tr->skel->maps.traced), &key, &one, BPF_ANY);
+}
+
+int tracer__poll(struct tracer *tr, int timeout_ms)
+{
+	int n = ring_buffer__poll(tr->rb, timeout_ms);
+
+	if (n == -EINTR)
+		n = 0;
+	if (n >= 0) {
+		/* Records submitted without a wakeup are read here. */
+		int m = ring_buffer__consume(tr->rb);
+
+		n = m < 0 ? m : n + m;
+	}
+	return n;
+}
+
+void tracer__stats(struct tracer *tr, uint64_t out[TW_NR_STATS])
+{
+	for (int i = 0; i < TW_NR_STATS; i++)
+		out[i] = __atomic_load_n(&tr->skel->bss->tw_stats[i], __ATOMIC_RELAXED);
+}
+
+void tracer__free(struct tracer *tr)
+{
+	if (!tr)
+		return;
+	ring_buffer__free(tr->rb);
+	tornwatch_bpf__destroy(tr->skel);
+	btf__free(tr->vmlinux_btf);
+	free(tr);
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The BPF side's lifecycle, mirroring the skeleton: new (open), load (size the
+ * maps, probe and choose programs), attach, poll, free. Records go to a sink.
+ */
+#ifndef TW_TRACE_H
+#define TW_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <linux/types.h>
+#include "tornwatch.h"
+
+struct tracer_cfg {
+	bool verbose;
+	bool follow_forks;
+	uint64_t max_files, max_bios, max_procs, max_tasks, ringbuf_bytes;
+};
+
+typedef void (*tracer_sink_fn)(void *ctx, const void *rec, size_t len);
+
+struct tracer;
+
+struct tracer *tracer__new(const struct tracer_cfg *cfg, tracer_sink_fn sink, void *ctx,
+			   char *err, size_t errlen);
+int tracer__load(struct tracer *tr, char *err, size_t errlen);
+int tracer__attach(struct tracer *tr, char *err, size_t errlen);
+/* Trace this process (all its threads); with follow_forks, its future children too. */
+int tracer__add_pid(struct tracer *tr, pid_t pid);
+/* Deliver what is in the ring buffer; wait up to timeout_ms for more. */
+int tracer__poll(struct tracer *tr, int timeout_ms);
+void tracer__stats(struct tracer *tr, uint64_t out[TW_NR_STATS]);
+void tracer__free(struct tracer *tr);
+
+void libbpf_log_setup(bool verbose);
+
+#endif

@@ -1,0 +1,975 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "htab.h"
+#include "tracker.h"
+
+const char *const tw_verdict_names[TW_V_NR] = {
+	[TW_V_WHOLE] = "whole",		[TW_V_ATOMIC] = "atomic",
+	[TW_V_SPLIT] = "split",		[TW_V_COW_ATOMIC] = "cow-atomic",
+	[TW_V_SUPERSEDED] = "superseded", [TW_V_PENDING] = "pending",
+};
+
+/* unit.flags */
+#define U_ATOMIC_WRITE	0x01	/* RWF_ATOMIC / IOCB_ATOMIC */
+#define U_DIRECT	0x02
+#define U_COW		0x04	/* XFS took the CoW path for it */
+#define U_SPLIT_BLOCK	0x08	/* block_split cut inside it */
+#define U_ERROR		0x10
+
+struct file_ent;
+struct uslot;
+
+struct unit {
+	struct unit *next;	/* slot chain (oldest first) or the file's atomic list */
+	struct uslot *slot;	/* NULL for atomic units */
+	struct file_ent *f;
+	uint64_t off, len;
+	uint64_t write_id;
+	uint32_t flags;
+	uint32_t refs;		/* bio pieces that point here */
+	bool live;		/* still waiting for a verdict */
+	uint64_t queued, done;	/* bytes */
+	uint32_t nbios, nreq, nreq_atomic;
+	uint64_t last_bio, last_rq, scratch;
+};
+
+/* The instances of one grid unit (dev, ino, off), oldest first. */
+struct uslot {
+	struct hnode hn;
+	struct file_ent *f;
+	uint64_t off;
+	struct unit *oldest;
+};
+
+struct file_ent {
+	struct hnode hn;
+	struct tw_file_stat st;
+	struct unit *atomics;	/* live atomic units */
+	bool have_path;
+};
+
+struct piece {
+	struct unit *u;
+	uint64_t start, len;	/* in the byte coordinates of the original bio */
+};
+
+struct bio_rec {
+	struct hnode hn;
+	uint64_t ptr;
+	uint64_t id;
+	uint64_t cur, end;	/* the bytes this bio still carries */
+	struct piece *p;
+	uint32_t np, cap;
+};
+
+struct rq_rec {
+	struct hnode hn;
+	uint64_t ptr;
+	uint64_t id;
+	bool completed;
+};
+
+struct pending_write {
+	struct hnode hn;
+	uint32_t tid;
+	struct file_ent *f;
+	uint64_t pos, count;
+	uint64_t id;
+	uint32_t uflags;
+	bool count_unknown;
+};
+
+struct tracker {
+	uint64_t unit_size;
+	uint64_t max_units;
+	uint64_t live_units;	/* allocated, verdict or not, still referenced */
+	uint64_t next_id;
+	struct htab files, slots, bios, rqs, writes;
+	struct tw_counts c;
+	struct tw_join_stats join;
+	uint64_t writes_n, write_bytes;
+	bool have_bpf_stats;
+	uint64_t bpf_stats[TW_NR_STATS];
+	const struct tw_file_stat **sorted;
+	bool finished;
+};
+
+uint64_t tw_units_total(const struct tw_counts *c)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < TW_V_NR; i++)
+		n += c->verdict[i];
+	return n;
+}
+
+size_t tw_record_size(uint32_t type)
+{
+	switch (type) {
+	case TW_EV_FILE: return sizeof(struct tw_file_ev);
+	case TW_EV_WRITE_BEGIN: return sizeof(struct tw_write_ev);
+	case TW_EV_WRITE_END: return sizeof(struct tw_write_end_ev);
+	case TW_EV_DIO_BEGIN: return sizeof(struct tw_dio_ev);
+	case TW_EV_BIO_QUEUE: return sizeof(struct tw_bio_ev);
+	case TW_EV_BIO_SPLIT: return sizeof(struct tw_split_ev);
+	case TW_EV_RQ_ISSUE:
+	case TW_EV_RQ_COMPLETE: return sizeof(struct tw_rq_ev);
+	case TW_EV_ATOMIC_COW: return sizeof(struct tw_cow_ev);
+	case TW_EV_PATH: return sizeof(struct tw_path_ev);
+	case TW_EV_STATS: return sizeof(struct tw_stats_ev);
+	}
+	return 0;
+}
+
+/* ---- tables ---- */
+
+static uint64_t file_hash(uint32_t dev, uint64_t ino)
+{
+	return hash_mix(dev, ino);
+}
+
+static struct file_ent *file_get(struct tracker *t, uint32_t dev, uint64_t ino, bool create)
+{
+	uint64_t h = file_hash(dev, ino);
+	struct hnode *n = NULL;
+	struct file_ent *f;
+
+	while ((n = htab_next_match(&t->files, h, n))) {
+		f = container_of(n, struct file_ent, hn);
+		if (f->st.dev == dev && f->st.ino == ino)
+			return f;
+	}
+	if (!create)
+		return NULL;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->st.dev = dev;
+	f->st.ino = ino;
+	htab_add(&t->files, &f->hn, h);
+	return f;
+}
+
+static uint64_t slot_hash(const struct file_ent *f, uint64_t off)
+{
+	return hash_mix(hash_mix(f->st.dev, f->st.ino), off);
+}
+
+static struct uslot *slot_get(struct tracker *t, struct file_ent *f, uint64_t off, bool create)
+{
+	uint64_t h = slot_hash(f, off);
+	struct hnode *n = NULL;
+	struct uslot *s;
+
+	while ((n = htab_next_match(&t->slots, h, n))) {
+		s = container_of(n, struct uslot, hn);
+		if (s->f == f && s->off == off)
+			return s;
+	}
+	if (!create)
+		return NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->f = f;
+	s->off = off;
+	htab_add(&t->slots, &s->hn, h);
+	return s;
+}
+
+static struct bio_rec *bio_get(struct tracker *t, uint64_t ptr)
+{
+	struct hnode *n = NULL;
+
+	while ((n = htab_next_match(&t->bios, hash_u64(ptr), n))) {
+		struct bio_rec *b = container_of(n, struct bio_rec, hn);
+
+		if (b->ptr == ptr)
+			return b;
+	}
+	return NULL;
+}
+
+static struct rq_rec *rq_get(struct tracker *t, uint64_t ptr)
+{
+	struct hnode *n = NULL;
+
+	while ((n = htab_next_match(&t->rqs, hash_u64(ptr), n))) {
+		struct rq_rec *r = container_of(n, struct rq_rec, hn);
+
+		if (r->ptr == ptr)
+			return r;
+	}
+	return NULL;
+}
+
+static struct pending_write *pw_get(struct tracker *t, uint32_t tid)
+{
+	struct hnode *n = NULL;
+
+	while ((n = htab_next_match(&t->writes, hash_u64(tid), n))) {
+		struct pending_write *w = container_of(n, struct pending_write, hn);
+
+		if (w->tid == tid)
+			return w;
+	}
+	return NULL;
+}
+
+/* ---- units ---- */
+
+static void unit_free(struct tracker *t, struct unit *u)
+{
+	t->live_units--;
+	free(u);
+}
+
+static void unit_put(struct tracker *t, struct unit *u)
+{
+	if (--u->refs == 0 && !u->live)
+		unit_free(t, u);
+}
+
+/* Take a unit out of its slot chain or atomic list; free the slot when empty. */
+static void unit_unlink(struct tracker *t, struct unit *u)
+{
+	struct unit **pp = u->slot ? &u->slot->oldest : &u->f->atomics;
+
+	for (; *pp; pp = &(*pp)->next) {
+		if (*pp == u) {
+			*pp = u->next;
+			break;
+		}
+	}
+	u->next = NULL;
+	if (u->slot && !u->slot->oldest) {
+		htab_del(&t->slots, &u->slot->hn);
+		free(u->slot);
+	}
+	u->slot = NULL;
+}
+
+static void count_verdict(struct tracker *t, struct unit *u, enum tw_verdict v)
+{
+	struct tw_counts *cs[2] = { &t->c, &u->f->st.c };
+
+	for (int i = 0; i < 2; i++) {
+		struct tw_counts *c = cs[i];
+
+		c->verdict[v]++;
+		if (v == TW_V_SPLIT) {
+			if (u->flags & U_SPLIT_BLOCK)
+				c->split_block++;
+			if (u->nbios > 1)
+				(u->flags & U_DIRECT) ? c->split_dio++ : c->split_writeback++;
+		}
+		if ((v == TW_V_WHOLE || v == TW_V_ATOMIC) && u->nbios > 1)
+			c->rejoined++;
+		if (v == TW_V_PENDING)
+			u->queued ? c->pending_inflight++ : c->pending_cached++;
+		if (u->flags & U_ERROR)
+			c->io_errors++;
+	}
+}
+
+static void unit_finalize(struct tracker *t, struct unit *u, enum tw_verdict v)
+{
+	count_verdict(t, u, v);
+	u->live = false;
+	unit_unlink(t, u);
+	if (!u->refs)
+		unit_free(t, u);
+}
+
+static enum tw_verdict done_verdict(const struct unit *u)
+{
+	if (u->nreq <= 1)
+		return u->nreq == 1 && u->nreq_atomic == 1 ? TW_V_ATOMIC : TW_V_WHOLE;
+	if ((u->flags & (U_ATOMIC_WRITE | U_COW)) == (U_ATOMIC_WRITE | U_COW))
+		return TW_V_COW_ATOMIC;
+	return TW_V_SPLIT;
+}
+
+static struct unit *unit_new(struct tracker *t, struct file_ent *f, uint64_t off, uint64_t len,
+			     uint64_t write_id, uint32_t flags)
+{
+	struct unit *u;
+
+	if (t->live_units >= t->max_units || !(u = calloc(1, sizeof(*u)))) {
+		t->c.untracked++;
+		f->st.c.untracked++;
+		return NULL;
+	}
+	t->live_units++;
+	u->f = f;
+	u->off = off;
+	u->len = len;
+	u->write_id = write_id;
+	u->flags = flags;
+	u->live = true;
+	u->last_bio = u->last_rq = u->scratch = UINT64_MAX;
+	return u;
+}
+
+static void list_append(struct unit **head, struct unit *u)
+{
+	while (*head)
+		head = &(*head)->next;
+	*head = u;
+}
+
+/* A new write of a unit whose previous instance never left the cache supersedes it. */
+static void supersede_cached(struct tracker *t, struct unit *list, uint64_t off, uint64_t len)
+{
+	struct unit *u, *next;
+
+	for (u = list; u; u = next) {
+		next = u->next;
+		if (u->off == off && u->len == len && !u->queued)
+			unit_finalize(t, u, TW_V_SUPERSEDED);
+	}
+}
+
+static void make_units(struct tracker *t, struct pending_write *w, uint64_t len)
+{
+	uint64_t U = t->unit_size, off, end;
+	struct file_ent *f = w->f;
+	struct unit *u;
+
+	if (w->uflags & U_ATOMIC_WRITE) {
+		if (!len)
+			return;
+		supersede_cached(t, f->atomics, w->pos, len);
+		u = unit_new(t, f, w->pos, len, w->id, w->uflags);
+		if (u)
+			list_append(&f->atomics, u);
+		return;
+	}
+	if (!U)
+		return;
+	if ((w->pos % U) || (len % U)) {
+		t->c.misaligned++;
+		f->st.c.misaligned++;
+	}
+	off = (w->pos + U - 1) / U * U;
+	end = (w->pos + len) / U * U;
+	for (; off + U <= end; off += U) {
+		struct uslot *s = slot_get(t, f, off, true);
+
+		if (!s) {
+			t->c.untracked++;
+			f->st.c.untracked++;
+			continue;
+		}
+		supersede_cached(t, s->oldest, off, U);
+		s = slot_get(t, f, off, true); /* superseding may have freed it */
+		if (!s)
+			continue;
+		u = unit_new(t, f, off, U, w->id, w->uflags);
+		if (!u) {
+			if (!s->oldest) {
+				htab_del(&t->slots, &s->hn);
+				free(s);
+			}
+			continue;
+		}
+		u->slot = s;
+		list_append(&s->oldest, u);
+	}
+}
+
+/* The write returned less than asked (or failed): units it never wrote are not units. */
+static void drop_unwritten(struct tracker *t, struct pending_write *w, uint64_t written)
+{
+	uint64_t U = t->unit_size, off;
+	struct unit *u, *next;
+
+	for (u = w->f->atomics; u; u = next) {
+		next = u->next;
+		if (u->write_id == w->id && !u->queued && u->off + u->len > w->pos + written) {
+			unit_unlink(t, u);
+			u->live = false;
+			if (!u->refs)
+				unit_free(t, u);
+		}
+	}
+	if (!U || (w->uflags & U_ATOMIC_WRITE))
+		return;
+	for (off = (w->pos + written) / U * U; off < w->pos + w->count; off += U) {
+		struct uslot *s = slot_get(t, w->f, off, false);
+
+		if (!s)
+			continue;
+		for (u = s->oldest; u; u = next) {
+			next = u->next;
+			if (u->write_id == w->id && !u->queued) {
+				/* unlinking the only instance frees the slot */
+				bool only = s->oldest == u && !u->next;
+
+				unit_unlink(t, u);
+				u->live = false;
+				if (!u->refs)
+					unit_free(t, u);
+				if (only)
+					break;
+			}
+		}
+	}
+}
+
+/* ---- records ---- */
+
+static struct pending_write *write_start(struct tracker *t, uint32_t tid, uint32_t dev,
+					 uint64_t ino, uint64_t pos, uint64_t count,
+					 uint32_t uflags)
+{
+	struct pending_write *w = pw_get(t, tid);
+	struct file_ent *f = file_get(t, dev, ino, true);
+
+	if (!f)
+		return NULL;
+	if (!w) {
+		w = calloc(1, sizeof(*w));
+		if (!w)
+			return NULL;
+		w->tid = tid;
+		htab_add(&t->writes, &w->hn, hash_u64(tid));
+	}
+	w->f = f;
+	w->pos = pos;
+	w->count = count;
+	w->uflags = uflags;
+	w->id = ++t->next_id;
+	w->count_unknown = false;
+	f->st.writes++;
+	t->writes_n++;
+	return w;
+}
+
+static void write_forget(struct tracker *t, struct pending_write *w)
+{
+	htab_del(&t->writes, &w->hn);
+	free(w);
+}
+
+static void on_write_begin(struct tracker *t, const struct tw_write_ev *e)
+{
+	uint32_t uflags = 0;
+	struct pending_write *w;
+
+	if (e->f_flags & TW_O_DIRECT)
+		uflags |= U_DIRECT;
+	if (e->rwf & TW_RWF_ATOMIC)
+		uflags |= U_ATOMIC_WRITE;
+	w = write_start(t, e->h.tid, e->dev, e->ino, e->pos, e->count, uflags);
+	if (!w)
+		return;
+	if (e->wflags & TW_W_COUNT_UNKNOWN)
+		w->count_unknown = true;
+	else
+		make_units(t, w, e->count);
+}
+
+static void on_write_end(struct tracker *t, const struct tw_write_end_ev *e)
+{
+	struct pending_write *w = pw_get(t, e->h.tid);
+
+	if (!w)
+		return;
+	if (e->ret < 0) {
+		if (!w->count_unknown)
+			drop_unwritten(t, w, 0);
+		if (w->uflags & U_ATOMIC_WRITE) {
+			t->c.refused++;
+			w->f->st.c.refused++;
+		}
+	} else {
+		uint64_t ret = e->ret;
+
+		if (w->count_unknown) {
+			w->count = ret;
+			make_units(t, w, ret);
+		} else if (ret < w->count) {
+			drop_unwritten(t, w, ret);
+		}
+		w->f->st.bytes += ret;
+		t->write_bytes += ret;
+	}
+	write_forget(t, w);
+}
+
+static void on_dio_begin(struct tracker *t, const struct tw_dio_ev *e)
+{
+	struct pending_write *w = pw_get(t, e->h.tid);
+	uint32_t uflags = U_DIRECT;
+
+	/* A write syscall already made the units; this is its kiocb. */
+	if (w && w->f->st.dev == e->dev && w->f->st.ino == e->ino)
+		return;
+	/* io_uring, aio: the kiocb is the only record of the write. */
+	if (e->ki_flags & TW_IOCB_ATOMIC)
+		uflags |= U_ATOMIC_WRITE;
+	w = write_start(t, e->h.tid, e->dev, e->ino, e->pos, e->count, uflags);
+	if (!w)
+		return;
+	make_units(t, w, e->count);
+	w->f->st.bytes += e->count;
+	t->write_bytes += e->count;
+	write_forget(t, w);
+}
+
+static void on_cow(struct tracker *t, const struct tw_cow_ev *e)
+{
+	struct file_ent *f = file_get(t, e->dev, e->ino, false);
+
+	if (!f)
+		return;
+	for (struct unit *u = f->atomics; u; u = u->next)
+		if (u->off < e->off + e->count && e->off < u->off + u->len)
+			u->flags |= U_COW;
+}
+
+static int piece_add(struct bio_rec *b, struct unit *u, uint64_t start, uint64_t len)
+{
+	if (b->np == b->cap) {
+		uint32_t cap = b->cap ? b->cap * 2 : 4;
+		struct piece *p = realloc(b->p, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		b->p = p;
+		b->cap = cap;
+	}
+	b->p[b->np++] = (struct piece){ .u = u, .start = start, .len = len };
+	u->refs++;
+	return 0;
+}
+
+/* The oldest live instance that still waits for bytes takes them. */
+static struct unit *instance_for(struct unit *list, uint64_t lo, uint64_t hi)
+{
+	for (struct unit *u = list; u; u = u->next)
+		if (u->live && u->queued < u->len && u->off < hi && lo < u->off + u->len)
+			return u;
+	return NULL;
+}
+
+static void claim(struct bio_rec *b, struct unit *u, uint64_t lo, uint64_t hi, uint64_t ext_off,
+		  uint64_t bio_off)
+{
+	uint64_t a = lo > u->off ? lo : u->off;
+	uint64_t z = hi < u->off + u->len ? hi : u->off + u->len;
+
+	if (a >= z || piece_add(b, u, bio_off + (a - ext_off), z - a))
+		return;
+	u->queued += z - a;
+	if (u->last_bio != b->id) {
+		u->nbios++;
+		u->last_bio = b->id;
+	}
+}
+
+static void assign_extent(struct tracker *t, struct bio_rec *b, const struct tw_ext *x,
+			  uint64_t bio_off)
+{
+	struct file_ent *f = file_get(t, x->dev, x->ino, false);
+	uint64_t lo = x->off, hi = x->off + x->len, claimed = 0, U = t->unit_size;
+	uint32_t np0 = b->np;
+	struct unit *u;
+
+	if (!f) {
+		t->join.foreign_bytes += x->len;
+		return;
+	}
+	while ((u = instance_for(f->atomics, lo, hi))) {
+		uint64_t q = u->queued;
+
+		claim(b, u, lo, hi, lo, bio_off);
+		if (u->queued == q)
+			break;
+	}
+	if (U) {
+		for (uint64_t off = lo / U * U; off < hi; off += U) {
+			struct uslot *s = slot_get(t, f, off, false);
+
+			if (s && (u = instance_for(s->oldest, lo, hi)))
+				claim(b, u, lo, hi, lo, bio_off);
+		}
+	}
+	for (uint32_t i = np0; i < b->np; i++)
+		claimed += b->p[i].len;
+	if (claimed < x->len)
+		t->join.unmatched_bytes += x->len - claimed;
+}
+
+static void bio_free(struct tracker *t, struct bio_rec *b)
+{
+	for (uint32_t i = 0; i < b->np; i++)
+		unit_put(t, b->p[i].u);
+	htab_del(&t->bios, &b->hn);
+	free(b->p);
+	free(b);
+}
+
+static struct bio_rec *bio_new(struct tracker *t, uint64_t ptr, uint64_t cur, uint64_t end)
+{
+	struct bio_rec *b = bio_get(t, ptr);
+
+	if (b) {
+		t->join.reused_bio++;
+		bio_free(t, b);
+	}
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	b->ptr = ptr;
+	b->id = ++t->next_id;
+	b->cur = cur;
+	b->end = end;
+	htab_add(&t->bios, &b->hn, hash_u64(ptr));
+	return b;
+}
+
+static void on_bio_queue(struct tracker *t, const struct tw_bio_ev *e)
+{
+	struct bio_rec *b = bio_new(t, e->bio, 0, e->size);
+	uint64_t off = 0;
+
+	if (!b)
+		return;
+	for (uint32_t i = 0; i < e->nr_ext && i < TW_MAX_EXT; i++) {
+		assign_extent(t, b, &e->ext[i], off);
+		off += e->ext[i].len;
+	}
+}
+
+static void on_bio_split(struct tracker *t, const struct tw_split_ev *e)
+{
+	struct bio_rec *p = bio_get(t, e->parent), *f;
+	uint64_t cut;
+
+	if (!p) {
+		t->join.unknown_parent++;
+		return;
+	}
+	cut = p->cur + e->size < p->end ? p->cur + e->size : p->end;
+	f = bio_new(t, e->bio, p->cur, cut);
+	if (!f)
+		return;
+	p = bio_get(t, e->parent); /* bio_new never frees the parent: ids differ */
+	for (uint32_t i = 0; i < p->np; i++) {
+		struct piece *pc = &p->p[i];
+		uint64_t a = pc->start > f->cur ? pc->start : f->cur;
+		uint64_t z = pc->start + pc->len < cut ? pc->start + pc->len : cut;
+
+		if (a < z) {
+			piece_add(f, pc->u, a, z - a);
+			pc->u->scratch = f->id;
+		}
+	}
+	/* A unit with bytes on both sides of the cut was split by the block layer. */
+	for (uint32_t i = 0; i < p->np; i++) {
+		struct piece *pc = &p->p[i];
+
+		if (pc->start + pc->len > cut && pc->u->scratch == f->id)
+			pc->u->flags |= U_SPLIT_BLOCK;
+	}
+	p->cur = cut;
+}
+
+static bool piece_window(const struct piece *pc, uint64_t lo, uint64_t hi, uint64_t *len)
+{
+	uint64_t a = pc->start > lo ? pc->start : lo;
+	uint64_t z = pc->start + pc->len < hi ? pc->start + pc->len : hi;
+
+	*len = a < z ? z - a : 0;
+	return a < z;
+}
+
+static void on_rq_issue(struct tracker *t, const struct tw_rq_ev *e)
+{
+	struct bio_rec *b = bio_get(t, e->bio);
+	struct rq_rec *r;
+	uint64_t len;
+
+	if (!b) {
+		t->join.unknown_bio++;
+		return;
+	}
+	r = rq_get(t, e->rq);
+	if (!r) {
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return;
+		r->ptr = e->rq;
+		htab_add(&t->rqs, &r->hn, hash_u64(e->rq));
+		r->completed = true;
+	}
+	if (r->completed) {	/* a new request in a reused struct request */
+		r->id = ++t->next_id;
+		r->completed = false;
+	}
+	for (uint32_t i = 0; i < b->np; i++) {
+		struct unit *u = b->p[i].u;
+
+		if (!piece_window(&b->p[i], b->cur, b->end, &len) || u->last_rq == r->id)
+			continue;
+		u->last_rq = r->id;
+		u->nreq++;
+		if (e->flags & TW_RQ_ATOMIC)
+			u->nreq_atomic++;
+	}
+}
+
+static void on_rq_complete(struct tracker *t, const struct tw_rq_ev *e)
+{
+	struct bio_rec *b = bio_get(t, e->bio);
+	struct rq_rec *r = rq_get(t, e->rq);
+	uint64_t hi, len;
+
+	if (r)
+		r->completed = true;
+	if (!b) {
+		t->join.unknown_bio++;
+		return;
+	}
+	hi = b->cur + e->bio_bytes < b->end ? b->cur + e->bio_bytes : b->end;
+	for (uint32_t i = 0; i < b->np; i++) {
+		struct unit *u = b->p[i].u;
+
+		if (!piece_window(&b->p[i], b->cur, hi, &len))
+			continue;
+		u->done += len;
+		if (e->error)
+			u->flags |= U_ERROR;
+		if (u->live && u->done >= u->len) {
+			if (!u->nreq)	/* never saw its issue: one request at least */
+				u->nreq = 1;
+			unit_finalize(t, u, done_verdict(u));
+		}
+	}
+	b->cur = hi;
+	if (b->cur >= b->end)
+		bio_free(t, b);
+}
+
+static void on_file(struct tracker *t, const struct tw_file_ev *e)
+{
+	struct file_ent *f = file_get(t, e->dev, e->ino, true);
+
+	if (f && !f->have_path) {
+		memcpy(f->st.path, e->name, sizeof(e->name));
+		f->st.path[sizeof(e->name) - 1] = '\0';
+	}
+}
+
+static void on_path(struct tracker *t, const struct tw_path_ev *e)
+{
+	struct file_ent *f = file_get(t, e->dev, e->ino, true);
+
+	if (f) {
+		memcpy(f->st.path, e->path, sizeof(f->st.path));
+		f->st.path[sizeof(f->st.path) - 1] = '\0';
+		f->have_path = true;
+	}
+}
+
+static void on_stats(struct tracker *t, const struct tw_stats_ev *e)
+{
+	t->have_bpf_stats = true;
+	for (int i = 0; i < TW_NR_STATS; i++)
+		t->bpf_stats[i] = e->stats[i];
+}
+
+int tracker__feed(struct tracker *t, const void *rec, size_t len)
+{
+	const struct tw_hdr *h = rec;
+	size_t want;
+
+	t->join.records++;
+	if (len < sizeof(*h) || h->size > len || !(want = tw_record_size(h->type)) ||
+	    h->size != want) {
+		t->join.bad_records++;
+		return -EINVAL;
+	}
+	switch (h->type) {
+	case TW_EV_FILE: on_file(t, rec); break;
+	case TW_EV_WRITE_BEGIN: on_write_begin(t, rec); break;
+	case TW_EV_WRITE_END: on_write_end(t, rec); break;
+	case TW_EV_DIO_BEGIN: on_dio_begin(t, rec); break;
+	case TW_EV_BIO_QUEUE: on_bio_queue(t, rec); break;
+	case TW_EV_BIO_SPLIT: on_bio_split(t, rec); break;
+	case TW_EV_RQ_ISSUE: on_rq_issue(t, rec); break;
+	case TW_EV_RQ_COMPLETE: on_rq_complete(t, rec); break;
+	case TW_EV_ATOMIC_COW: on_cow(t, rec); break;
+	case TW_EV_PATH: on_path(t, rec); break;
+	case TW_EV_STATS: on_stats(t, rec); break;
+	}
+	return 0;
+}
+
+/* ---- lifecycle ---- */
+
+struct tracker *tracker__new(uint64_t unit_size, uint64_t max_units)
+{
+	struct tracker *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->unit_size = unit_size;
+	t->max_units = max_units;
+	if (htab_init(&t->files) || htab_init(&t->slots) || htab_init(&t->bios) ||
+	    htab_init(&t->rqs) || htab_init(&t->writes)) {
+		tracker__free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void tracker__finish(struct tracker *t)
+{
+	struct hnode *n;
+	size_t bkt;
+
+	if (t->finished)
+		return;
+	t->finished = true;
+	/* Finalizing frees slots under the iterator: restart the scan each time. */
+	for (;;) {
+		bkt = 0;
+		n = htab_next(&t->slots, &bkt, NULL);
+		if (!n)
+			break;
+		unit_finalize(t, container_of(n, struct uslot, hn)->oldest, TW_V_PENDING);
+	}
+	bkt = 0;
+	for (n = htab_next(&t->files, &bkt, NULL); n; n = htab_next(&t->files, &bkt, n)) {
+		struct file_ent *f = container_of(n, struct file_ent, hn);
+
+		while (f->atomics)
+			unit_finalize(t, f->atomics, TW_V_PENDING);
+	}
+}
+
+static int cmp_files(const void *a, const void *b)
+{
+	const struct tw_file_stat *x = *(const struct tw_file_stat *const *)a;
+	const struct tw_file_stat *y = *(const struct tw_file_stat *const *)b;
+	uint64_t ux = tw_units_total(&x->c), uy = tw_units_total(&y->c);
+
+	if (x->c.verdict[TW_V_SPLIT] != y->c.verdict[TW_V_SPLIT])
+		return x->c.verdict[TW_V_SPLIT] > y->c.verdict[TW_V_SPLIT] ? -1 : 1;
+	if (ux != uy)
+		return ux > uy ? -1 : 1;
+	return strcmp(x->path, y->path);
+}
+
+void tracker__summary(struct tracker *t, struct tw_summary *s)
+{
+	struct hnode *n;
+	size_t bkt = 0, i = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->unit_size = t->unit_size;
+	s->writes = t->writes_n;
+	s->write_bytes = t->write_bytes;
+	s->c = t->c;
+	s->join = t->join;
+	s->have_bpf_stats = t->have_bpf_stats;
+	memcpy(s->bpf_stats, t->bpf_stats, sizeof(s->bpf_stats));
+	for (int k = 0; k < TW_NR_LOST; k++)
+		s->lost_total += t->bpf_stats[k];
+
+	free(t->sorted);
+	t->sorted = calloc(t->files.count + 1, sizeof(*t->sorted));
+	if (!t->sorted)
+		return;
+	for (n = htab_next(&t->files, &bkt, NULL); n; n = htab_next(&t->files, &bkt, n)) {
+		struct file_ent *f = container_of(n, struct file_ent, hn);
+
+		/* Files only seen through other records (a path, a read) have nothing to say. */
+		if (f->st.writes || tw_units_total(&f->st.c) || f->st.c.untracked)
+			t->sorted[i++] = &f->st;
+	}
+	qsort(t->sorted, i, sizeof(*t->sorted), cmp_files);
+	s->nr_files = i;
+	s->files = t->sorted;
+}
+
+static void free_all(struct htab *h, size_t off, void (*fn)(void *))
+{
+	struct hnode *n, *next;
+
+	for (size_t b = 0; b < h->nbuckets; b++) {
+		for (n = h->buckets[b]; n; n = next) {
+			next = n->next;
+			fn((char *)n - off);
+		}
+	}
+	htab_fini(h);
+}
+
+static void free_slot(void *p)
+{
+	struct uslot *s = p;
+	struct unit *u, *next;
+
+	for (u = s->oldest; u; u = next) {
+		next = u->next;
+		if (!u->refs)
+			free(u);
+		else
+			u->live = false; /* freed with the last bio that points at it */
+	}
+	free(s);
+}
+
+static void free_file(void *p)
+{
+	struct file_ent *f = p;
+	struct unit *u, *next;
+
+	for (u = f->atomics; u; u = next) {
+		next = u->next;
+		if (!u->refs)
+			free(u);
+		else
+			u->live = false;
+	}
+	free(f);
+}
+
+static void free_bio(void *p)
+{
+	struct bio_rec *b = p;
+
+	for (uint32_t i = 0; i < b->np; i++) {
+		struct unit *u = b->p[i].u;
+
+		if (--u->refs == 0 && !u->live)
+			free(u);
+	}
+	free(b->p);
+	free(b);
+}
+
+void tracker__free(struct tracker *t)
+{
+	if (!t)
+		return;
+	/* Units not live are owned by the bios that point at them: free those last. */
+	if (t->slots.buckets)
+		free_all(&t->slots, offsetof(struct uslot, hn), free_slot);
+	if (t->files.buckets)
+		free_all(&t->files, offsetof(struct file_ent, hn), free_file);
+	if (t->bios.buckets)
+		free_all(&t->bios, offsetof(struct bio_rec, hn), free_bio);
+	if (t->rqs.buckets)
+		free_all(&t->rqs, offsetof(struct rq_rec, hn), free);
+	if (t->writes.buckets)
+		free_all(&t->writes, offsetof(struct pending_write, hn), free);
+	free(t->sorted);
+	free(t);
+}
