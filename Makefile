@@ -44,8 +44,8 @@ all: tornwatch $(OUT)/writer
 deps:
 	$(Q)./scripts/deps.sh
 
-$(OUT):
-	$(Q)mkdir -p $(OUT) $(OUT)/tests
+$(OUT) $(OUT)/tests:
+	$(Q)mkdir -p $@
 
 $(OUT)/%.bpf.o: bpf/%.bpf.c $(VMLINUX) | $(OUT)
 	$(call msg,BPF,$@)
@@ -70,7 +70,7 @@ $(OUT)/writer: tests/writer.c | $(OUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@
 
-$(OUT)/tests/%: tests/unit/%.c $(PURE_OBJS) | $(OUT)
+$(OUT)/tests/%: tests/unit/%.c $(PURE_OBJS) | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(PURE_OBJS) -o $@
 
@@ -98,4 +98,4 @@ install: tornwatch
 clean:
 	$(Q)rm -rf $(OUT) tornwatch
 
--include $(wildcard $(OUT)/*.d)
+-include $(wildcard $(OUT)/*.d $(OUT)/tests/*.d)

@@ -143,11 +143,55 @@ static __always_inline bool inode_is_reg(struct inode *inode)
 	return (BPF_CORE_READ(inode, i_mode) & 0170000) == 0100000;
 }
 
-/* Remember a traced file; the first time, tell user space its name. */
+#define TW_NAME_MAX 256	/* NAME_MAX + 1 */
+
+struct path_walk {
+	struct dentry *d;
+	__u32 off;
+	__u32 pad;
+	char buf[TW_RPATH_LEN + TW_NAME_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct path_walk);
+} path_scratch SEC(".maps");
+
+/* One level up: copy this dentry's name, move to its parent; stop at the root. */
+static long path_one_level(__u64 i, void *unused)
+{
+	__u32 zero = 0;
+	struct path_walk *w = bpf_map_lookup_elem(&path_scratch, &zero);
+	struct dentry *d, *parent;
+	__u32 off;
+	long n;
+
+	/* Locals, not w->d inside BPF_CORE_READ: this struct is ours, not the kernel's. */
+	if (!w || !(d = w->d))
+		return 1;
+	off = w->off;
+	if (off >= TW_RPATH_LEN)
+		return 1;
+	parent = BPF_CORE_READ(d, d_parent);
+	if (!parent || parent == d)
+		return 1;
+	n = bpf_probe_read_kernel_str(&w->buf[off], TW_NAME_MAX, BPF_CORE_READ(d, d_name.name));
+	if (n <= 0)
+		return 1;
+	w->off += n;
+	w->d = parent;
+	return 0;
+}
+
+/* Remember a traced file; the first time, tell user space where it is. */
 static __always_inline void note_file(struct file *file, __u64 ino, __u32 dev, __u32 fd)
 {
 	struct file_key key = { .ino = ino, .dev = dev };
+	struct path_walk *w;
 	struct tw_file_ev *ev;
+	__u32 zero = 0;
 	__u8 one = 1;
 	int err;
 
@@ -160,14 +204,21 @@ static __always_inline void note_file(struct file *file, __u64 ino, __u32 dev, _
 		stat_inc(TW_LOST_FILES_FULL);
 		return;
 	}
+	w = bpf_map_lookup_elem(&path_scratch, &zero);
+	if (!w)
+		return;
+	w->d = BPF_CORE_READ(file, f_path.dentry);
+	w->off = 0;
+	__builtin_memset(w->buf, 0, TW_RPATH_LEN);
+	bpf_loop(TW_RPATH_DEPTH, path_one_level, NULL, 0);
+
 	ev = ev_reserve(sizeof(*ev), TW_EV_FILE);
 	if (!ev)
 		return;
 	ev->ino = ino;
 	ev->dev = dev;
 	ev->fd = fd;
-	bpf_probe_read_kernel_str(ev->name, sizeof(ev->name),
-				  BPF_CORE_READ(file, f_path.dentry, d_name.name));
+	__builtin_memcpy(ev->rpath, w->buf, TW_RPATH_LEN);
 	ev_submit(ev);
 }
 
@@ -221,7 +272,8 @@ int BPF_PROG(tw_sys_enter, struct pt_regs *regs, long id)
 	if (!file)
 		return 0;
 	inode = BPF_CORE_READ(file, f_inode);
-	if (!inode || !inode_is_reg(inode))
+	/* Regular files of block-backed filesystems: tmpfs, sysfs, proc never reach a device. */
+	if (!inode || !inode_is_reg(inode) || !BPF_CORE_READ(inode, i_sb, s_bdev))
 		return 0;
 
 	switch (id) {

@@ -13,7 +13,8 @@
 #define TW_RECORD_VERSION 1
 
 #define TW_MAX_EXT	8	/* file extents carried in one bio record */
-#define TW_NAME_LEN	64	/* basename of a file, as the kernel knows it */
+#define TW_RPATH_LEN	320	/* path inside its filesystem, components leaf first */
+#define TW_RPATH_DEPTH	24	/* directory levels walked up */
 #define TW_PATH_LEN	256	/* full path, resolved by user space */
 #define TW_COMM_LEN	16
 
@@ -73,7 +74,12 @@ struct tw_file_ev {
 	__u64 ino;
 	__u32 dev;		/* kernel dev_t of the superblock */
 	__u32 fd;
-	char name[TW_NAME_LEN];
+	/*
+	 * The file's path inside its filesystem, as NUL-terminated components from
+	 * the file up to the filesystem root: "f\0dir\0" is <mount>/dir/f. An empty
+	 * component ends the list; a full buffer means the path was cut short.
+	 */
+	char rpath[TW_RPATH_LEN];
 };
 
 struct tw_write_ev {
@@ -164,7 +170,7 @@ struct tw_path_ev {
 };
 
 _Static_assert(sizeof(struct tw_hdr) == 24, "tw_hdr layout");
-_Static_assert(sizeof(struct tw_file_ev) == 104, "tw_file_ev layout");
+_Static_assert(sizeof(struct tw_file_ev) == 40 + TW_RPATH_LEN, "tw_file_ev layout");
 _Static_assert(sizeof(struct tw_write_ev) == 88, "tw_write_ev layout");
 _Static_assert(sizeof(struct tw_write_end_ev) == 32, "tw_write_end_ev layout");
 _Static_assert(sizeof(struct tw_dio_ev) == 56, "tw_dio_ev layout");

@@ -48,7 +48,33 @@ static void deliver(struct intake *in, const void *rec, size_t len)
 	tracker__feed(in->tracker, rec, len);
 }
 
-/* A traced process wrote a file first: name it by its full path while the fd is open. */
+/* Where a filesystem (kernel dev_t) is mounted with its root, from mountinfo. */
+static bool mount_point(uint32_t kdev, char *out, size_t len)
+{
+	unsigned int maj, min;
+	char line[4096], root[PATH_MAX], mnt[PATH_MAX];
+	bool found = false;
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%*d %*d %u:%u %4095s %4095s", &maj, &min, root, mnt) != 4)
+			continue;
+		if (((maj << 20) | min) == kdev && !strcmp(root, "/")) {
+			snprintf(out, len, "%s", strcmp(mnt, "/") ? mnt : "");
+			found = true;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * A traced process wrote a file first: name it by its full path. The open fd
+ * gives the path as the process sees it; a writer that already exited leaves
+ * the kernel's own walk up the dentries, put under the filesystem's mount point.
+ */
 static void resolve_path(struct intake *in, const struct tw_file_ev *e)
 {
 	struct tw_path_ev p = {
@@ -57,19 +83,24 @@ static void resolve_path(struct intake *in, const struct tw_file_ev *e)
 		.ino = e->ino,
 		.dev = e->dev,
 	};
-	char link[64];
+	char link[64], mnt[PATH_MAX];
 	struct stat st;
 	ssize_t n;
 
 	snprintf(link, sizeof(link), "/proc/%u/fd/%u", e->h.pid, e->fd);
 	n = readlink(link, p.path, sizeof(p.path) - 1);
-	if (n <= 0)
+	if (n > 0) {
+		p.path[n] = '\0';
+		/* The fd may already point elsewhere: trust it only for the same inode. */
+		if (!stat(p.path, &st) && st.st_ino == e->ino &&
+		    ((major(st.st_dev) << 20) | minor(st.st_dev)) == e->dev) {
+			deliver(in, &p, sizeof(p));
+			return;
+		}
+	}
+	if (!mount_point(e->dev, mnt, sizeof(mnt)))
 		return;
-	p.path[n] = '\0';
-	/* The fd may already point elsewhere: trust the path only for the same inode. */
-	if (stat(p.path, &st) || st.st_ino != e->ino ||
-	    ((major(st.st_dev) << 20) | minor(st.st_dev)) != e->dev)
-		return;
+	tw_rpath_join(e->rpath, sizeof(e->rpath), mnt, p.path, sizeof(p.path));
 	deliver(in, &p, sizeof(p));
 }
 

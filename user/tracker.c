@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "htab.h"
@@ -755,13 +756,41 @@ static void on_rq_complete(struct tracker *t, const struct tw_rq_ev *e)
 		bio_free(t, b);
 }
 
+bool tw_rpath_join(const char *rpath, size_t len, const char *prefix, char *out, size_t outlen)
+{
+	const char *comp[TW_RPATH_LEN / 2];
+	size_t n = 0, at = 0, used;
+	bool whole = false;
+
+	while (at < len && n < sizeof(comp) / sizeof(comp[0])) {
+		size_t l = strnlen(rpath + at, len - at);
+
+		if (!l) {
+			whole = true;
+			break;
+		}
+		if (at + l >= len)	/* no NUL: cut by the buffer's end */
+			break;
+		comp[n++] = rpath + at;
+		at += l + 1;
+	}
+	used = snprintf(out, outlen, "%s", prefix);
+	if (!whole && used < outlen)
+		used += snprintf(out + used, outlen - used, "/...");
+	while (n-- > 0 && used < outlen)
+		used += snprintf(out + used, outlen - used, "/%s", comp[n]);
+	return whole;
+}
+
 static void on_file(struct tracker *t, const struct tw_file_ev *e)
 {
 	struct file_ent *f = file_get(t, e->dev, e->ino, true);
+	char prefix[32];
 
 	if (f && !f->have_path) {
-		memcpy(f->st.path, e->name, sizeof(e->name));
-		f->st.path[sizeof(e->name) - 1] = '\0';
+		/* Until a PATH record names the mount: "[7:0]/dir/file". */
+		snprintf(prefix, sizeof(prefix), "[%u:%u]", e->dev >> 20, e->dev & 0xfffff);
+		tw_rpath_join(e->rpath, sizeof(e->rpath), prefix, f->st.path, sizeof(f->st.path));
 	}
 }
 

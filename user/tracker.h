@@ -89,6 +89,12 @@ void tracker__finish(struct tracker *t);
 void tracker__summary(struct tracker *t, struct tw_summary *s);
 void tracker__free(struct tracker *t);
 
+/*
+ * Join a TW_EV_FILE rpath (components leaf first, NUL-separated) into
+ * "<prefix>/dir/file". Returns false when the kernel's walk was cut short.
+ */
+bool tw_rpath_join(const char *rpath, size_t len, const char *prefix, char *out, size_t outlen);
+
 /* The expected size of a record type, 0 for an unknown type. */
 size_t tw_record_size(uint32_t type);
 

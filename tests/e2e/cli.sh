@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# CLI smoke: help, version, refusals with one-line errors, exit paths, no BPF left behind.
+set -uo pipefail
+. "$(dirname "$0")/../lib.sh"
+
+# expect_fail NAME NEEDLE ARGS...: exit 2 and a single error line naming the problem.
+expect_fail() {
+	local name=$1 needle=$2 rc lines
+	shift 2
+	"$TW" "$@" >"$TMPD/out" 2>"$TMPD/err"
+	rc=$?
+	check "cli $name: exit status" 2 $rc
+	lines=$(wc -l <"$TMPD/err")
+	check "cli $name: one error line" 1 "$lines"
+	if grep -q -- "$needle" "$TMPD/err"; then
+		ok "cli $name: says '$needle'"
+	else
+		notok "cli $name: message '$(cat "$TMPD/err")' lacks '$needle'"
+	fi
+}
+
+"$TW" --help >"$TMPD/help"
+check "cli --help: exit status" 0 $?
+grep -q "^Examples:" "$TMPD/help" && ok "cli --help: has examples" || notok "cli --help: no examples"
+"$TW" --version | grep -qE '^tornwatch [0-9]+\.[0-9]+' && ok "cli --version" ||
+	notok "cli --version"
+
+expect_fail "--unit 3k" "--unit: 3k is not a power of two" --unit 3k -- true
+expect_fail "--unit abc" "--unit: 'abc' is not a size" --unit abc -- true
+expect_fail "--unit 2m" "out of range" --unit 2m -- true
+expect_fail "--unit 256" "out of range" --unit 256 -- true
+expect_fail "no target" "give -p PID or -- COMMAND" --unit 8k
+expect_fail "-p abc" "-p/--pid: 'abc' is not a number" -p abc
+expect_fail "unknown option" "unknown option '--frobnicate'" --frobnicate
+expect_fail "replay of a non-record" "not a tornwatch record" --replay "$TW"
+expect_fail "replay of a missing file" "cannot open" --replay "$TMPD/none"
+
+need_root "cli (root part)"
+expect_fail "no such pid" "no such process" -p 4194303
+if command -v setpriv >/dev/null; then
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$TW" -- true 2>"$TMPD/err" >/dev/null
+	check "cli not root: exit status" 2 $?
+	grep -q "needs root" "$TMPD/err" && ok "cli not root: says needs root" ||
+		notok "cli not root: $(cat "$TMPD/err")"
+fi
+
+# The command's exit status is tornwatch's.
+"$TW" -- sh -c 'exit 3' >/dev/null 2>&1
+check "cli -- CMD: exit status of the command" 3 $?
+"$TW" -- /nonexistent/cmd >/dev/null 2>"$TMPD/err"
+check "cli -- missing command: exit status 127" 127 $?
+
+# SIGINT: report printed, exit 0, nothing left attached.
+sleep 30 &
+sleeper=$!
+"$TW" -v -p $sleeper >"$TMPD/int.txt" 2>"$TMPD/int.err" &
+twpid=$!
+for i in $(seq 200); do grep -q "tornwatch: tracing" "$TMPD/int.err" && break; sleep 0.05; done
+kill -INT $twpid
+wait $twpid
+check "cli SIGINT: exit status" 0 $?
+grep -q "^LOST" "$TMPD/int.txt" && ok "cli SIGINT: report printed" || notok "cli SIGINT: no report"
+kill $sleeper 2>/dev/null
+wait $sleeper 2>/dev/null
+
+# -d: stops by itself with a report.
+"$TW" -p $$ -d 1 >"$TMPD/d.txt" 2>&1
+check "cli -d 1: exit status" 0 $?
+grep -q "^UNITS" "$TMPD/d.txt" && ok "cli -d 1: report printed" || notok "cli -d 1: no report"
+
+check_no_leftover_bpf "cli"

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# End-to-end ground truth for the tracing core on one filesystem (argument: ext4 or xfs).
+# Each scenario's truth comes from what the writer was told to do and how the device was
+# set up; never from tornwatch's own output.
+set -uo pipefail
+. "$(dirname "$0")/../lib.sh"
+
+FS=${1:?usage: core.sh ext4|xfs}
+need_root "core $FS"
+mkfs_loop "$FS" "fs"
+N=32
+
+# Every end-to-end run asserts lost == 0 and that the units are exactly those expected.
+expect() {	# expect NAME JSON key=value...
+	local name=$1 json=$2 kv
+	shift 2
+	check "$FS $name: lost.total" 0 "$(jget "$json" lost.total)"
+	for kv in "$@"; do
+		check "$FS $name: ${kv%%=*}" "${kv#*=}" "$(jget "$json" "${kv%%=*}")"
+	done
+}
+
+scenario_buffered_whole() {
+	tw "$TMPD/a.json" --unit 8k -- "$WRITER" -s 8k -n $N "$MNT/buffered" ||
+		notok "$FS buffered: tornwatch exit $?"
+	expect "buffered 8k fsync" "$TMPD/a.json" units.total=$N units.whole=$N units.split=0 \
+		units.pending=0 files.0.units=$N
+	case $(jget "$TMPD/a.json" files.0.path) in
+	*/buffered) ok "$FS buffered: file named by its path" ;;
+	*) notok "$FS buffered: file path is $(jget "$TMPD/a.json" files.0.path)" ;;
+	esac
+}
+
+scenario_buffered_split() {
+	set_sysfs "$QUEUE/max_sectors_kb" 4
+	tw "$TMPD/b.json" --unit 8k -- "$WRITER" -s 8k -n $N "$MNT/buffered-split"
+	expect "buffered 8k, max_sectors_kb 4" "$TMPD/b.json" units.total=$N units.split=$N \
+		units.split_block=$N units.whole=0
+	cleanup_sysfs_now
+}
+
+scenario_direct() {
+	local n=16
+	tw "$TMPD/c.json" --unit 16k -- "$WRITER" -m direct -s 16k -n $n "$MNT/direct"
+	expect "direct 16k" "$TMPD/c.json" units.total=$n units.whole=$n units.split=0
+	set_sysfs "$QUEUE/max_sectors_kb" 4
+	tw "$TMPD/d.json" --unit 16k -- "$WRITER" -m direct -s 16k -n $n "$MNT/direct-split"
+	expect "direct 16k, max_sectors_kb 4" "$TMPD/d.json" units.total=$n units.split=$n \
+		units.whole=0
+	cleanup_sysfs_now
+}
+
+scenario_misaligned() {
+	# 8 writes of 12 KiB at 4k + 16k*i: each covers exactly one 8 KiB unit [8k+16k*i, +8k).
+	tw "$TMPD/e.json" --unit 8k -- "$WRITER" -s 12k -o 4k -g 16k -n 8 "$MNT/misaligned"
+	expect "misaligned" "$TMPD/e.json" units.misaligned=8 units.total=8 units.whole=8
+}
+
+scenario_superseded() {
+	# The first unit is written twice before the fsync: one instance never reaches disk.
+	tw "$TMPD/f.json" --unit 8k -- "$WRITER" -s 8k -n 8 -r "$MNT/superseded"
+	expect "superseded" "$TMPD/f.json" units.superseded=1 units.total=9 units.whole=8
+}
+
+scenario_unrelated_writer() {
+	# An untraced process hammers another file of the same filesystem meanwhile.
+	"$WRITER" -s 8k -n 4000 -y 16 "$MNT/noise" &
+	local noise=$!
+	tw "$TMPD/g.json" --unit 8k -- "$WRITER" -s 8k -n $N "$MNT/quiet"
+	wait $noise
+	expect "with an unrelated writer" "$TMPD/g.json" units.total=$N units.whole=$N \
+		units.split=0 writes=$N
+	check "$FS unrelated writer: only the traced file is listed" 1 \
+		"$(python3 -c "import json;print(len(json.load(open('$TMPD/g.json'))['files']))")"
+}
+
+scenario_pid_attach() {
+	# A writer already running, attached by -p: the same counts as under "--".
+	local flag="$TMPD/go" pidf="$TMPD/writer.pid" twpid wpid i
+	rm -f "$flag"
+	"$WRITER" -s 8k -n $N -w "$flag" "$MNT/attached" >"$pidf" &
+	for i in $(seq 100); do [ -s "$pidf" ] && break; sleep 0.05; done
+	wpid=$(cat "$pidf")
+	"$TW" -v -p "$wpid" --unit 8k --json "$TMPD/h.json" >"$TMPD/h.txt" 2>"$TMPD/h.err" &
+	twpid=$!
+	for i in $(seq 200); do grep -q "tornwatch: tracing" "$TMPD/h.err" && break; sleep 0.05; done
+	touch "$flag"
+	wait "$twpid"
+	check "$FS -p: tornwatch exit status" 0 $?
+	expect "-p PID" "$TMPD/h.json" units.total=$N units.whole=$N units.split=0
+}
+
+scenario_record_replay() {
+	tw "$TMPD/i.json" --unit 8k --record "$TMPD/run.twr" -- \
+		"$WRITER" -s 8k -n 8 -r "$MNT/recorded"
+	"$TW" --replay "$TMPD/run.twr" --json "$TMPD/j.json" >/dev/null
+	check "$FS replay: exit status" 0 $?
+	for k in units lost files writes unit_size; do
+		check "$FS replay: same $k as live" "$(jget "$TMPD/i.json" $k)" \
+			"$(jget "$TMPD/j.json" $k)"
+	done
+}
+
+scenario_atomic() {
+	if [ "$FS" = xfs ]; then
+		# No device here has atomic limits: XFS makes RWF_ATOMIC writes atomic by CoW.
+		tw "$TMPD/k.json" -- "$WRITER" -m atomic -s 16k -n 4 "$MNT/atomic"
+		expect "atomic 16k" "$TMPD/k.json" units.total=4 units.whole=4 units.refused=0
+		set_sysfs "$QUEUE/max_sectors_kb" 4
+		tw "$TMPD/l.json" -- "$WRITER" -m atomic -s 16k -n 4 "$MNT/atomic-split"
+		expect "atomic 16k, max_sectors_kb 4" "$TMPD/l.json" units.total=4 \
+			units.cow_atomic=4 units.split=0
+		cleanup_sysfs_now
+	else
+		# ext4 refuses RWF_ATOMIC here (EOPNOTSUPP): one refused write, no unit.
+		tw "$TMPD/k.json" -- "$WRITER" -m atomic -s 16k -n 1 "$MNT/atomic"
+		check "$FS atomic: the writer's failure is tornwatch's exit status" 1 $?
+		expect "atomic refused" "$TMPD/k.json" units.refused=1 units.total=0
+	fi
+}
+
+# Put back sysfs values set by a scenario before the next one starts.
+cleanup_sysfs_now() {
+	local i
+	for ((i = ${#RESTORE[@]} - 1; i >= 0; i--)); do
+		echo "${RESTORE[i]#* }" >"${RESTORE[i]%% *}"
+	done
+	RESTORE=()
+}
+
+scenario_buffered_whole
+scenario_buffered_split
+scenario_direct
+scenario_misaligned
+scenario_superseded
+scenario_unrelated_writer
+scenario_pid_attach
+scenario_record_replay
+scenario_atomic
+check_no_leftover_bpf "core $FS"

@@ -1,0 +1,135 @@
+# shellcheck shell=bash
+# Shared helpers for tornwatch's end-to-end tests: loop-device filesystems made and
+# removed by the test itself, TAP-like result lines, JSON lookups. Source it.
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TW="$TOP/tornwatch"
+WRITER="$TOP/build/writer"
+TMPD=$(mktemp -d /tmp/tw-test.XXXXXX)
+LOOPS=()
+MOUNTS=()
+RESTORE=()	# "file value" pairs written back on exit
+
+cleanup() {
+	local i
+	for ((i = ${#RESTORE[@]} - 1; i >= 0; i--)); do
+		echo "${RESTORE[i]#* }" >"${RESTORE[i]%% *}" 2>/dev/null || true
+	done
+	for m in "${MOUNTS[@]}"; do
+		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+	done
+	for l in "${LOOPS[@]}"; do
+		losetup -d "$l" 2>/dev/null || true
+	done
+	rm -rf "$TMPD"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ok() { echo "ok - $*"; }
+notok() { echo "not ok - $*"; }
+skip() { echo "skip - $*"; }
+
+# check NAME EXPECTED ACTUAL
+check() {
+	if [ "$2" == "$3" ]; then
+		ok "$1"
+	else
+		notok "$1: expected $2, got $3"
+	fi
+}
+
+need_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		skip "$1: needs root"
+		exit 0
+	fi
+}
+
+# mkfs_loop FS NAME: a fresh filesystem on its own loop device, mounted at $TMPD/NAME.
+# Sets LOOP (e.g. /dev/loop3), QUEUE (its sysfs queue dir) and MNT.
+mkfs_loop() {
+	local fs=$1 name=$2 img="$TMPD/$2.img"
+	truncate -s 512M "$img"
+	LOOP=$(losetup -f --show "$img")
+	LOOPS+=("$LOOP")
+	case $fs in
+	ext4) mkfs.ext4 -q -F "$LOOP" ;;
+	xfs) mkfs.xfs -q -f "$LOOP" ;;
+	*) echo "mkfs_loop: unknown fs $fs" >&2; return 1 ;;
+	esac
+	MNT="$TMPD/$name"
+	mkdir -p "$MNT"
+	mount "$LOOP" "$MNT"
+	MOUNTS=("$MNT" "${MOUNTS[@]}")
+	QUEUE=/sys/block/$(basename "$LOOP")/queue
+}
+
+# set_sysfs FILE VALUE: remembered and restored on exit.
+set_sysfs() {
+	RESTORE+=("$1 $(cat "$1")")
+	echo "$2" >"$1"
+}
+
+# tw OUTJSON ARGS...: run tornwatch, report on stdout goes to $TMPD/last.txt.
+tw() {
+	local out=$1
+	shift
+	"$TW" --json "$out" "$@" >"$TMPD/last.txt" 2>"$TMPD/last.err"
+}
+
+# jget FILE KEY.PATH: print a value from a JSON report ("files.0.path" works).
+jget() {
+	python3 - "$1" "$2" <<'PY'
+import json, sys
+v = json.load(open(sys.argv[1]))
+for k in sys.argv[2].split('.'):
+    v = v[int(k)] if isinstance(v, list) else v[k]
+print(json.dumps(v) if isinstance(v, (dict, list)) else v)
+PY
+}
+
+# No tornwatch program may stay loaded after a run: none pinned (no owner) and none
+# owned by a process of this test. (Another tornwatch elsewhere on the box is not ours.)
+# The kernel frees a closed program a little later: give it up to 5 s.
+check_no_leftover_bpf() {
+	local n i
+	for i in $(seq 50); do
+		n=$(count_our_bpf_progs)
+		[ "$n" -eq 0 ] && break
+		sleep 0.1
+	done
+	check "$1: no tornwatch BPF program left loaded" 0 "$n"
+}
+
+count_our_bpf_progs() {
+	bpftool prog show -j 2>/dev/null | python3 -c '
+import glob, json, sys
+me = int(sys.argv[1])
+def ours(pid):
+    while pid > 1:
+        if pid == me:
+            return True
+        try:
+            pid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return False
+    return False
+# Which processes hold each program (prog and link fds say prog_id in fdinfo).
+holders = {}
+for fi in glob.glob("/proc/[0-9]*/fdinfo/*"):
+    try:
+        for line in open(fi):
+            if line.startswith("prog_id:"):
+                holders.setdefault(int(line.split()[1]), set()).add(int(fi.split("/")[2]))
+    except OSError:
+        pass
+left = 0
+for p in json.load(sys.stdin):
+    if not p.get("name", "").startswith("tw_"):
+        continue
+    owners = holders.get(p["id"], set())
+    if not owners or any(ours(o) for o in owners):
+        left += 1
+print(left)' $$
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# tornwatch's test runner: unit tests (no root), then CLI smoke and end-to-end tests on
+# ext4 and XFS (root). Every test prints "ok - ...", "not ok - ..." or "skip - ..." lines;
+# this script counts them and ends with "N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+passed=0 failed=0 skipped=0
+
+run() {	# run NAME CMD...: count its result lines; a crash without them is a failure
+	local name=$1 out rc
+	shift
+	echo "# $name"
+	out=$("$@" 2>&1)
+	rc=$?
+	printf '%s\n' "$out" | sed 's/^/  /'
+	local p f s
+	p=$(printf '%s\n' "$out" | grep -c '^ok - ')
+	f=$(printf '%s\n' "$out" | grep -c '^not ok - ')
+	s=$(printf '%s\n' "$out" | grep -c '^skip - ')
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "  not ok - $name exited $rc without a failed check"
+		f=1
+	fi
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+}
+
+for t in build/tests/test_*; do
+	[ -x "$t" ] && run "unit: $(basename "$t")" "$t"
+done
+if [ "${1:-}" != "--unit-only" ]; then
+	run "cli" tests/e2e/cli.sh
+	for fs in ext4 xfs; do
+		run "core on $fs" tests/e2e/core.sh "$fs"
+	done
+fi
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Size and number parsing, and the command line's refusals. */
+#include <stdlib.h>
+#include "common.h"
+#include "opts.h"
+#include "test.h"
+
+static bool size_ok(const char *s, uint64_t want)
+{
+	char err[256] = "";
+	uint64_t v = 0;
+
+	ASSERT_EQ(parse_size(s, "--unit", 512, 1 << 20, &v, err, sizeof(err)), 0, s);
+	ASSERT_EQ(v, want, s);
+	return true;
+}
+
+static bool size_bad(const char *s, const char *needle)
+{
+	char err[256] = "";
+	uint64_t v = 0;
+
+	ASSERT_EQ(parse_size(s, "--unit", 512, 1 << 20, &v, err, sizeof(err)), -1, s);
+	ASSERT_TRUE(strstr(err, "--unit") != NULL, "message names the option");
+	ASSERT_TRUE(strstr(err, needle) != NULL, needle);
+	return true;
+}
+
+static bool test_sizes_accepted(void)
+{
+	return size_ok("8k", 8192) && size_ok("16K", 16384) && size_ok("1m", 1 << 20) &&
+	       size_ok("1M", 1 << 20) && size_ok("512", 512) && size_ok("4096", 4096) &&
+	       size_ok("8KB", 8192);
+}
+
+static bool test_sizes_refused(void)
+{
+	return size_bad("abc", "not a size") && size_bad("", "not a size") &&
+	       size_bad("-8k", "not a size") && size_bad("8x", "not a size") &&
+	       size_bad("2m", "out of range") && size_bad("256", "out of range") &&
+	       size_bad("99999999999999999999k", "not a size") && size_bad("8k ", "not a size");
+}
+
+static bool test_uint(void)
+{
+	char err[256];
+	uint64_t v;
+
+	ASSERT_EQ(parse_uint("42", "-p", 1, 100, &v, err, sizeof(err)), 0, "42");
+	ASSERT_EQ(v, 42, "value");
+	ASSERT_EQ(parse_uint("0", "-p", 1, 100, &v, err, sizeof(err)), -1, "0 below min");
+	ASSERT_EQ(parse_uint("12a", "-p", 1, 100, &v, err, sizeof(err)), -1, "12a");
+	ASSERT_TRUE(strstr(err, "-p") != NULL, "names -p");
+	ASSERT_EQ(parse_uint("-3", "-p", 1, 100, &v, err, sizeof(err)), -1, "negative");
+	return true;
+}
+
+static int parse(struct tw_opts *o, char *err, size_t len, int argc, char **argv)
+{
+	return opts_parse(o, argc, argv, err, len);
+}
+
+#define ARGV(...) ((char *[]){ "tornwatch", __VA_ARGS__, NULL })
+#define ARGC(...) ((int)(sizeof((char *[]){ "tornwatch", __VA_ARGS__ }) / sizeof(char *)))
+#define PARSE(...) parse(&o, err, sizeof(err), ARGC(__VA_ARGS__), ARGV(__VA_ARGS__))
+
+static bool test_opts(void)
+{
+	struct tw_opts o;
+	char err[256];
+
+	ASSERT_EQ(PARSE("-p", "1", "--unit", "8k"), OPTS_RUN, "-p 1 --unit 8k");
+	ASSERT_EQ(o.unit_size, 8192, "unit");
+	ASSERT_EQ(o.nr_pids, 1, "one pid");
+	ASSERT_EQ(PARSE("-p", "1", "-p", "2", "-f"), OPTS_RUN, "two pids, -f");
+	ASSERT_EQ(o.nr_pids, 2, "two pids");
+	ASSERT_TRUE(o.follow, "follow");
+	ASSERT_EQ(PARSE("--unit", "16k", "--", "true", "x"), OPTS_RUN, "-- cmd");
+	ASSERT_STREQ(o.cmd[0], "true", "cmd[0]");
+	ASSERT_STREQ(o.cmd[1], "x", "cmd[1]");
+
+	ASSERT_EQ(PARSE("--unit", "12k", "--", "true"), OPTS_ERROR, "12k not a power of two");
+	ASSERT_TRUE(strstr(err, "power of two") != NULL, "says power of two");
+	ASSERT_EQ(PARSE("--unit", "8k"), OPTS_ERROR, "nothing to trace");
+	ASSERT_TRUE(strstr(err, "-p PID") != NULL, "names the fix");
+	ASSERT_EQ(PARSE("-p", "abc"), OPTS_ERROR, "-p abc");
+	ASSERT_EQ(PARSE("-p", "1", "--", "true"), OPTS_ERROR, "both -p and cmd");
+	ASSERT_EQ(PARSE("--bogus"), OPTS_ERROR, "unknown option");
+	ASSERT_TRUE(strstr(err, "--bogus") != NULL, "names the option");
+	ASSERT_EQ(PARSE("-p"), OPTS_ERROR, "-p without value");
+	ASSERT_EQ(PARSE("--replay", "x", "-p", "1"), OPTS_ERROR, "replay with -p");
+	ASSERT_EQ(PARSE("--replay", "x"), OPTS_RUN, "replay alone");
+	ASSERT_EQ(PARSE("-f", "--", "true"), OPTS_ERROR, "-f with a command");
+	ASSERT_EQ(PARSE("--ringbuf", "3m", "-p", "1"), OPTS_ERROR, "ringbuf not pow2");
+	ASSERT_EQ(PARSE("-d", "0", "-p", "1"), OPTS_ERROR, "duration 0");
+	return true;
+}
+
+int main(void)
+{
+	RUN(test_sizes_accepted);
+	RUN(test_sizes_refused);
+	RUN(test_uint);
+	RUN(test_opts);
+	return TEST_EXIT();
+}

@@ -1,0 +1,581 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Verdicts from synthetic records: every case builds the record stream the BPF
+ * side would emit for a workload whose truth is known, including what this
+ * machine cannot produce (REQ_ATOMIC requests).
+ */
+#include <stdlib.h>
+#include <unistd.h>
+#include "record.h"
+#include "report.h"
+#include "tracker.h"
+#include "test.h"
+
+#define DEV 0x700000	/* 7:0 */
+#define INO 12
+#define K 1024ULL
+
+static struct tracker *T;
+static struct tw_recorder *R;	/* when set, every record is also written here */
+static uint64_t ts;
+
+static void feed(void *rec)
+{
+	struct tw_hdr *h = rec;
+
+	h->ts_ns = ++ts;
+	if (R)
+		recorder__write(R, rec, h->size);
+	tracker__feed(T, rec, h->size);
+}
+
+#define HDR(ty, th) { .type = (ty), .size = 0, .pid = 100, .tid = (th) }
+
+static void wbegin(uint32_t tid, uint64_t pos, uint64_t count, uint32_t f_flags, uint32_t rwf)
+{
+	struct tw_write_ev e = { .h = HDR(TW_EV_WRITE_BEGIN, tid), .ino = INO, .pos = pos,
+				 .count = count, .dev = DEV, .f_flags = f_flags, .rwf = rwf };
+
+	e.h.size = sizeof(e);
+	feed(&e);
+}
+
+static void wend(uint32_t tid, int64_t ret)
+{
+	struct tw_write_end_ev e = { .h = HDR(TW_EV_WRITE_END, tid), .ret = ret };
+
+	e.h.size = sizeof(e);
+	feed(&e);
+}
+
+static void write_ok(uint64_t pos, uint64_t count)
+{
+	wbegin(1, pos, count, 0, 0);
+	wend(1, count);
+}
+
+/* A bio carrying one file extent per (off, len) pair. */
+static void bioq(uint64_t bio, uint32_t flags, int next, const uint64_t *offlen)
+{
+	struct tw_bio_ev e = { .h = HDR(TW_EV_BIO_QUEUE, 0), .bio = bio, .dev = DEV,
+			       .opf = 1, .flags = flags };
+
+	e.h.size = sizeof(e);
+	for (int i = 0; i < next; i++) {
+		e.ext[i] = (struct tw_ext){ .ino = INO, .dev = DEV, .off = offlen[2 * i],
+					    .len = offlen[2 * i + 1] };
+		e.size += offlen[2 * i + 1];
+	}
+	e.nr_ext = next;
+	feed(&e);
+}
+
+static void bio1(uint64_t bio, uint64_t off, uint64_t len)
+{
+	uint64_t x[2] = { off, len };
+
+	bioq(bio, 0, 1, x);
+}
+
+static void split(uint64_t front, uint64_t parent, uint32_t size)
+{
+	struct tw_split_ev e = { .h = HDR(TW_EV_BIO_SPLIT, 0), .bio = front, .parent = parent,
+				 .size = size, .dev = DEV };
+
+	e.h.size = sizeof(e);
+	feed(&e);
+}
+
+static void rq(uint32_t type, uint64_t rqp, uint64_t bio, uint32_t bytes, uint32_t flags)
+{
+	struct tw_rq_ev e = { .h = HDR(type, 0), .rq = rqp, .bio = bio, .dev = DEV,
+			      .bio_bytes = bytes, .flags = flags };
+
+	e.h.size = sizeof(e);
+	feed(&e);
+}
+
+static void issue(uint64_t rqp, uint64_t bio, uint32_t bytes)
+{
+	rq(TW_EV_RQ_ISSUE, rqp, bio, bytes, 0);
+}
+
+static void done(uint64_t rqp, uint64_t bio, uint32_t bytes)
+{
+	rq(TW_EV_RQ_COMPLETE, rqp, bio, bytes, 0);
+}
+
+static struct tw_summary S;
+
+static void start(uint64_t unit, uint64_t max_units)
+{
+	tracker__free(T);
+	T = tracker__new(unit, max_units);
+	ts = 0;
+}
+
+static const struct tw_counts *finish(void)
+{
+	tracker__finish(T);
+	tracker__summary(T, &S);
+	return &S.c;
+}
+
+static bool test_whole_two_units_one_request(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	write_ok(0, 16 * K);
+	bio1(0xb1, 0, 16 * K);
+	issue(0xa1, 0xb1, 16 * K);
+	done(0xa1, 0xb1, 16 * K);
+	c = finish();
+	ASSERT_EQ(tw_units_total(c), 2, "total");
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 2, "whole");
+	ASSERT_EQ(c->verdict[TW_V_SPLIT], 0, "split");
+	ASSERT_EQ(S.join.unknown_bio, 0, "unknown bio");
+	return true;
+}
+
+static bool test_split_at_writeback(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	write_ok(0, 8 * K);
+	bio1(0xb1, 0, 4 * K);
+	bio1(0xb2, 4 * K, 4 * K);
+	issue(0xa1, 0xb1, 4 * K);
+	issue(0xa2, 0xb2, 4 * K);
+	done(0xa1, 0xb1, 4 * K);
+	done(0xa2, 0xb2, 4 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_SPLIT], 1, "split");
+	ASSERT_EQ(c->split_writeback, 1, "at writeback");
+	ASSERT_EQ(c->split_block, 0, "not in the block layer");
+	return true;
+}
+
+static bool test_merged_bios_are_whole(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	write_ok(0, 8 * K);
+	bio1(0xb1, 0, 4 * K);
+	bio1(0xb2, 4 * K, 4 * K);
+	issue(0xa1, 0xb1, 4 * K);	/* one request, both bios (back merge) */
+	issue(0xa1, 0xb2, 4 * K);
+	done(0xa1, 0xb1, 4 * K);
+	done(0xa1, 0xb2, 4 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "whole");
+	ASSERT_EQ(c->rejoined, 1, "rejoined by merging");
+	return true;
+}
+
+static bool test_block_split_inside_unit(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	write_ok(0, 16 * K);
+	bio1(0xb1, 0, 16 * K);
+	split(0xf1, 0xb1, 4 * K);	/* cuts unit [0,8k) at 4k */
+	issue(0xa1, 0xf1, 4 * K);
+	issue(0xa2, 0xb1, 12 * K);
+	done(0xa1, 0xf1, 4 * K);
+	done(0xa2, 0xb1, 12 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_SPLIT], 1, "split");
+	ASSERT_EQ(c->split_block, 1, "in the block layer");
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "the other unit is whole");
+	return true;
+}
+
+static bool test_block_split_on_unit_boundary(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	write_ok(0, 16 * K);
+	bio1(0xb1, 0, 16 * K);
+	split(0xf1, 0xb1, 8 * K);
+	issue(0xa1, 0xf1, 8 * K);
+	issue(0xa2, 0xb1, 8 * K);
+	done(0xa1, 0xf1, 8 * K);
+	done(0xa2, 0xb1, 8 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 2, "whole");
+	ASSERT_EQ(c->split_block, 0, "no unit cut");
+	return true;
+}
+
+static bool test_repeated_split_four_pieces(void)
+{
+	const struct tw_counts *c;
+
+	start(16 * K, 100);
+	write_ok(0, 16 * K);
+	bio1(0xb1, 0, 16 * K);
+	for (int i = 0; i < 3; i++) {
+		split(0xf0 + i, 0xb1, 4 * K);
+		issue(0xa0, 0xf0 + i, 4 * K);	/* the same struct request, reused */
+		done(0xa0, 0xf0 + i, 4 * K);
+	}
+	issue(0xa0, 0xb1, 4 * K);
+	done(0xa0, 0xb1, 4 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_SPLIT], 1, "split despite a reused request pointer");
+	ASSERT_EQ(c->split_block, 1, "block");
+	return true;
+}
+
+static bool test_superseded(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	write_ok(0, 8 * K);
+	write_ok(0, 8 * K);
+	bio1(0xb1, 0, 8 * K);
+	issue(0xa1, 0xb1, 8 * K);
+	done(0xa1, 0xb1, 8 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_SUPERSEDED], 1, "superseded");
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "whole");
+	ASSERT_EQ(tw_units_total(c), 2, "total");
+	return true;
+}
+
+static bool test_rewrite_while_in_flight_is_not_superseded(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	write_ok(0, 8 * K);
+	bio1(0xb1, 0, 8 * K);
+	write_ok(0, 8 * K);		/* page re-dirtied while its I/O is queued */
+	issue(0xa1, 0xb1, 8 * K);
+	done(0xa1, 0xb1, 8 * K);
+	bio1(0xb2, 0, 8 * K);
+	issue(0xa2, 0xb2, 8 * K);
+	done(0xa2, 0xb2, 8 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 2, "both instances whole");
+	ASSERT_EQ(c->verdict[TW_V_SUPERSEDED], 0, "none superseded");
+	return true;
+}
+
+static bool test_pending_cached_and_inflight(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	write_ok(0, 16 * K);
+	bio1(0xb1, 0, 8 * K);
+	issue(0xa1, 0xb1, 8 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_PENDING], 2, "pending");
+	ASSERT_EQ(c->pending_inflight, 1, "in flight");
+	ASSERT_EQ(c->pending_cached, 1, "cached");
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 0, "never whole");
+	return true;
+}
+
+static bool test_misaligned(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	write_ok(4 * K, 12 * K);	/* covers [8k,16k) whole, [0,8k) partly */
+	write_ok(16 * K, 8 * K);	/* aligned */
+	write_ok(24 * K, 4 * K);	/* short: no unit */
+	bio1(0xb1, 0, 28 * K);
+	issue(0xa1, 0xb1, 28 * K);
+	done(0xa1, 0xb1, 28 * K);
+	c = finish();
+	ASSERT_EQ(c->misaligned, 2, "misaligned writes");
+	ASSERT_EQ(tw_units_total(c), 2, "units");
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 2, "whole");
+	return true;
+}
+
+static bool test_large_folio_many_units(void)
+{
+	const struct tw_counts *c;
+
+	start(4 * K, 100);
+	write_ok(0, 64 * K);
+	bio1(0xb1, 0, 64 * K);		/* one bvec of a 64 KiB folio */
+	split(0xf1, 0xb1, 32 * K);
+	issue(0xa1, 0xf1, 32 * K);
+	issue(0xa2, 0xb1, 32 * K);
+	done(0xa1, 0xf1, 32 * K);
+	done(0xa2, 0xb1, 32 * K);
+	c = finish();
+	ASSERT_EQ(tw_units_total(c), 16, "units");
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 16, "all whole: cut on a unit boundary");
+	return true;
+}
+
+static bool test_req_atomic(void)
+{
+	const struct tw_counts *c;
+
+	start(0, 100);
+	wbegin(1, 0, 16 * K, TW_O_DIRECT, TW_RWF_ATOMIC);
+	bioq(0xb1, TW_BIO_ATOMIC | TW_BIO_DIO, 1, (uint64_t[]){ 0, 16 * K });
+	rq(TW_EV_RQ_ISSUE, 0xa1, 0xb1, 16 * K, TW_RQ_ATOMIC);
+	rq(TW_EV_RQ_COMPLETE, 0xa1, 0xb1, 16 * K, TW_RQ_ATOMIC);
+	wend(1, 16 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_ATOMIC], 1, "atomic");
+	ASSERT_EQ(tw_units_total(c), 1, "one unit, no --unit needed");
+	return true;
+}
+
+static bool atomic_in_two_requests(bool cow)
+{
+	wbegin(1, 0, 16 * K, TW_O_DIRECT, TW_RWF_ATOMIC);
+	if (cow) {
+		struct tw_cow_ev e = { .h = HDR(TW_EV_ATOMIC_COW, 1), .ino = INO, .dev = DEV,
+				       .off = 0, .count = 16 * K };
+
+		e.h.size = sizeof(e);
+		feed(&e);
+	}
+	bio1(0xb1, 0, 16 * K);
+	split(0xf1, 0xb1, 8 * K);
+	issue(0xa1, 0xf1, 8 * K);
+	issue(0xa2, 0xb1, 8 * K);
+	done(0xa1, 0xf1, 8 * K);
+	done(0xa2, 0xb1, 8 * K);
+	wend(1, 16 * K);
+	return true;
+}
+
+static bool test_atomic_split_without_cow(void)
+{
+	const struct tw_counts *c;
+
+	start(0, 100);
+	atomic_in_two_requests(false);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_SPLIT], 1, "split: nothing made it atomic");
+	return true;
+}
+
+static bool test_atomic_cow(void)
+{
+	const struct tw_counts *c;
+
+	start(0, 100);
+	atomic_in_two_requests(true);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_COW_ATOMIC], 1, "cow-atomic");
+	ASSERT_EQ(c->verdict[TW_V_SPLIT], 0, "not split");
+	return true;
+}
+
+static bool test_refused_atomic(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	wbegin(1, 0, 16 * K, 0, TW_RWF_ATOMIC);	/* buffered RWF_ATOMIC */
+	wend(1, -95);
+	c = finish();
+	ASSERT_EQ(c->refused, 1, "refused");
+	ASSERT_EQ(tw_units_total(c), 0, "no unit");
+	return true;
+}
+
+static bool test_short_write(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	wbegin(1, 0, 32 * K, 0, 0);
+	wend(1, 16 * K);
+	c = finish();
+	ASSERT_EQ(tw_units_total(c), 2, "units of the bytes written");
+	ASSERT_EQ(c->pending_cached, 2, "cached");
+	return true;
+}
+
+static bool test_untracked_when_full(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 2);
+	write_ok(0, 32 * K);
+	bio1(0xb1, 0, 32 * K);
+	issue(0xa1, 0xb1, 32 * K);
+	done(0xa1, 0xb1, 32 * K);
+	c = finish();
+	ASSERT_EQ(c->untracked, 2, "untracked");
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 2, "tracked ones whole");
+	return true;
+}
+
+static bool test_partial_completion(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	write_ok(0, 8 * K);
+	bio1(0xb1, 0, 8 * K);
+	issue(0xa1, 0xb1, 8 * K);
+	done(0xa1, 0xb1, 4 * K);
+	done(0xa1, 0xb1, 4 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "whole");
+	ASSERT_EQ(c->verdict[TW_V_PENDING], 0, "not pending");
+	return true;
+}
+
+static bool test_io_uring_dio_begin_makes_units(void)
+{
+	struct tw_dio_ev e = { .h = HDR(TW_EV_DIO_BEGIN, 7), .ino = INO, .dev = DEV, .pos = 0,
+			       .count = 16 * K, .ki_flags = TW_IOCB_DIRECT };
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	e.h.size = sizeof(e);
+	feed(&e);
+	bio1(0xb1, 0, 16 * K);
+	issue(0xa1, 0xb1, 16 * K);
+	done(0xa1, 0xb1, 16 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 2, "whole");
+	ASSERT_EQ(S.writes, 1, "one write");
+	return true;
+}
+
+static bool test_foreign_and_bad_records(void)
+{
+	struct tw_hdr junk = { .type = 99, .size = sizeof(junk) };
+
+	start(8 * K, 100);
+	bio1(0xb1, 0, 8 * K);		/* no traced write to this file */
+	ASSERT_EQ(tracker__feed(T, &junk, sizeof(junk)), -22, "unknown type refused");
+	finish();
+	ASSERT_EQ(S.join.foreign_bytes, 8 * K, "foreign bytes");
+	ASSERT_EQ(S.join.bad_records, 1, "bad records");
+	ASSERT_EQ(tw_units_total(&S.c), 0, "no units");
+	return true;
+}
+
+/* The same stream, recorded and replayed, gives the same summary. */
+static bool test_record_replay_round_trip(void)
+{
+	char path[] = "/tmp/tw-test-XXXXXX", err[256], kernel[65];
+	struct tw_summary live, again;
+	struct tracker *t2;
+	uint64_t unit;
+	int fd = mkstemp(path);
+
+	ASSERT_TRUE(fd >= 0, "mkstemp");
+	close(fd);
+	R = recorder__open(path, 8 * K, "test-kernel", err, sizeof(err));
+	ASSERT_TRUE(R != NULL, err);
+	start(8 * K, 100);
+	write_ok(0, 8 * K);
+	write_ok(0, 8 * K);
+	write_ok(4 * K, 12 * K);
+	bio1(0xb1, 0, 16 * K);
+	split(0xf1, 0xb1, 4 * K);
+	issue(0xa1, 0xf1, 4 * K);
+	issue(0xa2, 0xb1, 12 * K);
+	done(0xa1, 0xf1, 4 * K);
+	done(0xa2, 0xb1, 12 * K);
+	ASSERT_EQ(recorder__close(R), 0, "close");
+	R = NULL;
+	finish();
+	live = S;
+
+	t2 = replay_file(path, 100, &unit, kernel, sizeof(kernel), err, sizeof(err));
+	unlink(path);
+	ASSERT_TRUE(t2 != NULL, err);
+	ASSERT_EQ(unit, 8 * K, "unit from the header");
+	ASSERT_STREQ(kernel, "test-kernel", "kernel from the header");
+	tracker__finish(t2);
+	tracker__summary(t2, &again);
+	ASSERT_TRUE(!memcmp(&live.c, &again.c, sizeof(live.c)), "same counts");
+	ASSERT_EQ(again.join.records, live.join.records, "same records");
+	ASSERT_EQ(again.nr_files, live.nr_files, "same files");
+	ASSERT_EQ(live.c.verdict[TW_V_SPLIT], 1, "the stream has a split");
+	tracker__free(t2);
+	return true;
+}
+
+static bool test_replay_refuses_garbage(void)
+{
+	char path[] = "/tmp/tw-test-XXXXXX", err[256] = "", kernel[65];
+	uint64_t unit;
+	int fd = mkstemp(path);
+
+	ASSERT_TRUE(fd >= 0, "mkstemp");
+	ASSERT_EQ(write(fd, "hello, not a record at all, just some text....................."
+			"...................................\n", 100), 100, "write");
+	close(fd);
+	ASSERT_TRUE(replay_file(path, 100, &unit, kernel, sizeof(kernel), err, sizeof(err)) ==
+			    NULL, "refused");
+	unlink(path);
+	ASSERT_TRUE(strstr(err, "not a tornwatch record") != NULL, err);
+	return true;
+}
+
+static bool test_json_has_the_documented_keys(void)
+{
+	struct tw_report_meta m = { .source = "live", .kernel = "k", .duration_s = 1,
+				    .top_files = 10 };
+	const char *keys[] = { "\"version\"", "\"units\"", "\"total\"", "\"whole\"", "\"split\"",
+			       "\"superseded\"", "\"pending\"", "\"misaligned\"", "\"untracked\"",
+			       "\"lost\"", "\"files\"", "\"path\"" };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	start(8 * K, 100);
+	write_ok(0, 8 * K);
+	finish();
+	f = open_memstream(&buf, &len);
+	report_json(f, &S, &m);
+	fclose(f);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		ASSERT_TRUE(strstr(buf, keys[i]) != NULL, keys[i]);
+	free(buf);
+	return true;
+}
+
+int main(void)
+{
+	RUN(test_whole_two_units_one_request);
+	RUN(test_split_at_writeback);
+	RUN(test_merged_bios_are_whole);
+	RUN(test_block_split_inside_unit);
+	RUN(test_block_split_on_unit_boundary);
+	RUN(test_repeated_split_four_pieces);
+	RUN(test_superseded);
+	RUN(test_rewrite_while_in_flight_is_not_superseded);
+	RUN(test_pending_cached_and_inflight);
+	RUN(test_misaligned);
+	RUN(test_large_folio_many_units);
+	RUN(test_req_atomic);
+	RUN(test_atomic_split_without_cow);
+	RUN(test_atomic_cow);
+	RUN(test_refused_atomic);
+	RUN(test_short_write);
+	RUN(test_untracked_when_full);
+	RUN(test_partial_completion);
+	RUN(test_io_uring_dio_begin_makes_units);
+	RUN(test_foreign_and_bad_records);
+	RUN(test_record_replay_round_trip);
+	RUN(test_replay_refuses_garbage);
+	RUN(test_json_has_the_documented_keys);
+	tracker__free(T);
+	return TEST_EXIT();
+}
