@@ -90,6 +90,24 @@ scenario_pid_attach() {
 	expect "-p PID" "$TMPD/h.json" units.total=$N units.whole=$N units.split=0
 }
 
+scenario_children_followed() {
+	# The command forks two writers (the trailing 'true' keeps sh from exec'ing the last).
+	tw "$TMPD/m.json" --unit 8k -- sh -c "'$WRITER' -s 8k -n 16 '$MNT/child1' &&
+		'$WRITER' -s 8k -n 16 '$MNT/child2'; true"
+	expect "-- CMD's children" "$TMPD/m.json" units.total=32 units.whole=32 writes=32
+	# -p PARENT -f: the parent starts its writer only after tornwatch is attached.
+	local flag="$TMPD/go2" twpid ppid i
+	rm -f "$flag"
+	sh -c "while [ ! -e '$flag' ]; do sleep 0.05; done; '$WRITER' -s 8k -n 16 '$MNT/child3'; true" &
+	ppid=$!
+	"$TW" -v -p "$ppid" -f --unit 8k --json "$TMPD/n.json" >/dev/null 2>"$TMPD/n.err" &
+	twpid=$!
+	for i in $(seq 200); do grep -q "tornwatch: tracing" "$TMPD/n.err" && break; sleep 0.05; done
+	touch "$flag"
+	wait "$twpid"
+	expect "-p PARENT -f" "$TMPD/n.json" units.total=16 units.whole=16 writes=16
+}
+
 scenario_record_replay() {
 	tw "$TMPD/i.json" --unit 8k --record "$TMPD/run.twr" -- \
 		"$WRITER" -s 8k -n 8 -r "$MNT/recorded"
@@ -135,6 +153,7 @@ scenario_misaligned
 scenario_superseded
 scenario_unrelated_writer
 scenario_pid_attach
+scenario_children_followed
 scenario_record_replay
 scenario_atomic
 check_no_leftover_bpf "core $FS"
