@@ -41,16 +41,6 @@ struct file_key {
 	__u32 pad;
 };
 
-/* What a thread is doing: a write syscall, and/or a direct write being submitted. */
-struct task_state {
-	__u64 dio_ino;
-	__u64 dio_pos;
-	__u64 dio_count;
-	__u64 dio_consumed;
-	__u32 dio_dev;
-	__u32 in_write;
-};
-
 /* Sizes are set by user space before load (see user/trace.c); these are floors. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -69,13 +59,6 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, struct task_state);
-} tasks SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
 	__type(key, __u64);
 	__type(value, __u8);
 } bios SEC(".maps");
@@ -89,6 +72,48 @@ static __always_inline void stat_inc(int i)
 {
 	if (i >= 0 && i < TW_NR_STATS)
 		__sync_fetch_and_add(&tw_stats[i], 1);
+}
+
+/*
+ * What a thread is doing, in task-local storage (no hash update per write): the
+ * write syscall in progress, the last file it wrote (so a storm of writes to one
+ * file resolves the fd cheaply), and a direct write being submitted.
+ */
+struct task_state {
+	__u64 w_count;		/* bytes the write syscall asked for */
+	__u32 in_write;
+	__u32 w_flags;		/* TW_W_* */
+	__u64 c_file;		/* cache: struct file * and inode * last written ... */
+	__u64 c_inode;
+	__u64 c_ino;		/* ... and what they resolved to */
+	__u32 c_dev;
+	__u32 c_ok;		/* 1: regular file of a block-backed fs, in the files map */
+	__u32 announced;	/* its TASK record (name) was sent */
+	__u32 pad0;
+	__u64 dio_ino;
+	__u64 dio_pos;
+	__u64 dio_count;
+	__u64 dio_consumed;
+	__u32 dio_dev;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_state);
+} tstate SEC(".maps");
+
+static __always_inline struct task_state *task_state_get(bool create)
+{
+	struct task_state *ts;
+
+	ts = bpf_task_storage_get(&tstate, bpf_get_current_task_btf(), 0,
+				  create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	if (!ts && create)
+		stat_inc(TW_LOST_TASK_STATE);
+	return ts;
 }
 
 static __always_inline bool is_traced_tgid(__u32 tgid)
@@ -121,19 +146,19 @@ static __always_inline void ev_submit(void *ev)
 	__u64 cap = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
 
 	bpf_ringbuf_submit(ev, avail > cap / 8 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
-	stat_inc(TW_STAT_EVENTS);
 }
 
+/* fd -> struct file *: direct BTF loads down to the fd array, one read for the slot. */
 static __always_inline struct file *fd_to_file(__u32 fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = task->files->fdt;
 	struct file **fda;
 	struct file *f = NULL;
 
-	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+	if (!fdt || fd >= fdt->max_fds)
 		return NULL;
-	fda = BPF_CORE_READ(fdt, fd);
+	fda = fdt->fd;
 	bpf_probe_read_kernel(&f, sizeof(f), &fda[fd]);
 	return f;
 }
@@ -186,7 +211,7 @@ static long path_one_level(__u64 i, void *unused)
 }
 
 /* Remember a traced file; the first time, tell user space where it is. */
-static __always_inline void note_file(struct file *file, __u64 ino, __u32 dev, __u32 fd)
+static __always_inline bool note_file(struct file *file, __u64 ino, __u32 dev, __u32 fd)
 {
 	struct file_key key = { .ino = ino, .dev = dev };
 	struct path_walk *w;
@@ -196,17 +221,17 @@ static __always_inline void note_file(struct file *file, __u64 ino, __u32 dev, _
 	int err;
 
 	if (bpf_map_lookup_elem(&files, &key))
-		return;
+		return true;
 	err = bpf_map_update_elem(&files, &key, &one, BPF_NOEXIST);
 	if (err == -17 /* EEXIST: another CPU won */)
-		return;
+		return true;
 	if (err) {
 		stat_inc(TW_LOST_FILES_FULL);
-		return;
+		return false;
 	}
 	w = bpf_map_lookup_elem(&path_scratch, &zero);
 	if (!w)
-		return;
+		return true;
 	w->d = BPF_CORE_READ(file, f_path.dentry);
 	w->off = 0;
 	__builtin_memset(w->buf, 0, TW_RPATH_LEN);
@@ -214,12 +239,13 @@ static __always_inline void note_file(struct file *file, __u64 ino, __u32 dev, _
 
 	ev = ev_reserve(sizeof(*ev), TW_EV_FILE);
 	if (!ev)
-		return;
+		return true;
 	ev->ino = ino;
 	ev->dev = dev;
 	ev->fd = fd;
 	__builtin_memcpy(ev->rpath, w->buf, TW_RPATH_LEN);
 	ev_submit(ev);
+	return true;
 }
 
 static __always_inline __u64 sum_iov(const struct iovec *uiov, __u32 cnt, __u32 *wflags)
@@ -249,50 +275,94 @@ static __always_inline bool is_write_nr(long id)
 	       id == NR_pwritev2;
 }
 
+/*
+ * The file a write goes to, or 0 when it is not ours to follow. The thread's last
+ * file is cached: a storm of writes to one file costs two reads here, not a dozen.
+ */
+static __always_inline int resolve_file(struct task_state *ts, struct file *file, __u32 fd,
+					struct inode **inodep)
+{
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	__u64 ino;
+	__u32 dev;
+
+	*inodep = inode;
+	if (!inode)
+		return 0;
+	if (ts->c_file == (__u64)file && ts->c_inode == (__u64)inode &&
+	    ts->c_ino == BPF_CORE_READ(inode, i_ino))
+		return ts->c_ok;
+	ts->c_file = (__u64)file;
+	ts->c_inode = (__u64)inode;
+	ts->c_ino = BPF_CORE_READ(inode, i_ino);
+	ts->c_ok = 0;
+	/* Regular files of block-backed filesystems: tmpfs, sysfs, proc never reach a device. */
+	if (!inode_is_reg(inode) || !BPF_CORE_READ(inode, i_sb, s_bdev))
+		return 0;
+	dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	ino = ts->c_ino;
+	if (!note_file(file, ino, dev, fd))
+		return 0;
+	ts->c_dev = dev;
+	ts->c_ok = 1;
+	return 1;
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(tw_sys_enter, struct pt_regs *regs, long id)
 {
-	struct task_state st = { .in_write = 1 };
+	struct task_state *ts;
 	struct tw_write_ev *ev;
 	struct file *file;
 	struct inode *inode;
-	__u64 pid_tgid, pos, count = 0, ino;
-	__u32 tid, fd, dev, f_flags, rwf = 0, wflags = 0;
+	__u64 pos, count = 0;
+	__u32 fd, f_flags, rwf = 0, wflags = 0;
 	long pos_arg = -1;
 
 	if (!is_write_nr(id))
 		return 0;
-	pid_tgid = bpf_get_current_pid_tgid();
-	if (!is_traced_tgid(pid_tgid >> 32))
-		return 0;
-	tid = (__u32)pid_tgid;
+	/* Only traced threads have state: finding it spares the traced-process lookup. */
+	ts = task_state_get(false);
+	if (!ts) {
+		if (!is_traced_tgid(bpf_get_current_pid_tgid() >> 32))
+			return 0;
+		ts = task_state_get(true);
+		if (!ts)
+			return 0;
+	}
+	ts->in_write = 0;
+	if (!ts->announced) {
+		struct tw_task_ev *tev = ev_reserve(sizeof(*tev), TW_EV_TASK);
 
-	fd = BPF_CORE_READ(regs, di);
+		if (tev) {
+			bpf_get_current_comm(tev->comm, sizeof(tev->comm));
+			ev_submit(tev);
+			ts->announced = 1;
+		}
+	}
+
+	fd = regs->di;
 	file = fd_to_file(fd);
-	if (!file)
-		return 0;
-	inode = BPF_CORE_READ(file, f_inode);
-	/* Regular files of block-backed filesystems: tmpfs, sysfs, proc never reach a device. */
-	if (!inode || !inode_is_reg(inode) || !BPF_CORE_READ(inode, i_sb, s_bdev))
+	if (!file || !resolve_file(ts, file, fd, &inode))
 		return 0;
 
 	switch (id) {
 	case NR_write:
-		count = BPF_CORE_READ(regs, dx);
+		count = regs->dx;
 		break;
 	case NR_pwrite64:
-		count = BPF_CORE_READ(regs, dx);
-		pos_arg = BPF_CORE_READ(regs, r10);
+		count = regs->dx;
+		pos_arg = regs->r10;
 		break;
 	case NR_writev:
-		count = sum_iov((void *)BPF_CORE_READ(regs, si), BPF_CORE_READ(regs, dx), &wflags);
+		count = sum_iov((void *)regs->si, regs->dx, &wflags);
 		break;
 	case NR_pwritev:
 	case NR_pwritev2:
-		count = sum_iov((void *)BPF_CORE_READ(regs, si), BPF_CORE_READ(regs, dx), &wflags);
-		pos_arg = BPF_CORE_READ(regs, r10);
+		count = sum_iov((void *)regs->si, regs->dx, &wflags);
+		pos_arg = regs->r10;
 		if (id == NR_pwritev2)
-			rwf = BPF_CORE_READ(regs, r9);
+			rwf = regs->r9;
 		break;
 	}
 
@@ -305,53 +375,49 @@ int BPF_PROG(tw_sys_enter, struct pt_regs *regs, long id)
 		pos = BPF_CORE_READ(inode, i_size);
 		wflags |= TW_W_APPEND;
 	}
-	ino = BPF_CORE_READ(inode, i_ino);
-	dev = BPF_CORE_READ(inode, i_sb, s_dev);
-
-	if (bpf_map_update_elem(&tasks, &tid, &st, BPF_ANY)) {
-		stat_inc(TW_LOST_TASK_FULL);
-		return 0;
-	}
-	note_file(file, ino, dev, fd);
+	ts->in_write = 1;
+	ts->w_count = count;
+	ts->w_flags = wflags;
 
 	ev = ev_reserve(sizeof(*ev), TW_EV_WRITE_BEGIN);
 	if (!ev)
 		return 0;
-	ev->ino = ino;
+	ev->ino = ts->c_ino;
 	ev->pos = pos;
 	ev->count = count;
-	ev->dev = dev;
+	ev->dev = ts->c_dev;
 	ev->fd = fd;
 	ev->f_flags = f_flags;
 	ev->rwf = rwf;
 	ev->sysno = id;
 	ev->wflags = wflags;
-	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 	ev_submit(ev);
 	return 0;
 }
 
+/* Only a write that did not write what it asked for needs a record of its return. */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(tw_sys_exit, struct pt_regs *regs, long ret)
 {
 	struct tw_write_end_ev *ev;
-	struct task_state *st;
-	__u32 tid;
+	struct task_state *ts;
 
-	if (!is_write_nr(BPF_CORE_READ(regs, orig_ax)))
+	if (!is_write_nr(regs->orig_ax))
 		return 0;
-	tid = (__u32)bpf_get_current_pid_tgid();
-	st = bpf_map_lookup_elem(&tasks, &tid);
-	if (!st)
+	ts = task_state_get(false);
+	if (!ts)
 		return 0;
-	if (st->in_write) {
-		ev = ev_reserve(sizeof(*ev), TW_EV_WRITE_END);
-		if (ev) {
-			ev->ret = ret;
-			ev_submit(ev);
-		}
+	ts->dio_count = 0;
+	if (!ts->in_write)
+		return 0;
+	ts->in_write = 0;
+	if (ret == (long)ts->w_count && !(ts->w_flags & TW_W_COUNT_UNKNOWN))
+		return 0;
+	ev = ev_reserve(sizeof(*ev), TW_EV_WRITE_END);
+	if (ev) {
+		ev->ret = ret;
+		ev_submit(ev);
 	}
-	bpf_map_delete_elem(&tasks, &tid);
 	return 0;
 }
 
@@ -360,27 +426,18 @@ SEC("tp_btf/iomap_dio_rw_begin")
 int BPF_PROG(tw_dio_begin, struct kiocb *iocb, struct iov_iter *iter, unsigned int dio_flags,
 	     size_t done_before)
 {
-	struct task_state zero = {}, *st;
+	struct task_state *st;
 	struct tw_dio_ev *ev;
 	struct inode *inode;
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
 
-	if (!BPF_CORE_READ(iter, data_source) || !is_traced_tgid(pid_tgid >> 32))
+	if (!BPF_CORE_READ(iter, data_source) || !is_traced_tgid(bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	inode = BPF_CORE_READ(iocb, ki_filp, f_inode);
 	if (!inode)
 		return 0;
-	st = bpf_map_lookup_elem(&tasks, &tid);
-	if (!st) {
-		if (bpf_map_update_elem(&tasks, &tid, &zero, BPF_NOEXIST)) {
-			stat_inc(TW_LOST_TASK_FULL);
-			return 0;
-		}
-		st = bpf_map_lookup_elem(&tasks, &tid);
-		if (!st)
-			return 0;
-	}
+	st = task_state_get(true);
+	if (!st)
+		return 0;
 	st->dio_ino = BPF_CORE_READ(inode, i_ino);
 	st->dio_dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	st->dio_pos = BPF_CORE_READ(iocb, ki_pos);
@@ -585,7 +642,7 @@ int BPF_PROG(tw_bio_queue, struct bio *bio)
 	struct page *page, *head;
 	__u32 opf = BPF_CORE_READ(bio, bi_opf);
 	__u32 size = BPF_CORE_READ(bio, bi_iter.bi_size);
-	__u64 pos, pid_tgid;
+	__u64 pos;
 	bool dio = false;
 
 	if ((opf & TW_REQ_OP_MASK) != TW_REQ_OP_WRITE || !size)
@@ -600,11 +657,9 @@ int BPF_PROG(tw_bio_queue, struct bio *bio)
 		/* No page-cache owner: a direct write of a traced thread, or nothing of ours. */
 		if (opf & tw_req_flag_mask(bpf_core_enum_value(enum req_flag_bits, __REQ_META)))
 			return 0;
-		pid_tgid = bpf_get_current_pid_tgid();
-		if (!is_traced_tgid(pid_tgid >> 32))
+		if (!is_traced_tgid(bpf_get_current_pid_tgid() >> 32))
 			return 0;
-		__u32 tid = (__u32)pid_tgid;
-		st = bpf_map_lookup_elem(&tasks, &tid);
+		st = task_state_get(false);
 		if (!st || st->dio_consumed >= st->dio_count) {
 			stat_inc(TW_STAT_DIO_NO_STATE);
 			return 0;
@@ -775,11 +830,10 @@ int BPF_PROG(tw_fork, struct task_struct *parent, struct task_struct *child)
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(tw_exit, struct task_struct *task)
 {
-	__u32 tid = BPF_CORE_READ(task, pid);
+	__u32 tid = task->pid;
 
-	bpf_map_delete_elem(&tasks, &tid);
 	/* The group leader ends last: its tgid slot is free for the next follower. */
-	if (tid == BPF_CORE_READ(task, tgid))
+	if (tid == task->tgid)
 		bpf_map_delete_elem(&traced, &tid);
 	return 0;
 }

@@ -30,6 +30,7 @@ enum tw_ev_type {
 	TW_EV_ATOMIC_COW,	/* XFS took the software (CoW) path for an atomic write */
 	TW_EV_PATH,		/* user space only: full path of a (dev, ino) */
 	TW_EV_STATS,		/* user space only: the BPF counters at the end of a run */
+	TW_EV_TASK,		/* a traced thread's first write: its name */
 	TW_EV_MAX,
 };
 
@@ -93,6 +94,10 @@ struct tw_write_ev {
 	__u32 rwf;		/* pwritev2 flags */
 	__u32 sysno;
 	__u32 wflags;		/* TW_W_* */
+};
+
+struct tw_task_ev {
+	struct tw_hdr h;
 	char comm[TW_COMM_LEN];
 };
 
@@ -171,7 +176,8 @@ struct tw_path_ev {
 
 _Static_assert(sizeof(struct tw_hdr) == 24, "tw_hdr layout");
 _Static_assert(sizeof(struct tw_file_ev) == 40 + TW_RPATH_LEN, "tw_file_ev layout");
-_Static_assert(sizeof(struct tw_write_ev) == 88, "tw_write_ev layout");
+_Static_assert(sizeof(struct tw_write_ev) == 72, "tw_write_ev layout");
+_Static_assert(sizeof(struct tw_task_ev) == 40, "tw_task_ev layout");
 _Static_assert(sizeof(struct tw_write_end_ev) == 32, "tw_write_end_ev layout");
 _Static_assert(sizeof(struct tw_dio_ev) == 56, "tw_dio_ev layout");
 _Static_assert(sizeof(struct tw_ext) == 24, "tw_ext layout");
@@ -193,14 +199,13 @@ enum tw_stat {
 	TW_LOST_RINGBUF,	/* ring buffer reserve failed */
 	TW_LOST_TRACED_FULL,	/* traced-process map full: a child is not followed */
 	TW_LOST_FILES_FULL,	/* traced-file map full: its I/O is not joined */
-	TW_LOST_TASK_FULL,	/* per-thread write/dio state map full */
+	TW_LOST_TASK_STATE,	/* no task-local storage for a thread's write/dio state */
 	TW_LOST_BIOS_FULL,	/* tracked-bio map full: a bio is not followed */
 	TW_LOST_EXT_TRUNC,	/* a bio had more file extents than a record holds */
 	TW_LOST_RQ_WALK,	/* a request had more bios than the walk follows */
 	TW_LOST_BVEC_WALK,	/* a bio had more bvecs than the walk follows */
 	TW_NR_LOST,
-	TW_STAT_EVENTS = TW_NR_LOST,	/* records emitted */
-	TW_STAT_BIO_INEXACT,	/* bvec spanning folios, attributed by its first page */
+	TW_STAT_BIO_INEXACT = TW_NR_LOST, /* bvec spanning folios, attributed by its first page */
 	TW_STAT_DIO_NO_STATE,	/* anonymous write bio from a traced thread without dio state */
 	TW_NR_STATS,
 };
@@ -209,9 +214,9 @@ _Static_assert(TW_NR_STATS <= 16, "tw_stats_ev holds every counter");
 
 #define TW_STAT_NAMES                                                                              \
 	{                                                                                          \
-		"ringbuf_full", "traced_map_full", "files_map_full", "task_map_full",              \
+		"ringbuf_full", "traced_map_full", "files_map_full", "task_state_failed",              \
 		"bios_map_full", "bio_extents_truncated", "rq_walk_truncated",                     \
-		"bvec_walk_truncated", "events", "bio_inexact", "dio_no_state",                     \
+		"bvec_walk_truncated", "bio_inexact", "dio_no_state",                     \
 	}
 
 #endif /* TORNWATCH_H */

@@ -54,7 +54,6 @@ void opts_defaults(struct tw_opts *o)
 	o->max_files = 16384;
 	o->max_bios = 65536;
 	o->max_procs = 8192;
-	o->max_tasks = 8192;
 	o->ringbuf_bytes = 16 << 20;
 }
 

@@ -26,7 +26,6 @@ struct tw_opts {
 	uint64_t max_files;		/* BPF: traced files */
 	uint64_t max_bios;		/* BPF: bios in flight */
 	uint64_t max_procs;		/* BPF: traced processes */
-	uint64_t max_tasks;		/* BPF: threads inside a write */
 	uint64_t ringbuf_bytes;
 };
 

@@ -217,7 +217,6 @@ static int run_live(const struct tw_opts *o)
 		.max_files = o->max_files,
 		.max_bios = o->max_bios,
 		.max_procs = o->max_procs,
-		.max_tasks = o->max_tasks,
 		.ringbuf_bytes = o->ringbuf_bytes,
 	};
 	struct intake in = {};

@@ -89,7 +89,6 @@ static int set_sizes(struct tracer *tr, char *err, size_t errlen)
 	} sizes[] = {
 		{ s->maps.traced, tr->cfg.max_procs },
 		{ s->maps.files, tr->cfg.max_files },
-		{ s->maps.tasks, tr->cfg.max_tasks },
 		{ s->maps.bios, tr->cfg.max_bios },
 		{ s->maps.events, tr->cfg.ringbuf_bytes },
 	};

@@ -16,7 +16,7 @@
 struct tracer_cfg {
 	bool verbose;
 	bool follow_forks;
-	uint64_t max_files, max_bios, max_procs, max_tasks, ringbuf_bytes;
+	uint64_t max_files, max_bios, max_procs, ringbuf_bytes;
 };
 
 typedef void (*tracer_sink_fn)(void *ctx, const void *rec, size_t len);

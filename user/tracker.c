@@ -80,6 +80,7 @@ struct pending_write {
 	uint64_t id;
 	uint32_t uflags;
 	bool count_unknown;
+	bool dio_seen;		/* its kiocb's DIO_BEGIN came */
 };
 
 struct tracker {
@@ -120,6 +121,7 @@ size_t tw_record_size(uint32_t type)
 	case TW_EV_ATOMIC_COW: return sizeof(struct tw_cow_ev);
 	case TW_EV_PATH: return sizeof(struct tw_path_ev);
 	case TW_EV_STATS: return sizeof(struct tw_stats_ev);
+	case TW_EV_TASK: return sizeof(struct tw_task_ev);
 	}
 	return 0;
 }
@@ -444,6 +446,7 @@ static struct pending_write *write_start(struct tracker *t, uint32_t tid, uint32
 	w->uflags = uflags;
 	w->id = ++t->next_id;
 	w->count_unknown = false;
+	w->dio_seen = false;
 	f->st.writes++;
 	t->writes_n++;
 	return w;
@@ -455,6 +458,11 @@ static void write_forget(struct tracker *t, struct pending_write *w)
 	free(w);
 }
 
+/*
+ * WRITE_BEGIN makes the units of the bytes asked for. The BPF side sends WRITE_END
+ * only when a write did not write exactly that (short, failed, or iovecs it could
+ * not sum), so a write is taken as whole until told otherwise.
+ */
 static void on_write_begin(struct tracker *t, const struct tw_write_ev *e)
 {
 	uint32_t uflags = 0;
@@ -467,18 +475,24 @@ static void on_write_begin(struct tracker *t, const struct tw_write_ev *e)
 	w = write_start(t, e->h.tid, e->dev, e->ino, e->pos, e->count, uflags);
 	if (!w)
 		return;
-	if (e->wflags & TW_W_COUNT_UNKNOWN)
+	if (e->wflags & TW_W_COUNT_UNKNOWN) {
 		w->count_unknown = true;
-	else
-		make_units(t, w, e->count);
+		return;
+	}
+	make_units(t, w, e->count);
+	w->f->st.bytes += e->count;
+	t->write_bytes += e->count;
 }
 
 static void on_write_end(struct tracker *t, const struct tw_write_end_ev *e)
 {
 	struct pending_write *w = pw_get(t, e->h.tid);
+	uint64_t counted = 0;
 
 	if (!w)
 		return;
+	if (!w->count_unknown)
+		counted = w->count;	/* taken as written at WRITE_BEGIN */
 	if (e->ret < 0) {
 		if (!w->count_unknown)
 			drop_unwritten(t, w, 0);
@@ -486,6 +500,8 @@ static void on_write_end(struct tracker *t, const struct tw_write_end_ev *e)
 			t->c.refused++;
 			w->f->st.c.refused++;
 		}
+		w->f->st.bytes -= counted;
+		t->write_bytes -= counted;
 	} else {
 		uint64_t ret = e->ret;
 
@@ -495,8 +511,8 @@ static void on_write_end(struct tracker *t, const struct tw_write_end_ev *e)
 		} else if (ret < w->count) {
 			drop_unwritten(t, w, ret);
 		}
-		w->f->st.bytes += ret;
-		t->write_bytes += ret;
+		w->f->st.bytes += ret - counted;
+		t->write_bytes += ret - counted;
 	}
 	write_forget(t, w);
 }
@@ -507,8 +523,11 @@ static void on_dio_begin(struct tracker *t, const struct tw_dio_ev *e)
 	uint32_t uflags = U_DIRECT;
 
 	/* A write syscall already made the units; this is its kiocb. */
-	if (w && w->f->st.dev == e->dev && w->f->st.ino == e->ino)
+	if (w && !w->dio_seen && w->f->st.dev == e->dev && w->f->st.ino == e->ino &&
+	    w->pos == e->pos) {
+		w->dio_seen = true;
 		return;
+	}
 	/* io_uring, aio: the kiocb is the only record of the write. */
 	if (e->ki_flags & TW_IOCB_ATOMIC)
 		uflags |= U_ATOMIC_WRITE;
@@ -835,6 +854,7 @@ int tracker__feed(struct tracker *t, const void *rec, size_t len)
 	case TW_EV_ATOMIC_COW: on_cow(t, rec); break;
 	case TW_EV_PATH: on_path(t, rec); break;
 	case TW_EV_STATS: on_stats(t, rec); break;
+	case TW_EV_TASK: break;	/* names for the event log; nothing to decide */
 	}
 	return 0;
 }

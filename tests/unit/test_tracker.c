@@ -48,10 +48,10 @@ static void wend(uint32_t tid, int64_t ret)
 	feed(&e);
 }
 
+/* A write that wrote all it asked: the BPF side sends no WRITE_END for it. */
 static void write_ok(uint64_t pos, uint64_t count)
 {
 	wbegin(1, pos, count, 0, 0);
-	wend(1, count);
 }
 
 /* A bio carrying one file extent per (off, len) pair. */
@@ -454,6 +454,36 @@ static bool test_io_uring_dio_begin_makes_units(void)
 	return true;
 }
 
+static bool test_dio_after_a_finished_sync_write_makes_units(void)
+{
+	struct tw_dio_ev e = { .h = HDR(TW_EV_DIO_BEGIN, 1), .ino = INO, .dev = DEV,
+			       .pos = 0, .count = 8 * K, .ki_flags = TW_IOCB_DIRECT };
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	wbegin(1, 0, 8 * K, TW_O_DIRECT, 0);	/* pwrite, O_DIRECT: its own kiocb follows */
+	e.h.size = sizeof(e);
+	feed(&e);
+	feed(&e);				/* then an io_uring write from the same thread */
+	c = finish();
+	ASSERT_EQ(tw_units_total(c), 2, "two writes, two units");
+	ASSERT_EQ(S.writes, 2, "writes");
+	return true;
+}
+
+static bool test_write_bytes_follow_the_return(void)
+{
+	start(8 * K, 100);
+	wbegin(1, 0, 32 * K, 0, 0);
+	wend(1, 16 * K);
+	wbegin(1, 0, 8 * K, 0, 0);
+	wend(1, -5);
+	wbegin(1, 0, 8 * K, 0, 0);
+	finish();
+	ASSERT_EQ(S.write_bytes, 24 * K, "16k + 0 + 8k");
+	return true;
+}
+
 static bool test_foreign_and_bad_records(void)
 {
 	struct tw_hdr junk = { .type = 99, .size = sizeof(junk) };
@@ -572,6 +602,8 @@ int main(void)
 	RUN(test_untracked_when_full);
 	RUN(test_partial_completion);
 	RUN(test_io_uring_dio_begin_makes_units);
+	RUN(test_dio_after_a_finished_sync_write_makes_units);
+	RUN(test_write_bytes_follow_the_return);
 	RUN(test_foreign_and_bad_records);
 	RUN(test_record_replay_round_trip);
 	RUN(test_replay_refuses_garbage);
