@@ -104,3 +104,22 @@ struct hnode *htab_next(const struct htab *h, size_t *bucket, struct hnode *prev
 			return h->buckets[*bucket];
 	return NULL;
 }
+
+int hkey_add(struct htab *h, struct hkey *k, uint64_t key)
+{
+	k->key = key;
+	return htab_add(h, &k->hn, hash_u64(key));
+}
+
+struct hkey *hkey_find(const struct htab *h, uint64_t key)
+{
+	struct hnode *n = NULL;
+
+	while ((n = htab_next_match(h, hash_u64(key), n))) {
+		struct hkey *k = container_of(n, struct hkey, hn);
+
+		if (k->key == key)
+			return k;
+	}
+	return NULL;
+}

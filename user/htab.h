@@ -27,6 +27,15 @@ struct hnode *htab_next_match(const struct htab *h, uint64_t hash, struct hnode 
 /* Iterate everything: *bucket starts at 0, prev at NULL. */
 struct hnode *htab_next(const struct htab *h, size_t *bucket, struct hnode *prev);
 
+/* A node with an integer key, for the many tables keyed by one id. */
+struct hkey {
+	struct hnode hn;
+	uint64_t key;
+};
+
+int hkey_add(struct htab *h, struct hkey *k, uint64_t key);
+struct hkey *hkey_find(const struct htab *h, uint64_t key);
+
 uint64_t hash_u64(uint64_t x);
 uint64_t hash_mix(uint64_t a, uint64_t b);
 

@@ -57,8 +57,7 @@ struct piece {
 };
 
 struct bio_rec {
-	struct hnode hn;
-	uint64_t ptr;
+	struct hkey k;		/* the kernel's bio address */
 	uint64_t id;
 	uint64_t cur, end;	/* the bytes this bio still carries */
 	struct piece *p;
@@ -66,15 +65,13 @@ struct bio_rec {
 };
 
 struct rq_rec {
-	struct hnode hn;
-	uint64_t ptr;
+	struct hkey k;		/* the kernel's request address */
 	uint64_t id;
 	bool completed;
 };
 
 struct pending_write {
-	struct hnode hn;
-	uint32_t tid;
+	struct hkey k;		/* tid */
 	struct file_ent *f;
 	uint64_t pos, count;
 	uint64_t id;
@@ -184,41 +181,23 @@ static struct uslot *slot_get(struct tracker *t, struct file_ent *f, uint64_t of
 
 static struct bio_rec *bio_get(struct tracker *t, uint64_t ptr)
 {
-	struct hnode *n = NULL;
+	struct hkey *k = hkey_find(&t->bios, ptr);
 
-	while ((n = htab_next_match(&t->bios, hash_u64(ptr), n))) {
-		struct bio_rec *b = container_of(n, struct bio_rec, hn);
-
-		if (b->ptr == ptr)
-			return b;
-	}
-	return NULL;
+	return k ? container_of(k, struct bio_rec, k) : NULL;
 }
 
 static struct rq_rec *rq_get(struct tracker *t, uint64_t ptr)
 {
-	struct hnode *n = NULL;
+	struct hkey *k = hkey_find(&t->rqs, ptr);
 
-	while ((n = htab_next_match(&t->rqs, hash_u64(ptr), n))) {
-		struct rq_rec *r = container_of(n, struct rq_rec, hn);
-
-		if (r->ptr == ptr)
-			return r;
-	}
-	return NULL;
+	return k ? container_of(k, struct rq_rec, k) : NULL;
 }
 
 static struct pending_write *pw_get(struct tracker *t, uint32_t tid)
 {
-	struct hnode *n = NULL;
+	struct hkey *k = hkey_find(&t->writes, tid);
 
-	while ((n = htab_next_match(&t->writes, hash_u64(tid), n))) {
-		struct pending_write *w = container_of(n, struct pending_write, hn);
-
-		if (w->tid == tid)
-			return w;
-	}
-	return NULL;
+	return k ? container_of(k, struct pending_write, k) : NULL;
 }
 
 /* ---- units ---- */
@@ -437,8 +416,7 @@ static struct pending_write *write_start(struct tracker *t, uint32_t tid, uint32
 		w = calloc(1, sizeof(*w));
 		if (!w)
 			return NULL;
-		w->tid = tid;
-		htab_add(&t->writes, &w->hn, hash_u64(tid));
+		hkey_add(&t->writes, &w->k, tid);
 	}
 	w->f = f;
 	w->pos = pos;
@@ -454,7 +432,7 @@ static struct pending_write *write_start(struct tracker *t, uint32_t tid, uint32
 
 static void write_forget(struct tracker *t, struct pending_write *w)
 {
-	htab_del(&t->writes, &w->hn);
+	htab_del(&t->writes, &w->k.hn);
 	free(w);
 }
 
@@ -628,7 +606,7 @@ static void bio_free(struct tracker *t, struct bio_rec *b)
 {
 	for (uint32_t i = 0; i < b->np; i++)
 		unit_put(t, b->p[i].u);
-	htab_del(&t->bios, &b->hn);
+	htab_del(&t->bios, &b->k.hn);
 	free(b->p);
 	free(b);
 }
@@ -644,11 +622,10 @@ static struct bio_rec *bio_new(struct tracker *t, uint64_t ptr, uint64_t cur, ui
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;
-	b->ptr = ptr;
 	b->id = ++t->next_id;
 	b->cur = cur;
 	b->end = end;
-	htab_add(&t->bios, &b->hn, hash_u64(ptr));
+	hkey_add(&t->bios, &b->k, ptr);
 	return b;
 }
 
@@ -723,8 +700,7 @@ static void on_rq_issue(struct tracker *t, const struct tw_rq_ev *e)
 		r = calloc(1, sizeof(*r));
 		if (!r)
 			return;
-		r->ptr = e->rq;
-		htab_add(&t->rqs, &r->hn, hash_u64(e->rq));
+		hkey_add(&t->rqs, &r->k, e->rq);
 		r->completed = true;
 	}
 	if (r->completed) {	/* a new request in a reused struct request */
@@ -1014,11 +990,11 @@ void tracker__free(struct tracker *t)
 	if (t->files.buckets)
 		free_all(&t->files, offsetof(struct file_ent, hn), free_file);
 	if (t->bios.buckets)
-		free_all(&t->bios, offsetof(struct bio_rec, hn), free_bio);
+		free_all(&t->bios, offsetof(struct bio_rec, k.hn), free_bio);
 	if (t->rqs.buckets)
-		free_all(&t->rqs, offsetof(struct rq_rec, hn), free);
+		free_all(&t->rqs, offsetof(struct rq_rec, k.hn), free);
 	if (t->writes.buckets)
-		free_all(&t->writes, offsetof(struct pending_write, hn), free);
+		free_all(&t->writes, offsetof(struct pending_write, k.hn), free);
 	free(t->sorted);
 	free(t);
 }
