@@ -50,6 +50,17 @@ scenario_direct() {
 	cleanup_sysfs_now
 }
 
+scenario_aio_direct() {
+	# io_submit writes: no write syscall, the kiocb (iomap_dio_rw_begin) is the only record.
+	local n=16
+	tw "$TMPD/o.json" --unit 16k -- "$WRITER" -m aio -s 16k -n $n "$MNT/aio"
+	expect "aio direct 16k" "$TMPD/o.json" units.total=$n units.whole=$n writes=$n
+	set_sysfs "$QUEUE/max_sectors_kb" 4
+	tw "$TMPD/p.json" --unit 16k -- "$WRITER" -m aio -s 16k -n $n "$MNT/aio-split"
+	expect "aio direct 16k, max_sectors_kb 4" "$TMPD/p.json" units.total=$n units.split=$n
+	cleanup_sysfs_now
+}
+
 scenario_misaligned() {
 	# 8 writes of 12 KiB at 4k + 16k*i: each covers exactly one 8 KiB unit [8k+16k*i, +8k).
 	tw "$TMPD/e.json" --unit 8k -- "$WRITER" -s 12k -o 4k -g 16k -n 8 "$MNT/misaligned"
@@ -128,6 +139,10 @@ scenario_atomic() {
 		tw "$TMPD/l.json" -- "$WRITER" -m atomic -s 16k -n 4 "$MNT/atomic-split"
 		expect "atomic 16k, max_sectors_kb 4" "$TMPD/l.json" units.total=4 \
 			units.cow_atomic=4 units.split=0
+		# RWF_ATOMIC through aio: known from the kiocb's IOCB_ATOMIC alone.
+		tw "$TMPD/q.json" -- "$WRITER" -m aio-atomic -s 16k -n 4 "$MNT/aio-atomic"
+		expect "aio atomic 16k, max_sectors_kb 4" "$TMPD/q.json" units.total=4 \
+			units.cow_atomic=4 units.split=0
 		cleanup_sysfs_now
 	else
 		# ext4 refuses RWF_ATOMIC here (EOPNOTSUPP): one refused write, no unit.
@@ -149,6 +164,7 @@ cleanup_sysfs_now() {
 scenario_buffered_whole
 scenario_buffered_split
 scenario_direct
+scenario_aio_direct
 scenario_misaligned
 scenario_superseded
 scenario_unrelated_writer
