@@ -280,6 +280,14 @@ static int run_live(const struct tw_opts *o)
 		if (deadline && now_s() >= deadline)
 			break;
 	}
+	/* Ctrl-C reaches the command too: give it a moment to end with us. */
+	if (child > 0 && !child_done && stop) {
+		for (int i = 0; i < 20 && !child_done; i++) {
+			child_done = waitpid(child, &status, WNOHANG) == child;
+			if (!child_done)
+				tracer__poll(in.tracer, 10);
+		}
+	}
 	/* Whatever the kernel emitted up to now is read before the verdicts. */
 	tracer__poll(in.tracer, 0);
 	tracer__stats(in.tracer, counters);
