@@ -16,6 +16,12 @@
  *     -w PATH     wait until PATH exists before the first write (for -p tests)
  *     -t          print the time per write (ns) and the CPU time (for bench/)
  *     -P          preallocate the file's range with zeros, synced, before writing
+ *     -W          write back the first 4 KiB of each write on its own, before the rest:
+ *                 the file's pages are first read one by one into 4 KiB folios (cache
+ *                 dropped, readahead off), then each write is followed by
+ *                 sync_file_range() of its first page. Every write reaches the device in
+ *                 two writeback passes, so in two bios. Needs the range to exist (-P or
+ *                 an earlier run).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -114,13 +120,13 @@ int main(int argc, char **argv)
 {
 	uint64_t size = 8192, count = 1, off0 = 0, stride = 0;
 	const char *mode = "buffered", *wait_path = NULL;
-	int c, fd, flags = O_WRONLY | O_CREAT, rewrite = 0, timing = 0, prealloc = 0;
+	int c, fd, flags = O_WRONLY | O_CREAT, rewrite = 0, timing = 0, prealloc = 0, wb_split = 0;
 	long sync_every = -1;
 	double t0, t1;
 	struct rusage ru;
 	char *buf;
 
-	while ((c = getopt(argc, argv, "m:s:n:o:g:ry:Fw:tP")) != -1) {
+	while ((c = getopt(argc, argv, "m:s:n:o:g:ry:Fw:tPW")) != -1) {
 		switch (c) {
 		case 'm': mode = optarg; break;
 		case 's': size = parse_sz(optarg); break;
@@ -133,6 +139,7 @@ int main(int argc, char **argv)
 		case 'w': wait_path = optarg; break;
 		case 't': timing = 1; break;
 		case 'P': prealloc = 1; break;
+		case 'W': wb_split = 1; break;
 		default:
 			fprintf(stderr, "usage: writer [-m mode] [-s size] [-n count] [-o off] "
 				"[-g stride] [-r] [-y N] [-F] [-w path] [-t] [-P] FILE\n");
@@ -174,9 +181,22 @@ int main(int argc, char **argv)
 		free(z);
 	}
 
+	if (wb_split)
+		flags = (flags & ~O_WRONLY) | O_RDWR;
 	fd = open(argv[optind], flags, 0644);
 	if (fd < 0)
 		die(argv[optind]);
+	if (wb_split) {
+		char page[4096];
+
+		/* Order-0 folios: written back page by page if asked. */
+		if (fdatasync(fd) || posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) ||
+		    posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM))
+			die("fadvise");
+		for (uint64_t o = off0; o < off0 + count * stride; o += sizeof(page))
+			if (pread(fd, page, sizeof(page), o) != sizeof(page))
+				die("pread (the range must exist: -P)");
+	}
 	if (wait_path) {
 		struct stat st;
 
@@ -191,6 +211,10 @@ int main(int argc, char **argv)
 		do_write(fd, mode, buf, size, off0 + i * stride);
 		if (rewrite && i == 0)
 			do_write(fd, mode, buf, size, off0);
+		if (wb_split && sync_file_range(fd, off0 + i * stride, 4096,
+						SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+							SYNC_FILE_RANGE_WAIT_AFTER))
+			die("sync_file_range");
 		if (sync_every > 0 && (long)((i + 1) % sync_every) == 0 && fdatasync(fd))
 			die("fdatasync");
 	}

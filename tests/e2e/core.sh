@@ -50,6 +50,14 @@ scenario_direct() {
 	cleanup_sysfs_now
 }
 
+scenario_writeback_split() {
+	# Each unit's first page is written back on its own (writer -W): two bios per unit.
+	"$WRITER" -s 8k -n 16 "$MNT/wbsplit"		# the range, untraced
+	tw "$TMPD/r.json" --unit 8k -- "$WRITER" -W -s 8k -n 16 "$MNT/wbsplit"
+	expect "two writeback passes per unit" "$TMPD/r.json" units.total=16 units.split=16 \
+		units.split_writeback=16 units.split_block=0
+}
+
 scenario_aio_direct() {
 	# io_submit writes: no write syscall, the kiocb (iomap_dio_rw_begin) is the only record.
 	local n=16
@@ -164,6 +172,7 @@ cleanup_sysfs_now() {
 scenario_buffered_whole
 scenario_buffered_split
 scenario_direct
+scenario_writeback_split
 scenario_aio_direct
 scenario_misaligned
 scenario_superseded
