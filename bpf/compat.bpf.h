@@ -9,32 +9,6 @@
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 
-/* 6.18: folio->flags became memdesc_flags_t { unsigned long f; } (was unsigned long). */
-struct tw_folio___flags_ulong {
-	unsigned long flags;
-} __attribute__((preserve_access_index));
-
-typedef struct {
-	unsigned long f;
-} tw_memdesc_flags___new;
-
-struct tw_folio___flags_memdesc {
-	tw_memdesc_flags___new flags;
-} __attribute__((preserve_access_index));
-
-static __always_inline unsigned long tw_folio_flags(struct folio *folio)
-{
-	if (bpf_core_type_exists(memdesc_flags_t))
-		return BPF_CORE_READ((struct tw_folio___flags_memdesc *)folio, flags.f);
-	return BPF_CORE_READ((struct tw_folio___flags_ulong *)folio, flags);
-}
-
-/* PG_writeback's bit number moves between kernels: take it from BTF. */
-static __always_inline int tw_pg_writeback_bit(void)
-{
-	return bpf_core_enum_value(enum pageflags, PG_writeback);
-}
-
 /* __REQ_ATOMIC arrived in 6.11; before it no bio can carry the flag. */
 static __always_inline __u32 tw_req_atomic_mask(void)
 {

@@ -8,9 +8,8 @@ static bool log_verbose;
 
 static int print_fn(enum libbpf_print_level level, const char *fmt, va_list args)
 {
-	if (!log_verbose && level != LIBBPF_WARN)
-		return 0;
-	if (!log_verbose)	/* warnings only with -v: failures are reported by tornwatch */
+	/* Only with -v: without it, tornwatch reports every failure itself, in one line. */
+	if (!log_verbose)
 		return 0;
 	return vfprintf(stderr, fmt, args);
 }
