@@ -16,6 +16,8 @@
  *     -w PATH     wait until PATH exists before the first write (for -p tests)
  *     -t          print the time per write (ns) and the CPU time (for bench/)
  *     -P          preallocate the file's range with zeros, synced, before writing
+ *     -T THREADS  share the writes among THREADS threads (write i goes to thread i % T),
+ *                 all started before the first write (and before -w's wait ends)
  *     -W          write back the first 4 KiB of each write on its own, before the rest:
  *                 the file's pages are first read one by one into 4 KiB folios (cache
  *                 dropped, readahead off), then each write is followed by
@@ -25,6 +27,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,17 +119,57 @@ static void do_write(int fd, const char *mode, char *buf, uint64_t size, uint64_
 	}
 }
 
+struct job {
+	int fd;
+	const char *mode;
+	uint64_t size, off0, stride, count, first, step;
+	long sync_every;
+	int rewrite, wb_split;
+};
+
+static volatile int go;	/* set once -w's file exists: the threads start writing */
+
+/* Writes first, first + step, ... of the run: one thread's share. */
+static void *run_job(void *arg)
+{
+	struct job *j = arg;
+	char *buf;
+
+	while (!go)
+		usleep(1000);
+	if (posix_memalign((void **)&buf, 4096, j->size))
+		die("posix_memalign");
+	memset(buf, 0xa5, j->size);
+	for (uint64_t i = j->first; i < j->count; i += j->step) {
+		uint64_t off = j->off0 + i * j->stride;
+
+		do_write(j->fd, j->mode, buf, j->size, off);
+		if (j->rewrite && i == 0)
+			do_write(j->fd, j->mode, buf, j->size, off);
+		if (j->wb_split && sync_file_range(j->fd, off, 4096,
+						   SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+							   SYNC_FILE_RANGE_WAIT_AFTER))
+			die("sync_file_range");
+		if (j->sync_every > 0 && (long)((i + 1) % j->sync_every) == 0 && fdatasync(j->fd))
+			die("fdatasync");
+	}
+	free(buf);
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t size = 8192, count = 1, off0 = 0, stride = 0;
 	const char *mode = "buffered", *wait_path = NULL;
 	int c, fd, flags = O_WRONLY | O_CREAT, rewrite = 0, timing = 0, prealloc = 0, wb_split = 0;
+	int nthreads = 1;
 	long sync_every = -1;
 	double t0, t1;
 	struct rusage ru;
-	char *buf;
+	pthread_t th[64];
+	struct job jobs[64];
 
-	while ((c = getopt(argc, argv, "m:s:n:o:g:ry:Fw:tPW")) != -1) {
+	while ((c = getopt(argc, argv, "m:s:n:o:g:ry:Fw:tPWT:")) != -1) {
 		switch (c) {
 		case 'm': mode = optarg; break;
 		case 's': size = parse_sz(optarg); break;
@@ -140,6 +183,7 @@ int main(int argc, char **argv)
 		case 't': timing = 1; break;
 		case 'P': prealloc = 1; break;
 		case 'W': wb_split = 1; break;
+		case 'T': nthreads = atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: writer [-m mode] [-s size] [-n count] [-o off] "
 				"[-g stride] [-r] [-y N] [-F] [-w path] [-t] [-P] FILE\n");
@@ -152,6 +196,10 @@ int main(int argc, char **argv)
 	}
 	if (!stride)
 		stride = size;
+	if (nthreads < 1 || nthreads > 64 || (nthreads > 1 && (rewrite || wb_split))) {
+		fprintf(stderr, "writer: -T takes 1 to 64, and goes with neither -r nor -W\n");
+		return 2;
+	}
 	if (!strcmp(mode, "direct") || !strcmp(mode, "atomic") || !strcmp(mode, "aio") ||
 	    !strcmp(mode, "aio-atomic"))
 		flags |= O_DIRECT;
@@ -161,10 +209,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "writer: unknown mode %s\n", mode);
 		return 2;
 	}
-	if (posix_memalign((void **)&buf, 4096, size))
-		die("posix_memalign");
-	memset(buf, 0xa5, size);
-
 	if (prealloc) {
 		/* The same range, written and synced through an ordinary fd first. */
 		int pfd = open(argv[optind], O_WRONLY | O_CREAT, 0644);
@@ -197,6 +241,15 @@ int main(int argc, char **argv)
 			if (pread(fd, page, sizeof(page), o) != sizeof(page))
 				die("pread (the range must exist: -P)");
 	}
+	/* Threads exist before the wait ends: a -p attach finds them all running. */
+	for (int i = 0; i < nthreads; i++) {
+		jobs[i] = (struct job){ .fd = fd, .mode = mode, .size = size, .off0 = off0,
+					.stride = stride, .count = count, .first = i, .step = nthreads,
+					.sync_every = sync_every, .rewrite = rewrite,
+					.wb_split = wb_split };
+		if (nthreads > 1 && pthread_create(&th[i], NULL, run_job, &jobs[i]))
+			die("pthread_create");
+	}
 	if (wait_path) {
 		struct stat st;
 
@@ -207,16 +260,12 @@ int main(int argc, char **argv)
 	}
 
 	t0 = now();
-	for (uint64_t i = 0; i < count; i++) {
-		do_write(fd, mode, buf, size, off0 + i * stride);
-		if (rewrite && i == 0)
-			do_write(fd, mode, buf, size, off0);
-		if (wb_split && sync_file_range(fd, off0 + i * stride, 4096,
-						SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-							SYNC_FILE_RANGE_WAIT_AFTER))
-			die("sync_file_range");
-		if (sync_every > 0 && (long)((i + 1) % sync_every) == 0 && fdatasync(fd))
-			die("fdatasync");
+	go = 1;
+	if (nthreads > 1) {
+		for (int i = 0; i < nthreads; i++)
+			pthread_join(th[i], NULL);
+	} else {
+		run_job(&jobs[0]);
 	}
 	if (sync_every == -1 && fsync(fd))
 		die("fsync");
@@ -228,6 +277,5 @@ int main(int argc, char **argv)
 			       ru.ru_stime.tv_usec);
 	}
 	close(fd);
-	free(buf);
 	return 0;
 }

@@ -93,20 +93,43 @@ scenario_unrelated_writer() {
 		"$(python3 -c "import json;print(len(json.load(open('$TMPD/g.json'))['files']))")"
 }
 
+# attach_run NAME JSON MODE CMD...: start CMD, which waits for $TMPD/go (its writer prints
+# its pid first), attach tornwatch, let the writes go. MODE "writer": -p the writer's pid;
+# "parent": -p CMD's own pid with -f (the writer is a child that already exists).
+attach_run() {
+	local name=$1 json=$2 mode=$3 pidf="$TMPD/writer.pid" cmdpid target twpid i
+	shift 3
+	rm -f "$TMPD/go" "$pidf"
+	"$@" >"$pidf" &
+	cmdpid=$!
+	for i in $(seq 100); do [ -s "$pidf" ] && break; sleep 0.05; done
+	if [ "$mode" = writer ]; then
+		target=(-p "$(cat "$pidf")")
+	else
+		target=(-p "$cmdpid" -f)
+	fi
+	"$TW" -v "${target[@]}" --unit 8k --json "$json" >/dev/null 2>"$TMPD/attach.err" &
+	twpid=$!
+	for i in $(seq 200); do grep -q "tornwatch: tracing" "$TMPD/attach.err" && break; sleep 0.05; done
+	touch "$TMPD/go"
+	wait "$twpid"
+	check "$FS $name: tornwatch exit status" 0 $?
+	wait "$cmdpid"
+}
+
 scenario_pid_attach() {
 	# A writer already running, attached by -p: the same counts as under "--".
-	local flag="$TMPD/go" pidf="$TMPD/writer.pid" twpid wpid i
-	rm -f "$flag"
-	"$WRITER" -s 8k -n $N -w "$flag" "$MNT/attached" >"$pidf" &
-	for i in $(seq 100); do [ -s "$pidf" ] && break; sleep 0.05; done
-	wpid=$(cat "$pidf")
-	"$TW" -v -p "$wpid" --unit 8k --json "$TMPD/h.json" >"$TMPD/h.txt" 2>"$TMPD/h.err" &
-	twpid=$!
-	for i in $(seq 200); do grep -q "tornwatch: tracing" "$TMPD/h.err" && break; sleep 0.05; done
-	touch "$flag"
-	wait "$twpid"
-	check "$FS -p: tornwatch exit status" 0 $?
+	attach_run "-p" "$TMPD/h.json" writer "$WRITER" -s 8k -n $N -w "$TMPD/go" "$MNT/attached"
 	expect "-p PID" "$TMPD/h.json" units.total=$N units.whole=$N units.split=0
+	# Four threads, all started before the attach: every thread of the process is traced.
+	attach_run "-p, 4 threads" "$TMPD/h2.json" writer \
+		"$WRITER" -T 4 -s 8k -n $N -w "$TMPD/go" "$MNT/threads"
+	expect "-p PID, 4 threads" "$TMPD/h2.json" units.total=$N units.whole=$N writes=$N
+	# -f finds a child that was forked before tornwatch started (the /proc scan).
+	attach_run "-p PARENT -f, child already there" "$TMPD/h3.json" parent \
+		sh -c "'$WRITER' -s 8k -n $N -w '$TMPD/go' '$MNT/existing-child'; true"
+	expect "-p PARENT -f, existing child" "$TMPD/h3.json" units.total=$N units.whole=$N \
+		writes=$N
 }
 
 scenario_children_followed() {
