@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What bpf/tornwatch.bpf.c and bpf/stablepage.bpf.c share: the maps (user space
+ * creates them with the core and hands the same fds to stablepage before its
+ * load, so both write one ordered ring buffer and see one traced set), the
+ * per-thread state, and record emission with its loss counters (one set per
+ * object: user space adds them up).
+ */
+#ifndef TW_COMMON_BPF_H
+#define TW_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "compat.bpf.h"
+#include "tornwatch.h"
+
+const volatile __u32 self_tgid = 0;
+
+__u64 tw_stats[TW_NR_STATS] = {};
+
+struct file_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 pad;
+};
+
+/* Sizes are set by user space before load (see user/trace.c); these are floors. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} traced SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct file_key);
+	__type(value, __u8);
+} files SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 24);
+} events SEC(".maps");
+
+static __always_inline void stat_inc(int i)
+{
+	if (i >= 0 && i < TW_NR_STATS)
+		__sync_fetch_and_add(&tw_stats[i], 1);
+}
+
+/*
+ * What a thread is doing, in task-local storage (no hash update per write): the
+ * write syscall in progress, the last file it wrote (so a storm of writes to one
+ * file resolves the fd cheaply), and a direct write being submitted.
+ */
+struct task_state {
+	__u64 w_count;		/* bytes the write syscall asked for */
+	__u32 in_write;
+	__u32 w_flags;		/* TW_W_* */
+	__u64 c_file;		/* cache: struct file * and inode * last written ... */
+	__u64 c_inode;
+	__u64 c_ino;		/* ... and what they resolved to */
+	__u32 c_dev;
+	__u32 c_ok;		/* 1: regular file of a block-backed fs, in the files map */
+	__u32 announced;	/* its TASK record (name) was sent */
+	__u32 pad0;
+	__u64 dio_ino;
+	__u64 dio_pos;
+	__u64 dio_count;
+	__u64 dio_consumed;
+	__u32 dio_dev;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_state);
+} tstate SEC(".maps");
+
+static __always_inline struct task_state *task_state_get(bool create)
+{
+	struct task_state *ts;
+
+	ts = bpf_task_storage_get(&tstate, bpf_get_current_task_btf(), 0,
+				  create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	if (!ts && create)
+		stat_inc(TW_LOST_TASK_STATE);
+	return ts;
+}
+
+static __always_inline bool is_traced_tgid(__u32 tgid)
+{
+	return tgid != self_tgid && bpf_map_lookup_elem(&traced, &tgid);
+}
+
+static __always_inline void *ev_reserve(__u32 size, __u32 type)
+{
+	struct tw_hdr *h = bpf_ringbuf_reserve(&events, size, 0);
+	__u64 id;
+
+	if (!h) {
+		stat_inc(TW_LOST_RINGBUF);
+		return NULL;
+	}
+	id = bpf_get_current_pid_tgid();
+	h->ts_ns = bpf_ktime_get_ns();
+	h->type = type;
+	h->size = size;
+	h->pid = id >> 32;
+	h->tid = (__u32)id;
+	return h;
+}
+
+/* Wake the reader only when a good share of the buffer waits: it also polls. */
+static __always_inline void ev_submit(void *ev)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 cap = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
+
+	bpf_ringbuf_submit(ev, avail > cap / 8 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
+#endif /* TW_COMMON_BPF_H */
