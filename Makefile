@@ -24,13 +24,13 @@ BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -I$(dir $(VMLINUX)) -Ibpf -MMD -MP
 LDLIBS := -lbpf -lelf -lz
 
-BPF_PROGS := tornwatch
+BPF_PROGS := tornwatch stablepage
 BPF_OBJS := $(patsubst %,$(OUT)/%.bpf.o,$(BPF_PROGS))
 SKELS := $(patsubst %,$(OUT)/%.skel.h,$(BPF_PROGS))
 
 # Pure logic: no libbpf, unit-tested without root.
 PURE_SRCS := user/common.c user/opts.c user/tracker.c user/report.c user/record.c user/htab.c
-LIVE_SRCS := user/tornwatch.c user/trace.c user/follow.c user/libbpf_log.c
+LIVE_SRCS := user/tornwatch.c user/trace.c user/follow.c user/libbpf_log.c user/ksyms.c
 PURE_OBJS := $(patsubst user/%.c,$(OUT)/%.o,$(PURE_SRCS))
 LIVE_OBJS := $(patsubst user/%.c,$(OUT)/%.o,$(LIVE_SRCS))
 

@@ -9,6 +9,44 @@
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 
+/* 6.18: folio->flags became memdesc_flags_t { unsigned long f; } (was unsigned long). */
+struct tw_folio___flags_ulong {
+	unsigned long flags;
+} __attribute__((preserve_access_index));
+
+static __always_inline unsigned long tw_folio_flags(struct folio *folio)
+{
+	if (bpf_core_type_exists(memdesc_flags_t))
+		return BPF_CORE_READ(folio, flags.f);
+	return BPF_CORE_READ((struct tw_folio___flags_ulong *)folio, flags);
+}
+
+/* Page flag bit numbers move between kernels: take them from BTF. */
+static __always_inline bool tw_folio_test(struct folio *folio, unsigned long flags, int bit)
+{
+	return (flags >> bit) & 1;
+}
+
+/* 6.x: a large folio's page count is folio->_nr_pages; 6.1 called it _folio_nr_pages. */
+struct tw_folio___nr_new {
+	unsigned int _nr_pages;
+} __attribute__((preserve_access_index));
+
+struct tw_folio___nr_old {
+	unsigned int _folio_nr_pages;
+} __attribute__((preserve_access_index));
+
+static __always_inline unsigned int tw_folio_nr_pages(struct folio *folio, unsigned long flags)
+{
+	if (!tw_folio_test(folio, flags, bpf_core_enum_value(enum pageflags, PG_head)))
+		return 1;
+	if (bpf_core_field_exists(struct tw_folio___nr_new, _nr_pages))
+		return BPF_CORE_READ((struct tw_folio___nr_new *)folio, _nr_pages);
+	if (bpf_core_field_exists(struct tw_folio___nr_old, _folio_nr_pages))
+		return BPF_CORE_READ((struct tw_folio___nr_old *)folio, _folio_nr_pages);
+	return 1;
+}
+
 /* __REQ_ATOMIC arrived in 6.11; before it no bio can carry the flag. */
 static __always_inline __u32 tw_req_atomic_mask(void)
 {

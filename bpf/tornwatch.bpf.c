@@ -262,6 +262,7 @@ int BPF_PROG(tw_sys_enter, struct pt_regs *regs, long id)
 		wflags |= TW_W_APPEND;
 	}
 	ts->in_write = 1;
+	ts->w_pos = pos;
 	ts->w_count = count;
 	ts->w_flags = wflags;
 

@@ -31,6 +31,10 @@ enum tw_ev_type {
 	TW_EV_PATH,		/* user space only: full path of a (dev, ino) */
 	TW_EV_STATS,		/* user space only: the BPF counters at the end of a run */
 	TW_EV_TASK,		/* a traced thread's first write: its name */
+	TW_EV_MODIFIED,		/* stablepage: a traced thread dirtied a folio under writeback */
+	TW_EV_WAIT_BEGIN,	/* stablepage: a traced thread waits for a folio's writeback */
+	TW_EV_WAIT_END,		/* stablepage: ... and was woken */
+	TW_EV_DEVICE,		/* user space only: a block device's settings */
 	TW_EV_MAX,
 };
 
@@ -193,6 +197,59 @@ struct tw_stats_ev {
 };
 
 _Static_assert(sizeof(struct tw_stats_ev) == 24 + 8 * 16, "tw_stats_ev layout");
+
+#define TW_STACK_DEPTH	12
+
+/* tw_modified_ev.flags */
+#define TW_MOD_RANGE	0x1	/* off/len are the modifying write's bytes in this folio */
+
+struct tw_modified_ev {
+	struct tw_hdr h;
+	__u64 ino;
+	__u64 index;		/* the folio's first page */
+	__u64 off;		/* byte range modified, when known (TW_MOD_RANGE) */
+	__u64 len;
+	__u32 dev;
+	__u32 nr_pages;		/* the folio's size */
+	__u32 flags;
+	__u32 pad;
+};
+
+/* tw_wait_begin_ev.context, set by user space from the kernel stack */
+enum tw_wait_context {
+	TW_WAIT_UNKNOWN,
+	TW_WAIT_WRITE,		/* a write waiting for stable pages (write_begin) */
+	TW_WAIT_FAULT,		/* a store through mmap waiting for stable pages (page_mkwrite) */
+	TW_WAIT_SYNC,		/* fsync, fdatasync, sync_file_range, msync: not a stable-page wait */
+	TW_WAIT_OTHER,		/* truncate, fallocate, ...: not a stable-page wait */
+};
+
+struct tw_wait_begin_ev {
+	struct tw_hdr h;
+	__u64 ino;
+	__u64 index;
+	__u32 dev;
+	__u32 context;		/* enum tw_wait_context; 0 from the kernel */
+	__u32 in_write;		/* the thread was inside a write syscall */
+	__u32 nr_stack;
+	__u64 stack[TW_STACK_DEPTH];
+};
+
+struct tw_wait_end_ev {
+	struct tw_hdr h;	/* pid/tid: the waiter's, not the waker's */
+	__u64 wait_ns;
+};
+
+struct tw_device_ev {
+	struct tw_hdr h;
+	__u32 dev;		/* block device (kernel dev_t) */
+	__s32 stable_writes;	/* queue/stable_writes when tracing started; -1 unknown */
+};
+
+_Static_assert(sizeof(struct tw_modified_ev) == 72, "tw_modified_ev layout");
+_Static_assert(sizeof(struct tw_wait_begin_ev) == 56 + 8 * TW_STACK_DEPTH, "tw_wait_begin_ev");
+_Static_assert(sizeof(struct tw_wait_end_ev) == 32, "tw_wait_end_ev layout");
+_Static_assert(sizeof(struct tw_device_ev) == 32, "tw_device_ev layout");
 
 /* Counters the BPF side keeps; TW_LOST_* are data lost, summed into lost.total. */
 enum tw_stat {

@@ -68,6 +68,8 @@ struct task_state {
 	__u32 c_ok;		/* 1: regular file of a block-backed fs, in the files map */
 	__u32 announced;	/* its TASK record (name) was sent */
 	__u32 pad0;
+	__u64 w_pos;		/* where the write syscall in progress starts */
+	__u64 wait_t0;		/* stablepage: waiting for writeback since (ns), 0: not */
 	__u64 dio_ino;
 	__u64 dio_pos;
 	__u64 dio_count;

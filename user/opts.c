@@ -23,6 +23,7 @@ static const char usage_text[] =
 "  -j, --json FILE        write the report as JSON to FILE ('-' for stdout)\n"
 "  -w, --record FILE      save the run's records for --replay\n"
 "  -r, --replay FILE      report from a saved record; needs neither root nor BPF\n"
+"      --no-stable        leave out stablepage (pages modified under writeback, waits)\n"
 "      --top N            files listed in the text report (default 10)\n"
 "      --max-units N      units followed at once in user space (default 1048576)\n"
 "      --max-files N      traced files (default 16384)\n"
@@ -64,6 +65,7 @@ enum {
 	OPT_MAX_BIOS,
 	OPT_MAX_PROCS,
 	OPT_RINGBUF,
+	OPT_NO_STABLE,
 };
 
 static const struct option long_opts[] = {
@@ -80,6 +82,7 @@ static const struct option long_opts[] = {
 	{ "max-bios", required_argument, NULL, OPT_MAX_BIOS },
 	{ "max-procs", required_argument, NULL, OPT_MAX_PROCS },
 	{ "ringbuf", required_argument, NULL, OPT_RINGBUF },
+	{ "no-stable", no_argument, NULL, OPT_NO_STABLE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
@@ -164,6 +167,9 @@ int opts_parse(struct tw_opts *o, int argc, char **argv, char *err, size_t errle
 					 "16m", optarg);
 				return OPTS_ERROR;
 			}
+			break;
+		case OPT_NO_STABLE:
+			o->no_stable = true;
 			break;
 		case 'v':
 			o->verbose = true;

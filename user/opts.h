@@ -21,6 +21,7 @@ struct tw_opts {
 	const char *replay_path;
 	uint64_t duration_s;		/* 0: until signal / target exit */
 	bool verbose;
+	bool no_stable;			/* leave stablepage out */
 	int top_files;
 	uint64_t max_units;		/* user-space unit table */
 	uint64_t max_files;		/* BPF: traced files */

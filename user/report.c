@@ -23,6 +23,94 @@ static void fmt_size(uint64_t v, char *buf, size_t len)
 		snprintf(buf, len, "%" PRIu64, v);
 }
 
+/* "512ns", "16us", "2ms", "4s": a log2 bucket bound, readable. */
+static void fmt_ns(uint64_t ns, char *buf, size_t len)
+{
+	static const struct {
+		uint64_t div;
+		const char *unit;
+	} u[] = { { 1000000000ULL, "s" }, { 1000000, "ms" }, { 1000, "us" }, { 1, "ns" } };
+
+	for (size_t i = 0; i < ARRAY_SIZE(u); i++) {
+		if (ns >= u[i].div || u[i].div == 1) {
+			snprintf(buf, len, "%" PRIu64 "%s", ns / u[i].div, u[i].unit);
+			return;
+		}
+	}
+}
+
+/* The one log2 histogram printer: slot i counts values in [2^i, 2^(i+1)) ns. */
+void report_log2_hist(FILE *f, const uint64_t *slots, int nr, const char *indent)
+{
+	uint64_t max = 0;
+	int first = -1, last = -1;
+	char lo[32], hi[32];
+
+	for (int i = 0; i < nr; i++) {
+		if (!slots[i])
+			continue;
+		if (first < 0)
+			first = i;
+		last = i;
+		if (slots[i] > max)
+			max = slots[i];
+	}
+	if (first < 0) {
+		fprintf(f, "%s(none)\n", indent);
+		return;
+	}
+	for (int i = first; i <= last; i++) {
+		int stars = (int)(slots[i] * 40 / max);
+
+		fmt_ns(i ? 1ULL << i : 0, lo, sizeof(lo));
+		fmt_ns(1ULL << (i + 1), hi, sizeof(hi));
+		fprintf(f, "%s%8s -> %-8s %10" PRIu64 " |%-40.*s|\n", indent, lo, hi, slots[i], stars,
+			"****************************************");
+	}
+}
+
+static void report_stable_text(FILE *f, const struct tw_summary *s)
+{
+	const struct tw_stable *st = &s->stable;
+	char dev[16];
+	size_t i, n;
+
+	fprintf(f, "\nSTABLE PAGES\n");
+	fprintf(f, "  %-31s %12" PRIu64 "\n", "modified under writeback", st->modified);
+	fprintf(f, "  %-31s %12" PRIu64 "\n", "stable-page waits", st->waits);
+	fprintf(f, "    %-29s %12" PRIu64 "\n", "in a write", st->waits_by_ctx[TW_WAIT_WRITE]);
+	fprintf(f, "    %-29s %12" PRIu64 "\n", "in an mmap store", st->waits_by_ctx[TW_WAIT_FAULT]);
+	fprintf(f, "  %-31s %12" PRIu64 "\n", "other writeback waits (fsync..)",
+		st->waits_by_ctx[TW_WAIT_SYNC] + st->waits_by_ctx[TW_WAIT_OTHER] +
+			st->waits_by_ctx[TW_WAIT_UNKNOWN]);
+	for (i = 0; i < st->nr_devices; i++) {
+		fmt_kdev(st->devices[i].dev, dev, sizeof(dev));
+		fprintf(f, "  device %-9s stable_writes %d\n", dev, st->devices[i].stable_writes);
+	}
+	if (st->waits) {
+		fprintf(f, "  stable-page wait time:\n");
+		report_log2_hist(f, st->hist, TW_HIST_SLOTS, "    ");
+		for (i = 0; i < st->nr_procs && i < 10; i++)
+			fprintf(f, "    pid %-8u %-16s waits %" PRIu64 "\n", st->procs[i].pid,
+				st->procs[i].comm, st->procs[i].waits);
+	}
+	n = st->nr_mods < 20 ? st->nr_mods : 20;
+	if (n) {
+		fprintf(f, "  MODIFIED (first %zu of %" PRIu64 ")\n", n, st->modified);
+		fprintf(f, "  %-9s %10s %12s %8s %8s %-16s %6s  %s\n", "DEV", "INDEX", "OFFSET",
+			"LEN", "PID", "COMM", "STABLE", "PATH");
+		for (i = 0; i < n; i++) {
+			const struct tw_modification *md = &st->mods[i];
+
+			fmt_kdev(md->dev, dev, sizeof(dev));
+			fprintf(f, "  %-9s %10" PRIu64 " %12" PRIu64 " %8" PRIu64 " %8u %-16s %6d  %s%s\n",
+				dev, md->index, md->off, md->len, md->pid, md->comm,
+				md->stable_writes, md->path ? md->path : "?",
+				md->range_known ? "" : " (whole folio: mmap)");
+		}
+	}
+}
+
 void report_text(FILE *f, const struct tw_summary *s, const struct tw_report_meta *m)
 {
 	const struct tw_counts *c = &s->c;
@@ -45,6 +133,7 @@ void report_text(FILE *f, const struct tw_summary *s, const struct tw_report_met
 	fprintf(f, "    %-29s %12" PRIu64 "\n", "in the block layer (split)", c->split_block);
 	fprintf(f, "  %-31s %12" PRIu64 "\n", "cow-atomic (XFS)", c->verdict[TW_V_COW_ATOMIC]);
 	fprintf(f, "  %-31s %12" PRIu64 "\n", "superseded", c->verdict[TW_V_SUPERSEDED]);
+	fprintf(f, "  %-31s %12" PRIu64 "\n", "modified (torn in flight)", c->verdict[TW_V_MODIFIED]);
 	fprintf(f, "  %-31s %12" PRIu64 "\n", "pending", c->verdict[TW_V_PENDING]);
 	fprintf(f, "    %-29s %12" PRIu64 "\n", "still cached", c->pending_cached);
 	fprintf(f, "    %-29s %12" PRIu64 "\n", "in flight", c->pending_inflight);
@@ -72,6 +161,8 @@ void report_text(FILE *f, const struct tw_summary *s, const struct tw_report_met
 				fs->path[0] ? fs->path : "?");
 		}
 	}
+
+	report_stable_text(f, s);
 
 	fprintf(f, "\nLOST %-29s %12" PRIu64 "%s\n", "total", s->lost_total,
 		s->have_bpf_stats ? "" : "  (no counters recorded)");
@@ -122,7 +213,61 @@ static void json_counts(FILE *f, const struct tw_counts *c, const char *ind)
 	fprintf(f, "%s\"misaligned\": %" PRIu64 ",\n", ind, c->misaligned);
 	fprintf(f, "%s\"untracked\": %" PRIu64 ",\n", ind, c->untracked);
 	fprintf(f, "%s\"refused\": %" PRIu64 ",\n", ind, c->refused);
-	fprintf(f, "%s\"io_errors\": %" PRIu64 "\n", ind, c->io_errors);
+	fprintf(f, "%s\"io_errors\": %" PRIu64 ",\n", ind, c->io_errors);
+	fprintf(f, "%s\"modifications\": %" PRIu64 "\n", ind, c->modified);
+}
+
+static void report_stable_json(FILE *f, const struct tw_summary *s)
+{
+	const struct tw_stable *st = &s->stable;
+	char dev[16];
+	size_t i;
+	bool first = true;
+
+	fprintf(f, "  \"stable\": {\n    \"modified\": %" PRIu64 ",\n", st->modified);
+	fprintf(f, "    \"waits\": %" PRIu64 ",\n", st->waits);
+	fprintf(f, "    \"waits_write\": %" PRIu64 ",\n    \"waits_mmap\": %" PRIu64 ",\n",
+		st->waits_by_ctx[TW_WAIT_WRITE], st->waits_by_ctx[TW_WAIT_FAULT]);
+	fprintf(f, "    \"waits_fsync\": %" PRIu64 ",\n    \"waits_other\": %" PRIu64 ",\n",
+		st->waits_by_ctx[TW_WAIT_SYNC], st->waits_by_ctx[TW_WAIT_OTHER]);
+	fprintf(f, "    \"waits_unclassified\": %" PRIu64 ",\n", st->waits_by_ctx[TW_WAIT_UNKNOWN]);
+	fprintf(f, "    \"wait_ns_total\": %" PRIu64 ",\n    \"wait_hist\": [", st->wait_ns_total);
+	for (i = 0; i < TW_HIST_SLOTS; i++) {
+		if (!st->hist[i])
+			continue;
+		fprintf(f, "%s\n      {\"lo_ns\": %llu, \"hi_ns\": %llu, \"count\": %" PRIu64 "}",
+			first ? "" : ",", i ? 1ULL << i : 0ULL, 1ULL << (i + 1), st->hist[i]);
+		first = false;
+	}
+	fprintf(f, "%s],\n    \"waits_by_process\": [", first ? "" : "\n    ");
+	for (i = 0; i < st->nr_procs; i++) {
+		fprintf(f, "%s\n      {\"pid\": %u, \"comm\": ", i ? "," : "", st->procs[i].pid);
+		json_str(f, st->procs[i].comm);
+		fprintf(f, ", \"waits\": %" PRIu64 ", \"wait_ns\": %" PRIu64 "}", st->procs[i].waits,
+			st->procs[i].wait_ns);
+	}
+	fprintf(f, "%s],\n    \"devices\": [", st->nr_procs ? "\n    " : "");
+	for (i = 0; i < st->nr_devices; i++) {
+		fmt_kdev(st->devices[i].dev, dev, sizeof(dev));
+		fprintf(f, "%s\n      {\"dev\": \"%s\", \"stable_writes\": %d}", i ? "," : "", dev,
+			st->devices[i].stable_writes);
+	}
+	fprintf(f, "%s],\n    \"modifications\": [", st->nr_devices ? "\n    " : "");
+	for (i = 0; i < st->nr_mods; i++) {
+		const struct tw_modification *md = &st->mods[i];
+
+		fmt_kdev(md->dev, dev, sizeof(dev));
+		fprintf(f, "%s\n      {\"dev\": \"%s\", \"ino\": %" PRIu64 ", \"path\": ",
+			i ? "," : "", dev, md->ino);
+		json_str(f, md->path ? md->path : "");
+		fprintf(f, ", \"index\": %" PRIu64 ", \"pages\": %u, \"off\": %" PRIu64
+			", \"len\": %" PRIu64 ", \"range_known\": %s, \"pid\": %u, \"tid\": %u, "
+			"\"comm\": ", md->index, md->nr_pages, md->off, md->len,
+			md->range_known ? "true" : "false", md->pid, md->tid);
+		json_str(f, md->comm);
+		fprintf(f, ", \"stable_writes\": %d}", md->stable_writes);
+	}
+	fprintf(f, "%s]\n  },\n", st->nr_mods ? "\n    " : "");
 }
 
 void report_json(FILE *f, const struct tw_summary *s, const struct tw_report_meta *m)
@@ -159,6 +304,7 @@ void report_json(FILE *f, const struct tw_summary *s, const struct tw_report_met
 	fprintf(f, "    \"foreign_bytes\": %" PRIu64 ",\n    \"unmatched_bytes\": %" PRIu64 ",\n",
 		s->join.foreign_bytes, s->join.unmatched_bytes);
 	fprintf(f, "    \"reused_bio\": %" PRIu64 "\n  },\n", s->join.reused_bio);
+	report_stable_json(f, s);
 	fprintf(f, "  \"files\": [");
 	for (i = 0; i < s->nr_files; i++) {
 		const struct tw_file_stat *fs = s->files[i];

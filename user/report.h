@@ -13,6 +13,7 @@ struct tw_report_meta {
 	int top_files;
 };
 
+void report_log2_hist(FILE *f, const uint64_t *slots, int nr, const char *indent);
 void report_text(FILE *f, const struct tw_summary *s, const struct tw_report_meta *m);
 void report_json(FILE *f, const struct tw_summary *s, const struct tw_report_meta *m);
 /* Write JSON to path ("-": stdout) through a temporary file and rename. */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include "common.h"
 #include "follow.h"
+#include "ksyms.h"
 #include "opts.h"
 #include "record.h"
 #include "report.h"
@@ -31,6 +32,10 @@ struct intake {
 	struct tracker *tracker;
 	struct tw_recorder *rec;
 	struct tracer *tracer;
+	struct ksyms *ksyms;		/* loaded at the first writeback wait */
+	bool ksyms_tried;
+	uint32_t devs_seen[64];		/* block devices whose settings were recorded */
+	int nr_devs_seen;
 };
 
 static double now_s(void)
@@ -104,11 +109,78 @@ static void resolve_path(struct intake *in, const struct tw_file_ev *e)
 	deliver(in, &p, sizeof(p));
 }
 
+/* queue/stable_writes of a block device (a partition's is its disk's), -1 unknown. */
+static int read_stable_writes(uint32_t kdev)
+{
+	char path[128];
+	int v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/partition", kdev >> 20, kdev & 0xfffff);
+	snprintf(path, sizeof(path), access(path, F_OK) ? "/sys/dev/block/%u:%u/queue/stable_writes"
+			: "/sys/dev/block/%u:%u/../queue/stable_writes", kdev >> 20, kdev & 0xfffff);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+/* The first file of a device: record its queue's settings as tracing sees them. */
+static void note_device(struct intake *in, const struct tw_hdr *h, uint32_t dev)
+{
+	struct tw_device_ev d = {
+		.h = { .ts_ns = h->ts_ns, .type = TW_EV_DEVICE, .size = sizeof(d) },
+		.dev = dev,
+	};
+
+	for (int i = 0; i < in->nr_devs_seen; i++)
+		if (in->devs_seen[i] == dev)
+			return;
+	if (in->nr_devs_seen < (int)(sizeof(in->devs_seen) / sizeof(in->devs_seen[0])))
+		in->devs_seen[in->nr_devs_seen++] = dev;
+	d.stable_writes = read_stable_writes(dev);
+	deliver(in, &d, sizeof(d));
+}
+
+/* Why a thread waits for writeback: the innermost telling function on its stack. */
+static void classify_wait(struct intake *in, struct tw_wait_begin_ev *w)
+{
+	if (!in->ksyms_tried) {
+		in->ksyms_tried = true;
+		in->ksyms = ksyms__load();
+	}
+	if (!in->ksyms)
+		return;
+	for (uint32_t i = 0; i < w->nr_stack && i < TW_STACK_DEPTH; i++) {
+		const char *fn = ksyms__name(in->ksyms, w->stack[i]);
+		enum tw_wait_context c = fn ? tw_wait_context_of(fn) : TW_WAIT_UNKNOWN;
+
+		if (c != TW_WAIT_UNKNOWN) {
+			w->context = c;
+			return;
+		}
+	}
+	w->context = TW_WAIT_OTHER;
+}
+
 static void on_record(void *ctx, const void *rec, size_t len)
 {
 	struct intake *in = ctx;
 	const struct tw_hdr *h = rec;
 
+	if (h->type == TW_EV_WAIT_BEGIN && len >= sizeof(struct tw_wait_begin_ev)) {
+		struct tw_wait_begin_ev w;
+
+		memcpy(&w, rec, sizeof(w));
+		classify_wait(in, &w);
+		deliver(in, &w, sizeof(w));
+		return;
+	}
+	if (h->type == TW_EV_FILE && len >= sizeof(struct tw_file_ev))
+		note_device(in, h, ((const struct tw_file_ev *)rec)->dev);
 	deliver(in, rec, len);
 	if (h->type == TW_EV_FILE && len >= sizeof(struct tw_file_ev))
 		resolve_path(in, rec);
@@ -214,6 +286,7 @@ static int run_live(const struct tw_opts *o)
 	struct tracer_cfg cfg = {
 		.verbose = o->verbose,
 		.follow_forks = o->follow || o->cmd,
+		.stable = !o->no_stable,
 		.max_files = o->max_files,
 		.max_bios = o->max_bios,
 		.max_procs = o->max_procs,
@@ -326,6 +399,7 @@ fail:
 	}
 out:
 	tracer__free(in.tracer);
+	ksyms__free(in.ksyms);
 	if (in.rec)
 		recorder__close(in.rec);
 	tracker__free(in.tracker);

@@ -7,12 +7,14 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include "stablepage.skel.h"
 #include "tornwatch.skel.h"
 #include "trace.h"
 
 struct tracer {
 	struct tracer_cfg cfg;
 	struct tornwatch_bpf *skel;
+	struct stablepage_bpf *stable;	/* NULL with --no-stable */
 	struct ring_buffer *rb;
 	tracer_sink_fn sink;
 	void *ctx;
@@ -42,6 +44,14 @@ struct tracer *tracer__new(const struct tracer_cfg *cfg, tracer_sink_fn sink, vo
 	if (!tr->skel) {
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
 		goto fail;
+	}
+	if (cfg->stable) {
+		tr->stable = stablepage_bpf__open();
+		if (!tr->stable) {
+			snprintf(err, errlen, "cannot open the stablepage BPF object: %s",
+				 strerror(errno));
+			goto fail;
+		}
 	}
 	return tr;
 fail:
@@ -106,6 +116,42 @@ static int set_sizes(struct tracer *tr, char *err, size_t errlen)
 	return 0;
 }
 
+/* stablepage shares the core's maps: one traced set, one ordered ring buffer. */
+static int load_stable(struct tracer *tr, char *err, size_t errlen)
+{
+	struct stablepage_bpf *sp = tr->stable;
+	struct tornwatch_bpf *core = tr->skel;
+	struct {
+		struct bpf_map *mine, *core;
+	} shared[] = {
+		{ sp->maps.traced, core->maps.traced },
+		{ sp->maps.files, core->maps.files },
+		{ sp->maps.tstate, core->maps.tstate },
+		{ sp->maps.events, core->maps.events },
+	};
+	int e;
+
+	for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++) {
+		e = bpf_map__reuse_fd(shared[i].mine, bpf_map__fd(shared[i].core));
+		if (e) {
+			snprintf(err, errlen, "stablepage: cannot share map %s: %s",
+				 bpf_map__name(shared[i].mine), strerror(-e));
+			return e;
+		}
+	}
+	sp->rodata->self_tgid = getpid();
+	e = stablepage_bpf__load(sp);
+	if (e) {
+		snprintf(err, errlen, "cannot load the stablepage programs (%s); run with -v for "
+			 "the verifier log, or --no-stable to trace without them", strerror(-e));
+		return e;
+	}
+	if (tr->cfg.verbose)
+		fprintf(stderr, "tornwatch: stablepage loaded: writeback_dirty_folio, "
+			"folio_wait_writeback, sched_wakeup (tp_btf)\n");
+	return 0;
+}
+
 int tracer__load(struct tracer *tr, char *err, size_t errlen)
 {
 	struct tornwatch_bpf *s = tr->skel;
@@ -139,7 +185,7 @@ int tracer__load(struct tracer *tr, char *err, size_t errlen)
 	if (tr->cfg.verbose)
 		fprintf(stderr, "tornwatch: loaded; attach type tp_btf for syscalls, iomap, "
 			"block and sched tracepoints\n");
-	return 0;
+	return tr->stable ? load_stable(tr, err, errlen) : 0;
 }
 
 static int on_record(void *ctx, void *data, size_t size)
@@ -154,6 +200,8 @@ int tracer__attach(struct tracer *tr, char *err, size_t errlen)
 {
 	int e = tornwatch_bpf__attach(tr->skel);
 
+	if (!e && tr->stable)
+		e = stablepage_bpf__attach(tr->stable);
 	if (e) {
 		snprintf(err, errlen, "cannot attach the BPF programs: %s", strerror(-e));
 		return e;
@@ -192,8 +240,11 @@ int tracer__poll(struct tracer *tr, int timeout_ms)
 
 void tracer__stats(struct tracer *tr, uint64_t out[TW_NR_STATS])
 {
-	for (int i = 0; i < TW_NR_STATS; i++)
+	for (int i = 0; i < TW_NR_STATS; i++) {
 		out[i] = __atomic_load_n(&tr->skel->bss->tw_stats[i], __ATOMIC_RELAXED);
+		if (tr->stable)
+			out[i] += __atomic_load_n(&tr->stable->bss->tw_stats[i], __ATOMIC_RELAXED);
+	}
 }
 
 void tracer__free(struct tracer *tr)
@@ -201,6 +252,7 @@ void tracer__free(struct tracer *tr)
 	if (!tr)
 		return;
 	ring_buffer__free(tr->rb);
+	stablepage_bpf__destroy(tr->stable);
 	tornwatch_bpf__destroy(tr->skel);
 	btf__free(tr->vmlinux_btf);
 	free(tr);

@@ -16,6 +16,7 @@
 struct tracer_cfg {
 	bool verbose;
 	bool follow_forks;
+	bool stable;		/* load stablepage too */
 	uint64_t max_files, max_bios, max_procs, ringbuf_bytes;
 };
 

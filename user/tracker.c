@@ -9,7 +9,8 @@
 const char *const tw_verdict_names[TW_V_NR] = {
 	[TW_V_WHOLE] = "whole",		[TW_V_ATOMIC] = "atomic",
 	[TW_V_SPLIT] = "split",		[TW_V_COW_ATOMIC] = "cow-atomic",
-	[TW_V_SUPERSEDED] = "superseded", [TW_V_PENDING] = "pending",
+	[TW_V_SUPERSEDED] = "superseded", [TW_V_MODIFIED] = "modified",
+	[TW_V_PENDING] = "pending",
 };
 
 /* unit.flags */
@@ -18,6 +19,7 @@ const char *const tw_verdict_names[TW_V_NR] = {
 #define U_COW		0x04	/* XFS took the CoW path for it */
 #define U_SPLIT_BLOCK	0x08	/* block_split cut inside it */
 #define U_ERROR		0x10
+#define U_MODIFIED	0x20	/* changed while its writeback was in flight */
 
 struct file_ent;
 struct uslot;
@@ -93,6 +95,26 @@ struct tracker {
 	uint64_t bpf_stats[TW_NR_STATS];
 	const struct tw_file_stat **sorted;
 	bool finished;
+	struct tw_stable st;
+	struct tw_modification *mods;	/* the first TW_MAX_MODS_KEPT */
+	struct htab tasks;		/* tid -> struct task_ent: names, open waits */
+	struct htab procs;		/* pid -> struct proc_ent: waits per process */
+	struct tw_device *devices;
+	size_t nr_devices;
+	struct tw_proc_waits *procs_flat;
+};
+
+struct task_ent {
+	struct hkey k;			/* tid */
+	uint32_t pid;
+	char comm[TW_COMM_LEN];
+	bool waiting;
+	enum tw_wait_context ctx;
+};
+
+struct proc_ent {
+	struct hkey k;			/* pid */
+	struct tw_proc_waits w;
 };
 
 uint64_t tw_units_total(const struct tw_counts *c)
@@ -119,6 +141,10 @@ size_t tw_record_size(uint32_t type)
 	case TW_EV_PATH: return sizeof(struct tw_path_ev);
 	case TW_EV_STATS: return sizeof(struct tw_stats_ev);
 	case TW_EV_TASK: return sizeof(struct tw_task_ev);
+	case TW_EV_MODIFIED: return sizeof(struct tw_modified_ev);
+	case TW_EV_WAIT_BEGIN: return sizeof(struct tw_wait_begin_ev);
+	case TW_EV_WAIT_END: return sizeof(struct tw_wait_end_ev);
+	case TW_EV_DEVICE: return sizeof(struct tw_device_ev);
 	}
 	return 0;
 }
@@ -267,6 +293,8 @@ static void unit_finalize(struct tracker *t, struct unit *u, enum tw_verdict v)
 
 static enum tw_verdict done_verdict(const struct unit *u)
 {
+	if (u->flags & U_MODIFIED)
+		return TW_V_MODIFIED;
 	if (u->nreq <= 1)
 		return u->nreq == 1 && u->nreq_atomic == 1 ? TW_V_ATOMIC : TW_V_WHOLE;
 	if ((u->flags & (U_ATOMIC_WRITE | U_COW)) == (U_ATOMIC_WRITE | U_COW))
@@ -807,6 +835,188 @@ static void on_stats(struct tracker *t, const struct tw_stats_ev *e)
 		t->bpf_stats[i] = e->stats[i];
 }
 
+/* ---- stable pages ---- */
+
+static struct task_ent *task_get(struct tracker *t, uint32_t tid, uint32_t pid)
+{
+	struct hkey *k = hkey_find(&t->tasks, tid);
+	struct task_ent *e;
+
+	if (k)
+		return container_of(k, struct task_ent, k);
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->pid = pid;
+	hkey_add(&t->tasks, &e->k, tid);
+	return e;
+}
+
+static void on_task(struct tracker *t, const struct tw_task_ev *e)
+{
+	struct task_ent *te = task_get(t, e->h.tid, e->h.pid);
+
+	if (te)
+		memcpy(te->comm, e->comm, sizeof(te->comm));
+}
+
+static int device_stable_writes(const struct tracker *t, uint32_t dev)
+{
+	for (size_t i = 0; i < t->nr_devices; i++)
+		if (t->devices[i].dev == dev)
+			return t->devices[i].stable_writes;
+	return -1;
+}
+
+static void on_device(struct tracker *t, const struct tw_device_ev *e)
+{
+	struct tw_device *d;
+
+	if (device_stable_writes(t, e->dev) != -1)
+		return;
+	d = realloc(t->devices, (t->nr_devices + 1) * sizeof(*d));
+	if (!d)
+		return;
+	t->devices = d;
+	d[t->nr_devices++] = (struct tw_device){ .dev = e->dev, .stable_writes = e->stable_writes };
+}
+
+/* The instance whose writeback is in flight: bytes queued, not all done. */
+static struct unit *inflight_instance(struct unit *list, uint64_t lo, uint64_t hi)
+{
+	for (struct unit *u = list; u; u = u->next)
+		if (u->live && u->queued && u->done < u->len && u->off < hi && lo < u->off + u->len)
+			return u;
+	return NULL;
+}
+
+static void mark_modified_units(struct tracker *t, struct file_ent *f, uint64_t lo, uint64_t hi)
+{
+	uint64_t U = t->unit_size;
+	struct unit *u;
+
+	for (u = f->atomics; u; u = u->next)
+		if (u->live && u->queued && u->done < u->len && u->off < hi && lo < u->off + u->len)
+			u->flags |= U_MODIFIED;
+	if (!U)
+		return;
+	for (uint64_t off = lo / U * U; off < hi; off += U) {
+		struct uslot *s = slot_get(t, f, off, false);
+
+		if (s && (u = inflight_instance(s->oldest, lo, hi)))
+			u->flags |= U_MODIFIED;
+	}
+}
+
+static void on_modified(struct tracker *t, const struct tw_modified_ev *e)
+{
+	struct file_ent *f = file_get(t, e->dev, e->ino, true);
+	struct task_ent *te = task_get(t, e->h.tid, e->h.pid);
+
+	t->st.modified++;
+	if (!f)
+		return;
+	f->st.c.modified++;
+	mark_modified_units(t, f, e->off, e->off + e->len);
+	if (t->st.nr_mods < TW_MAX_MODS_KEPT) {
+		struct tw_modification *m = &t->mods[t->st.nr_mods++];
+
+		*m = (struct tw_modification){
+			.dev = e->dev, .ino = e->ino, .index = e->index, .off = e->off,
+			.len = e->len, .nr_pages = e->nr_pages,
+			.range_known = e->flags & TW_MOD_RANGE, .pid = e->h.pid, .tid = e->h.tid,
+			.stable_writes = device_stable_writes(t, e->dev),
+		};
+		if (te)
+			memcpy(m->comm, te->comm, sizeof(m->comm));
+	}
+}
+
+bool tw_wait_is_stable(enum tw_wait_context c)
+{
+	return c == TW_WAIT_WRITE || c == TW_WAIT_FAULT;
+}
+
+int tw_log2_slot(uint64_t v)
+{
+	int slot = 0;
+
+	while (v > 1 && slot < TW_HIST_SLOTS - 1) {
+		v >>= 1;
+		slot++;
+	}
+	return slot;
+}
+
+static void on_wait_begin(struct tracker *t, const struct tw_wait_begin_ev *e)
+{
+	struct task_ent *te = task_get(t, e->h.tid, e->h.pid);
+	enum tw_wait_context c = e->context;
+
+	if (!te)
+		return;
+	/* Without a stack to read (no kallsyms): inside a write, it waits for stable pages. */
+	if (c == TW_WAIT_UNKNOWN && e->in_write)
+		c = TW_WAIT_WRITE;
+	if (c > TW_WAIT_OTHER)
+		c = TW_WAIT_UNKNOWN;
+	te->waiting = true;
+	te->ctx = c;
+	t->st.waits_by_ctx[c]++;
+}
+
+static void on_wait_end(struct tracker *t, const struct tw_wait_end_ev *e)
+{
+	struct task_ent *te = task_get(t, e->h.tid, e->h.pid);
+	struct hkey *k;
+	struct proc_ent *p;
+
+	if (!te || !te->waiting)
+		return;
+	te->waiting = false;
+	if (!tw_wait_is_stable(te->ctx))
+		return;
+	t->st.waits++;
+	t->st.wait_ns_total += e->wait_ns;
+	t->st.hist[tw_log2_slot(e->wait_ns)]++;
+	k = hkey_find(&t->procs, te->pid);
+	if (!k) {
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return;
+		p->w.pid = te->pid;
+		hkey_add(&t->procs, &p->k, te->pid);
+	} else {
+		p = container_of(k, struct proc_ent, k);
+	}
+	memcpy(p->w.comm, te->comm, sizeof(p->w.comm));
+	p->w.waits++;
+	p->w.wait_ns += e->wait_ns;
+}
+
+/* Kernel functions that say why a thread waits for writeback, innermost first. */
+enum tw_wait_context tw_wait_context_of(const char *fn)
+{
+	static const struct {
+		const char *part;
+		enum tw_wait_context ctx;
+	} marks[] = {
+		{ "page_mkwrite", TW_WAIT_FAULT },	{ "write_fault", TW_WAIT_FAULT },
+		{ "write_begin", TW_WAIT_WRITE },	{ "perform_write", TW_WAIT_WRITE },
+		{ "fsync", TW_WAIT_SYNC },		{ "fdatawait", TW_WAIT_SYNC },
+		{ "write_and_wait", TW_WAIT_SYNC },	{ "sync_file_range", TW_WAIT_SYNC },
+		{ "msync", TW_WAIT_SYNC },		{ "sync_fs", TW_WAIT_SYNC },
+		{ "truncate", TW_WAIT_OTHER },		{ "fallocate", TW_WAIT_OTHER },
+		{ "punch_hole", TW_WAIT_OTHER },	{ "evict", TW_WAIT_OTHER },
+		{ "invalidate", TW_WAIT_OTHER },	{ "migrate", TW_WAIT_OTHER },
+	};
+
+	for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+		if (strstr(fn, marks[i].part))
+			return marks[i].ctx;
+	return TW_WAIT_UNKNOWN;
+}
+
 int tracker__feed(struct tracker *t, const void *rec, size_t len)
 {
 	const struct tw_hdr *h = rec;
@@ -830,7 +1040,11 @@ int tracker__feed(struct tracker *t, const void *rec, size_t len)
 	case TW_EV_ATOMIC_COW: on_cow(t, rec); break;
 	case TW_EV_PATH: on_path(t, rec); break;
 	case TW_EV_STATS: on_stats(t, rec); break;
-	case TW_EV_TASK: break;	/* names for the event log; nothing to decide */
+	case TW_EV_TASK: on_task(t, rec); break;
+	case TW_EV_MODIFIED: on_modified(t, rec); break;
+	case TW_EV_WAIT_BEGIN: on_wait_begin(t, rec); break;
+	case TW_EV_WAIT_END: on_wait_end(t, rec); break;
+	case TW_EV_DEVICE: on_device(t, rec); break;
 	}
 	return 0;
 }
@@ -845,8 +1059,10 @@ struct tracker *tracker__new(uint64_t unit_size, uint64_t max_units)
 		return NULL;
 	t->unit_size = unit_size;
 	t->max_units = max_units;
-	if (htab_init(&t->files) || htab_init(&t->slots) || htab_init(&t->bios) ||
-	    htab_init(&t->rqs) || htab_init(&t->writes)) {
+	t->mods = calloc(TW_MAX_MODS_KEPT, sizeof(*t->mods));
+	if (!t->mods || htab_init(&t->files) || htab_init(&t->slots) || htab_init(&t->bios) ||
+	    htab_init(&t->rqs) || htab_init(&t->writes) || htab_init(&t->tasks) ||
+	    htab_init(&t->procs)) {
 		tracker__free(t);
 		return NULL;
 	}
@@ -891,6 +1107,42 @@ static int cmp_files(const void *a, const void *b)
 	return strcmp(x->path, y->path);
 }
 
+static int cmp_procs(const void *a, const void *b)
+{
+	const struct tw_proc_waits *x = a, *y = b;
+
+	if (x->waits != y->waits)
+		return x->waits > y->waits ? -1 : 1;
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+static void summarize_stable(struct tracker *t, struct tw_summary *s)
+{
+	struct hnode *n;
+	size_t bkt = 0, i = 0;
+
+	for (size_t m = 0; m < t->st.nr_mods; m++) {
+		struct file_ent *f = file_get(t, t->mods[m].dev, t->mods[m].ino, false);
+
+		t->mods[m].path = f && f->st.path[0] ? f->st.path : NULL;
+		if (t->mods[m].stable_writes < 0)
+			t->mods[m].stable_writes = device_stable_writes(t, t->mods[m].dev);
+	}
+	free(t->procs_flat);
+	t->procs_flat = calloc(t->procs.count + 1, sizeof(*t->procs_flat));
+	if (t->procs_flat) {
+		for (n = htab_next(&t->procs, &bkt, NULL); n; n = htab_next(&t->procs, &bkt, n))
+			t->procs_flat[i++] = container_of(n, struct proc_ent, k.hn)->w;
+		qsort(t->procs_flat, i, sizeof(*t->procs_flat), cmp_procs);
+	}
+	s->stable = t->st;
+	s->stable.mods = t->mods;
+	s->stable.procs = t->procs_flat;
+	s->stable.nr_procs = i;
+	s->stable.devices = t->devices;
+	s->stable.nr_devices = t->nr_devices;
+}
+
 void tracker__summary(struct tracker *t, struct tw_summary *s)
 {
 	struct hnode *n;
@@ -907,6 +1159,7 @@ void tracker__summary(struct tracker *t, struct tw_summary *s)
 	for (int k = 0; k < TW_NR_LOST; k++)
 		s->lost_total += t->bpf_stats[k];
 
+	summarize_stable(t, s);
 	free(t->sorted);
 	t->sorted = calloc(t->files.count + 1, sizeof(*t->sorted));
 	if (!t->sorted)
@@ -915,7 +1168,7 @@ void tracker__summary(struct tracker *t, struct tw_summary *s)
 		struct file_ent *f = container_of(n, struct file_ent, hn);
 
 		/* Files only seen through other records (a path, a read) have nothing to say. */
-		if (f->st.writes || tw_units_total(&f->st.c) || f->st.c.untracked)
+		if (f->st.writes || tw_units_total(&f->st.c) || f->st.c.untracked || f->st.c.modified)
 			t->sorted[i++] = &f->st;
 	}
 	qsort(t->sorted, i, sizeof(*t->sorted), cmp_files);
@@ -995,6 +1248,13 @@ void tracker__free(struct tracker *t)
 		free_all(&t->rqs, offsetof(struct rq_rec, k.hn), free);
 	if (t->writes.buckets)
 		free_all(&t->writes, offsetof(struct pending_write, k.hn), free);
+	if (t->tasks.buckets)
+		free_all(&t->tasks, offsetof(struct task_ent, k.hn), free);
+	if (t->procs.buckets)
+		free_all(&t->procs, offsetof(struct proc_ent, k.hn), free);
+	free(t->mods);
+	free(t->devices);
+	free(t->procs_flat);
 	free(t->sorted);
 	free(t);
 }

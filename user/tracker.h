@@ -23,6 +23,7 @@ enum tw_verdict {
 	TW_V_SPLIT,		/* more than one request */
 	TW_V_COW_ATOMIC,	/* several requests, made atomic by XFS's CoW remap */
 	TW_V_SUPERSEDED,	/* rewritten before any of its bytes went to the device */
+	TW_V_MODIFIED,		/* changed while its writeback I/O was in flight: torn in flight */
 	TW_V_PENDING,		/* not (all) on the device when tracing ended */
 	TW_V_NR,
 };
@@ -41,6 +42,7 @@ struct tw_counts {
 	uint64_t untracked;		/* units not followed: the unit table was full */
 	uint64_t refused;		/* writes the kernel refused (atomic) */
 	uint64_t io_errors;		/* units whose request completed with an error */
+	uint64_t modified;		/* modifications while under writeback (per file) */
 };
 
 struct tw_file_stat {
@@ -50,6 +52,47 @@ struct tw_file_stat {
 	uint64_t writes;
 	uint64_t bytes;
 	struct tw_counts c;
+};
+
+#define TW_HIST_SLOTS 40	/* log2 buckets: [2^i, 2^(i+1)) ns */
+#define TW_MAX_MODS_KEPT 1000	/* modifications listed one by one; all are counted */
+
+struct tw_modification {
+	uint32_t dev;
+	uint64_t ino;
+	uint64_t index, off, len;
+	uint32_t nr_pages;
+	bool range_known;
+	uint32_t pid, tid;
+	char comm[TW_COMM_LEN];
+	int stable_writes;	/* of the file's device, -1 unknown */
+	const char *path;	/* valid with the summary */
+};
+
+struct tw_proc_waits {
+	uint32_t pid;
+	char comm[TW_COMM_LEN];
+	uint64_t waits;
+	uint64_t wait_ns;
+};
+
+struct tw_device {
+	uint32_t dev;
+	int stable_writes;
+};
+
+struct tw_stable {
+	uint64_t modified;		/* modifications of folios under writeback */
+	uint64_t waits;			/* stable-page waits (write or mmap store) */
+	uint64_t waits_by_ctx[TW_WAIT_OTHER + 1];	/* every writeback wait, by context */
+	uint64_t hist[TW_HIST_SLOTS];	/* stable-page wait time */
+	uint64_t wait_ns_total;
+	size_t nr_mods;			/* kept; modified may be larger */
+	const struct tw_modification *mods;
+	size_t nr_procs;
+	const struct tw_proc_waits *procs;
+	size_t nr_devices;
+	const struct tw_device *devices;
 };
 
 /* Records the join could not place: not data loss, but worth seeing. */
@@ -69,6 +112,7 @@ struct tw_summary {
 	uint64_t write_bytes;
 	struct tw_counts c;
 	struct tw_join_stats join;
+	struct tw_stable stable;
 	bool have_bpf_stats;
 	uint64_t bpf_stats[TW_NR_STATS];
 	uint64_t lost_total;		/* sum of the TW_LOST_* counters */
@@ -94,6 +138,11 @@ void tracker__free(struct tracker *t);
  * "<prefix>/dir/file". Returns false when the kernel's walk was cut short.
  */
 bool tw_rpath_join(const char *rpath, size_t len, const char *prefix, char *out, size_t outlen);
+
+/* Which wait a kernel function on the waiter's stack makes it (TW_WAIT_UNKNOWN: no clue). */
+enum tw_wait_context tw_wait_context_of(const char *fn);
+bool tw_wait_is_stable(enum tw_wait_context c);
+int tw_log2_slot(uint64_t v);
 
 /* The expected size of a record type, 0 for an unknown type. */
 size_t tw_record_size(uint32_t type);

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * stablepage: pages a traced process changes while their writeback I/O is in
+ * flight (what lands on the device may then mix old and new bytes), and the
+ * time traced writers spend waiting for writeback (stable pages enforced).
+ *
+ * Loaded after the core with the core's maps (traced set, files, task state,
+ * ring buffer): its records interleave in order with the core's bio records.
+ */
+#include "tw_common.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define PAGE_SHIFT_4K 12
+
+__u32 waiters;	/* traced threads waiting for writeback now: gates sched_wakeup */
+
+/* A folio's file identity, for block-backed files only. */
+static __always_inline bool folio_file(struct address_space *mapping, __u64 *ino, __u32 *dev)
+{
+	struct inode *host;
+
+	if (!mapping)
+		return false;
+	host = BPF_CORE_READ(mapping, host);
+	if (!host || !BPF_CORE_READ(host, i_sb, s_bdev))
+		return false;
+	*ino = BPF_CORE_READ(host, i_ino);
+	*dev = BPF_CORE_READ(host, i_sb, s_dev);
+	return true;
+}
+
+/* Traced: the thread has state (it wrote), or its process is in the traced set (mmap only). */
+static __always_inline bool current_traced(struct task_state **tsp)
+{
+	*tsp = task_state_get(false);
+	return *tsp || is_traced_tgid(bpf_get_current_pid_tgid() >> 32);
+}
+
+/*
+ * A folio becomes dirty. Under writeback, its I/O is in flight: whoever dirties it
+ * now changes bytes the device may still be reading.
+ */
+SEC("tp_btf/writeback_dirty_folio")
+int BPF_PROG(sp_dirty_folio, struct folio *folio, struct address_space *mapping)
+{
+	unsigned long flags = tw_folio_flags(folio);
+	struct task_state *ts;
+	struct tw_modified_ev *ev;
+	__u64 ino, lo, hi, wlo, whi;
+	__u32 dev;
+
+	if (!tw_folio_test(folio, flags, bpf_core_enum_value(enum pageflags, PG_writeback)))
+		return 0;
+	if (!current_traced(&ts) || !folio_file(mapping, &ino, &dev))
+		return 0;
+	ev = ev_reserve(sizeof(*ev), TW_EV_MODIFIED);
+	if (!ev)
+		return 0;
+	ev->ino = ino;
+	ev->dev = dev;
+	ev->index = BPF_CORE_READ(folio, index);
+	ev->nr_pages = tw_folio_nr_pages(folio, flags);
+	ev->flags = 0;
+	ev->pad = 0;
+	lo = ev->index << PAGE_SHIFT_4K;
+	hi = lo + ((__u64)ev->nr_pages << PAGE_SHIFT_4K);
+	ev->off = lo;
+	ev->len = hi - lo;
+	/* Inside a write to this file: its bytes in this folio are what changed. */
+	if (ts && ts->in_write && ts->c_ino == ino && ts->c_dev == dev) {
+		wlo = ts->w_pos > lo ? ts->w_pos : lo;
+		whi = ts->w_pos + ts->w_count < hi ? ts->w_pos + ts->w_count : hi;
+		if (wlo < whi) {
+			ev->off = wlo;
+			ev->len = whi - wlo;
+			ev->flags = TW_MOD_RANGE;
+		}
+	}
+	ev_submit(ev);
+	return 0;
+}
+
+/*
+ * A traced thread waits for a folio's writeback. The kernel stack tells a
+ * stable-page wait (write_begin, page_mkwrite) from fsync's; user space reads it.
+ */
+SEC("tp_btf/folio_wait_writeback")
+int BPF_PROG(sp_wait_writeback, struct folio *folio, struct address_space *mapping)
+{
+	struct task_state *ts;
+	struct tw_wait_begin_ev *ev;
+	long n;
+
+	if (!current_traced(&ts))
+		return 0;
+	if (!ts && !(ts = task_state_get(true)))
+		return 0;
+	ev = ev_reserve(sizeof(*ev), TW_EV_WAIT_BEGIN);
+	if (!ev)
+		return 0;
+	if (!folio_file(mapping, &ev->ino, &ev->dev)) {
+		ev->ino = 0;
+		ev->dev = 0;
+	}
+	ev->index = BPF_CORE_READ(folio, index);
+	ev->context = TW_WAIT_UNKNOWN;
+	ev->in_write = ts->in_write;
+	n = bpf_get_stack(ctx, ev->stack, sizeof(ev->stack), 0);
+	ev->nr_stack = n > 0 ? n / sizeof(__u64) : 0;
+	ev_submit(ev);
+	if (!ts->wait_t0)
+		__sync_fetch_and_add(&waiters, 1);
+	ts->wait_t0 = bpf_ktime_get_ns();
+	return 0;
+}
+
+/* The waiter runs again: its wait ends. Nothing to do while no traced thread waits. */
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(sp_wakeup, struct task_struct *p)
+{
+	struct task_state *ts;
+	struct tw_wait_end_ev *ev;
+	__u64 t0;
+
+	if (!waiters)
+		return 0;
+	ts = bpf_task_storage_get(&tstate, p, 0, 0);
+	if (!ts || !(t0 = ts->wait_t0))
+		return 0;
+	ts->wait_t0 = 0;
+	__sync_fetch_and_add(&waiters, -1);
+	ev = ev_reserve(sizeof(*ev), TW_EV_WAIT_END);
+	if (!ev)
+		return 0;
+	ev->h.pid = p->tgid;
+	ev->h.tid = p->pid;
+	ev->wait_ns = ev->h.ts_ns - t0;
+	ev_submit(ev);
+	return 0;
+}
