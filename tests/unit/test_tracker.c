@@ -484,6 +484,101 @@ static bool test_write_bytes_follow_the_return(void)
 	return true;
 }
 
+static void modified(uint32_t tid, uint64_t index, uint32_t pages, uint64_t off, uint64_t len,
+		     bool range)
+{
+	struct tw_modified_ev e = { .h = HDR(TW_EV_MODIFIED, tid), .ino = INO, .dev = DEV,
+				    .index = index, .nr_pages = pages, .off = off, .len = len,
+				    .flags = range ? TW_MOD_RANGE : 0 };
+
+	e.h.size = sizeof(e);
+	feed(&e);
+}
+
+static bool test_modified_in_flight(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	write_ok(0, 16 * K);
+	bio1(0xb1, 0, 16 * K);
+	issue(0xa1, 0xb1, 16 * K);
+	wbegin(2, 0, 4 * K, 0, 0);		/* a rewrite of the first page ... */
+	modified(2, 0, 1, 0, 4 * K, true);	/* ... while it is under writeback */
+	done(0xa1, 0xb1, 16 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_MODIFIED], 1, "the unit changed in flight");
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "the other unit");
+	ASSERT_EQ(S.stable.modified, 1, "modifications");
+	ASSERT_EQ(S.stable.nr_mods, 1, "listed");
+	ASSERT_EQ(S.stable.mods[0].off, 0, "offset");
+	ASSERT_EQ(S.stable.mods[0].len, 4 * K, "length");
+	return true;
+}
+
+static bool test_modified_without_io_marks_no_unit(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	write_ok(0, 8 * K);			/* dirty, never queued */
+	modified(2, 0, 2, 0, 8 * K, false);
+	bio1(0xb1, 0, 8 * K);
+	issue(0xa1, 0xb1, 8 * K);
+	done(0xa1, 0xb1, 8 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_MODIFIED], 0, "no unit in flight to mark");
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "whole");
+	return true;
+}
+
+static void wait_pair(uint32_t tid, enum tw_wait_context ctx, uint32_t in_write, uint64_t ns)
+{
+	struct tw_wait_begin_ev b = { .h = HDR(TW_EV_WAIT_BEGIN, tid), .ino = INO, .dev = DEV,
+				      .context = ctx, .in_write = in_write };
+	struct tw_wait_end_ev e = { .h = HDR(TW_EV_WAIT_END, tid), .wait_ns = ns };
+
+	b.h.size = sizeof(b);
+	e.h.size = sizeof(e);
+	feed(&b);
+	feed(&e);
+}
+
+static bool test_stable_waits_by_context(void)
+{
+	start(8 * K, 100);
+	wait_pair(3, TW_WAIT_WRITE, 1, 3000000);	/* 3 ms: slot 21 */
+	wait_pair(3, TW_WAIT_FAULT, 0, 1000);		/* 1 us: slot 9 */
+	wait_pair(3, TW_WAIT_SYNC, 0, 5000000);		/* fsync: not a stable-page wait */
+	wait_pair(3, TW_WAIT_UNKNOWN, 1, 100);		/* no stack: inside a write counts */
+	wait_pair(3, TW_WAIT_UNKNOWN, 0, 100);		/* no stack, no write: unclassified */
+	finish();
+	ASSERT_EQ(S.stable.waits, 3, "stable-page waits");
+	ASSERT_EQ(S.stable.waits_by_ctx[TW_WAIT_SYNC], 1, "fsync waits");
+	ASSERT_EQ(S.stable.waits_by_ctx[TW_WAIT_UNKNOWN], 1, "unclassified");
+	ASSERT_EQ(S.stable.hist[21], 1, "3 ms in [2^21, 2^22) ns");
+	ASSERT_EQ(S.stable.hist[9], 1, "1 us in [512, 1024) ns");
+	ASSERT_EQ(S.stable.nr_procs, 1, "one process");
+	ASSERT_EQ(S.stable.procs[0].waits, 3, "its waits");
+	return true;
+}
+
+static bool test_wait_context_of_kernel_functions(void)
+{
+	ASSERT_EQ(tw_wait_context_of("ext4_da_write_begin"), TW_WAIT_WRITE, "ext4 write");
+	ASSERT_EQ(tw_wait_context_of("iomap_write_begin"), TW_WAIT_WRITE, "iomap write");
+	ASSERT_EQ(tw_wait_context_of("iomap_page_mkwrite"), TW_WAIT_FAULT, "xfs mmap");
+	ASSERT_EQ(tw_wait_context_of("ext4_page_mkwrite"), TW_WAIT_FAULT, "ext4 mmap");
+	ASSERT_EQ(tw_wait_context_of("file_write_and_wait_range"), TW_WAIT_SYNC, "fsync");
+	ASSERT_EQ(tw_wait_context_of("__filemap_fdatawait_range"), TW_WAIT_SYNC, "fdatawait");
+	ASSERT_EQ(tw_wait_context_of("truncate_inode_pages_range"), TW_WAIT_OTHER, "truncate");
+	ASSERT_EQ(tw_wait_context_of("folio_wait_writeback"), TW_WAIT_UNKNOWN, "says nothing");
+	ASSERT_EQ(tw_log2_slot(0), 0, "slot of 0");
+	ASSERT_EQ(tw_log2_slot(1024), 10, "slot of 1024");
+	ASSERT_EQ(tw_log2_slot(~0ULL), TW_HIST_SLOTS - 1, "clamped");
+	return true;
+}
+
 static bool test_foreign_and_bad_records(void)
 {
 	struct tw_hdr junk = { .type = 99, .size = sizeof(junk) };
@@ -604,6 +699,10 @@ int main(void)
 	RUN(test_io_uring_dio_begin_makes_units);
 	RUN(test_dio_after_a_finished_sync_write_makes_units);
 	RUN(test_write_bytes_follow_the_return);
+	RUN(test_modified_in_flight);
+	RUN(test_modified_without_io_marks_no_unit);
+	RUN(test_stable_waits_by_context);
+	RUN(test_wait_context_of_kernel_functions);
 	RUN(test_foreign_and_bad_records);
 	RUN(test_record_replay_round_trip);
 	RUN(test_replay_refuses_garbage);
