@@ -14,11 +14,12 @@ struct tw_folio___flags_ulong {
 	unsigned long flags;
 } __attribute__((preserve_access_index));
 
+/* folio must be a BTF pointer (a tracepoint argument): a direct load, no helper call. */
 static __always_inline unsigned long tw_folio_flags(struct folio *folio)
 {
 	if (bpf_core_type_exists(memdesc_flags_t))
-		return BPF_CORE_READ(folio, flags.f);
-	return BPF_CORE_READ((struct tw_folio___flags_ulong *)folio, flags);
+		return folio->flags.f;
+	return ((struct tw_folio___flags_ulong *)folio)->flags;
 }
 
 /* Page flag bit numbers move between kernels: take them from BTF. */
