@@ -37,6 +37,50 @@ static __always_inline bool current_traced(struct task_state **tsp)
 	return *tsp || is_traced_tgid(bpf_get_current_pid_tgid() >> 32);
 }
 
+/* A traced thread's write fault: remember where, to name the page an mmap store dirties. */
+SEC("tp_btf/page_fault_user")
+int BPF_PROG(sp_write_fault, unsigned long address, struct pt_regs *regs, unsigned long error_code)
+{
+	struct task_state *ts;
+
+	if (!(error_code & 2 /* X86_PF_WRITE */))
+		return 0;
+	ts = task_state_get(false);
+	if (!ts) {
+		if (!is_traced_tgid(bpf_get_current_pid_tgid() >> 32))
+			return 0;
+		ts = task_state_get(true);
+		if (!ts)
+			return 0;
+	}
+	ts->fault_addr = address;
+	return 0;
+}
+
+struct vma_query {
+	__u64 addr;
+	__u64 ino;
+	__u32 dev;
+	__u32 found;
+	__u64 pos;		/* file offset of addr's page */
+};
+
+static long vma_file_pos(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct vma_query *q = data;
+	struct file *file = vma->vm_file;
+	struct inode *inode;
+
+	if (!file)
+		return 0;
+	inode = file->f_inode;
+	if (!inode || inode->i_ino != q->ino || inode->i_sb->s_dev != q->dev)
+		return 0;
+	q->pos = ((q->addr - vma->vm_start) & ~4095ULL) + ((__u64)vma->vm_pgoff << PAGE_SHIFT_4K);
+	q->found = 1;
+	return 0;
+}
+
 /*
  * A folio becomes dirty. Under writeback, its I/O is in flight: whoever dirties it
  * now changes bytes the device may still be reading.
@@ -75,6 +119,17 @@ int BPF_PROG(sp_dirty_folio, struct folio *folio, struct address_space *mapping)
 			ev->off = wlo;
 			ev->len = whi - wlo;
 			ev->flags = TW_MOD_RANGE;
+		}
+	} else if (ts && ts->fault_addr) {
+		/* A store through a mapping: the faulting page, found through the vma. */
+		struct vma_query q = { .addr = ts->fault_addr, .ino = ino, .dev = dev };
+
+		ts->fault_addr = 0;
+		if (!bpf_find_vma(bpf_get_current_task_btf(), q.addr, vma_file_pos, &q, 0) &&
+		    q.found && q.pos >= lo && q.pos < hi) {
+			ev->off = q.pos;
+			ev->len = 1 << PAGE_SHIFT_4K;
+			ev->flags = TW_MOD_RANGE | TW_MOD_MMAP;
 		}
 	}
 	ev_submit(ev);

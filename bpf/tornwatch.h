@@ -201,7 +201,8 @@ _Static_assert(sizeof(struct tw_stats_ev) == 24 + 8 * 16, "tw_stats_ev layout");
 #define TW_STACK_DEPTH	12
 
 /* tw_modified_ev.flags */
-#define TW_MOD_RANGE	0x1	/* off/len are the modifying write's bytes in this folio */
+#define TW_MOD_RANGE	0x1	/* off/len are the bytes changed, not the whole folio */
+#define TW_MOD_MMAP	0x2	/* a store through a shared mapping (off/len: its page) */
 
 struct tw_modified_ev {
 	struct tw_hdr h;

@@ -70,6 +70,7 @@ struct task_state {
 	__u32 pad0;
 	__u64 w_pos;		/* where the write syscall in progress starts */
 	__u64 wait_t0;		/* stablepage: waiting for writeback since (ns), 0: not */
+	__u64 fault_addr;	/* stablepage: the last user write fault's address */
 	__u64 dio_ino;
 	__u64 dio_pos;
 	__u64 dio_count;

@@ -103,10 +103,11 @@ static void report_stable_text(FILE *f, const struct tw_summary *s)
 			const struct tw_modification *md = &st->mods[i];
 
 			fmt_kdev(md->dev, dev, sizeof(dev));
-			fprintf(f, "  %-9s %10" PRIu64 " %12" PRIu64 " %8" PRIu64 " %8u %-16s %6d  %s%s\n",
+			fprintf(f, "  %-9s %10" PRIu64 " %12" PRIu64 " %8" PRIu64 " %8u %-16s %6d  %s%s%s\n",
 				dev, md->index, md->off, md->len, md->pid, md->comm,
 				md->stable_writes, md->path ? md->path : "?",
-				md->range_known ? "" : " (whole folio: mmap)");
+				md->mmap ? " (mmap)" : "",
+				md->range_known ? "" : " (page unknown: whole folio)");
 		}
 	}
 }
@@ -225,6 +226,7 @@ static void report_stable_json(FILE *f, const struct tw_summary *s)
 	bool first = true;
 
 	fprintf(f, "  \"stable\": {\n    \"modified\": %" PRIu64 ",\n", st->modified);
+	fprintf(f, "    \"modified_unit_unknown\": %" PRIu64 ",\n", st->unit_unknown);
 	fprintf(f, "    \"waits\": %" PRIu64 ",\n", st->waits);
 	fprintf(f, "    \"waits_write\": %" PRIu64 ",\n    \"waits_mmap\": %" PRIu64 ",\n",
 		st->waits_by_ctx[TW_WAIT_WRITE], st->waits_by_ctx[TW_WAIT_FAULT]);
@@ -261,9 +263,10 @@ static void report_stable_json(FILE *f, const struct tw_summary *s)
 			i ? "," : "", dev, md->ino);
 		json_str(f, md->path ? md->path : "");
 		fprintf(f, ", \"index\": %" PRIu64 ", \"pages\": %u, \"off\": %" PRIu64
-			", \"len\": %" PRIu64 ", \"range_known\": %s, \"pid\": %u, \"tid\": %u, "
+			", \"len\": %" PRIu64 ", \"range_known\": %s, \"mmap\": %s, \"pid\": %u, \"tid\": %u, "
 			"\"comm\": ", md->index, md->nr_pages, md->off, md->len,
-			md->range_known ? "true" : "false", md->pid, md->tid);
+			md->range_known ? "true" : "false", md->mmap ? "true" : "false", md->pid,
+			md->tid);
 		json_str(f, md->comm);
 		fprintf(f, ", \"stable_writes\": %d}", md->stable_writes);
 	}

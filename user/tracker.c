@@ -917,14 +917,22 @@ static void on_modified(struct tracker *t, const struct tw_modified_ev *e)
 	if (!f)
 		return;
 	f->st.c.modified++;
-	mark_modified_units(t, f, e->off, e->off + e->len);
+	/*
+	 * Only what is known is claimed: without the changed bytes (a folio of several
+	 * units, the page not found), no unit is called modified.
+	 */
+	if ((e->flags & TW_MOD_RANGE) || !t->unit_size || e->len <= t->unit_size)
+		mark_modified_units(t, f, e->off, e->off + e->len);
+	else
+		t->st.unit_unknown++;
 	if (t->st.nr_mods < TW_MAX_MODS_KEPT) {
 		struct tw_modification *m = &t->mods[t->st.nr_mods++];
 
 		*m = (struct tw_modification){
 			.dev = e->dev, .ino = e->ino, .index = e->index, .off = e->off,
 			.len = e->len, .nr_pages = e->nr_pages,
-			.range_known = e->flags & TW_MOD_RANGE, .pid = e->h.pid, .tid = e->h.tid,
+			.range_known = e->flags & TW_MOD_RANGE, .mmap = e->flags & TW_MOD_MMAP,
+			.pid = e->h.pid, .tid = e->h.tid,
 			.stable_writes = device_stable_writes(t, e->dev),
 		};
 		if (te)

@@ -62,7 +62,8 @@ struct tw_modification {
 	uint64_t ino;
 	uint64_t index, off, len;
 	uint32_t nr_pages;
-	bool range_known;
+	bool range_known;	/* off/len are the bytes changed, not the whole folio */
+	bool mmap;		/* a store through a shared mapping */
 	uint32_t pid, tid;
 	char comm[TW_COMM_LEN];
 	int stable_writes;	/* of the file's device, -1 unknown */
@@ -83,6 +84,7 @@ struct tw_device {
 
 struct tw_stable {
 	uint64_t modified;		/* modifications of folios under writeback */
+	uint64_t unit_unknown;		/* of those: the folio held several units, the page unknown */
 	uint64_t waits;			/* stable-page waits (write or mmap store) */
 	uint64_t waits_by_ctx[TW_WAIT_OTHER + 1];	/* every writeback wait, by context */
 	uint64_t hist[TW_HIST_SLOTS];	/* stable-page wait time */

@@ -532,6 +532,25 @@ static bool test_modified_without_io_marks_no_unit(void)
 	return true;
 }
 
+static bool test_modified_page_unknown_claims_no_unit(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	write_ok(0, 32 * K);
+	bio1(0xb1, 0, 32 * K);
+	issue(0xa1, 0xb1, 32 * K);
+	modified(2, 0, 8, 0, 32 * K, false);	/* a 32 KiB folio, the page not known */
+	modified(2, 0, 8, 8 * K, 4 * K, true);	/* a store whose page is known */
+	done(0xa1, 0xb1, 32 * K);
+	c = finish();
+	ASSERT_EQ(S.stable.modified, 2, "both counted");
+	ASSERT_EQ(S.stable.unit_unknown, 1, "one could not be placed");
+	ASSERT_EQ(c->verdict[TW_V_MODIFIED], 1, "only the known unit is modified");
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 3, "the rest");
+	return true;
+}
+
 static void wait_pair(uint32_t tid, enum tw_wait_context ctx, uint32_t in_write, uint64_t ns)
 {
 	struct tw_wait_begin_ev b = { .h = HDR(TW_EV_WAIT_BEGIN, tid), .ino = INO, .dev = DEV,
@@ -701,6 +720,7 @@ int main(void)
 	RUN(test_write_bytes_follow_the_return);
 	RUN(test_modified_in_flight);
 	RUN(test_modified_without_io_marks_no_unit);
+	RUN(test_modified_page_unknown_claims_no_unit);
 	RUN(test_stable_waits_by_context);
 	RUN(test_wait_context_of_kernel_functions);
 	RUN(test_foreign_and_bad_records);
