@@ -5,7 +5,9 @@
  *
  *   writer [options] FILE
  *     -m MODE     buffered (default), direct, dsync, atomic (O_DIRECT + RWF_ATOMIC),
- *                 aio (O_DIRECT through io_submit), aio-atomic (the same with RWF_ATOMIC)
+ *                 aio (O_DIRECT through io_submit), aio-atomic (the same with RWF_ATOMIC),
+ *                 mmap (stores through a shared mapping of the range; the file must
+ *                 already be that long; no msync)
  *     -s SIZE     bytes per write (default 8192)
  *     -n COUNT    number of writes (default 1)
  *     -o OFFSET   offset of the first write (default 0)
@@ -33,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/aio_abi.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
@@ -98,11 +101,26 @@ static ssize_t aio_write1(int fd, char *buf, uint64_t size, uint64_t off, int rw
 	return ev.res;
 }
 
+/* A store of size bytes at off through a shared mapping: no write syscall at all. */
+static ssize_t mmap_store(int fd, const char *buf, uint64_t size, uint64_t off)
+{
+	uint64_t base = off & ~4095ULL;
+	char *p = mmap(NULL, off + size - base, PROT_READ | PROT_WRITE, MAP_SHARED, fd, base);
+
+	if (p == MAP_FAILED)
+		die("mmap");
+	memcpy(p + (off - base), buf, size);
+	munmap(p, off + size - base);
+	return size;
+}
+
 static void do_write(int fd, const char *mode, char *buf, uint64_t size, uint64_t off)
 {
 	ssize_t n;
 
-	if (!strncmp(mode, "aio", 3)) {
+	if (!strcmp(mode, "mmap")) {
+		n = mmap_store(fd, buf, size, off);
+	} else if (!strncmp(mode, "aio", 3)) {
 		n = aio_write1(fd, buf, size, off, strcmp(mode, "aio-atomic") ? 0 : RWF_ATOMIC);
 	} else if (!strcmp(mode, "atomic")) {
 		struct iovec iov = { .iov_base = buf, .iov_len = size };
@@ -205,6 +223,8 @@ int main(int argc, char **argv)
 		flags |= O_DIRECT;
 	else if (!strcmp(mode, "dsync"))
 		flags |= O_DSYNC;
+	else if (!strcmp(mode, "mmap"))
+		flags = (flags & ~O_WRONLY) | O_RDWR;	/* a shared writable mapping needs both */
 	else if (strcmp(mode, "buffered")) {
 		fprintf(stderr, "writer: unknown mode %s\n", mode);
 		return 2;
