@@ -75,11 +75,16 @@ $(OUT)/tests/%: tests/unit/%.c $(PURE_OBJS) | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(PURE_OBJS) -o $@
 
+# The FUSE filesystem that holds writes in flight, for tests of pages under writeback.
+$(OUT)/fusehold: tests/fusehold.c | $(OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(shell pkg-config --cflags fuse3) $< $(shell pkg-config --libs fuse3) -o $@
+
 unit-test: $(UNIT_TESTS)
 	$(Q)./tests/run.sh --unit-only
 
 # Everything: unit tests, CLI smoke, end-to-end on ext4 and XFS. Needs root.
-test: deps all $(UNIT_TESTS)
+test: deps all $(UNIT_TESTS) $(OUT)/fusehold
 	$(Q)./tests/run.sh
 
 demo: deps all

@@ -96,6 +96,13 @@ int BPF_PROG(sp_dirty_folio, struct folio *folio, struct address_space *mapping)
 
 	if (!tw_folio_test(folio, flags, bpf_core_enum_value(enum pageflags, PG_writeback)))
 		return 0;
+	/*
+	 * Stable writes: the writer waits for the writeback before its bytes go in (some
+	 * page_mkwrite paths mark the folio dirty first, then wait): nothing changes in flight.
+	 */
+	if (!mapping || (BPF_CORE_READ(mapping, flags) >>
+			 bpf_core_enum_value(enum mapping_flags, AS_STABLE_WRITES)) & 1)
+		return 0;
 	if (!current_traced(&ts) || !folio_file(mapping, &ino, &dev))
 		return 0;
 	ev = ev_reserve(sizeof(*ev), TW_EV_MODIFIED);

@@ -9,9 +9,12 @@ TMPD=$(mktemp -d /tmp/tw-test.XXXXXX)
 LOOPS=()
 MOUNTS=()
 RESTORE=()	# "file value" pairs written back on exit
+HOLDS=()	# hold files (holdlib.sh), removed first: held writes must end before any umount
+LATE_MOUNTS=()	# unmounted after the loops are detached (FUSE mounts under loop devices)
 
 cleanup() {
 	local i
+	rm -f "${HOLDS[@]}"
 	for ((i = ${#RESTORE[@]} - 1; i >= 0; i--)); do
 		echo "${RESTORE[i]#* }" >"${RESTORE[i]%% *}" 2>/dev/null || true
 	done
@@ -20,6 +23,9 @@ cleanup() {
 	done
 	for l in "${LOOPS[@]}"; do
 		losetup -d "$l" 2>/dev/null || true
+	done
+	for m in "${LATE_MOUNTS[@]}"; do
+		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
 	done
 	rm -rf "$TMPD"
 }

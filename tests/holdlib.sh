@@ -1,0 +1,100 @@
+# shellcheck shell=bash
+# Hold a filesystem's writeback I/O in flight on purpose, and release it on command.
+# The filesystem sits on a loop device whose backing file is /disk on fusehold, a FUSE
+# filesystem that makes writes wait while a hold file exists. Source after lib.sh: uses
+# its TMPD, LOOPS, MOUNTS, HOLDS and LATE_MOUNTS, so that its cleanup first releases
+# every hold, then unmounts the filesystems, detaches the loops, and unmounts FUSE last.
+#
+# Per NAME, in $TMPD: NAME.fuse (the FUSE mount), NAME.backing (the bytes that reached
+# the "device", readable after the run), NAME.hold (exists while held), NAME.status (the
+# number of writes waiting now), NAME (the filesystem's mount point).
+#
+# While held, unmount and fsync of the upper filesystem hang uninterruptibly (fsync of any
+# file: ext4's journal commit waits for the held data, XFS's log write is itself held) until
+# hold_release. By hand: `rm $TMPD/NAME.hold`. Last resort: `kill FUSEHOLD_PID` lets the
+# held writes go, but every later write to the device fails (ext4 aborts its journal, XFS
+# shuts down); unmounting still works.
+
+FUSEHOLD=${FUSEHOLD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build/fusehold}
+
+# hold_setup FS NAME [STABLE [dio]]: a fresh FS (ext4 or xfs) on a loop device over
+# fusehold, mounted at $TMPD/NAME. STABLE (0 or 1, default 0) goes to the loop queue's
+# stable_writes before mkfs (it only counts if set before mount; loop keeps the value across
+# detach, so it is always written and restored on exit). The loop does buffered I/O on
+# /disk unless "dio" is given. Sets LOOP, QUEUE and MNT like mkfs_loop.
+#
+# Buffered loop: the loop worker handles its queue one request at a time, so at most one
+# write is held and every later request (reads too, journal writes too) waits behind it.
+# dio: requests are asynchronous; each held bio is one waiting write, others go on.
+hold_setup() {
+	local fs=$1 name=$2 stable=${3:-0} mode=${4:-buffered} fuse="$TMPD/$2.fuse" dio=off opts=
+
+	if ! declare -f cleanup | grep -q LATE_MOUNTS; then
+		echo "hold_setup: lib.sh's cleanup does not release HOLDS / unmount LATE_MOUNTS" >&2
+		return 1
+	fi
+	if [ ! -x "$FUSEHOLD" ]; then
+		echo "hold_setup: $FUSEHOLD missing: run 'make build/fusehold'" >&2
+		return 1
+	fi
+	case $mode in
+	buffered) ;;
+	dio) dio=on ;;
+	*) echo "hold_setup: mode '$mode' is neither buffered nor dio" >&2; return 1 ;;
+	esac
+	mkdir -p "$fuse" "$TMPD/$name" || return 1
+	HOLDS+=("$TMPD/$name.hold")
+	"$FUSEHOLD" --size 512M --backing "$TMPD/$name.backing" --hold-file "$TMPD/$name.hold" \
+		--status "$TMPD/$name.status" "$fuse" || return 1
+	LATE_MOUNTS=("$fuse" "${LATE_MOUNTS[@]}")
+	LOOP=$(losetup -f --show --direct-io="$dio" "$fuse/disk") || return 1
+	LOOPS+=("$LOOP")
+	QUEUE=/sys/block/$(basename "$LOOP")/queue
+	set_sysfs "$QUEUE/stable_writes" "$stable" || return 1
+	case $fs in
+	ext4) mkfs.ext4 -q -F "$LOOP" && opts=noinit_itable ;;	# no lazy-init writes
+	xfs) mkfs.xfs -q -f "$LOOP" ;;
+	*) echo "hold_setup: unknown fs $fs" >&2; return 1 ;;
+	esac || return 1
+	MNT="$TMPD/$name"
+	mount ${opts:+-o "$opts"} "$LOOP" "$MNT" || return 1
+	MOUNTS=("$MNT" "${MOUNTS[@]}")
+}
+
+# hold_blocked NAME: the number of writes waiting now.
+hold_blocked() {
+	cat "$TMPD/$1.status" 2>/dev/null || echo 0
+}
+
+# hold_engage NAME: from now on, writes reaching NAME's device wait.
+hold_engage() {
+	touch "$TMPD/$1.hold"
+}
+
+# hold_release NAME [TIMEOUT_S]: let waiting writes go; returns once none is waiting any
+# more (they are then being written, not yet necessarily complete upstairs).
+hold_release() {
+	local n i tries=$((${2:-10} * 100))
+
+	rm -f "$TMPD/$1.hold"
+	for ((i = 0; i < tries; i++)); do
+		n=$(hold_blocked "$1")
+		[ "$n" -eq 0 ] && return 0
+		sleep 0.01
+	done
+	echo "hold_release: $1: $n writes still waiting ${2:-10} s after the release" >&2
+	return 1
+}
+
+# hold_wait_blocked NAME N [TIMEOUT_S]: wait until at least N writes are waiting.
+hold_wait_blocked() {
+	local n i tries=$((${3:-10} * 100))
+
+	for ((i = 0; i < tries; i++)); do
+		n=$(hold_blocked "$1")
+		[ "$n" -ge "$2" ] && return 0
+		sleep 0.01
+	done
+	echo "hold_wait_blocked: $1: $n of $2 writes waiting after ${3:-10} s" >&2
+	return 1
+}
