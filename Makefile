@@ -87,7 +87,7 @@ unit-test: $(UNIT_TESTS)
 test: deps all $(UNIT_TESTS) $(OUT)/fusehold
 	$(Q)./tests/run.sh
 
-demo: deps all
+demo: deps all $(OUT)/fusehold
 	$(Q)./tests/demo.sh
 
 bench: deps all

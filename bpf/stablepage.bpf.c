@@ -53,6 +53,7 @@ int BPF_PROG(sp_write_fault, unsigned long address, struct pt_regs *regs, unsign
 		if (!ts)
 			return 0;
 	}
+	announce_task(ts);
 	ts->fault_addr = address;
 	return 0;
 }
@@ -158,6 +159,7 @@ int BPF_PROG(sp_wait_writeback, struct folio *folio, struct address_space *mappi
 		return 0;
 	if (!ts && !(ts = task_state_get(true)))
 		return 0;
+	announce_task(ts);
 	ev = ev_reserve(sizeof(*ev), TW_EV_WAIT_BEGIN);
 	if (!ev)
 		return 0;

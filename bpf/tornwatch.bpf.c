@@ -217,15 +217,7 @@ int BPF_PROG(tw_sys_enter, struct pt_regs *regs, long id)
 			return 0;
 	}
 	ts->in_write = 0;
-	if (!ts->announced) {
-		struct tw_task_ev *tev = ev_reserve(sizeof(*tev), TW_EV_TASK);
-
-		if (tev) {
-			bpf_get_current_comm(tev->comm, sizeof(tev->comm));
-			ev_submit(tev);
-			ts->announced = 1;
-		}
-	}
+	announce_task(ts);
 
 	fd = regs->di;
 	file = fd_to_file(fd);

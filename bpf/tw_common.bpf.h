@@ -129,4 +129,19 @@ static __always_inline void ev_submit(void *ev)
 	bpf_ringbuf_submit(ev, avail > cap / 8 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
+/* A traced thread's name, once: the TASK record. */
+static __always_inline void announce_task(struct task_state *ts)
+{
+	struct tw_task_ev *ev;
+
+	if (ts->announced)
+		return;
+	ev = ev_reserve(sizeof(*ev), TW_EV_TASK);
+	if (!ev)
+		return;
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	ev_submit(ev);
+	ts->announced = 1;
+}
+
 #endif /* TW_COMMON_BPF_H */

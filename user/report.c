@@ -147,17 +147,18 @@ void report_text(FILE *f, const struct tw_summary *s, const struct tw_report_met
 	n = s->nr_files < (size_t)m->top_files ? s->nr_files : (size_t)m->top_files;
 	if (n) {
 		fprintf(f, "\nFILES (top %zu of %zu, by split)\n", n, s->nr_files);
-		fprintf(f, "%8s %8s %8s %8s %8s %8s  %-9s %s\n", "UNITS", "WHOLE", "SPLIT", "SUPERS",
-			"PENDING", "MISALIGN", "DEV", "PATH");
+		fprintf(f, "%8s %8s %8s %8s %8s %8s %8s  %-9s %s\n", "UNITS", "WHOLE", "SPLIT",
+			"MODIFIED", "SUPERS", "PENDING", "MISALIGN", "DEV", "PATH");
 		for (i = 0; i < n; i++) {
 			const struct tw_file_stat *fs = s->files[i];
 
 			fmt_kdev(fs->dev, dev, sizeof(dev));
 			fprintf(f, "%8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64
-				" %8" PRIu64 "  %-9s %s\n",
+				" %8" PRIu64 " %8" PRIu64 "  %-9s %s\n",
 				tw_units_total(&fs->c),
 				fs->c.verdict[TW_V_WHOLE] + fs->c.verdict[TW_V_ATOMIC],
-				fs->c.verdict[TW_V_SPLIT], fs->c.verdict[TW_V_SUPERSEDED],
+				fs->c.verdict[TW_V_SPLIT], fs->c.verdict[TW_V_MODIFIED],
+				fs->c.verdict[TW_V_SUPERSEDED],
 				fs->c.verdict[TW_V_PENDING], fs->c.misaligned, dev,
 				fs->path[0] ? fs->path : "?");
 		}
