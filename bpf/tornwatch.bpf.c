@@ -706,6 +706,17 @@ int BPF_PROG(tw_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
+/* A traced thread that execs gets a new name: announce it again at its next record. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(tw_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct task_state *ts = task_state_get(false);
+
+	if (ts)
+		ts->announced = 0;
+	return 0;
+}
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(tw_exit, struct task_struct *task)
 {
