@@ -8,7 +8,8 @@
 # It is a benchmark, not a test: targets are reported as PASS/MISS and the
 # exit status is non-zero only when something broke.
 #
-# Environment: ROUNDS (5), N_SYNC (20000), N_CACHE (50000), N_DIRECT (5000).
+# Environment: ROUNDS (5), N_SYNC (20000), N_CACHE (50000), N_DIRECT (5000), and TW_EXTRA:
+# more tornwatch options (TW_EXTRA=--no-stable measures the core alone).
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-5}
@@ -150,7 +151,7 @@ trace() {
 	local p=$1 what=$2 rc=0
 
 	shift 2
-	"$TORNWATCH" --unit 8k --json "$p.json" -- \
+	"$TORNWATCH" --unit 8k ${TW_EXTRA:-} --json "$p.json" -- \
 		bash -c "$TRACED_CHILD" traced-child "$p" "$@" >"$p.log" 2>&1 || rc=$?
 	if [ "$rc" -ne 0 ]; then
 		tail -n 20 "$p.log" >&2
