@@ -45,14 +45,9 @@ int BPF_PROG(sp_write_fault, unsigned long address, struct pt_regs *regs, unsign
 
 	if (!(error_code & 2 /* X86_PF_WRITE */))
 		return 0;
-	ts = task_state_get(false);
-	if (!ts) {
-		if (!is_traced_tgid(bpf_get_current_pid_tgid() >> 32))
-			return 0;
-		ts = task_state_get(true);
-		if (!ts)
-			return 0;
-	}
+	ts = traced_task_state();
+	if (!ts)
+		return 0;
 	announce_task(ts);
 	ts->fault_addr = address;
 	return 0;
@@ -155,9 +150,8 @@ int BPF_PROG(sp_wait_writeback, struct folio *folio, struct address_space *mappi
 	struct tw_wait_begin_ev *ev;
 	long n;
 
-	if (!current_traced(&ts))
-		return 0;
-	if (!ts && !(ts = task_state_get(true)))
+	ts = traced_task_state();
+	if (!ts)
 		return 0;
 	announce_task(ts);
 	ev = ev_reserve(sizeof(*ev), TW_EV_WAIT_BEGIN);

@@ -207,15 +207,9 @@ int BPF_PROG(tw_sys_enter, struct pt_regs *regs, long id)
 
 	if (!is_write_nr(id))
 		return 0;
-	/* Only traced threads have state: finding it spares the traced-process lookup. */
-	ts = task_state_get(false);
-	if (!ts) {
-		if (!is_traced_tgid(bpf_get_current_pid_tgid() >> 32))
-			return 0;
-		ts = task_state_get(true);
-		if (!ts)
-			return 0;
-	}
+	ts = traced_task_state();
+	if (!ts)
+		return 0;
 	ts->in_write = 0;
 	announce_task(ts);
 

@@ -102,6 +102,19 @@ static __always_inline bool is_traced_tgid(__u32 tgid)
 	return tgid != self_tgid && bpf_map_lookup_elem(&traced, &tgid);
 }
 
+/*
+ * The current thread's state if its process is traced, made on first need. Only
+ * traced threads have state, so finding it spares the traced-process lookup.
+ */
+static __always_inline struct task_state *traced_task_state(void)
+{
+	struct task_state *ts = task_state_get(false);
+
+	if (ts || !is_traced_tgid(bpf_get_current_pid_tgid() >> 32))
+		return ts;
+	return task_state_get(true);
+}
+
 static __always_inline void *ev_reserve(__u32 size, __u32 type)
 {
 	struct tw_hdr *h = bpf_ringbuf_reserve(&events, size, 0);

@@ -95,6 +95,17 @@ print(json.dumps(v) if isinstance(v, (dict, list)) else v)
 PY
 }
 
+# expect NAME JSON key=value...: the run lost nothing and each key has its value.
+# Every end-to-end run asserts lost.total == 0. Prefixes the names with $FS.
+expect() {
+	local name=$1 json=$2 kv
+	shift 2
+	check "$FS $name: lost.total" 0 "$(jget "$json" lost.total)"
+	for kv in "$@"; do
+		check "$FS $name: ${kv%%=*}" "${kv#*=}" "$(jget "$json" "${kv%%=*}")"
+	done
+}
+
 # No tornwatch program may stay loaded after a run: none pinned (no owner) and none
 # owned by a process of this test. (Another tornwatch elsewhere on the box is not ours.)
 # The kernel frees a closed program a little later: give it up to 5 s.

@@ -10,15 +10,6 @@ need_root "core $FS"
 mkfs_loop "$FS" "fs"
 N=32
 
-# Every end-to-end run asserts lost == 0 and that the units are exactly those expected.
-expect() {	# expect NAME JSON key=value...
-	local name=$1 json=$2 kv
-	shift 2
-	check "$FS $name: lost.total" 0 "$(jget "$json" lost.total)"
-	for kv in "$@"; do
-		check "$FS $name: ${kv%%=*}" "${kv#*=}" "$(jget "$json" "${kv%%=*}")"
-	done
-}
 
 scenario_buffered_whole() {
 	tw "$TMPD/a.json" --unit 8k -- "$WRITER" -s 8k -n $N "$MNT/buffered" ||

@@ -15,14 +15,6 @@ FS=${1:?usage: stable.sh ext4|xfs}
 need_root "stable $FS"
 K=16 M=3 M2=2
 
-expect() {	# expect NAME JSON key=value...
-	local name=$1 json=$2 kv
-	shift 2
-	check "$FS $name: lost.total" 0 "$(jget "$json" lost.total)"
-	for kv in "$@"; do
-		check "$FS $name: ${kv%%=*}" "${kv#*=}" "$(jget "$json" "${kv%%=*}")"
-	done
-}
 
 # K units in order-0 folios (one page per folio: an mmap store names one unit), untraced.
 prepare() {
