@@ -268,7 +268,6 @@ int BPF_PROG(tw_sys_enter, struct pt_regs *regs, long id)
 	return 0;
 }
 
-/* Only a write that did not write what it asked for needs a record of its return. */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(tw_sys_exit, struct pt_regs *regs, long ret)
 {
@@ -284,8 +283,7 @@ int BPF_PROG(tw_sys_exit, struct pt_regs *regs, long ret)
 	if (!ts->in_write)
 		return 0;
 	ts->in_write = 0;
-	if (ret == (long)ts->w_count && !(ts->w_flags & TW_W_COUNT_UNKNOWN))
-		return 0;
+	/* Its time is the moment the bytes became visible: latency stages need it. */
 	ev = ev_reserve(sizeof(*ev), TW_EV_WRITE_END);
 	if (ev) {
 		ev->ret = ret;
@@ -293,6 +291,14 @@ int BPF_PROG(tw_sys_exit, struct pt_regs *regs, long ret)
 	}
 	return 0;
 }
+
+/* Direct writes of traced tasks in flight, by kiocb: their completion may run anywhere. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, __u8);
+} iocbs SEC(".maps");
 
 /* Direct writes from any path (pwrite, io_uring, aio): the kiocb is the truth. */
 SEC("tp_btf/iomap_dio_rw_begin")
@@ -302,6 +308,8 @@ int BPF_PROG(tw_dio_begin, struct kiocb *iocb, struct iov_iter *iter, unsigned i
 	struct task_state *st;
 	struct tw_dio_ev *ev;
 	struct inode *inode;
+	__u64 key = (__u64)iocb;
+	__u8 one = 1;
 
 	if (!BPF_CORE_READ(iter, data_source) || !is_traced_tgid(bpf_get_current_pid_tgid() >> 32))
 		return 0;
@@ -325,6 +333,28 @@ int BPF_PROG(tw_dio_begin, struct kiocb *iocb, struct iov_iter *iter, unsigned i
 	ev->pos = st->dio_pos;
 	ev->count = st->dio_count;
 	ev->ki_flags = BPF_CORE_READ(iocb, ki_flags);
+	ev->iocb = key;
+	ev_submit(ev);
+	if (bpf_map_update_elem(&iocbs, &key, &one, BPF_ANY))
+		stat_inc(TW_LOST_BIOS_FULL);
+	return 0;
+}
+
+/* A direct write completes: for io_uring and aio, the moment its result is known. */
+SEC("tp_btf/iomap_dio_complete")
+int BPF_PROG(tw_dio_complete, struct kiocb *iocb, int error, ssize_t ret)
+{
+	struct tw_dio_end_ev *ev;
+	__u64 key = (__u64)iocb;
+
+	if (!bpf_map_lookup_elem(&iocbs, &key))
+		return 0;
+	bpf_map_delete_elem(&iocbs, &key);
+	ev = ev_reserve(sizeof(*ev), TW_EV_DIO_END);
+	if (!ev)
+		return 0;
+	ev->iocb = key;
+	ev->ret = error ? error : ret;
 	ev_submit(ev);
 	return 0;
 }

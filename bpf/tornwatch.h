@@ -10,7 +10,7 @@
 #ifndef TORNWATCH_H
 #define TORNWATCH_H
 
-#define TW_RECORD_VERSION 1
+#define TW_RECORD_VERSION 2
 
 #define TW_MAX_EXT	8	/* file extents carried in one bio record */
 #define TW_RPATH_LEN	320	/* path inside its filesystem, components leaf first */
@@ -35,6 +35,7 @@ enum tw_ev_type {
 	TW_EV_WAIT_BEGIN,	/* stablepage: a traced thread waits for a folio's writeback */
 	TW_EV_WAIT_END,		/* stablepage: ... and was woken */
 	TW_EV_DEVICE,		/* user space only: a block device's settings */
+	TW_EV_DIO_END,		/* iomap_dio_complete: a direct write of a traced task is done */
 	TW_EV_MAX,
 };
 
@@ -56,11 +57,14 @@ enum tw_ev_type {
 #define TW_RWF_SYNC	0x04
 #define TW_RWF_APPEND	0x10
 #define TW_RWF_ATOMIC	0x40
+#define TW_RWF_WRITETHROUGH 0x200	/* the 2026 RFC; not in every kernel */
 #define TW_O_DIRECT	040000
 #define TW_O_DSYNC	010000
-#define TW_O_SYNC	04010000
+#define TW_O_SYNC	04010000	/* __O_SYNC | O_DSYNC */
+#define TW___O_SYNC	04000000
 #define TW_O_APPEND	02000
 #define TW_IOCB_DSYNC	0x2
+#define TW_IOCB_SYNC	0x4
 #define TW_IOCB_ATOMIC	0x40
 #define TW_IOCB_DIRECT	0x20000
 #define TW_REQ_OP_MASK	0xff
@@ -117,6 +121,13 @@ struct tw_dio_ev {
 	__u64 count;
 	__u32 dev;
 	__u32 ki_flags;
+	__u64 iocb;		/* kernel address of the kiocb: pairs with DIO_END */
+};
+
+struct tw_dio_end_ev {
+	struct tw_hdr h;
+	__u64 iocb;
+	__s64 ret;
 };
 
 struct tw_ext {
@@ -183,7 +194,8 @@ _Static_assert(sizeof(struct tw_file_ev) == 40 + TW_RPATH_LEN, "tw_file_ev layou
 _Static_assert(sizeof(struct tw_write_ev) == 72, "tw_write_ev layout");
 _Static_assert(sizeof(struct tw_task_ev) == 40, "tw_task_ev layout");
 _Static_assert(sizeof(struct tw_write_end_ev) == 32, "tw_write_end_ev layout");
-_Static_assert(sizeof(struct tw_dio_ev) == 56, "tw_dio_ev layout");
+_Static_assert(sizeof(struct tw_dio_ev) == 64, "tw_dio_ev layout");
+_Static_assert(sizeof(struct tw_dio_end_ev) == 40, "tw_dio_end_ev layout");
 _Static_assert(sizeof(struct tw_ext) == 24, "tw_ext layout");
 _Static_assert(sizeof(struct tw_bio_ev) == 64 + 24 * TW_MAX_EXT, "tw_bio_ev layout");
 _Static_assert(sizeof(struct tw_split_ev) == 56, "tw_split_ev layout");

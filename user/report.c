@@ -39,8 +39,8 @@ static void fmt_ns(uint64_t ns, char *buf, size_t len)
 	}
 }
 
-/* The one log2 histogram printer: slot i counts values in [2^i, 2^(i+1)) ns. */
-void report_log2_hist(FILE *f, const uint64_t *slots, int nr, const char *indent)
+/* The one log2 histogram printer: slot i counts values in [2^i, 2^(i+1)) x unit_ns. */
+void report_log2_hist(FILE *f, const uint64_t *slots, int nr, uint64_t unit_ns, const char *indent)
 {
 	uint64_t max = 0;
 	int first = -1, last = -1;
@@ -62,10 +62,47 @@ void report_log2_hist(FILE *f, const uint64_t *slots, int nr, const char *indent
 	for (int i = first; i <= last; i++) {
 		int stars = (int)(slots[i] * 40 / max);
 
-		fmt_ns(i ? 1ULL << i : 0, lo, sizeof(lo));
-		fmt_ns(1ULL << (i + 1), hi, sizeof(hi));
+		fmt_ns(i ? (1ULL << i) * unit_ns : 0, lo, sizeof(lo));
+		fmt_ns((1ULL << (i + 1)) * unit_ns, hi, sizeof(hi));
 		fprintf(f, "%s%8s -> %-8s %10" PRIu64 " |%-40.*s|\n", indent, lo, hi, slots[i], stars,
 			"****************************************");
+	}
+}
+
+static uint64_t hist_sum(const uint64_t *h)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < TW_HIST_SLOTS; i++)
+		n += h[i];
+	return n;
+}
+
+static void report_modes_text(FILE *f, const struct tw_summary *s)
+{
+	fprintf(f, "\nMODES %12s %10s %10s %12s\n", "WRITES", "UNITS", "REFUSED", "INCOMPLETE");
+	for (int m = 0; m < TW_M_NR; m++) {
+		const struct tw_mode_stats *ms = &s->modes[m];
+
+		if (!ms->writes && !ms->units)
+			continue;
+		fprintf(f, "  %-16s %8" PRIu64 " %10" PRIu64 " %10" PRIu64 " %12" PRIu64 "\n",
+			tw_mode_names[m], ms->writes, ms->units, ms->refused, ms->incomplete);
+		for (int e = 1; e < TW_ERRNO_MAX; e++)
+			if (ms->refused_errno[e])
+				fprintf(f, "    refused with errno %d (%s): %" PRIu64 "\n", e,
+					strerror(e), ms->refused_errno[e]);
+	}
+	for (int m = 0; m < TW_M_NR; m++) {
+		const struct tw_mode_stats *ms = &s->modes[m];
+
+		if (!hist_sum(ms->hist[TW_ST_END_TO_END]))
+			continue;
+		for (int st = 0; st < TW_ST_NR; st++) {
+			fprintf(f, "\n  %s, %s latency (units: %" PRIu64 ")\n", tw_mode_names[m],
+				tw_stage_names[st], hist_sum(ms->hist[st]));
+			report_log2_hist(f, ms->hist[st], TW_HIST_SLOTS, 1000, "    ");
+		}
 	}
 }
 
@@ -89,7 +126,7 @@ static void report_stable_text(FILE *f, const struct tw_summary *s)
 	}
 	if (st->waits) {
 		fprintf(f, "  stable-page wait time:\n");
-		report_log2_hist(f, st->hist, TW_HIST_SLOTS, "    ");
+		report_log2_hist(f, st->hist, TW_HIST_SLOTS, 1, "    ");
 		for (i = 0; i < st->nr_procs && i < 10; i++)
 			fprintf(f, "    pid %-8u %-16s waits %" PRIu64 "\n", st->procs[i].pid,
 				st->procs[i].comm, st->procs[i].waits);
@@ -164,6 +201,7 @@ void report_text(FILE *f, const struct tw_summary *s, const struct tw_report_met
 		}
 	}
 
+	report_modes_text(f, s);
 	report_stable_text(f, s);
 
 	fprintf(f, "\nLOST %-29s %12" PRIu64 "%s\n", "total", s->lost_total,
@@ -217,6 +255,51 @@ static void json_counts(FILE *f, const struct tw_counts *c, const char *ind)
 	fprintf(f, "%s\"refused\": %" PRIu64 ",\n", ind, c->refused);
 	fprintf(f, "%s\"io_errors\": %" PRIu64 ",\n", ind, c->io_errors);
 	fprintf(f, "%s\"modifications\": %" PRIu64 "\n", ind, c->modified);
+}
+
+/* [{"lo": .., "hi": .., "count": ..}] for the non-empty slots, bounds in slot units. */
+static void json_hist(FILE *f, const uint64_t *h, const char *lo_key, const char *hi_key,
+		      const char *ind)
+{
+	bool first = true;
+
+	fprintf(f, "[");
+	for (int i = 0; i < TW_HIST_SLOTS; i++) {
+		if (!h[i])
+			continue;
+		fprintf(f, "%s\n%s{\"%s\": %llu, \"%s\": %llu, \"count\": %" PRIu64 "}",
+			first ? "" : ",", ind, lo_key, i ? 1ULL << i : 0ULL, hi_key,
+			1ULL << (i + 1), h[i]);
+		first = false;
+	}
+	fprintf(f, "%s]", first ? "" : "\n    ");
+}
+
+static void report_modes_json(FILE *f, const struct tw_summary *s)
+{
+	fprintf(f, "  \"modes\": {");
+	for (int m = 0; m < TW_M_NR; m++) {
+		const struct tw_mode_stats *ms = &s->modes[m];
+		bool first = true;
+
+		fprintf(f, "%s\n    \"%s\": {\"writes\": %" PRIu64 ", \"units\": %" PRIu64
+			", \"refused\": %" PRIu64 ", \"incomplete\": %" PRIu64 ",\n"
+			"      \"refused_errno\": {", m ? "," : "", tw_mode_names[m], ms->writes,
+			ms->units, ms->refused, ms->incomplete);
+		for (int e = 1; e < TW_ERRNO_MAX; e++) {
+			if (!ms->refused_errno[e])
+				continue;
+			fprintf(f, "%s\"%d\": %" PRIu64, first ? "" : ", ", e, ms->refused_errno[e]);
+			first = false;
+		}
+		fprintf(f, "},\n      \"hist\": {");
+		for (int st = 0; st < TW_ST_NR; st++) {
+			fprintf(f, "%s\"%s\": ", st ? ", " : "", tw_stage_names[st]);
+			json_hist(f, ms->hist[st], "lo", "hi", "        ");
+		}
+		fprintf(f, "}}");
+	}
+	fprintf(f, "\n  },\n");
 }
 
 static void report_stable_json(FILE *f, const struct tw_summary *s)
@@ -308,6 +391,7 @@ void report_json(FILE *f, const struct tw_summary *s, const struct tw_report_met
 	fprintf(f, "    \"foreign_bytes\": %" PRIu64 ",\n    \"unmatched_bytes\": %" PRIu64 ",\n",
 		s->join.foreign_bytes, s->join.unmatched_bytes);
 	fprintf(f, "    \"reused_bio\": %" PRIu64 "\n  },\n", s->join.reused_bio);
+	report_modes_json(f, s);
 	report_stable_json(f, s);
 	fprintf(f, "  \"files\": [");
 	for (i = 0; i < s->nr_files; i++) {

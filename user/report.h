@@ -13,7 +13,8 @@ struct tw_report_meta {
 	int top_files;
 };
 
-void report_log2_hist(FILE *f, const uint64_t *slots, int nr, const char *indent);
+/* slot i counts values in [2^i, 2^(i+1)) x unit_ns; printed like biolatency */
+void report_log2_hist(FILE *f, const uint64_t *slots, int nr, uint64_t unit_ns, const char *indent);
 void report_text(FILE *f, const struct tw_summary *s, const struct tw_report_meta *m);
 void report_json(FILE *f, const struct tw_summary *s, const struct tw_report_meta *m);
 /* Write JSON to path ("-": stdout) through a temporary file and rename. */

@@ -100,6 +100,7 @@ static int set_sizes(struct tracer *tr, char *err, size_t errlen)
 		{ s->maps.traced, tr->cfg.max_procs },
 		{ s->maps.files, tr->cfg.max_files },
 		{ s->maps.bios, tr->cfg.max_bios },
+		{ s->maps.iocbs, tr->cfg.max_bios },
 		{ s->maps.events, tr->cfg.ringbuf_bytes },
 	};
 
@@ -158,6 +159,8 @@ int tracer__load(struct tracer *tr, char *err, size_t errlen)
 	struct optional_prog opt[] = {
 		{ s->progs.tw_dio_begin, "iomap_dio_rw_begin", NULL,
 		  "direct writes are not followed" },
+		{ s->progs.tw_dio_complete, "iomap_dio_complete", NULL,
+		  "io_uring and aio direct writes have no completion time" },
 		{ s->progs.tw_xfs_atomic_cow, "xfs_iomap_atomic_write_cow", "xfs",
 		  "XFS software atomic writes are reported as split, not cow-atomic" },
 	};

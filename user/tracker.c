@@ -13,6 +13,44 @@ const char *const tw_verdict_names[TW_V_NR] = {
 	[TW_V_PENDING] = "pending",
 };
 
+const char *const tw_mode_names[TW_M_NR] = {
+	[TW_M_BUFFERED] = "buffered",		[TW_M_BUFFERED_DSYNC] = "buffered-dsync",
+	[TW_M_BUFFERED_SYNC] = "buffered-sync",	[TW_M_DIRECT] = "direct",
+	[TW_M_DIRECT_DSYNC] = "direct-dsync",	[TW_M_ATOMIC_DIRECT] = "atomic-direct",
+	[TW_M_ATOMIC_BUFFERED] = "atomic-buffered", [TW_M_WRITETHROUGH] = "writethrough",
+};
+
+const char *const tw_stage_names[TW_ST_NR] = {
+	[TW_ST_SYSCALL] = "syscall", [TW_ST_CACHE] = "cache", [TW_ST_DEVICE] = "device",
+	[TW_ST_END_TO_END] = "end_to_end",
+};
+
+static enum tw_mode mode_of(bool direct, bool atomic, bool sync, bool dsync, bool wt)
+{
+	if (atomic)
+		return direct ? TW_M_ATOMIC_DIRECT : TW_M_ATOMIC_BUFFERED;
+	if (wt)
+		return TW_M_WRITETHROUGH;
+	if (direct)
+		return sync || dsync ? TW_M_DIRECT_DSYNC : TW_M_DIRECT;
+	if (sync)
+		return TW_M_BUFFERED_SYNC;
+	return dsync ? TW_M_BUFFERED_DSYNC : TW_M_BUFFERED;
+}
+
+enum tw_mode tw_mode_of_write(uint32_t f_flags, uint32_t rwf)
+{
+	return mode_of(f_flags & TW_O_DIRECT, rwf & TW_RWF_ATOMIC,
+		       (f_flags & TW___O_SYNC) || (rwf & TW_RWF_SYNC),
+		       (f_flags & TW_O_DSYNC) || (rwf & TW_RWF_DSYNC), rwf & TW_RWF_WRITETHROUGH);
+}
+
+enum tw_mode tw_mode_of_kiocb(uint32_t ki_flags)
+{
+	return mode_of(ki_flags & TW_IOCB_DIRECT, ki_flags & TW_IOCB_ATOMIC,
+		       ki_flags & TW_IOCB_SYNC, ki_flags & TW_IOCB_DSYNC, false);
+}
+
 /* unit.flags */
 #define U_ATOMIC_WRITE	0x01	/* RWF_ATOMIC / IOCB_ATOMIC */
 #define U_DIRECT	0x02
@@ -23,13 +61,15 @@ const char *const tw_verdict_names[TW_V_NR] = {
 
 struct file_ent;
 struct uslot;
+struct wrec;
 
 struct unit {
 	struct unit *next;	/* slot chain (oldest first) or the file's atomic list */
 	struct uslot *slot;	/* NULL for atomic units */
 	struct file_ent *f;
+	struct wrec *w;		/* the write that made it (a reference) */
 	uint64_t off, len;
-	uint64_t write_id;
+	uint64_t t_submit;	/* its first bio queued */
 	uint32_t flags;
 	uint32_t refs;		/* bio pieces that point here */
 	bool live;		/* still waiting for a verdict */
@@ -61,6 +101,7 @@ struct piece {
 struct bio_rec {
 	struct hkey k;		/* the kernel's bio address */
 	uint64_t id;
+	uint64_t ts;		/* queued at */
 	uint64_t cur, end;	/* the bytes this bio still carries */
 	struct piece *p;
 	uint32_t np, cap;
@@ -72,14 +113,29 @@ struct rq_rec {
 	bool completed;
 };
 
-struct pending_write {
-	struct hkey k;		/* tid */
+struct lat_sample {
+	uint64_t t_write, t_submit, t_device;
+};
+
+/*
+ * A write: open while its syscall (key: tid) or async direct write (key: kiocb) runs,
+ * kept after that while units it made still wait for a verdict. Units that reach the
+ * device before the write returns (dsync, direct) park their times here until then.
+ */
+struct wrec {
+	struct hkey k;
+	struct htab *open_in;	/* writes or aio while open, NULL after */
 	struct file_ent *f;
 	uint64_t pos, count;
 	uint64_t id;
 	uint32_t uflags;
+	enum tw_mode mode;
+	uint64_t t_write, t_visible;	/* 0: not known (yet) */
 	bool count_unknown;
 	bool dio_seen;		/* its kiocb's DIO_BEGIN came */
+	uint32_t refs;		/* its units, + 1 while open */
+	struct lat_sample *parked;
+	uint32_t nparked, cap;
 };
 
 struct tracker {
@@ -87,7 +143,7 @@ struct tracker {
 	uint64_t max_units;
 	uint64_t live_units;	/* allocated, verdict or not, still referenced */
 	uint64_t next_id;
-	struct htab files, slots, bios, rqs, writes;
+	struct htab files, slots, bios, rqs, writes, aio;
 	struct tw_counts c;
 	struct tw_join_stats join;
 	uint64_t writes_n, write_bytes;
@@ -96,6 +152,7 @@ struct tracker {
 	const struct tw_file_stat **sorted;
 	bool finished;
 	struct tw_stable st;
+	struct tw_mode_stats modes[TW_M_NR];
 	struct tw_modification *mods;	/* the first TW_MAX_MODS_KEPT */
 	struct htab tasks;		/* tid -> struct task_ent: names, open waits */
 	struct htab procs;		/* pid -> struct proc_ent: waits per process */
@@ -145,6 +202,7 @@ size_t tw_record_size(uint32_t type)
 	case TW_EV_WAIT_BEGIN: return sizeof(struct tw_wait_begin_ev);
 	case TW_EV_WAIT_END: return sizeof(struct tw_wait_end_ev);
 	case TW_EV_DEVICE: return sizeof(struct tw_device_ev);
+	case TW_EV_DIO_END: return sizeof(struct tw_dio_end_ev);
 	}
 	return 0;
 }
@@ -219,11 +277,83 @@ static struct rq_rec *rq_get(struct tracker *t, uint64_t ptr)
 	return k ? container_of(k, struct rq_rec, k) : NULL;
 }
 
-static struct pending_write *pw_get(struct tracker *t, uint32_t tid)
+static struct wrec *wrec_find(struct htab *h, uint64_t key)
 {
-	struct hkey *k = hkey_find(&t->writes, tid);
+	struct hkey *k = hkey_find(h, key);
 
-	return k ? container_of(k, struct pending_write, k) : NULL;
+	return k ? container_of(k, struct wrec, k) : NULL;
+}
+
+/* ---- latency ---- */
+
+static void hist_add(uint64_t *hist, uint64_t ns)
+{
+	hist[tw_log2_slot(ns / 1000)]++;
+}
+
+static void record_sample(struct tracker *t, enum tw_mode m, const struct lat_sample *x,
+			  uint64_t t_visible)
+{
+	uint64_t (*h)[TW_HIST_SLOTS] = t->modes[m].hist;
+	uint64_t submit = x->t_submit ? x->t_submit : x->t_device;
+
+	if (!t_visible) {
+		t->modes[m].incomplete++;
+		return;
+	}
+	hist_add(h[TW_ST_SYSCALL], t_visible > x->t_write ? t_visible - x->t_write : 0);
+	hist_add(h[TW_ST_CACHE], submit > t_visible ? submit - t_visible : 0);
+	hist_add(h[TW_ST_DEVICE], x->t_device > submit ? x->t_device - submit : 0);
+	hist_add(h[TW_ST_END_TO_END], x->t_device > x->t_write ? x->t_device - x->t_write : 0);
+}
+
+static void wrec_put(struct wrec *w)
+{
+	if (!w || --w->refs)
+		return;
+	free(w->parked);
+	free(w);
+}
+
+/* The write returned (t_visible), or is given up (0): the parked times are recorded. */
+static void wrec_close(struct tracker *t, struct wrec *w, uint64_t t_visible)
+{
+	if (!w->open_in)
+		return;
+	htab_del(w->open_in, &w->k.hn);
+	w->open_in = NULL;
+	w->t_visible = t_visible;
+	for (uint32_t i = 0; i < w->nparked; i++)
+		record_sample(t, w->mode, &w->parked[i], t_visible);
+	w->nparked = 0;
+	wrec_put(w);
+}
+
+/* A unit reached the device: its stages now, or when its write returns. */
+static void unit_latency(struct tracker *t, struct unit *u, uint64_t t_device)
+{
+	struct wrec *w = u->w;
+	struct lat_sample x = { .t_submit = u->t_submit, .t_device = t_device };
+
+	if (!w)
+		return;
+	x.t_write = w->t_write;
+	if (!w->open_in) {
+		record_sample(t, w->mode, &x, w->t_visible);
+		return;
+	}
+	if (w->nparked == w->cap) {
+		uint32_t cap = w->cap ? w->cap * 2 : 4;
+		struct lat_sample *p = realloc(w->parked, cap * sizeof(*p));
+
+		if (!p) {
+			t->modes[w->mode].incomplete++;
+			return;
+		}
+		w->parked = p;
+		w->cap = cap;
+	}
+	w->parked[w->nparked++] = x;
 }
 
 /* ---- units ---- */
@@ -231,6 +361,7 @@ static struct pending_write *pw_get(struct tracker *t, uint32_t tid)
 static void unit_free(struct tracker *t, struct unit *u)
 {
 	t->live_units--;
+	wrec_put(u->w);
 	free(u);
 }
 
@@ -263,6 +394,9 @@ static void count_verdict(struct tracker *t, struct unit *u, enum tw_verdict v)
 {
 	struct tw_counts *cs[2] = { &t->c, &u->f->st.c };
 
+	if (u->w)
+		t->modes[u->w->mode].units++;
+
 	for (int i = 0; i < 2; i++) {
 		struct tw_counts *c = cs[i];
 
@@ -282,9 +416,12 @@ static void count_verdict(struct tracker *t, struct unit *u, enum tw_verdict v)
 	}
 }
 
-static void unit_finalize(struct tracker *t, struct unit *u, enum tw_verdict v)
+/* A verdict. t_device: when its last bytes completed at the device, 0 for no device. */
+static void unit_finalize(struct tracker *t, struct unit *u, enum tw_verdict v, uint64_t t_device)
 {
 	count_verdict(t, u, v);
+	if (t_device)
+		unit_latency(t, u, t_device);
 	u->live = false;
 	unit_unlink(t, u);
 	if (!u->refs)
@@ -303,7 +440,7 @@ static enum tw_verdict done_verdict(const struct unit *u)
 }
 
 static struct unit *unit_new(struct tracker *t, struct file_ent *f, uint64_t off, uint64_t len,
-			     uint64_t write_id, uint32_t flags)
+			     struct wrec *w, uint32_t flags)
 {
 	struct unit *u;
 
@@ -316,7 +453,8 @@ static struct unit *unit_new(struct tracker *t, struct file_ent *f, uint64_t off
 	u->f = f;
 	u->off = off;
 	u->len = len;
-	u->write_id = write_id;
+	u->w = w;
+	w->refs++;
 	u->flags = flags;
 	u->live = true;
 	u->last_bio = u->last_rq = u->scratch = UINT64_MAX;
@@ -338,11 +476,11 @@ static void supersede_cached(struct tracker *t, struct unit *list, uint64_t off,
 	for (u = list; u; u = next) {
 		next = u->next;
 		if (u->off == off && u->len == len && !u->queued)
-			unit_finalize(t, u, TW_V_SUPERSEDED);
+			unit_finalize(t, u, TW_V_SUPERSEDED, 0);
 	}
 }
 
-static void make_units(struct tracker *t, struct pending_write *w, uint64_t len)
+static void make_units(struct tracker *t, struct wrec *w, uint64_t len)
 {
 	uint64_t U = t->unit_size, off, end;
 	struct file_ent *f = w->f;
@@ -352,7 +490,7 @@ static void make_units(struct tracker *t, struct pending_write *w, uint64_t len)
 		if (!len)
 			return;
 		supersede_cached(t, f->atomics, w->pos, len);
-		u = unit_new(t, f, w->pos, len, w->id, w->uflags);
+		u = unit_new(t, f, w->pos, len, w, w->uflags);
 		if (u)
 			list_append(&f->atomics, u);
 		return;
@@ -377,7 +515,7 @@ static void make_units(struct tracker *t, struct pending_write *w, uint64_t len)
 		s = slot_get(t, f, off, true); /* superseding may have freed it */
 		if (!s)
 			continue;
-		u = unit_new(t, f, off, U, w->id, w->uflags);
+		u = unit_new(t, f, off, U, w, w->uflags);
 		if (!u) {
 			if (!s->oldest) {
 				htab_del(&t->slots, &s->hn);
@@ -391,14 +529,14 @@ static void make_units(struct tracker *t, struct pending_write *w, uint64_t len)
 }
 
 /* The write returned less than asked (or failed): units it never wrote are not units. */
-static void drop_unwritten(struct tracker *t, struct pending_write *w, uint64_t written)
+static void drop_unwritten(struct tracker *t, struct wrec *w, uint64_t written)
 {
 	uint64_t U = t->unit_size, off;
 	struct unit *u, *next;
 
 	for (u = w->f->atomics; u; u = next) {
 		next = u->next;
-		if (u->write_id == w->id && !u->queued && u->off + u->len > w->pos + written) {
+		if (u->w == w && !u->queued && u->off + u->len > w->pos + written) {
 			unit_unlink(t, u);
 			u->live = false;
 			if (!u->refs)
@@ -414,7 +552,7 @@ static void drop_unwritten(struct tracker *t, struct pending_write *w, uint64_t 
 			continue;
 		for (u = s->oldest; u; u = next) {
 			next = u->next;
-			if (u->write_id == w->id && !u->queued) {
+			if (u->w == w && !u->queued) {
 				/* unlinking the only instance frees the slot */
 				bool only = s->oldest == u && !u->next;
 
@@ -431,54 +569,46 @@ static void drop_unwritten(struct tracker *t, struct pending_write *w, uint64_t 
 
 /* ---- records ---- */
 
-static struct pending_write *write_start(struct tracker *t, uint32_t tid, uint32_t dev,
-					 uint64_t ino, uint64_t pos, uint64_t count,
-					 uint32_t uflags)
+/* A write begins: its record, open under key in h (tid, or kiocb for async direct). */
+static struct wrec *write_start(struct tracker *t, struct htab *h, uint64_t key,
+				const struct tw_hdr *hdr, uint32_t dev, uint64_t ino, uint64_t pos,
+				uint64_t count, uint32_t uflags, enum tw_mode mode)
 {
-	struct pending_write *w = pw_get(t, tid);
+	struct wrec *w = wrec_find(h, key);
 	struct file_ent *f = file_get(t, dev, ino, true);
 
-	if (!f)
+	if (w)		/* the last one never returned (its END was lost): give it up */
+		wrec_close(t, w, 0);
+	if (!f || !(w = calloc(1, sizeof(*w))))
 		return NULL;
-	if (!w) {
-		w = calloc(1, sizeof(*w));
-		if (!w)
-			return NULL;
-		hkey_add(&t->writes, &w->k, tid);
-	}
+	w->refs = 1;
+	w->open_in = h;
+	hkey_add(h, &w->k, key);
 	w->f = f;
 	w->pos = pos;
 	w->count = count;
 	w->uflags = uflags;
+	w->mode = mode;
 	w->id = ++t->next_id;
-	w->count_unknown = false;
-	w->dio_seen = false;
+	w->t_write = hdr->ts_ns;
 	f->st.writes++;
 	t->writes_n++;
+	t->modes[mode].writes++;
 	return w;
 }
 
-static void write_forget(struct tracker *t, struct pending_write *w)
-{
-	htab_del(&t->writes, &w->k.hn);
-	free(w);
-}
-
-/*
- * WRITE_BEGIN makes the units of the bytes asked for. The BPF side sends WRITE_END
- * only when a write did not write exactly that (short, failed, or iovecs it could
- * not sum), so a write is taken as whole until told otherwise.
- */
+/* WRITE_BEGIN makes the units of the bytes asked for; WRITE_END corrects short writes. */
 static void on_write_begin(struct tracker *t, const struct tw_write_ev *e)
 {
 	uint32_t uflags = 0;
-	struct pending_write *w;
+	struct wrec *w;
 
 	if (e->f_flags & TW_O_DIRECT)
 		uflags |= U_DIRECT;
 	if (e->rwf & TW_RWF_ATOMIC)
 		uflags |= U_ATOMIC_WRITE;
-	w = write_start(t, e->h.tid, e->dev, e->ino, e->pos, e->count, uflags);
+	w = write_start(t, &t->writes, e->h.tid, &e->h, e->dev, e->ino, e->pos, e->count, uflags,
+			tw_mode_of_write(e->f_flags, e->rwf));
 	if (!w)
 		return;
 	if (e->wflags & TW_W_COUNT_UNKNOWN) {
@@ -490,42 +620,56 @@ static void on_write_begin(struct tracker *t, const struct tw_write_ev *e)
 	t->write_bytes += e->count;
 }
 
-static void on_write_end(struct tracker *t, const struct tw_write_end_ev *e)
+static void count_refused(struct tracker *t, struct wrec *w, int64_t err)
 {
-	struct pending_write *w = pw_get(t, e->h.tid);
-	uint64_t counted = 0;
+	struct tw_mode_stats *m = &t->modes[w->mode];
 
-	if (!w)
-		return;
-	if (!w->count_unknown)
-		counted = w->count;	/* taken as written at WRITE_BEGIN */
-	if (e->ret < 0) {
+	m->refused++;
+	if (-err > 0 && -err < TW_ERRNO_MAX)
+		m->refused_errno[-err]++;
+	if (w->uflags & U_ATOMIC_WRITE) {
+		t->c.refused++;
+		w->f->st.c.refused++;
+	}
+}
+
+/* The write returned ret: units it did not write are dropped; its times are now known. */
+static void write_returned(struct tracker *t, struct wrec *w, int64_t ret, uint64_t ts)
+{
+	uint64_t counted = w->count_unknown ? 0 : w->count;	/* taken at WRITE_BEGIN */
+
+	if (ret < 0) {
 		if (!w->count_unknown)
 			drop_unwritten(t, w, 0);
-		if (w->uflags & U_ATOMIC_WRITE) {
-			t->c.refused++;
-			w->f->st.c.refused++;
-		}
+		count_refused(t, w, ret);
 		w->f->st.bytes -= counted;
 		t->write_bytes -= counted;
 	} else {
-		uint64_t ret = e->ret;
+		uint64_t n = ret;
 
 		if (w->count_unknown) {
-			w->count = ret;
-			make_units(t, w, ret);
-		} else if (ret < w->count) {
-			drop_unwritten(t, w, ret);
+			w->count = n;
+			make_units(t, w, n);
+		} else if (n < w->count) {
+			drop_unwritten(t, w, n);
 		}
-		w->f->st.bytes += ret - counted;
-		t->write_bytes += ret - counted;
+		w->f->st.bytes += n - counted;
+		t->write_bytes += n - counted;
 	}
-	write_forget(t, w);
+	wrec_close(t, w, ts);
+}
+
+static void on_write_end(struct tracker *t, const struct tw_write_end_ev *e)
+{
+	struct wrec *w = wrec_find(&t->writes, e->h.tid);
+
+	if (w)
+		write_returned(t, w, e->ret, e->h.ts_ns);
 }
 
 static void on_dio_begin(struct tracker *t, const struct tw_dio_ev *e)
 {
-	struct pending_write *w = pw_get(t, e->h.tid);
+	struct wrec *w = wrec_find(&t->writes, e->h.tid);
 	uint32_t uflags = U_DIRECT;
 
 	/* A write syscall already made the units; this is its kiocb. */
@@ -534,16 +678,24 @@ static void on_dio_begin(struct tracker *t, const struct tw_dio_ev *e)
 		w->dio_seen = true;
 		return;
 	}
-	/* io_uring, aio: the kiocb is the only record of the write. */
+	/* io_uring, aio: the kiocb is the only record of the write, DIO_END its return. */
 	if (e->ki_flags & TW_IOCB_ATOMIC)
 		uflags |= U_ATOMIC_WRITE;
-	w = write_start(t, e->h.tid, e->dev, e->ino, e->pos, e->count, uflags);
+	w = write_start(t, &t->aio, e->iocb, &e->h, e->dev, e->ino, e->pos, e->count, uflags,
+			tw_mode_of_kiocb(e->ki_flags));
 	if (!w)
 		return;
 	make_units(t, w, e->count);
 	w->f->st.bytes += e->count;
 	t->write_bytes += e->count;
-	write_forget(t, w);
+}
+
+static void on_dio_end(struct tracker *t, const struct tw_dio_end_ev *e)
+{
+	struct wrec *w = wrec_find(&t->aio, e->iocb);
+
+	if (w)
+		write_returned(t, w, e->ret, e->h.ts_ns);
 }
 
 static void on_cow(struct tracker *t, const struct tw_cow_ev *e)
@@ -591,6 +743,8 @@ static void claim(struct bio_rec *b, struct unit *u, uint64_t lo, uint64_t hi, u
 	if (a >= z || piece_add(b, u, bio_off + (a - ext_off), z - a))
 		return;
 	u->queued += z - a;
+	if (!u->t_submit)
+		u->t_submit = b->ts;
 	if (u->last_bio != b->id) {
 		u->nbios++;
 		u->last_bio = b->id;
@@ -639,7 +793,8 @@ static void bio_free(struct tracker *t, struct bio_rec *b)
 	free(b);
 }
 
-static struct bio_rec *bio_new(struct tracker *t, uint64_t ptr, uint64_t cur, uint64_t end)
+static struct bio_rec *bio_new(struct tracker *t, uint64_t ptr, uint64_t cur, uint64_t end,
+			       uint64_t ts)
 {
 	struct bio_rec *b = bio_get(t, ptr);
 
@@ -651,6 +806,7 @@ static struct bio_rec *bio_new(struct tracker *t, uint64_t ptr, uint64_t cur, ui
 	if (!b)
 		return NULL;
 	b->id = ++t->next_id;
+	b->ts = ts;
 	b->cur = cur;
 	b->end = end;
 	hkey_add(&t->bios, &b->k, ptr);
@@ -659,7 +815,7 @@ static struct bio_rec *bio_new(struct tracker *t, uint64_t ptr, uint64_t cur, ui
 
 static void on_bio_queue(struct tracker *t, const struct tw_bio_ev *e)
 {
-	struct bio_rec *b = bio_new(t, e->bio, 0, e->size);
+	struct bio_rec *b = bio_new(t, e->bio, 0, e->size, e->h.ts_ns);
 	uint64_t off = 0;
 
 	if (!b)
@@ -680,7 +836,7 @@ static void on_bio_split(struct tracker *t, const struct tw_split_ev *e)
 		return;
 	}
 	cut = p->cur + e->size < p->end ? p->cur + e->size : p->end;
-	f = bio_new(t, e->bio, p->cur, cut);
+	f = bio_new(t, e->bio, p->cur, cut, e->h.ts_ns);
 	if (!f)
 		return;
 	p = bio_get(t, e->parent); /* bio_new never frees the parent: ids differ */
@@ -771,7 +927,7 @@ static void on_rq_complete(struct tracker *t, const struct tw_rq_ev *e)
 		if (u->live && u->done >= u->len) {
 			if (!u->nreq)	/* never saw its issue: one request at least */
 				u->nreq = 1;
-			unit_finalize(t, u, done_verdict(u));
+			unit_finalize(t, u, done_verdict(u), e->h.ts_ns);
 		}
 	}
 	b->cur = hi;
@@ -1053,6 +1209,7 @@ int tracker__feed(struct tracker *t, const void *rec, size_t len)
 	case TW_EV_WAIT_BEGIN: on_wait_begin(t, rec); break;
 	case TW_EV_WAIT_END: on_wait_end(t, rec); break;
 	case TW_EV_DEVICE: on_device(t, rec); break;
+	case TW_EV_DIO_END: on_dio_end(t, rec); break;
 	}
 	return 0;
 }
@@ -1069,12 +1226,23 @@ struct tracker *tracker__new(uint64_t unit_size, uint64_t max_units)
 	t->max_units = max_units;
 	t->mods = calloc(TW_MAX_MODS_KEPT, sizeof(*t->mods));
 	if (!t->mods || htab_init(&t->files) || htab_init(&t->slots) || htab_init(&t->bios) ||
-	    htab_init(&t->rqs) || htab_init(&t->writes) || htab_init(&t->tasks) ||
+	    htab_init(&t->rqs) || htab_init(&t->writes) || htab_init(&t->aio) ||
+	    htab_init(&t->tasks) ||
 	    htab_init(&t->procs)) {
 		tracker__free(t);
 		return NULL;
 	}
 	return t;
+}
+
+/* Writes still open: closed without a return time (their parked times are incomplete). */
+static void close_open_writes(struct tracker *t, struct htab *h)
+{
+	size_t bkt;
+	struct hnode *n;
+
+	while (h->buckets && (bkt = 0, n = htab_next(h, &bkt, NULL)))
+		wrec_close(t, container_of(n, struct wrec, k.hn), 0);
 }
 
 void tracker__finish(struct tracker *t)
@@ -1085,20 +1253,22 @@ void tracker__finish(struct tracker *t)
 	if (t->finished)
 		return;
 	t->finished = true;
+	close_open_writes(t, &t->writes);
+	close_open_writes(t, &t->aio);
 	/* Finalizing frees slots under the iterator: restart the scan each time. */
 	for (;;) {
 		bkt = 0;
 		n = htab_next(&t->slots, &bkt, NULL);
 		if (!n)
 			break;
-		unit_finalize(t, container_of(n, struct uslot, hn)->oldest, TW_V_PENDING);
+		unit_finalize(t, container_of(n, struct uslot, hn)->oldest, TW_V_PENDING, 0);
 	}
 	bkt = 0;
 	for (n = htab_next(&t->files, &bkt, NULL); n; n = htab_next(&t->files, &bkt, n)) {
 		struct file_ent *f = container_of(n, struct file_ent, hn);
 
 		while (f->atomics)
-			unit_finalize(t, f->atomics, TW_V_PENDING);
+			unit_finalize(t, f->atomics, TW_V_PENDING, 0);
 	}
 }
 
@@ -1162,6 +1332,7 @@ void tracker__summary(struct tracker *t, struct tw_summary *s)
 	s->write_bytes = t->write_bytes;
 	s->c = t->c;
 	s->join = t->join;
+	memcpy(s->modes, t->modes, sizeof(s->modes));
 	s->have_bpf_stats = t->have_bpf_stats;
 	memcpy(s->bpf_stats, t->bpf_stats, sizeof(s->bpf_stats));
 	for (int k = 0; k < TW_NR_LOST; k++)
@@ -1197,6 +1368,12 @@ static void free_all(struct htab *h, size_t off, void (*fn)(void *))
 	htab_fini(h);
 }
 
+static void unit_release(struct unit *u)
+{
+	wrec_put(u->w);
+	free(u);
+}
+
 static void free_slot(void *p)
 {
 	struct uslot *s = p;
@@ -1205,7 +1382,7 @@ static void free_slot(void *p)
 	for (u = s->oldest; u; u = next) {
 		next = u->next;
 		if (!u->refs)
-			free(u);
+			unit_release(u);
 		else
 			u->live = false; /* freed with the last bio that points at it */
 	}
@@ -1220,7 +1397,7 @@ static void free_file(void *p)
 	for (u = f->atomics; u; u = next) {
 		next = u->next;
 		if (!u->refs)
-			free(u);
+			unit_release(u);
 		else
 			u->live = false;
 	}
@@ -1235,7 +1412,7 @@ static void free_bio(void *p)
 		struct unit *u = b->p[i].u;
 
 		if (--u->refs == 0 && !u->live)
-			free(u);
+			unit_release(u);
 	}
 	free(b->p);
 	free(b);
@@ -1245,6 +1422,8 @@ void tracker__free(struct tracker *t)
 {
 	if (!t)
 		return;
+	close_open_writes(t, &t->writes);
+	close_open_writes(t, &t->aio);
 	/* Units not live are owned by the bios that point at them: free those last. */
 	if (t->slots.buckets)
 		free_all(&t->slots, offsetof(struct uslot, hn), free_slot);
@@ -1254,8 +1433,8 @@ void tracker__free(struct tracker *t)
 		free_all(&t->bios, offsetof(struct bio_rec, k.hn), free_bio);
 	if (t->rqs.buckets)
 		free_all(&t->rqs, offsetof(struct rq_rec, k.hn), free);
-	if (t->writes.buckets)
-		free_all(&t->writes, offsetof(struct pending_write, k.hn), free);
+	htab_fini(&t->writes);
+	htab_fini(&t->aio);
 	if (t->tasks.buckets)
 		free_all(&t->tasks, offsetof(struct task_ent, k.hn), free);
 	if (t->procs.buckets)

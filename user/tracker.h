@@ -30,6 +30,39 @@ enum tw_verdict {
 
 extern const char *const tw_verdict_names[TW_V_NR];
 
+/* How a write went to the kernel, from the file's flags, pwritev2's and the kiocb's. */
+enum tw_mode {
+	TW_M_BUFFERED,
+	TW_M_BUFFERED_DSYNC,
+	TW_M_BUFFERED_SYNC,
+	TW_M_DIRECT,
+	TW_M_DIRECT_DSYNC,
+	TW_M_ATOMIC_DIRECT,
+	TW_M_ATOMIC_BUFFERED,
+	TW_M_WRITETHROUGH,
+	TW_M_NR,
+};
+
+extern const char *const tw_mode_names[TW_M_NR];
+
+/* Latency stages of a unit that reached the device. */
+enum tw_stage {
+	TW_ST_SYSCALL,		/* write -> visible (the syscall returned) */
+	TW_ST_CACHE,		/* visible -> first bio submitted (0 when submitted first) */
+	TW_ST_DEVICE,		/* first bio submitted -> last covering request completed */
+	TW_ST_END_TO_END,	/* write -> device */
+	TW_ST_NR,
+};
+
+extern const char *const tw_stage_names[TW_ST_NR];
+
+#define TW_ERRNO_MAX 134
+
+/* write flags -> mode (f_flags of the file, rwf of pwritev2) */
+enum tw_mode tw_mode_of_write(uint32_t f_flags, uint32_t rwf);
+/* a kiocb's ki_flags -> mode (io_uring, aio) */
+enum tw_mode tw_mode_of_kiocb(uint32_t ki_flags);
+
 struct tw_counts {
 	uint64_t verdict[TW_V_NR];
 	uint64_t split_writeback;	/* pages of the unit went into different bios */
@@ -108,6 +141,15 @@ struct tw_join_stats {
 	uint64_t reused_bio;		/* a bio id queued again before it completed */
 };
 
+struct tw_mode_stats {
+	uint64_t writes;
+	uint64_t units;			/* with any verdict */
+	uint64_t refused;		/* writes the kernel refused */
+	uint64_t refused_errno[TW_ERRNO_MAX];
+	uint64_t incomplete;		/* reached the device, but the write's return never came */
+	uint64_t hist[TW_ST_NR][TW_HIST_SLOTS];	/* log2 microseconds */
+};
+
 struct tw_summary {
 	uint64_t unit_size;
 	uint64_t writes;
@@ -115,6 +157,7 @@ struct tw_summary {
 	struct tw_counts c;
 	struct tw_join_stats join;
 	struct tw_stable stable;
+	struct tw_mode_stats modes[TW_M_NR];
 	bool have_bpf_stats;
 	uint64_t bpf_stats[TW_NR_STATS];
 	uint64_t lost_total;		/* sum of the TW_LOST_* counters */
