@@ -33,6 +33,7 @@ if [ "${1:-}" != "--unit-only" ]; then
 	for fs in ext4 xfs; do
 		run "core on $fs" tests/e2e/core.sh "$fs"
 		run "stable pages on $fs" tests/e2e/stable.sh "$fs"
+		run "write modes on $fs" tests/e2e/modes.sh "$fs"
 	done
 fi
 

@@ -7,7 +7,9 @@
  *     -m MODE     buffered (default), direct, dsync, atomic (O_DIRECT + RWF_ATOMIC),
  *                 aio (O_DIRECT through io_submit), aio-atomic (the same with RWF_ATOMIC),
  *                 mmap (stores through a shared mapping of the range; the file must
- *                 already be that long; no msync)
+ *                 already be that long; no msync), sync (O_SYNC), rwf-dsync (pwritev2
+ *                 RWF_DSYNC), direct-dsync (O_DIRECT | O_DSYNC), atomic-buffered
+ *                 (pwritev2 RWF_ATOMIC without O_DIRECT: refused by today's kernels)
  *     -s SIZE     bytes per write (default 8192)
  *     -n COUNT    number of writes (default 1)
  *     -o OFFSET   offset of the first write (default 0)
@@ -45,6 +47,9 @@
 
 #ifndef RWF_ATOMIC
 #define RWF_ATOMIC 0x00000040
+#endif
+#ifndef RWF_DSYNC
+#define RWF_DSYNC 0x00000002
 #endif
 
 static uint64_t parse_sz(const char *s)
@@ -122,10 +127,11 @@ static void do_write(int fd, const char *mode, char *buf, uint64_t size, uint64_
 		n = mmap_store(fd, buf, size, off);
 	} else if (!strncmp(mode, "aio", 3)) {
 		n = aio_write1(fd, buf, size, off, strcmp(mode, "aio-atomic") ? 0 : RWF_ATOMIC);
-	} else if (!strcmp(mode, "atomic")) {
+	} else if (!strcmp(mode, "atomic") || !strcmp(mode, "atomic-buffered") ||
+		   !strcmp(mode, "rwf-dsync")) {
 		struct iovec iov = { .iov_base = buf, .iov_len = size };
 
-		n = pwritev2(fd, &iov, 1, off, RWF_ATOMIC);
+		n = pwritev2(fd, &iov, 1, off, strcmp(mode, "rwf-dsync") ? RWF_ATOMIC : RWF_DSYNC);
 	} else {
 		n = pwrite(fd, buf, size, off);
 	}
@@ -221,8 +227,14 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "direct") || !strcmp(mode, "atomic") || !strcmp(mode, "aio") ||
 	    !strcmp(mode, "aio-atomic"))
 		flags |= O_DIRECT;
+	else if (!strcmp(mode, "direct-dsync"))
+		flags |= O_DIRECT | O_DSYNC;
 	else if (!strcmp(mode, "dsync"))
 		flags |= O_DSYNC;
+	else if (!strcmp(mode, "sync"))
+		flags |= O_SYNC;
+	else if (!strcmp(mode, "rwf-dsync") || !strcmp(mode, "atomic-buffered"))
+		;	/* the flag goes with each pwritev2 */
 	else if (!strcmp(mode, "mmap"))
 		flags = (flags & ~O_WRONLY) | O_RDWR;	/* a shared writable mapping needs both */
 	else if (strcmp(mode, "buffered")) {

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Write modes and their latency stages on one filesystem (ext4 or xfs): a workload that
+# issues a known number of writes in each mode this kernel supports gives exact unit counts
+# per mode, and every stage's histogram of a mode sums to that mode's units on the device.
+set -uo pipefail
+. "$(dirname "$0")/../lib.sh"
+
+FS=${1:?usage: modes.sh ext4|xfs}
+need_root "modes $FS"
+mkfs_loop "$FS" fs
+
+W=$WRITER D=$MNT
+# mode: writes of one 8 KiB unit each (atomic: one 16 KiB write is one unit)
+wl="set -e
+'$W' -s 8k -n 8 '$D/buffered'
+'$W' -m dsync -s 8k -n 4 '$D/dsync'
+'$W' -m rwf-dsync -s 8k -n 3 '$D/rwf-dsync'
+'$W' -m sync -s 8k -n 2 '$D/sync'
+'$W' -m direct -s 8k -n 5 '$D/direct'
+'$W' -m direct-dsync -s 8k -n 3 '$D/direct-dsync'
+'$W' -m atomic-buffered -s 8k -n 1 -F '$D/atomic-buffered' 2>/dev/null && exit 1
+true"
+if [ "$FS" = xfs ]; then
+	wl="$wl
+'$W' -m atomic -s 16k -n 2 '$D/atomic'"
+	atomic="modes.atomic-direct.units=2 modes.atomic-direct.refused=0"
+else
+	wl="$wl
+'$W' -m atomic -s 16k -n 1 '$D/atomic' 2>/dev/null && exit 1
+true"
+	atomic="modes.atomic-direct.units=0 modes.atomic-direct.refused=1 \
+modes.atomic-direct.refused_errno.95=1"
+fi
+tw "$TMPD/m.json" --unit 8k -- bash -c "$wl"
+check "$FS modes: workload exit status" 0 $?
+# shellcheck disable=SC2086 # the atomic expectations are a word list
+expect "modes" "$TMPD/m.json" modes.buffered.units=8 modes.buffered-dsync.units=7 \
+	modes.buffered-sync.units=2 modes.direct.units=5 modes.direct-dsync.units=3 \
+	modes.buffered-dsync.writes=7 modes.atomic-buffered.refused=1 \
+	modes.atomic-buffered.refused_errno.95=1 modes.atomic-buffered.units=0 $atomic
+
+# Each stage's histogram holds every unit of its mode that reached the device, once.
+python3 - "$TMPD/m.json" "$FS" <<'PY'
+import json, sys
+d, fs = json.load(open(sys.argv[1])), sys.argv[2]
+for mode, m in d["modes"].items():
+    if not m["units"]:
+        continue
+    for stage, h in m["hist"].items():
+        n = sum(b["count"] for b in h)
+        verdict = "ok" if n == m["units"] and m["incomplete"] == 0 else "not ok"
+        print(f"{verdict} - {fs} modes: {mode} {stage} histogram holds its {m['units']} units (got {n}, incomplete {m['incomplete']})")
+PY
+check_no_leftover_bpf "modes $FS"
