@@ -56,6 +56,11 @@ static __always_inline __u32 tw_req_atomic_mask(void)
 	return 0;
 }
 
+static __always_inline __u32 tw_req_fua_mask(void)
+{
+	return 1u << bpf_core_enum_value(enum req_flag_bits, __REQ_FUA);
+}
+
 static __always_inline __u32 tw_req_flag_mask(int bit)
 {
 	return 1u << bit;

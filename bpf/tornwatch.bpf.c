@@ -656,8 +656,28 @@ static __always_inline void emit_rq(struct request *rq, struct bio *bio, __u32 t
 	ev->bio_bytes = bytes;
 	ev->error = error;
 	ev->opf = BPF_CORE_READ(rq, cmd_flags);
-	ev->flags = (ev->opf & tw_req_atomic_mask()) ? TW_RQ_ATOMIC : 0;
+	ev->flags = ((ev->opf & tw_req_atomic_mask()) ? TW_RQ_ATOMIC : 0) |
+		    ((ev->opf & tw_req_fua_mask()) ? TW_RQ_FUA : 0);
 	ev_submit(ev);
+}
+
+/* Cache flushes, from any process: what makes completed writes durable. */
+static __always_inline bool emit_flush(struct request *rq, __u32 done, int error)
+{
+	struct tw_flush_ev *ev;
+
+	if ((BPF_CORE_READ(rq, cmd_flags) & TW_REQ_OP_MASK) != TW_REQ_OP_FLUSH)
+		return false;
+	ev = ev_reserve(sizeof(*ev), TW_EV_FLUSH);
+	if (!ev)
+		return true;
+	ev->rq = (__u64)rq;
+	ev->dev = rq_dev(rq);
+	ev->done = done;
+	ev->error = error;
+	ev->pad = 0;
+	ev_submit(ev);
+	return true;
 }
 
 SEC("tp_btf/block_rq_issue")
@@ -665,6 +685,9 @@ int BPF_PROG(tw_rq_issue, struct request *rq)
 {
 	struct bio *bio = BPF_CORE_READ(rq, bio);
 	int i;
+
+	if (emit_flush(rq, 0, 0))
+		return 0;
 
 	for (i = 0; i < MAX_RQ_WALK && bio; i++) {
 		__u64 key = (__u64)bio;
@@ -684,6 +707,9 @@ int BPF_PROG(tw_rq_complete, struct request *rq, blk_status_t error, unsigned in
 	struct bio *bio = BPF_CORE_READ(rq, bio);
 	__u32 left = nr_bytes;
 	int i;
+
+	if (emit_flush(rq, 1, error))
+		return 0;
 
 	for (i = 0; i < MAX_RQ_WALK && bio && left; i++) {
 		__u32 size = BPF_CORE_READ(bio, bi_iter.bi_size);

@@ -10,7 +10,7 @@
 #ifndef TORNWATCH_H
 #define TORNWATCH_H
 
-#define TW_RECORD_VERSION 2
+#define TW_RECORD_VERSION 3
 
 #define TW_MAX_EXT	8	/* file extents carried in one bio record */
 #define TW_RPATH_LEN	320	/* path inside its filesystem, components leaf first */
@@ -36,6 +36,7 @@ enum tw_ev_type {
 	TW_EV_WAIT_END,		/* stablepage: ... and was woken */
 	TW_EV_DEVICE,		/* user space only: a block device's settings */
 	TW_EV_DIO_END,		/* iomap_dio_complete: a direct write of a traced task is done */
+	TW_EV_FLUSH,		/* a cache flush request was issued or completed */
 	TW_EV_MAX,
 };
 
@@ -51,6 +52,7 @@ enum tw_ev_type {
 
 /* tw_rq_ev.flags */
 #define TW_RQ_ATOMIC		0x1	/* REQ_ATOMIC set on the request */
+#define TW_RQ_FUA		0x2	/* REQ_FUA: durable when it completes */
 
 /* Kernel flag values the records carry as they are (not in BTF: macros). */
 #define TW_RWF_DSYNC	0x02
@@ -69,6 +71,7 @@ enum tw_ev_type {
 #define TW_IOCB_DIRECT	0x20000
 #define TW_REQ_OP_MASK	0xff
 #define TW_REQ_OP_WRITE	1
+#define TW_REQ_OP_FLUSH	2
 
 struct tw_hdr {
 	__u64 ts_ns;		/* bpf_ktime_get_ns() */
@@ -122,6 +125,15 @@ struct tw_dio_ev {
 	__u32 dev;
 	__u32 ki_flags;
 	__u64 iocb;		/* kernel address of the kiocb: pairs with DIO_END */
+};
+
+struct tw_flush_ev {
+	struct tw_hdr h;
+	__u64 rq;
+	__u32 dev;
+	__u32 done;		/* 0: issued, 1: completed */
+	__s32 error;
+	__u32 pad;
 };
 
 struct tw_dio_end_ev {
@@ -196,6 +208,7 @@ _Static_assert(sizeof(struct tw_task_ev) == 40, "tw_task_ev layout");
 _Static_assert(sizeof(struct tw_write_end_ev) == 32, "tw_write_end_ev layout");
 _Static_assert(sizeof(struct tw_dio_ev) == 64, "tw_dio_ev layout");
 _Static_assert(sizeof(struct tw_dio_end_ev) == 40, "tw_dio_end_ev layout");
+_Static_assert(sizeof(struct tw_flush_ev) == 48, "tw_flush_ev layout");
 _Static_assert(sizeof(struct tw_ext) == 24, "tw_ext layout");
 _Static_assert(sizeof(struct tw_bio_ev) == 64 + 24 * TW_MAX_EXT, "tw_bio_ev layout");
 _Static_assert(sizeof(struct tw_split_ev) == 56, "tw_split_ev layout");

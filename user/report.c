@@ -80,14 +80,16 @@ static uint64_t hist_sum(const uint64_t *h)
 
 static void report_modes_text(FILE *f, const struct tw_summary *s)
 {
-	fprintf(f, "\nMODES %12s %10s %10s %12s\n", "WRITES", "UNITS", "REFUSED", "INCOMPLETE");
+	fprintf(f, "\nMODES %12s %10s %10s %12s %14s\n", "WRITES", "UNITS", "REFUSED", "INCOMPLETE",
+		"NOT-PERSISTED");
 	for (int m = 0; m < TW_M_NR; m++) {
 		const struct tw_mode_stats *ms = &s->modes[m];
 
 		if (!ms->writes && !ms->units)
 			continue;
-		fprintf(f, "  %-16s %8" PRIu64 " %10" PRIu64 " %10" PRIu64 " %12" PRIu64 "\n",
-			tw_mode_names[m], ms->writes, ms->units, ms->refused, ms->incomplete);
+		fprintf(f, "  %-16s %8" PRIu64 " %10" PRIu64 " %10" PRIu64 " %12" PRIu64 " %14" PRIu64
+			"\n", tw_mode_names[m], ms->writes, ms->units, ms->refused, ms->incomplete,
+			ms->not_persisted);
 		for (int e = 1; e < TW_ERRNO_MAX; e++)
 			if (ms->refused_errno[e])
 				fprintf(f, "    refused with errno %d (%s): %" PRIu64 "\n", e,
@@ -283,9 +285,10 @@ static void report_modes_json(FILE *f, const struct tw_summary *s)
 		bool first = true;
 
 		fprintf(f, "%s\n    \"%s\": {\"writes\": %" PRIu64 ", \"units\": %" PRIu64
-			", \"refused\": %" PRIu64 ", \"incomplete\": %" PRIu64 ",\n"
-			"      \"refused_errno\": {", m ? "," : "", tw_mode_names[m], ms->writes,
-			ms->units, ms->refused, ms->incomplete);
+			", \"refused\": %" PRIu64 ", \"incomplete\": %" PRIu64
+			", \"not_persisted\": %" PRIu64 ",\n      \"refused_errno\": {", m ? "," : "",
+			tw_mode_names[m], ms->writes, ms->units, ms->refused, ms->incomplete,
+			ms->not_persisted);
 		for (int e = 1; e < TW_ERRNO_MAX; e++) {
 			if (!ms->refused_errno[e])
 				continue;

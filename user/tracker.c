@@ -22,7 +22,7 @@ const char *const tw_mode_names[TW_M_NR] = {
 
 const char *const tw_stage_names[TW_ST_NR] = {
 	[TW_ST_SYSCALL] = "syscall", [TW_ST_CACHE] = "cache", [TW_ST_DEVICE] = "device",
-	[TW_ST_END_TO_END] = "end_to_end",
+	[TW_ST_END_TO_END] = "end_to_end", [TW_ST_DURABLE] = "durable",
 };
 
 static enum tw_mode mode_of(bool direct, bool atomic, bool sync, bool dsync, bool wt)
@@ -58,6 +58,7 @@ enum tw_mode tw_mode_of_kiocb(uint32_t ki_flags)
 #define U_SPLIT_BLOCK	0x08	/* block_split cut inside it */
 #define U_ERROR		0x10
 #define U_MODIFIED	0x20	/* changed while its writeback was in flight */
+#define U_NOT_FUA	0x40	/* a request carrying it had no FUA */
 
 struct file_ent;
 struct uslot;
@@ -115,6 +116,27 @@ struct rq_rec {
 
 struct lat_sample {
 	uint64_t t_write, t_submit, t_device;
+	uint32_t dev;
+	bool fua;		/* every request carrying it had FUA: durable on completion */
+};
+
+/* Units on a device's volatile cache, waiting for a flush issued after them. */
+struct unflushed {
+	uint64_t t_write, t_device;
+	enum tw_mode mode;
+};
+
+#define TW_MAX_UNFLUSHED (1 << 20)	/* per device; beyond, not_persisted at once */
+#define TW_MAX_FLUSHES 64		/* flushes in flight per device */
+
+struct dev_ent {
+	uint32_t dev;
+	struct unflushed *u;
+	size_t n, cap;
+	struct {
+		uint64_t rq, t_issue;
+	} fl[TW_MAX_FLUSHES];
+	int nfl;
 };
 
 /*
@@ -153,6 +175,8 @@ struct tracker {
 	bool finished;
 	struct tw_stable st;
 	struct tw_mode_stats modes[TW_M_NR];
+	struct dev_ent *devs;		/* block devices with unflushed units or flushes */
+	size_t nr_devs;
 	struct tw_modification *mods;	/* the first TW_MAX_MODS_KEPT */
 	struct htab tasks;		/* tid -> struct task_ent: names, open waits */
 	struct htab procs;		/* pid -> struct proc_ent: waits per process */
@@ -203,6 +227,7 @@ size_t tw_record_size(uint32_t type)
 	case TW_EV_WAIT_END: return sizeof(struct tw_wait_end_ev);
 	case TW_EV_DEVICE: return sizeof(struct tw_device_ev);
 	case TW_EV_DIO_END: return sizeof(struct tw_dio_end_ev);
+	case TW_EV_FLUSH: return sizeof(struct tw_flush_ev);
 	}
 	return 0;
 }
@@ -291,6 +316,85 @@ static void hist_add(uint64_t *hist, uint64_t ns)
 	hist[tw_log2_slot(ns / 1000)]++;
 }
 
+static struct dev_ent *dev_get(struct tracker *t, uint32_t dev)
+{
+	struct dev_ent *d;
+
+	for (size_t i = 0; i < t->nr_devs; i++)
+		if (t->devs[i].dev == dev)
+			return &t->devs[i];
+	d = realloc(t->devs, (t->nr_devs + 1) * sizeof(*d));
+	if (!d)
+		return NULL;
+	t->devs = d;
+	d = &t->devs[t->nr_devs++];
+	memset(d, 0, sizeof(*d));
+	d->dev = dev;
+	return d;
+}
+
+static void await_flush(struct tracker *t, enum tw_mode m, const struct lat_sample *x)
+{
+	struct dev_ent *d = dev_get(t, x->dev);
+
+	if (!d || d->n >= TW_MAX_UNFLUSHED) {
+		t->modes[m].not_persisted++;
+		return;
+	}
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 64;
+		struct unflushed *u = realloc(d->u, cap * sizeof(*u));
+
+		if (!u) {
+			t->modes[m].not_persisted++;
+			return;
+		}
+		d->u = u;
+		d->cap = cap;
+	}
+	d->u[d->n++] = (struct unflushed){ .t_write = x->t_write, .t_device = x->t_device,
+					   .mode = m };
+}
+
+/* A flush issued at t_issue completed at ts: what reached the device before it is durable. */
+static void flush_done(struct tracker *t, struct dev_ent *d, uint64_t t_issue, uint64_t ts)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < d->n; i++) {
+		struct unflushed *u = &d->u[i];
+
+		if (u->t_device <= t_issue)
+			hist_add(t->modes[u->mode].hist[TW_ST_DURABLE], ts - u->t_write);
+		else
+			d->u[kept++] = *u;
+	}
+	d->n = kept;
+}
+
+static void on_flush(struct tracker *t, const struct tw_flush_ev *e)
+{
+	struct dev_ent *d = dev_get(t, e->dev);
+
+	if (!d)
+		return;
+	if (!e->done) {
+		if (d->nfl < TW_MAX_FLUSHES) {
+			d->fl[d->nfl].rq = e->rq;
+			d->fl[d->nfl++].t_issue = e->h.ts_ns;
+		}
+		return;
+	}
+	for (int i = 0; i < d->nfl; i++) {
+		if (d->fl[i].rq != e->rq)
+			continue;
+		if (!e->error)
+			flush_done(t, d, d->fl[i].t_issue, e->h.ts_ns);
+		d->fl[i] = d->fl[--d->nfl];
+		return;
+	}
+}
+
 static void record_sample(struct tracker *t, enum tw_mode m, const struct lat_sample *x,
 			  uint64_t t_visible)
 {
@@ -305,6 +409,10 @@ static void record_sample(struct tracker *t, enum tw_mode m, const struct lat_sa
 	hist_add(h[TW_ST_CACHE], submit > t_visible ? submit - t_visible : 0);
 	hist_add(h[TW_ST_DEVICE], x->t_device > submit ? x->t_device - submit : 0);
 	hist_add(h[TW_ST_END_TO_END], x->t_device > x->t_write ? x->t_device - x->t_write : 0);
+	if (x->fua)
+		hist_add(h[TW_ST_DURABLE], x->t_device - x->t_write);
+	else
+		await_flush(t, m, x);
 }
 
 static void wrec_put(struct wrec *w)
@@ -330,10 +438,11 @@ static void wrec_close(struct tracker *t, struct wrec *w, uint64_t t_visible)
 }
 
 /* A unit reached the device: its stages now, or when its write returns. */
-static void unit_latency(struct tracker *t, struct unit *u, uint64_t t_device)
+static void unit_latency(struct tracker *t, struct unit *u, uint64_t t_device, uint32_t dev)
 {
 	struct wrec *w = u->w;
-	struct lat_sample x = { .t_submit = u->t_submit, .t_device = t_device };
+	struct lat_sample x = { .t_submit = u->t_submit, .t_device = t_device, .dev = dev,
+				.fua = !(u->flags & U_NOT_FUA) };
 
 	if (!w)
 		return;
@@ -417,11 +526,12 @@ static void count_verdict(struct tracker *t, struct unit *u, enum tw_verdict v)
 }
 
 /* A verdict. t_device: when its last bytes completed at the device, 0 for no device. */
-static void unit_finalize(struct tracker *t, struct unit *u, enum tw_verdict v, uint64_t t_device)
+static void unit_finalize(struct tracker *t, struct unit *u, enum tw_verdict v, uint64_t t_device,
+			  uint32_t dev)
 {
 	count_verdict(t, u, v);
 	if (t_device)
-		unit_latency(t, u, t_device);
+		unit_latency(t, u, t_device, dev);
 	u->live = false;
 	unit_unlink(t, u);
 	if (!u->refs)
@@ -476,7 +586,7 @@ static void supersede_cached(struct tracker *t, struct unit *list, uint64_t off,
 	for (u = list; u; u = next) {
 		next = u->next;
 		if (u->off == off && u->len == len && !u->queued)
-			unit_finalize(t, u, TW_V_SUPERSEDED, 0);
+			unit_finalize(t, u, TW_V_SUPERSEDED, 0, 0);
 	}
 }
 
@@ -898,6 +1008,8 @@ static void on_rq_issue(struct tracker *t, const struct tw_rq_ev *e)
 			continue;
 		u->last_rq = r->id;
 		u->nreq++;
+		if (!(e->flags & TW_RQ_FUA))
+			u->flags |= U_NOT_FUA;
 		if (e->flags & TW_RQ_ATOMIC)
 			u->nreq_atomic++;
 	}
@@ -927,7 +1039,7 @@ static void on_rq_complete(struct tracker *t, const struct tw_rq_ev *e)
 		if (u->live && u->done >= u->len) {
 			if (!u->nreq)	/* never saw its issue: one request at least */
 				u->nreq = 1;
-			unit_finalize(t, u, done_verdict(u), e->h.ts_ns);
+			unit_finalize(t, u, done_verdict(u), e->h.ts_ns, e->dev);
 		}
 	}
 	b->cur = hi;
@@ -1210,6 +1322,7 @@ int tracker__feed(struct tracker *t, const void *rec, size_t len)
 	case TW_EV_WAIT_END: on_wait_end(t, rec); break;
 	case TW_EV_DEVICE: on_device(t, rec); break;
 	case TW_EV_DIO_END: on_dio_end(t, rec); break;
+	case TW_EV_FLUSH: on_flush(t, rec); break;
 	}
 	return 0;
 }
@@ -1255,20 +1368,25 @@ void tracker__finish(struct tracker *t)
 	t->finished = true;
 	close_open_writes(t, &t->writes);
 	close_open_writes(t, &t->aio);
+	for (size_t i = 0; i < t->nr_devs; i++) {
+		for (size_t k = 0; k < t->devs[i].n; k++)
+			t->modes[t->devs[i].u[k].mode].not_persisted++;
+		t->devs[i].n = 0;
+	}
 	/* Finalizing frees slots under the iterator: restart the scan each time. */
 	for (;;) {
 		bkt = 0;
 		n = htab_next(&t->slots, &bkt, NULL);
 		if (!n)
 			break;
-		unit_finalize(t, container_of(n, struct uslot, hn)->oldest, TW_V_PENDING, 0);
+		unit_finalize(t, container_of(n, struct uslot, hn)->oldest, TW_V_PENDING, 0, 0);
 	}
 	bkt = 0;
 	for (n = htab_next(&t->files, &bkt, NULL); n; n = htab_next(&t->files, &bkt, n)) {
 		struct file_ent *f = container_of(n, struct file_ent, hn);
 
 		while (f->atomics)
-			unit_finalize(t, f->atomics, TW_V_PENDING, 0);
+			unit_finalize(t, f->atomics, TW_V_PENDING, 0, 0);
 	}
 }
 
@@ -1439,6 +1557,9 @@ void tracker__free(struct tracker *t)
 		free_all(&t->tasks, offsetof(struct task_ent, k.hn), free);
 	if (t->procs.buckets)
 		free_all(&t->procs, offsetof(struct proc_ent, k.hn), free);
+	for (size_t i = 0; i < t->nr_devs; i++)
+		free(t->devs[i].u);
+	free(t->devs);
 	free(t->mods);
 	free(t->devices);
 	free(t->procs_flat);

@@ -51,6 +51,7 @@ enum tw_stage {
 	TW_ST_CACHE,		/* visible -> first bio submitted (0 when submitted first) */
 	TW_ST_DEVICE,		/* first bio submitted -> last covering request completed */
 	TW_ST_END_TO_END,	/* write -> device */
+	TW_ST_DURABLE,		/* write -> persisted (FUA, or a flush issued after the device) */
 	TW_ST_NR,
 };
 
@@ -147,6 +148,7 @@ struct tw_mode_stats {
 	uint64_t refused;		/* writes the kernel refused */
 	uint64_t refused_errno[TW_ERRNO_MAX];
 	uint64_t incomplete;		/* reached the device, but the write's return never came */
+	uint64_t not_persisted;		/* reached the device, no flush after it when tracing ended */
 	uint64_t hist[TW_ST_NR][TW_HIST_SLOTS];	/* log2 microseconds */
 };
 

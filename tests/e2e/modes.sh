@@ -51,4 +51,15 @@ for mode, m in d["modes"].items():
         verdict = "ok" if n == m["units"] and m["incomplete"] == 0 else "not ok"
         print(f"{verdict} - {fs} modes: {mode} {stage} histogram holds its {m['units']} units (got {n}, incomplete {m['incomplete']})")
 PY
+# durable: a unit is persisted by its own FUA or by a flush issued after it reached the
+# device. Direct writes with fdatasync after each: every unit persisted. Direct writes and
+# no flush at all: none (ext4's journal commit, which flushes, is put off for the test).
+[ "$FS" = ext4 ] && mount -o remount,commit=600 "$MNT"
+tw "$TMPD/p.json" --unit 8k -- "$WRITER" -m direct -s 8k -n 6 -y 1 "$MNT/flushed"
+expect "fdatasync after each" "$TMPD/p.json" modes.direct.units=6 modes.direct.not_persisted=0
+check "$FS durable: every unit persisted" 6 "$(python3 -c "import json;print(sum(b['count'] for b in json.load(open('$TMPD/p.json'))['modes']['direct']['hist']['durable']))")"
+tw "$TMPD/q.json" --unit 8k -- "$WRITER" -m direct -s 8k -n 6 -F "$MNT/unflushed"
+expect "no flush" "$TMPD/q.json" modes.direct.units=6 modes.direct.not_persisted=6
+check "$FS durable: no unit persisted" 0 "$(python3 -c "import json;print(sum(b['count'] for b in json.load(open('$TMPD/q.json'))['modes']['direct']['hist']['durable']))")"
+
 check_no_leftover_bpf "modes $FS"
