@@ -20,6 +20,7 @@
  *     -w PATH     wait until PATH exists before the first write (for -p tests)
  *     -t          print the time per write (ns) and the CPU time (for bench/)
  *     -P          preallocate the file's range with zeros, synced, before writing
+ *     -S USEC     sleep USEC microseconds after each write
  *     -T THREADS  share the writes among THREADS threads (write i goes to thread i % T),
  *                 all started before the first write (and before -w's wait ends)
  *     -W          write back the first 4 KiB of each write on its own, before the rest:
@@ -149,6 +150,7 @@ struct job {
 	uint64_t size, off0, stride, count, first, step;
 	long sync_every;
 	int rewrite, wb_split;
+	long sleep_us;
 };
 
 static volatile int go;	/* set once -w's file exists: the threads start writing */
@@ -176,6 +178,8 @@ static void *run_job(void *arg)
 			die("sync_file_range");
 		if (j->sync_every > 0 && (long)((i + 1) % j->sync_every) == 0 && fdatasync(j->fd))
 			die("fdatasync");
+		if (j->sleep_us)
+			usleep(j->sleep_us);
 	}
 	free(buf);
 	return NULL;
@@ -187,13 +191,14 @@ int main(int argc, char **argv)
 	const char *mode = "buffered", *wait_path = NULL;
 	int c, fd, flags = O_WRONLY | O_CREAT, rewrite = 0, timing = 0, prealloc = 0, wb_split = 0;
 	int nthreads = 1;
+	long sleep_us = 0;
 	long sync_every = -1;
 	double t0, t1;
 	struct rusage ru;
 	pthread_t th[64];
 	struct job jobs[64];
 
-	while ((c = getopt(argc, argv, "m:s:n:o:g:ry:Fw:tPWT:")) != -1) {
+	while ((c = getopt(argc, argv, "m:s:n:o:g:ry:Fw:tPWT:S:")) != -1) {
 		switch (c) {
 		case 'm': mode = optarg; break;
 		case 's': size = parse_sz(optarg); break;
@@ -208,6 +213,7 @@ int main(int argc, char **argv)
 		case 'P': prealloc = 1; break;
 		case 'W': wb_split = 1; break;
 		case 'T': nthreads = atoi(optarg); break;
+		case 'S': sleep_us = atol(optarg); break;
 		default:
 			fprintf(stderr, "usage: writer [-m mode] [-s size] [-n count] [-o off] "
 				"[-g stride] [-r] [-y N] [-F] [-w path] [-t] [-P] FILE\n");
@@ -278,7 +284,7 @@ int main(int argc, char **argv)
 		jobs[i] = (struct job){ .fd = fd, .mode = mode, .size = size, .off0 = off0,
 					.stride = stride, .count = count, .first = i, .step = nthreads,
 					.sync_every = sync_every, .rewrite = rewrite,
-					.wb_split = wb_split };
+					.wb_split = wb_split, .sleep_us = sleep_us };
 		if (nthreads > 1 && pthread_create(&th[i], NULL, run_job, &jobs[i]))
 			die("pthread_create");
 	}

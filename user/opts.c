@@ -20,6 +20,8 @@ static const char usage_text[] =
 "  -f, --follow           also trace descendants of -p PIDs, present and future\n"
 "  -u, --unit SIZE        unit size: power of two, 512 to 1m (e.g. 8k, 16K, 1m)\n"
 "  -d, --duration SEC     stop after SEC seconds (default: until Ctrl-C or exit)\n"
+"  -i, --interval SEC [N] print each SEC seconds' verdicts and histograms (N times),\n"
+"                         then the totals\n"
 "  -j, --json FILE        write the report as JSON to FILE ('-' for stdout)\n"
 "  -w, --record FILE      save the run's records for --replay\n"
 "  -r, --replay FILE      report from a saved record; needs neither root nor BPF\n"
@@ -73,6 +75,7 @@ static const struct option long_opts[] = {
 	{ "follow", no_argument, NULL, 'f' },
 	{ "unit", required_argument, NULL, 'u' },
 	{ "duration", required_argument, NULL, 'd' },
+	{ "interval", required_argument, NULL, 'i' },
 	{ "json", required_argument, NULL, 'j' },
 	{ "record", required_argument, NULL, 'w' },
 	{ "replay", required_argument, NULL, 'r' },
@@ -97,7 +100,7 @@ int opts_parse(struct tw_opts *o, int argc, char **argv, char *err, size_t errle
 	opts_defaults(o);
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+p:fu:d:j:w:r:vVh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:fu:d:i:j:w:r:vVh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (o->nr_pids >= TW_MAX_PIDS) {
@@ -126,6 +129,17 @@ int opts_parse(struct tw_opts *o, int argc, char **argv, char *err, size_t errle
 			if (parse_uint(optarg, "-d/--duration", 1, 86400 * 365, &o->duration_s, err,
 				       errlen))
 				return OPTS_ERROR;
+			break;
+		case 'i':
+			if (parse_uint(optarg, "-i/--interval", 1, 86400, &o->interval_s, err, errlen))
+				return OPTS_ERROR;
+			/* like biolatency: an optional count follows */
+			if (optind < argc && argv[optind][0] >= '0' && argv[optind][0] <= '9') {
+				if (parse_uint(argv[optind], "-i/--interval COUNT", 1, 1ULL << 32,
+					       &o->interval_count, err, errlen))
+					return OPTS_ERROR;
+				optind++;
+			}
 			break;
 		case 'j':
 			o->json_path = optarg;
@@ -181,7 +195,7 @@ int opts_parse(struct tw_opts *o, int argc, char **argv, char *err, size_t errle
 			opts_usage(stdout);
 			return OPTS_EXIT_OK;
 		default:
-			if (optopt && strchr("pudjwr", optopt))
+			if (optopt && strchr("pudijwr", optopt))
 				snprintf(err, errlen, "-%c needs a value; see 'tornwatch --help'",
 					 optopt);
 			else if (optopt >= OPT_TOP)

@@ -20,6 +20,8 @@ struct tw_opts {
 	const char *record_path;
 	const char *replay_path;
 	uint64_t duration_s;		/* 0: until signal / target exit */
+	uint64_t interval_s;		/* -i: print every SECONDS, 0: only at the end */
+	uint64_t interval_count;	/* -i SECONDS COUNT: stop after COUNT intervals */
 	bool verbose;
 	bool no_stable;			/* leave stablepage out */
 	int top_files;

@@ -108,6 +108,34 @@ static void report_modes_text(FILE *f, const struct tw_summary *s)
 	}
 }
 
+void report_interval_text(FILE *f, unsigned int n, double t_s, const struct tw_summary *prev,
+			  const struct tw_summary *cur)
+{
+	uint64_t d[TW_V_NR], h[TW_HIST_SLOTS];
+
+	fprintf(f, "\nINTERVAL %u (%.1f s): writes %" PRIu64 ", units %" PRIu64, n, t_s,
+		cur->writes - prev->writes, tw_units_total(&cur->c) - tw_units_total(&prev->c));
+	for (int v = 0; v < TW_V_NR; v++) {
+		d[v] = cur->c.verdict[v] - prev->c.verdict[v];
+		fprintf(f, ", %s %" PRIu64, tw_verdict_names[v], d[v]);
+	}
+	fprintf(f, ", misaligned %" PRIu64 ", lost %" PRIu64 "\n",
+		cur->c.misaligned - prev->c.misaligned, cur->lost_total - prev->lost_total);
+	for (int m = 0; m < TW_M_NR; m++) {
+		for (int st = 0; st < TW_ST_NR; st++) {
+			uint64_t any = 0;
+
+			for (int i = 0; i < TW_HIST_SLOTS; i++)
+				any |= h[i] = cur->modes[m].hist[st][i] - prev->modes[m].hist[st][i];
+			if (!any)
+				continue;
+			fprintf(f, "  %s, %s latency (units: %" PRIu64 ")\n", tw_mode_names[m],
+				tw_stage_names[st], hist_sum(h));
+			report_log2_hist(f, h, TW_HIST_SLOTS, 1000, "    ");
+		}
+	}
+}
+
 static void report_stable_text(FILE *f, const struct tw_summary *s)
 {
 	const struct tw_stable *st = &s->stable;

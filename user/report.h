@@ -15,6 +15,9 @@ struct tw_report_meta {
 
 /* slot i counts values in [2^i, 2^(i+1)) x unit_ns; printed like biolatency */
 void report_log2_hist(FILE *f, const uint64_t *slots, int nr, uint64_t unit_ns, const char *indent);
+/* One interval: what cur has that prev had not (both are snapshots of growing counters). */
+void report_interval_text(FILE *f, unsigned int n, double t_s, const struct tw_summary *prev,
+			  const struct tw_summary *cur);
 void report_text(FILE *f, const struct tw_summary *s, const struct tw_report_meta *m);
 void report_json(FILE *f, const struct tw_summary *s, const struct tw_report_meta *m);
 /* Write JSON to path ("-": stdout) through a temporary file and rename. */

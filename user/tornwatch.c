@@ -265,6 +265,25 @@ static bool any_pid_alive(const struct tw_opts *o)
 	return false;
 }
 
+/* -i: the interval's verdicts and histograms, as differences of growing counters. */
+static void print_interval(struct intake *in, unsigned int n, double t_s, struct tw_summary *prev,
+			   bool finished)
+{
+	uint64_t counters[TW_NR_STATS];
+	struct tw_summary cur;
+
+	tracker__summary(in->tracker, &cur);
+	if (!finished) {	/* the STATS record comes at the end: read the counters now */
+		tracer__stats(in->tracer, counters);
+		cur.lost_total = 0;
+		for (int i = 0; i < TW_NR_LOST; i++)
+			cur.lost_total += counters[i];
+	}
+	report_interval_text(stdout, n, t_s, prev, &cur);
+	fflush(stdout);
+	*prev = cur;
+}
+
 static int check_live_preconditions(const struct tw_opts *o)
 {
 	if (geteuid() != 0) {
@@ -298,8 +317,10 @@ static int run_live(const struct tw_opts *o)
 	char err[512], kernel[65];
 	int rc = TW_EXIT_ERROR, release_fd = -1, status = 0;
 	pid_t child = -1;
-	double t0, deadline;
+	double t0, deadline, next_interval = 0;
 	bool child_done = false;
+	struct tw_summary prev = {};
+	unsigned int intervals = 0;
 
 	if (check_live_preconditions(o))
 		return TW_EXIT_ERROR;
@@ -341,9 +362,17 @@ static int run_live(const struct tw_opts *o)
 	signals_install(&stop);
 	t0 = now_s();
 	deadline = o->duration_s ? t0 + o->duration_s : 0;
+	if (o->interval_s)
+		next_interval = t0 + o->interval_s;
 	while (!stop) {
 		if (tracer__poll(in.tracer, 100) < 0)
 			break;
+		if (next_interval && now_s() >= next_interval) {
+			print_interval(&in, ++intervals, now_s() - t0, &prev, false);
+			next_interval += o->interval_s;
+			if (o->interval_count && intervals >= o->interval_count)
+				break;
+		}
 		if (child > 0 && waitpid(child, &status, WNOHANG) == child) {
 			child_done = true;
 			break;
@@ -368,6 +397,9 @@ static int run_live(const struct tw_opts *o)
 		stats.stats[i] = counters[i];
 	deliver(&in, &stats, sizeof(stats));
 	tracker__finish(in.tracker);
+	/* The rest since the last interval, pending verdicts included: intervals sum to totals. */
+	if (o->interval_s)
+		print_interval(&in, ++intervals, now_s() - t0, &prev, true);
 
 	rc = TW_EXIT_OK;
 	if (write_reports(in.tracker, o, "live", kernel, now_s() - t0))

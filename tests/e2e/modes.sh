@@ -62,4 +62,13 @@ tw "$TMPD/q.json" --unit 8k -- "$WRITER" -m direct -s 8k -n 6 -F "$MNT/unflushed
 expect "no flush" "$TMPD/q.json" modes.direct.units=6 modes.direct.not_persisted=6
 check "$FS durable: no unit persisted" 0 "$(python3 -c "import json;print(sum(b['count'] for b in json.load(open('$TMPD/q.json'))['modes']['direct']['hist']['durable']))")"
 
+# -i 1 over 40 writes spread across about 2.5 s: the intervals add up to the totals exactly.
+tw "$TMPD/i.json" --unit 8k -i 1 -- "$WRITER" -s 8k -n 40 -y 1 -S 60000 "$MNT/intervals"
+expect "-i 1" "$TMPD/i.json" units.total=40 units.whole=40
+check "$FS -i 1: more than one interval" 1 "$(grep -c '^INTERVAL 2 ' "$TMPD/last.txt")"
+for key in writes units whole; do
+	check "$FS -i 1: intervals' $key add up to the total" 40 \
+		"$(grep '^INTERVAL' "$TMPD/last.txt" | grep -o " $key [0-9]*" | awk '{n += $2} END {print n}')"
+done
+
 check_no_leftover_bpf "modes $FS"

@@ -93,6 +93,13 @@ static bool test_opts(void)
 	ASSERT_EQ(PARSE("-f", "--", "true"), OPTS_ERROR, "-f with a command");
 	ASSERT_EQ(PARSE("--ringbuf", "3m", "-p", "1"), OPTS_ERROR, "ringbuf not pow2");
 	ASSERT_EQ(PARSE("-d", "0", "-p", "1"), OPTS_ERROR, "duration 0");
+	ASSERT_EQ(PARSE("-i", "1", "5", "-p", "1"), OPTS_RUN, "-i 1 5");
+	ASSERT_EQ(o.interval_s, 1, "interval");
+	ASSERT_EQ(o.interval_count, 5, "interval count");
+	ASSERT_EQ(PARSE("-i", "2", "--", "true"), OPTS_RUN, "-i 2 -- cmd");
+	ASSERT_EQ(o.interval_count, 0, "no count");
+	ASSERT_STREQ(o.cmd[0], "true", "the command after -i");
+	ASSERT_EQ(PARSE("-i", "0", "-p", "1"), OPTS_ERROR, "interval 0");
 	return true;
 }
 
