@@ -24,6 +24,12 @@ char LICENSE[] SEC("license") = "GPL";
 #define NR_writev	20
 #define NR_pwritev	296
 #define NR_pwritev2	328
+#define NR_msync	26
+#define NR_fsync	74
+#define NR_fdatasync	75
+#define NR_sync		162
+#define NR_sync_file_range 277
+#define NR_syncfs	306
 
 const volatile __u32 follow_forks = 0;
 
@@ -194,6 +200,23 @@ static __always_inline int resolve_file(struct task_state *ts, struct file *file
 	return 1;
 }
 
+static __always_inline __u32 sync_trigger(long id)
+{
+	switch (id) {
+	case NR_fsync:
+	case NR_fdatasync:
+		return TW_TRIG_FSYNC;
+	case NR_sync_file_range:
+		return TW_TRIG_SYNC_FILE_RANGE;
+	case NR_msync:
+		return TW_TRIG_MSYNC;
+	case NR_sync:
+	case NR_syncfs:
+		return TW_TRIG_SYNC;
+	}
+	return 0;
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(tw_sys_enter, struct pt_regs *regs, long id)
 {
@@ -205,6 +228,14 @@ int BPF_PROG(tw_sys_enter, struct pt_regs *regs, long id)
 	__u32 fd, f_flags, rwf = 0, wflags = 0;
 	long pos_arg = -1;
 
+	__u32 trig = sync_trigger(id);
+
+	if (trig) {	/* a traced thread syncs: the bios it queues are this trigger's */
+		ts = traced_task_state();
+		if (ts)
+			ts->in_sync = trig;
+		return 0;
+	}
 	if (!is_write_nr(id))
 		return 0;
 	ts = traced_task_state();
@@ -273,8 +304,15 @@ int BPF_PROG(tw_sys_exit, struct pt_regs *regs, long ret)
 {
 	struct tw_write_end_ev *ev;
 	struct task_state *ts;
+	long id = regs->orig_ax;
 
-	if (!is_write_nr(regs->orig_ax))
+	if (sync_trigger(id)) {
+		ts = task_state_get(false);
+		if (ts)
+			ts->in_sync = 0;
+		return 0;
+	}
+	if (!is_write_nr(id))
 		return 0;
 	ts = task_state_get(false);
 	if (!ts)
@@ -535,6 +573,52 @@ static __always_inline struct page *bio_first_page(struct bio *bio)
 	return page_at(bv.bv_page, (bv.bv_offset + done) >> PAGE_SHIFT_4K);
 }
 
+/* Who queues this bio, and why: a traced thread's write or sync, or the flusher's work. */
+static __always_inline __u32 bio_trigger(void)
+{
+	struct task_state *ts = task_state_get(false);
+
+	if (!ts)
+		return TW_TRIG_UNKNOWN;
+	if (ts->in_write)
+		return TW_TRIG_WRITE;
+	if (ts->in_sync)
+		return ts->in_sync;
+	return ts->wb_reason;
+}
+
+/* The flusher starts a piece of work: its reason holds for the bios it queues until done. */
+SEC("tp_btf/writeback_start")
+int BPF_PROG(tw_wb_start, struct bdi_writeback *wb, struct wb_writeback_work *work)
+{
+	struct task_state *ts = task_state_get(true);
+	int reason = BPF_CORE_READ(work, reason);
+
+	if (!ts)
+		return 0;
+	if (reason == bpf_core_enum_value(enum wb_reason, WB_REASON_BACKGROUND))
+		ts->wb_reason = TW_TRIG_BACKGROUND;
+	else if (reason == bpf_core_enum_value(enum wb_reason, WB_REASON_PERIODIC))
+		ts->wb_reason = TW_TRIG_PERIODIC;
+	else if (reason == bpf_core_enum_value(enum wb_reason, WB_REASON_VMSCAN))
+		ts->wb_reason = TW_TRIG_PRESSURE;
+	else if (reason == bpf_core_enum_value(enum wb_reason, WB_REASON_SYNC))
+		ts->wb_reason = TW_TRIG_SYNC;
+	else
+		ts->wb_reason = TW_TRIG_FLUSHER_OTHER;
+	return 0;
+}
+
+SEC("tp_btf/writeback_written")
+int BPF_PROG(tw_wb_written, struct bdi_writeback *wb, struct wb_writeback_work *work)
+{
+	struct task_state *ts = task_state_get(false);
+
+	if (ts)
+		ts->wb_reason = 0;
+	return 0;
+}
+
 SEC("tp_btf/block_bio_queue")
 int BPF_PROG(tw_bio_queue, struct bio *bio)
 {
@@ -584,7 +668,7 @@ int BPF_PROG(tw_bio_queue, struct bio *bio)
 	ev->size = size;
 	ev->opf = opf;
 	ev->flags = (opf & tw_req_atomic_mask()) ? TW_BIO_ATOMIC : 0;
-	ev->pad = 0;
+	ev->trigger = bio_trigger();
 	if (dio && st) {
 		__u64 left = st->dio_count - st->dio_consumed;
 

@@ -10,7 +10,7 @@
 #ifndef TORNWATCH_H
 #define TORNWATCH_H
 
-#define TW_RECORD_VERSION 3
+#define TW_RECORD_VERSION 4
 
 #define TW_MAX_EXT	8	/* file extents carried in one bio record */
 #define TW_RPATH_LEN	320	/* path inside its filesystem, components leaf first */
@@ -149,6 +149,21 @@ struct tw_ext {
 	__u32 dev;
 };
 
+/* What made a bio go out: tw_bio_ev.trigger */
+enum tw_trigger {
+	TW_TRIG_UNKNOWN,	/* an untraced task outside the flusher */
+	TW_TRIG_WRITE,		/* the write itself (O_DSYNC, O_SYNC, RWF_DSYNC, direct) */
+	TW_TRIG_FSYNC,		/* fsync or fdatasync of a traced task */
+	TW_TRIG_SYNC_FILE_RANGE, /* sync_file_range of a traced task */
+	TW_TRIG_MSYNC,		/* msync of a traced task */
+	TW_TRIG_SYNC,		/* sync/syncfs, or the flusher working for one */
+	TW_TRIG_BACKGROUND,	/* the flusher: too much dirty memory */
+	TW_TRIG_PERIODIC,	/* the flusher: dirty data grew old */
+	TW_TRIG_PRESSURE,	/* the flusher for reclaim (memory pressure) */
+	TW_TRIG_FLUSHER_OTHER,	/* the flusher for another reason */
+	TW_TRIG_NR,
+};
+
 struct tw_bio_ev {
 	struct tw_hdr h;
 	__u64 bio;		/* kernel address: an id, valid until completion */
@@ -158,7 +173,7 @@ struct tw_bio_ev {
 	__u32 opf;
 	__u32 nr_ext;
 	__u32 flags;		/* TW_BIO_* */
-	__u32 pad;
+	__u32 trigger;		/* enum tw_trigger */
 	struct tw_ext ext[TW_MAX_EXT];
 };
 

@@ -71,6 +71,8 @@ struct task_state {
 	__u64 w_pos;		/* where the write syscall in progress starts */
 	__u64 wait_t0;		/* stablepage: waiting for writeback since (ns), 0: not */
 	__u64 fault_addr;	/* stablepage: the last user write fault's address */
+	__u32 in_sync;		/* enum tw_trigger of the sync syscall in progress, 0: none */
+	__u32 wb_reason;	/* flusher kworker: enum tw_trigger of its work, 0: none */
 	__u64 dio_ino;
 	__u64 dio_pos;
 	__u64 dio_count;

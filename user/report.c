@@ -95,6 +95,11 @@ static void report_modes_text(FILE *f, const struct tw_summary *s)
 				fprintf(f, "    refused with errno %d (%s): %" PRIu64 "\n", e,
 					strerror(e), ms->refused_errno[e]);
 	}
+	fprintf(f, "  buffered units written back by:");
+	for (int k = 0; k < TW_TRIG_NR; k++)
+		if (s->triggers[k])
+			fprintf(f, " %s %" PRIu64, tw_trigger_names[k], s->triggers[k]);
+	fprintf(f, "\n");
 	for (int m = 0; m < TW_M_NR; m++) {
 		const struct tw_mode_stats *ms = &s->modes[m];
 
@@ -330,7 +335,10 @@ static void report_modes_json(FILE *f, const struct tw_summary *s)
 		}
 		fprintf(f, "}}");
 	}
-	fprintf(f, "\n  },\n");
+	fprintf(f, "\n  },\n  \"writeback_triggers\": {");
+	for (int k = 0; k < TW_TRIG_NR; k++)
+		fprintf(f, "%s\"%s\": %" PRIu64, k ? ", " : "", tw_trigger_names[k], s->triggers[k]);
+	fprintf(f, "},\n");
 }
 
 static void report_stable_json(FILE *f, const struct tw_summary *s)

@@ -25,6 +25,14 @@ const char *const tw_stage_names[TW_ST_NR] = {
 	[TW_ST_END_TO_END] = "end_to_end", [TW_ST_DURABLE] = "durable",
 };
 
+const char *const tw_trigger_names[TW_TRIG_NR] = {
+	[TW_TRIG_UNKNOWN] = "unknown",		[TW_TRIG_WRITE] = "write",
+	[TW_TRIG_FSYNC] = "fsync",		[TW_TRIG_SYNC_FILE_RANGE] = "sync_file_range",
+	[TW_TRIG_MSYNC] = "msync",		[TW_TRIG_SYNC] = "sync",
+	[TW_TRIG_BACKGROUND] = "background",	[TW_TRIG_PERIODIC] = "periodic",
+	[TW_TRIG_PRESSURE] = "memory_pressure",	[TW_TRIG_FLUSHER_OTHER] = "flusher_other",
+};
+
 static enum tw_mode mode_of(bool direct, bool atomic, bool sync, bool dsync, bool wt)
 {
 	if (atomic)
@@ -71,6 +79,7 @@ struct unit {
 	struct wrec *w;		/* the write that made it (a reference) */
 	uint64_t off, len;
 	uint64_t t_submit;	/* its first bio queued */
+	uint32_t trigger;	/* what queued that bio: enum tw_trigger */
 	uint32_t flags;
 	uint32_t refs;		/* bio pieces that point here */
 	bool live;		/* still waiting for a verdict */
@@ -103,6 +112,7 @@ struct bio_rec {
 	struct hkey k;		/* the kernel's bio address */
 	uint64_t id;
 	uint64_t ts;		/* queued at */
+	uint32_t trigger;
 	uint64_t cur, end;	/* the bytes this bio still carries */
 	struct piece *p;
 	uint32_t np, cap;
@@ -175,6 +185,7 @@ struct tracker {
 	bool finished;
 	struct tw_stable st;
 	struct tw_mode_stats modes[TW_M_NR];
+	uint64_t triggers[TW_TRIG_NR];
 	struct dev_ent *devs;		/* block devices with unflushed units or flushes */
 	size_t nr_devs;
 	struct tw_modification *mods;	/* the first TW_MAX_MODS_KEPT */
@@ -532,6 +543,8 @@ static void unit_finalize(struct tracker *t, struct unit *u, enum tw_verdict v, 
 	count_verdict(t, u, v);
 	if (t_device)
 		unit_latency(t, u, t_device, dev);
+	if (t_device && !(u->flags & U_DIRECT))
+		t->triggers[u->trigger]++;
 	u->live = false;
 	unit_unlink(t, u);
 	if (!u->refs)
@@ -853,8 +866,10 @@ static void claim(struct bio_rec *b, struct unit *u, uint64_t lo, uint64_t hi, u
 	if (a >= z || piece_add(b, u, bio_off + (a - ext_off), z - a))
 		return;
 	u->queued += z - a;
-	if (!u->t_submit)
+	if (!u->t_submit) {
 		u->t_submit = b->ts;
+		u->trigger = b->trigger;
+	}
 	if (u->last_bio != b->id) {
 		u->nbios++;
 		u->last_bio = b->id;
@@ -930,6 +945,7 @@ static void on_bio_queue(struct tracker *t, const struct tw_bio_ev *e)
 
 	if (!b)
 		return;
+	b->trigger = e->trigger < TW_TRIG_NR ? e->trigger : TW_TRIG_UNKNOWN;
 	for (uint32_t i = 0; i < e->nr_ext && i < TW_MAX_EXT; i++) {
 		assign_extent(t, b, &e->ext[i], off);
 		off += e->ext[i].len;
@@ -1451,6 +1467,7 @@ void tracker__summary(struct tracker *t, struct tw_summary *s)
 	s->c = t->c;
 	s->join = t->join;
 	memcpy(s->modes, t->modes, sizeof(s->modes));
+	memcpy(s->triggers, t->triggers, sizeof(s->triggers));
 	s->have_bpf_stats = t->have_bpf_stats;
 	memcpy(s->bpf_stats, t->bpf_stats, sizeof(s->bpf_stats));
 	for (int k = 0; k < TW_NR_LOST; k++)

@@ -56,6 +56,7 @@ enum tw_stage {
 };
 
 extern const char *const tw_stage_names[TW_ST_NR];
+extern const char *const tw_trigger_names[TW_TRIG_NR];
 
 #define TW_ERRNO_MAX 134
 
@@ -160,6 +161,7 @@ struct tw_summary {
 	struct tw_join_stats join;
 	struct tw_stable stable;
 	struct tw_mode_stats modes[TW_M_NR];
+	uint64_t triggers[TW_TRIG_NR];	/* buffered units on the device, by what wrote them back */
 	bool have_bpf_stats;
 	uint64_t bpf_stats[TW_NR_STATS];
 	uint64_t lost_total;		/* sum of the TW_LOST_* counters */

@@ -62,6 +62,35 @@ tw "$TMPD/q.json" --unit 8k -- "$WRITER" -m direct -s 8k -n 6 -F "$MNT/unflushed
 expect "no flush" "$TMPD/q.json" modes.direct.units=6 modes.direct.not_persisted=6
 check "$FS durable: no unit persisted" 0 "$(python3 -c "import json;print(sum(b['count'] for b in json.load(open('$TMPD/q.json'))['modes']['direct']['hist']['durable']))")"
 
+# Writeback triggers: what wrote each buffered unit back, from a workload that decides it.
+# The periodic flusher is made quick for the last file only (restored at exit); the test
+# waits until the file has no delayed allocation left (its writeback began), then until
+# its I/O is done (sync_file_range WAIT_AFTER starts nothing).
+VM=/proc/sys/vm
+RESTORE+=("$VM/dirty_expire_centisecs $(cat $VM/dirty_expire_centisecs)")
+RESTORE+=("$VM/dirty_writeback_centisecs $(cat $VM/dirty_writeback_centisecs)")
+wl="set -e
+'$W' -s 8k -n 4 '$D/by-fsync'
+'$W' -s 8k -n 3 -F '$D/by-range'
+xfs_io -c 'sync_range -w 0 24576' -c 'sync_range -a 0 24576' '$D/by-range'
+'$W' -m dsync -s 8k -n 2 '$D/by-write'
+echo 10 > $VM/dirty_expire_centisecs
+echo 10 > $VM/dirty_writeback_centisecs
+'$W' -s 8k -n 5 -F '$D/by-flusher'
+for i in \$(seq 1000); do filefrag -v '$D/by-flusher' | grep -q delalloc || break; sleep 0.02; done
+xfs_io -c 'sync_range -a 0 40960' '$D/by-flusher'"
+tw "$TMPD/t.json" --unit 8k -- bash -c "$wl"
+check "$FS triggers: workload exit status" 0 $?
+expect "writeback triggers" "$TMPD/t.json" writeback_triggers.fsync=4 \
+	writeback_triggers.sync_file_range=3 writeback_triggers.write=2 \
+	writeback_triggers.periodic=5 writeback_triggers.background=0 \
+	writeback_triggers.unknown=0 units.total=14 units.pending=0
+for f in $VM/dirty_expire_centisecs $VM/dirty_writeback_centisecs; do
+	for ((i = ${#RESTORE[@]} - 1; i >= 0; i--)); do
+		[ "${RESTORE[i]%% *}" = "$f" ] && echo "${RESTORE[i]#* }" >"$f" && break
+	done
+done
+
 # -i 1 over 40 writes spread across about 2.5 s: the intervals add up to the totals exactly.
 tw "$TMPD/i.json" --unit 8k -i 1 -- "$WRITER" -s 8k -n 40 -y 1 -S 60000 "$MNT/intervals"
 expect "-i 1" "$TMPD/i.json" units.total=40 units.whole=40
