@@ -225,7 +225,7 @@ int BPF_PROG(tw_sys_enter, struct pt_regs *regs, long id)
 	struct file *file;
 	struct inode *inode;
 	__u64 pos, count = 0;
-	__u32 fd, f_flags, rwf = 0, wflags = 0;
+	__u32 fd, f_flags, rwf = 0, wflags = 0, iovcnt = 1;
 	long pos_arg = -1;
 
 	__u32 trig = sync_trigger(id);
@@ -258,11 +258,13 @@ int BPF_PROG(tw_sys_enter, struct pt_regs *regs, long id)
 		pos_arg = regs->r10;
 		break;
 	case NR_writev:
-		count = sum_iov((void *)regs->si, regs->dx, &wflags);
+		iovcnt = regs->dx;
+		count = sum_iov((void *)regs->si, iovcnt, &wflags);
 		break;
 	case NR_pwritev:
 	case NR_pwritev2:
-		count = sum_iov((void *)regs->si, regs->dx, &wflags);
+		iovcnt = regs->dx;
+		count = sum_iov((void *)regs->si, iovcnt, &wflags);
 		pos_arg = regs->r10;
 		if (id == NR_pwritev2)
 			rwf = regs->r9;
@@ -295,6 +297,8 @@ int BPF_PROG(tw_sys_enter, struct pt_regs *regs, long id)
 	ev->rwf = rwf;
 	ev->sysno = id;
 	ev->wflags = wflags;
+	ev->iovcnt = iovcnt;
+	ev->pad = 0;
 	ev_submit(ev);
 	return 0;
 }

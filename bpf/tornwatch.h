@@ -10,7 +10,7 @@
 #ifndef TORNWATCH_H
 #define TORNWATCH_H
 
-#define TW_RECORD_VERSION 4
+#define TW_RECORD_VERSION 5
 
 #define TW_MAX_EXT	8	/* file extents carried in one bio record */
 #define TW_RPATH_LEN	320	/* path inside its filesystem, components leaf first */
@@ -37,6 +37,7 @@ enum tw_ev_type {
 	TW_EV_DEVICE,		/* user space only: a block device's settings */
 	TW_EV_DIO_END,		/* iomap_dio_complete: a direct write of a traced task is done */
 	TW_EV_FLUSH,		/* a cache flush request was issued or completed */
+	TW_EV_ATOMIC_LIMITS,	/* user space only: a file's statx atomic write limits */
 	TW_EV_MAX,
 };
 
@@ -105,6 +106,8 @@ struct tw_write_ev {
 	__u32 rwf;		/* pwritev2 flags */
 	__u32 sysno;
 	__u32 wflags;		/* TW_W_* */
+	__u32 iovcnt;		/* segments: 1 for write and pwrite64 */
+	__u32 pad;
 };
 
 struct tw_task_ev {
@@ -218,7 +221,7 @@ struct tw_path_ev {
 
 _Static_assert(sizeof(struct tw_hdr) == 24, "tw_hdr layout");
 _Static_assert(sizeof(struct tw_file_ev) == 40 + TW_RPATH_LEN, "tw_file_ev layout");
-_Static_assert(sizeof(struct tw_write_ev) == 72, "tw_write_ev layout");
+_Static_assert(sizeof(struct tw_write_ev) == 80, "tw_write_ev layout");
 _Static_assert(sizeof(struct tw_task_ev) == 40, "tw_task_ev layout");
 _Static_assert(sizeof(struct tw_write_end_ev) == 32, "tw_write_end_ev layout");
 _Static_assert(sizeof(struct tw_dio_ev) == 64, "tw_dio_ev layout");
@@ -285,12 +288,26 @@ struct tw_device_ev {
 	struct tw_hdr h;
 	__u32 dev;		/* block device (kernel dev_t) */
 	__s32 stable_writes;	/* queue/stable_writes when tracing started; -1 unknown */
+	__u32 atomic_unit_min;	/* queue/atomic_write_unit_min_bytes, 0: none */
+	__u32 atomic_unit_max;	/* queue/atomic_write_unit_max_bytes */
+	__u32 atomic_boundary;	/* queue/atomic_write_boundary_bytes, 0: none */
+	__u32 atomic_max;	/* queue/atomic_write_max_bytes */
+};
+
+struct tw_atomic_limits_ev {
+	struct tw_hdr h;
+	__u64 ino;
+	__u32 dev;
+	__u32 unit_min;		/* statx STATX_WRITE_ATOMIC; 0: no atomic writes here */
+	__u32 unit_max;
+	__u32 segments_max;
 };
 
 _Static_assert(sizeof(struct tw_modified_ev) == 72, "tw_modified_ev layout");
 _Static_assert(sizeof(struct tw_wait_begin_ev) == 56 + 8 * TW_STACK_DEPTH, "tw_wait_begin_ev");
 _Static_assert(sizeof(struct tw_wait_end_ev) == 32, "tw_wait_end_ev layout");
-_Static_assert(sizeof(struct tw_device_ev) == 32, "tw_device_ev layout");
+_Static_assert(sizeof(struct tw_device_ev) == 48, "tw_device_ev layout");
+_Static_assert(sizeof(struct tw_atomic_limits_ev) == 48, "tw_atomic_limits_ev layout");
 
 /* Counters the BPF side keeps; TW_LOST_* are data lost, summed into lost.total. */
 enum tw_stat {

@@ -9,7 +9,8 @@
  *                 mmap (stores through a shared mapping of the range; the file must
  *                 already be that long; no msync), sync (O_SYNC), rwf-dsync (pwritev2
  *                 RWF_DSYNC), direct-dsync (O_DIRECT | O_DSYNC), atomic-buffered
- *                 (pwritev2 RWF_ATOMIC without O_DIRECT: refused by today's kernels)
+ *                 (pwritev2 RWF_ATOMIC without O_DIRECT: refused by today's kernels),
+ *                 atomic-2iov (RWF_ATOMIC with the bytes in two iovecs)
  *     -s SIZE     bytes per write (default 8192)
  *     -n COUNT    number of writes (default 1)
  *     -o OFFSET   offset of the first write (default 0)
@@ -128,6 +129,10 @@ static void do_write(int fd, const char *mode, char *buf, uint64_t size, uint64_
 		n = mmap_store(fd, buf, size, off);
 	} else if (!strncmp(mode, "aio", 3)) {
 		n = aio_write1(fd, buf, size, off, strcmp(mode, "aio-atomic") ? 0 : RWF_ATOMIC);
+	} else if (!strcmp(mode, "atomic-2iov")) {
+		struct iovec iov[2] = { { buf, size / 2 }, { buf + size / 2, size - size / 2 } };
+
+		n = pwritev2(fd, iov, 2, off, RWF_ATOMIC);
 	} else if (!strcmp(mode, "atomic") || !strcmp(mode, "atomic-buffered") ||
 		   !strcmp(mode, "rwf-dsync")) {
 		struct iovec iov = { .iov_base = buf, .iov_len = size };
@@ -231,7 +236,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!strcmp(mode, "direct") || !strcmp(mode, "atomic") || !strcmp(mode, "aio") ||
-	    !strcmp(mode, "aio-atomic"))
+	    !strcmp(mode, "aio-atomic") || !strcmp(mode, "atomic-2iov"))
 		flags |= O_DIRECT;
 	else if (!strcmp(mode, "direct-dsync"))
 		flags |= O_DIRECT | O_DSYNC;

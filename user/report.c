@@ -95,6 +95,22 @@ static void report_modes_text(FILE *f, const struct tw_summary *s)
 				fprintf(f, "    refused with errno %d (%s): %" PRIu64 "\n", e,
 					strerror(e), ms->refused_errno[e]);
 	}
+	fprintf(f, "  atomic writes checked %" PRIu64 "; violations:", s->atomic.checked);
+	for (int k = 0; k < TW_AV_NR; k++)
+		if (s->atomic.violations[k])
+			fprintf(f, " %s %" PRIu64, tw_atomic_violation_names[k], s->atomic.violations[k]);
+	fprintf(f, "; requests breaking device atomic limits %" PRIu64 "\n",
+		s->atomic.device_misaligned);
+	for (size_t i = 0; i < s->stable.nr_devices; i++) {
+		const struct tw_device *d = &s->stable.devices[i];
+		char dev[16];
+
+		if (!d->atomic_unit_max)
+			continue;
+		fmt_kdev(d->dev, dev, sizeof(dev));
+		fprintf(f, "  device %s atomic writes: unit %u..%u, boundary %u, max %u\n", dev,
+			d->atomic_unit_min, d->atomic_unit_max, d->atomic_boundary, d->atomic_max);
+	}
 	fprintf(f, "  buffered units written back by:");
 	for (int k = 0; k < TW_TRIG_NR; k++)
 		if (s->triggers[k])
@@ -335,7 +351,23 @@ static void report_modes_json(FILE *f, const struct tw_summary *s)
 		}
 		fprintf(f, "}}");
 	}
-	fprintf(f, "\n  },\n  \"writeback_triggers\": {");
+	fprintf(f, "\n  },\n  \"atomic\": {\"checked\": %" PRIu64 ", \"device_misaligned\": %" PRIu64
+		", \"violations\": {", s->atomic.checked, s->atomic.device_misaligned);
+	for (int k = 0; k < TW_AV_NR; k++)
+		fprintf(f, "%s\"%s\": %" PRIu64, k ? ", " : "", tw_atomic_violation_names[k],
+			s->atomic.violations[k]);
+	fprintf(f, "}},\n  \"devices\": [");
+	for (size_t i = 0; i < s->stable.nr_devices; i++) {
+		const struct tw_device *d = &s->stable.devices[i];
+		char dev[16];
+
+		fmt_kdev(d->dev, dev, sizeof(dev));
+		fprintf(f, "%s\n    {\"dev\": \"%s\", \"stable_writes\": %d, \"atomic_write_unit_min\": "
+			"%u, \"atomic_write_unit_max\": %u, \"atomic_write_boundary\": %u, "
+			"\"atomic_write_max\": %u}", i ? "," : "", dev, d->stable_writes,
+			d->atomic_unit_min, d->atomic_unit_max, d->atomic_boundary, d->atomic_max);
+	}
+	fprintf(f, "%s],\n  \"writeback_triggers\": {", s->stable.nr_devices ? "\n  " : "");
 	for (int k = 0; k < TW_TRIG_NR; k++)
 		fprintf(f, "%s\"%s\": %" PRIu64, k ? ", " : "", tw_trigger_names[k], s->triggers[k]);
 	fprintf(f, "},\n");

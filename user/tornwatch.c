@@ -7,7 +7,10 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +55,8 @@ static void deliver(struct intake *in, const void *rec, size_t len)
 		recorder__write(in->rec, rec, len);
 	tracker__feed(in->tracker, rec, len);
 }
+
+static void note_atomic_limits(struct intake *in, const struct tw_path_ev *p);
 
 /* Where a filesystem (kernel dev_t) is mounted with its root, from mountinfo. */
 static bool mount_point(uint32_t kdev, char *out, size_t len)
@@ -100,6 +105,7 @@ static void resolve_path(struct intake *in, const struct tw_file_ev *e)
 		if (!stat(p.path, &st) && st.st_ino == e->ino &&
 		    ((major(st.st_dev) << 20) | minor(st.st_dev)) == e->dev) {
 			deliver(in, &p, sizeof(p));
+			note_atomic_limits(in, &p);
 			return;
 		}
 	}
@@ -107,25 +113,77 @@ static void resolve_path(struct intake *in, const struct tw_file_ev *e)
 		return;
 	tw_rpath_join(e->rpath, sizeof(e->rpath), mnt, p.path, sizeof(p.path));
 	deliver(in, &p, sizeof(p));
+	note_atomic_limits(in, &p);
 }
 
-/* queue/stable_writes of a block device (a partition's is its disk's), -1 unknown. */
-static int read_stable_writes(uint32_t kdev)
+/* A block device's queue attribute (a partition's is its disk's), -1 unknown. */
+static long long read_queue_attr(uint32_t kdev, const char *attr)
 {
-	char path[128];
-	int v = -1;
+	unsigned int maj = kdev >> 20, min = kdev & 0xfffff;
+	char path[160];
+	long long v = -1;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/partition", kdev >> 20, kdev & 0xfffff);
-	snprintf(path, sizeof(path), access(path, F_OK) ? "/sys/dev/block/%u:%u/queue/stable_writes"
-			: "/sys/dev/block/%u:%u/../queue/stable_writes", kdev >> 20, kdev & 0xfffff);
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/partition", maj, min);
+	snprintf(path, sizeof(path), access(path, F_OK) ? "/sys/dev/block/%u:%u/queue/%s"
+			: "/sys/dev/block/%u:%u/../queue/%s", maj, min, attr);
 	f = fopen(path, "r");
 	if (f) {
-		if (fscanf(f, "%d", &v) != 1)
+		if (fscanf(f, "%lld", &v) != 1)
 			v = -1;
 		fclose(f);
 	}
 	return v;
+}
+
+static uint32_t queue_u32(uint32_t kdev, const char *attr)
+{
+	long long v = read_queue_attr(kdev, attr);
+
+	return v > 0 && v <= UINT32_MAX ? (uint32_t)v : 0;
+}
+
+/* struct statx as the kernel fills it (glibc 2.36's lacks the atomic fields). */
+struct tw_statx {
+	uint32_t mask, blksize;
+	uint64_t attributes;
+	uint32_t nlink, uid, gid;
+	uint16_t mode, spare0;
+	uint64_t ino, size, blocks, attributes_mask;
+	uint8_t times[64];
+	uint32_t rdev_major, rdev_minor, dev_major, dev_minor;
+	uint64_t mnt_id;
+	uint32_t dio_mem_align, dio_offset_align;
+	uint64_t subvol;
+	uint32_t atomic_write_unit_min, atomic_write_unit_max, atomic_write_segments_max;
+	uint8_t rest[76];
+};
+
+_Static_assert(sizeof(struct tw_statx) == 256, "struct statx layout");
+_Static_assert(offsetof(struct tw_statx, atomic_write_unit_min) == 168, "statx atomic fields");
+
+#define TW_STATX_WRITE_ATOMIC 0x00010000U
+
+/* The file's atomic write limits (what RWF_ATOMIC writes must fit), for the checks. */
+static void note_atomic_limits(struct intake *in, const struct tw_path_ev *p)
+{
+	struct tw_atomic_limits_ev a = {
+		.h = { .ts_ns = p->h.ts_ns, .type = TW_EV_ATOMIC_LIMITS, .size = sizeof(a),
+		       .pid = p->h.pid, .tid = p->h.tid },
+		.ino = p->ino,
+		.dev = p->dev,
+	};
+	struct tw_statx sx = {};
+
+	if (syscall(SYS_statx, AT_FDCWD, p->path, 0, TW_STATX_WRITE_ATOMIC, &sx) ||
+	    sx.ino != p->ino)
+		return;
+	if (sx.mask & TW_STATX_WRITE_ATOMIC) {
+		a.unit_min = sx.atomic_write_unit_min;
+		a.unit_max = sx.atomic_write_unit_max;
+		a.segments_max = sx.atomic_write_segments_max;
+	}
+	deliver(in, &a, sizeof(a));
 }
 
 /* The first file of a device: record its queue's settings as tracing sees them. */
@@ -141,7 +199,11 @@ static void note_device(struct intake *in, const struct tw_hdr *h, uint32_t dev)
 			return;
 	if (in->nr_devs_seen < (int)(sizeof(in->devs_seen) / sizeof(in->devs_seen[0])))
 		in->devs_seen[in->nr_devs_seen++] = dev;
-	d.stable_writes = read_stable_writes(dev);
+	d.stable_writes = read_queue_attr(dev, "stable_writes");
+	d.atomic_unit_min = queue_u32(dev, "atomic_write_unit_min_bytes");
+	d.atomic_unit_max = queue_u32(dev, "atomic_write_unit_max_bytes");
+	d.atomic_boundary = queue_u32(dev, "atomic_write_boundary_bytes");
+	d.atomic_max = queue_u32(dev, "atomic_write_max_bytes");
 	deliver(in, &d, sizeof(d));
 }
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "common.h"
 #include "htab.h"
 #include "tracker.h"
 
@@ -31,6 +32,13 @@ const char *const tw_trigger_names[TW_TRIG_NR] = {
 	[TW_TRIG_MSYNC] = "msync",		[TW_TRIG_SYNC] = "sync",
 	[TW_TRIG_BACKGROUND] = "background",	[TW_TRIG_PERIODIC] = "periodic",
 	[TW_TRIG_PRESSURE] = "memory_pressure",	[TW_TRIG_FLUSHER_OTHER] = "flusher_other",
+};
+
+const char *const tw_atomic_violation_names[TW_AV_NR] = {
+	[TW_AV_NOT_POW2] = "not_pow2",	   [TW_AV_BELOW_MIN] = "below_min",
+	[TW_AV_ABOVE_MAX] = "above_max",   [TW_AV_UNALIGNED] = "unaligned",
+	[TW_AV_SEGMENTS] = "segments",	   [TW_AV_UNSUPPORTED] = "unsupported",
+	[TW_AV_BUFFERED] = "buffered",
 };
 
 static enum tw_mode mode_of(bool direct, bool atomic, bool sync, bool dsync, bool wt)
@@ -67,6 +75,7 @@ enum tw_mode tw_mode_of_kiocb(uint32_t ki_flags)
 #define U_ERROR		0x10
 #define U_MODIFIED	0x20	/* changed while its writeback was in flight */
 #define U_NOT_FUA	0x40	/* a request carrying it had no FUA */
+#define U_ATOMIC_MISFIT	0x80	/* a request of it broke the device's atomic limits */
 
 struct file_ent;
 struct uslot;
@@ -99,6 +108,8 @@ struct uslot {
 struct file_ent {
 	struct hnode hn;
 	struct tw_file_stat st;
+	bool have_atomic;	/* statx atomic limits known */
+	uint32_t atomic_min, atomic_max, atomic_segments;
 	struct unit *atomics;	/* live atomic units */
 	bool have_path;
 };
@@ -186,6 +197,7 @@ struct tracker {
 	struct tw_stable st;
 	struct tw_mode_stats modes[TW_M_NR];
 	uint64_t triggers[TW_TRIG_NR];
+	struct tw_atomic atomic;
 	struct dev_ent *devs;		/* block devices with unflushed units or flushes */
 	size_t nr_devs;
 	struct tw_modification *mods;	/* the first TW_MAX_MODS_KEPT */
@@ -239,6 +251,7 @@ size_t tw_record_size(uint32_t type)
 	case TW_EV_DEVICE: return sizeof(struct tw_device_ev);
 	case TW_EV_DIO_END: return sizeof(struct tw_dio_end_ev);
 	case TW_EV_FLUSH: return sizeof(struct tw_flush_ev);
+	case TW_EV_ATOMIC_LIMITS: return sizeof(struct tw_atomic_limits_ev);
 	}
 	return 0;
 }
@@ -720,6 +733,64 @@ static struct wrec *write_start(struct tracker *t, struct htab *h, uint64_t key,
 	return w;
 }
 
+static void on_atomic_limits(struct tracker *t, const struct tw_atomic_limits_ev *e)
+{
+	struct file_ent *f = file_get(t, e->dev, e->ino, true);
+
+	if (!f)
+		return;
+	f->have_atomic = true;
+	f->atomic_min = e->unit_min;
+	f->atomic_max = e->unit_max;
+	f->atomic_segments = e->segments_max;
+}
+
+/* The kernel's rules for an RWF_ATOMIC write, checked before its errno says only EINVAL. */
+static void check_atomic(struct tracker *t, struct file_ent *f, bool direct, uint64_t pos,
+			 uint64_t len, uint32_t iovcnt)
+{
+	uint64_t *v = t->atomic.violations;
+
+	if (!direct) {
+		v[TW_AV_BUFFERED]++;
+		return;
+	}
+	if (!f->have_atomic)
+		return;
+	t->atomic.checked++;
+	if (!f->atomic_min) {
+		v[TW_AV_UNSUPPORTED]++;
+		return;
+	}
+	if (!is_pow2(len))
+		v[TW_AV_NOT_POW2]++;
+	if (len < f->atomic_min)
+		v[TW_AV_BELOW_MIN]++;
+	if (len > f->atomic_max)
+		v[TW_AV_ABOVE_MAX]++;
+	if (len && pos % len)
+		v[TW_AV_UNALIGNED]++;
+	if (iovcnt > (f->atomic_segments ? f->atomic_segments : 1))
+		v[TW_AV_SEGMENTS]++;
+}
+
+/* An atomic unit's request must fit the device: no boundary crossed, not over unit max. */
+static bool rq_breaks_atomic_limits(const struct tracker *t, const struct tw_rq_ev *e)
+{
+	uint64_t lo = e->sector * 512, hi = lo + e->rq_bytes;
+
+	for (size_t i = 0; i < t->nr_devices; i++) {
+		const struct tw_device *d = &t->devices[i];
+
+		if (d->dev != e->dev || !d->atomic_unit_max || !e->rq_bytes)
+			continue;
+		if (e->rq_bytes > d->atomic_unit_max)
+			return true;
+		return d->atomic_boundary && lo / d->atomic_boundary != (hi - 1) / d->atomic_boundary;
+	}
+	return false;
+}
+
 /* WRITE_BEGIN makes the units of the bytes asked for; WRITE_END corrects short writes. */
 static void on_write_begin(struct tracker *t, const struct tw_write_ev *e)
 {
@@ -734,6 +805,8 @@ static void on_write_begin(struct tracker *t, const struct tw_write_ev *e)
 			tw_mode_of_write(e->f_flags, e->rwf));
 	if (!w)
 		return;
+	if (uflags & U_ATOMIC_WRITE)
+		check_atomic(t, w->f, uflags & U_DIRECT, e->pos, e->count, e->iovcnt);
 	if (e->wflags & TW_W_COUNT_UNKNOWN) {
 		w->count_unknown = true;
 		return;
@@ -808,6 +881,8 @@ static void on_dio_begin(struct tracker *t, const struct tw_dio_ev *e)
 			tw_mode_of_kiocb(e->ki_flags));
 	if (!w)
 		return;
+	if (uflags & U_ATOMIC_WRITE)	/* the iovecs are not known here: counted as one */
+		check_atomic(t, w->f, true, e->pos, e->count, 1);
 	make_units(t, w, e->count);
 	w->f->st.bytes += e->count;
 	t->write_bytes += e->count;
@@ -1026,8 +1101,12 @@ static void on_rq_issue(struct tracker *t, const struct tw_rq_ev *e)
 		u->nreq++;
 		if (!(e->flags & TW_RQ_FUA))
 			u->flags |= U_NOT_FUA;
-		if (e->flags & TW_RQ_ATOMIC)
+		if ((u->flags & U_ATOMIC_WRITE) && rq_breaks_atomic_limits(t, e)) {
+			t->atomic.device_misaligned++;
+			u->flags |= U_ATOMIC_MISFIT;
+		} else if (e->flags & TW_RQ_ATOMIC) {
 			u->nreq_atomic++;
+		}
 	}
 }
 
@@ -1162,7 +1241,11 @@ static void on_device(struct tracker *t, const struct tw_device_ev *e)
 	if (!d)
 		return;
 	t->devices = d;
-	d[t->nr_devices++] = (struct tw_device){ .dev = e->dev, .stable_writes = e->stable_writes };
+	d[t->nr_devices++] = (struct tw_device){
+		.dev = e->dev, .stable_writes = e->stable_writes,
+		.atomic_unit_min = e->atomic_unit_min, .atomic_unit_max = e->atomic_unit_max,
+		.atomic_boundary = e->atomic_boundary, .atomic_max = e->atomic_max,
+	};
 }
 
 /* The instance whose writeback is in flight: bytes queued, not all done. */
@@ -1339,6 +1422,7 @@ int tracker__feed(struct tracker *t, const void *rec, size_t len)
 	case TW_EV_DEVICE: on_device(t, rec); break;
 	case TW_EV_DIO_END: on_dio_end(t, rec); break;
 	case TW_EV_FLUSH: on_flush(t, rec); break;
+	case TW_EV_ATOMIC_LIMITS: on_atomic_limits(t, rec); break;
 	}
 	return 0;
 }
@@ -1468,6 +1552,7 @@ void tracker__summary(struct tracker *t, struct tw_summary *s)
 	s->join = t->join;
 	memcpy(s->modes, t->modes, sizeof(s->modes));
 	memcpy(s->triggers, t->triggers, sizeof(s->triggers));
+	s->atomic = t->atomic;
 	s->have_bpf_stats = t->have_bpf_stats;
 	memcpy(s->bpf_stats, t->bpf_stats, sizeof(s->bpf_stats));
 	for (int k = 0; k < TW_NR_LOST; k++)

@@ -115,6 +115,27 @@ struct tw_proc_waits {
 struct tw_device {
 	uint32_t dev;
 	int stable_writes;
+	uint32_t atomic_unit_min, atomic_unit_max, atomic_boundary, atomic_max;
+};
+
+/* What an RWF_ATOMIC write broke of the rules the kernel enforces (it says only EINVAL). */
+enum tw_atomic_violation {
+	TW_AV_NOT_POW2,		/* length not a power of two */
+	TW_AV_BELOW_MIN,	/* shorter than the file's atomic unit min */
+	TW_AV_ABOVE_MAX,	/* longer than its atomic unit max */
+	TW_AV_UNALIGNED,	/* offset not a multiple of the length */
+	TW_AV_SEGMENTS,		/* more iovecs than atomic_write_segments_max */
+	TW_AV_UNSUPPORTED,	/* the file has no atomic write support (statx min 0) */
+	TW_AV_BUFFERED,		/* without O_DIRECT */
+	TW_AV_NR,
+};
+
+extern const char *const tw_atomic_violation_names[TW_AV_NR];
+
+struct tw_atomic {
+	uint64_t checked;		/* atomic writes whose file limits were known */
+	uint64_t violations[TW_AV_NR];
+	uint64_t device_misaligned;	/* requests of atomic units crossing the device's limits */
 };
 
 struct tw_stable {
@@ -162,6 +183,7 @@ struct tw_summary {
 	struct tw_stable stable;
 	struct tw_mode_stats modes[TW_M_NR];
 	uint64_t triggers[TW_TRIG_NR];	/* buffered units on the device, by what wrote them back */
+	struct tw_atomic atomic;
 	bool have_bpf_stats;
 	uint64_t bpf_stats[TW_NR_STATS];
 	uint64_t lost_total;		/* sum of the TW_LOST_* counters */

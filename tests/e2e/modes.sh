@@ -91,6 +91,31 @@ for f in $VM/dirty_expire_centisecs $VM/dirty_writeback_centisecs; do
 	done
 done
 
+# RWF_ATOMIC rules, checked from the file's statx limits (XFS here: 4 KiB .. 1 MiB, one
+# segment; ext4: no atomic writes at all): one write per kind, each refused by the kernel.
+A="'$W' -m atomic"
+wl="$A -s 16k -n 1 '$D/atomic-ok'
+$A -s 12k -n 1 '$D/atomic-12k'
+$A -s 2m -n 1 '$D/atomic-2m'
+$A -s 16k -o 4k -n 1 -P '$D/atomic-unaligned'
+'$W' -m atomic-2iov -s 16k -n 1 '$D/atomic-2iov'
+$A -s 2k -n 1 '$D/atomic-2k'
+'$W' -m atomic-buffered -s 16k -n 1 '$D/atomic-buffered'
+true"
+tw "$TMPD/v.json" -- bash -c "$wl" 2>/dev/null
+if [ "$FS" = xfs ]; then
+	expect "atomic rules" "$TMPD/v.json" atomic.violations.not_pow2=1 \
+		atomic.violations.above_max=1 atomic.violations.unaligned=1 \
+		atomic.violations.segments=1 atomic.violations.below_min=1 \
+		atomic.violations.buffered=1 atomic.violations.unsupported=0 \
+		modes.atomic-direct.units=1 modes.atomic-direct.refused=5 \
+		modes.atomic-direct.refused_errno.22=5 modes.atomic-buffered.refused_errno.95=1
+else
+	expect "atomic rules" "$TMPD/v.json" atomic.violations.unsupported=6 \
+		atomic.violations.buffered=1 modes.atomic-direct.refused=6 \
+		modes.atomic-direct.refused_errno.95=6 modes.atomic-buffered.refused_errno.95=1
+fi
+
 # -i 1 over 40 writes spread across about 2.5 s: the intervals add up to the totals exactly.
 tw "$TMPD/i.json" --unit 8k -i 1 -- "$WRITER" -s 8k -n 40 -y 1 -S 60000 "$MNT/intervals"
 expect "-i 1" "$TMPD/i.json" units.total=40 units.whole=40
