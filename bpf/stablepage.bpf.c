@@ -162,8 +162,15 @@ int BPF_PROG(sp_wait_writeback, struct folio *folio, struct address_space *mappi
 		ev->dev = 0;
 	}
 	ev->index = BPF_CORE_READ(folio, index);
-	ev->context = TW_WAIT_UNKNOWN;
 	ev->in_write = ts->in_write;
+	/* Inside fsync & co. (known from its syscall): counted, no stack, no wake-up timing. */
+	if (ts->in_sync && !ts->in_write) {
+		ev->context = TW_WAIT_SYNC;
+		ev->nr_stack = 0;
+		ev_submit(ev);
+		return 0;
+	}
+	ev->context = TW_WAIT_UNKNOWN;
 	n = bpf_get_stack(ctx, ev->stack, sizeof(ev->stack), 0);
 	ev->nr_stack = n > 0 ? n / sizeof(__u64) : 0;
 	ev_submit(ev);

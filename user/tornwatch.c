@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,6 +211,8 @@ static void note_device(struct intake *in, const struct tw_hdr *h, uint32_t dev)
 /* Why a thread waits for writeback: the innermost telling function on its stack. */
 static void classify_wait(struct intake *in, struct tw_wait_begin_ev *w)
 {
+	if (w->context != TW_WAIT_UNKNOWN)	/* the kernel side knew already */
+		return;
 	if (!in->ksyms_tried) {
 		in->ksyms_tried = true;
 		in->ksyms = ksyms__load();
@@ -346,6 +349,27 @@ static void print_interval(struct intake *in, unsigned int n, double t_s, struct
 	*prev = cur;
 }
 
+/*
+ * RWF_WRITETHROUGH (0x200, the 2026 RFC) is a macro, not in BTF: try it once on an
+ * unlinked temporary file. Kernels without it refuse unknown flags with EOPNOTSUPP.
+ */
+static void probe_writethrough(void)
+{
+	char tmpl[] = "/tmp/tornwatch-probe-XXXXXX";
+	struct iovec iov = { .iov_base = "x", .iov_len = 1 };
+	int fd = mkstemp(tmpl);
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	unlink(tmpl);
+	n = pwritev2(fd, &iov, 1, 0, TW_RWF_WRITETHROUGH);
+	fprintf(stderr, "tornwatch: write mode writethrough (RWF_WRITETHROUGH): %s\n",
+		n == 1 ? "supported by this kernel" : errno == EOPNOTSUPP ?
+		"not supported by this kernel" : strerror(errno));
+	close(fd);
+}
+
 static int check_live_preconditions(const struct tw_opts *o)
 {
 	if (geteuid() != 0) {
@@ -417,6 +441,8 @@ static int run_live(const struct tw_opts *o)
 	} else if (trace_pids(in.tracer, o, err, sizeof(err))) {
 		goto fail;
 	}
+	if (o->verbose)
+		probe_writethrough();
 	if (o->verbose)
 		fprintf(stderr, "tornwatch: tracing; unit %llu, follow children %s\n",
 			(unsigned long long)o->unit_size, cfg.follow_forks ? "yes" : "no");

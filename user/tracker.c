@@ -1335,7 +1335,8 @@ static void on_wait_begin(struct tracker *t, const struct tw_wait_begin_ev *e)
 		c = TW_WAIT_WRITE;
 	if (c > TW_WAIT_OTHER)
 		c = TW_WAIT_UNKNOWN;
-	te->waiting = true;
+	/* A wait inside fsync & co. is counted only: no wake-up timing follows it. */
+	te->waiting = c != TW_WAIT_SYNC || e->nr_stack;
 	te->ctx = c;
 	t->st.waits_by_ctx[c]++;
 }
