@@ -8,9 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Exit codes (documented in README and --help). */
-#define TW_EXIT_OK	0
-#define TW_EXIT_ERROR	2	/* the tool itself failed: bad option, cannot load, not root */
+/* Exit codes (documented in README, --help and tornwatch.8). */
+#define TW_EXIT_OK		0
+#define TW_EXIT_CHECK_FAILED	1	/* --check: a unit failed */
+#define TW_EXIT_ERROR		2	/* the tool itself failed: bad option, cannot load, not root */
+#define TW_EXIT_CMD_FAILED	3	/* --check passed, but the command itself failed */
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

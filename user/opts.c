@@ -4,6 +4,7 @@
 #include <string.h>
 #include "common.h"
 #include "opts.h"
+#include "tracker.h"
 
 static const char usage_text[] =
 "Usage: tornwatch [OPTIONS] -p PID [-p PID ...]\n"
@@ -25,6 +26,15 @@ static const char usage_text[] =
 "  -j, --json FILE        write the report as JSON to FILE ('-' for stdout)\n"
 "  -w, --record FILE      save the run's records for --replay\n"
 "  -r, --replay FILE      report from a saved record; needs neither root nor BPF\n"
+"      --check            exit 1 when a unit failed (see --fail-on), 3 when only the\n"
+"                         command failed; a line per failure kind names the offenders\n"
+"      --fail-on LIST     what fails --check: a comma list of split, modified,\n"
+"                         misaligned, refused, pending, lost, untracked\n"
+"                         (default split,modified,misaligned,lost,untracked)\n"
+"      --events[=all]     a line per unit that is not whole (or every unit), with\n"
+"                         --json as NDJSON on stdout\n"
+"      --prom FILE        node_exporter textfile metrics, rewritten at each -i interval\n"
+"                         and at exit (atomic rename)\n"
 "      --no-stable        leave out stablepage (pages modified under writeback, waits)\n"
 "      --top N            files listed in the text report (default 10)\n"
 "      --max-units N      units followed at once in user space (default 1048576)\n"
@@ -36,13 +46,20 @@ static const char usage_text[] =
 "  -V, --version          print the version\n"
 "  -h, --help             print this help\n"
 "\n"
-"Exit status: 0 on success; with -- COMMAND, COMMAND's own status;\n"
-"2 when tornwatch itself fails (bad option, not root, cannot load).\n"
+"Exit status: 0 on success; with -- COMMAND, COMMAND's own status; with --check,\n"
+"1 when a unit failed, 3 when the checks passed but COMMAND failed; 2 when tornwatch\n"
+"itself fails (bad option, not root, cannot load).\n"
 "\n"
-"Examples:\n"
-"  sudo tornwatch -p 4242 -f --unit 8k          # a running database and its children\n"
-"  sudo tornwatch --unit 16k --json out.json -- ./my_workload arg\n"
-"  sudo tornwatch --unit 8k --record run.twr -- ./load; tornwatch --replay run.twr\n";
+"EXAMPLES\n"
+"  A live database (postmaster and all its backends), 8 KiB pages:\n"
+"    sudo tornwatch -p $(pgrep -o postgres) -f --unit 8k\n"
+"  CI: fail the job when a unit split, was modified in flight or was lost:\n"
+"    sudo tornwatch --check --unit 8k --json report.json -- ./run_tests\n"
+"  A fleet: Prometheus metrics every 15 s for node_exporter's textfile collector:\n"
+"    sudo tornwatch -p PID -f --unit 8k -i 15 \\\n"
+"        --prom /var/lib/prometheus/node-exporter/tornwatch.prom\n"
+"  Record here, report elsewhere:\n"
+"    sudo tornwatch --unit 8k --record run.twr -- ./load; tornwatch --replay run.twr\n";
 
 void opts_usage(FILE *f)
 {
@@ -58,6 +75,7 @@ void opts_defaults(struct tw_opts *o)
 	o->max_bios = 65536;
 	o->max_procs = 8192;
 	o->ringbuf_bytes = 16 << 20;
+	o->fail_on = TW_DEFAULT_FAIL_ON;
 }
 
 enum {
@@ -68,6 +86,10 @@ enum {
 	OPT_MAX_PROCS,
 	OPT_RINGBUF,
 	OPT_NO_STABLE,
+	OPT_CHECK,
+	OPT_FAIL_ON,
+	OPT_EVENTS,
+	OPT_PROM,
 };
 
 static const struct option long_opts[] = {
@@ -86,6 +108,10 @@ static const struct option long_opts[] = {
 	{ "max-procs", required_argument, NULL, OPT_MAX_PROCS },
 	{ "ringbuf", required_argument, NULL, OPT_RINGBUF },
 	{ "no-stable", no_argument, NULL, OPT_NO_STABLE },
+	{ "check", no_argument, NULL, OPT_CHECK },
+	{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
+	{ "events", optional_argument, NULL, OPT_EVENTS },
+	{ "prom", required_argument, NULL, OPT_PROM },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
@@ -185,6 +211,27 @@ int opts_parse(struct tw_opts *o, int argc, char **argv, char *err, size_t errle
 		case OPT_NO_STABLE:
 			o->no_stable = true;
 			break;
+		case OPT_CHECK:
+			o->check = true;
+			break;
+		case OPT_FAIL_ON:
+			if (tw_parse_fail_on(optarg, &o->fail_on, err, errlen))
+				return OPTS_ERROR;
+			break;
+		case OPT_EVENTS:
+			if (!optarg) {
+				o->events = 1;
+			} else if (!strcmp(optarg, "all")) {
+				o->events = 2;
+			} else {
+				snprintf(err, errlen, "--events: '%s' is not 'all'; give --events or "
+					 "--events=all", optarg);
+				return OPTS_ERROR;
+			}
+			break;
+		case OPT_PROM:
+			o->prom_path = optarg;
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -198,7 +245,7 @@ int opts_parse(struct tw_opts *o, int argc, char **argv, char *err, size_t errle
 			if (optopt && strchr("pudijwr", optopt))
 				snprintf(err, errlen, "-%c needs a value; see 'tornwatch --help'",
 					 optopt);
-			else if (optopt >= OPT_TOP)
+			else if (optopt >= OPT_TOP && optopt != OPT_EVENTS)
 				snprintf(err, errlen, "%s needs a value; see 'tornwatch --help'",
 					 argv[optind - 1]);
 			else
@@ -216,6 +263,10 @@ int opts_parse(struct tw_opts *o, int argc, char **argv, char *err, size_t errle
 		o->cmd = &argv[optind];
 	}
 
+	if (o->fail_on != TW_DEFAULT_FAIL_ON && !o->check) {
+		snprintf(err, errlen, "--fail-on goes with --check; add --check");
+		return OPTS_ERROR;
+	}
 	if (o->replay_path) {
 		if (o->nr_pids || o->cmd || o->record_path) {
 			snprintf(err, errlen, "--replay reports from a file: drop -p, --record and "

@@ -24,6 +24,10 @@ struct tw_opts {
 	uint64_t interval_count;	/* -i SECONDS COUNT: stop after COUNT intervals */
 	bool verbose;
 	bool no_stable;			/* leave stablepage out */
+	bool check;			/* --check: exit 1 when a unit failed */
+	uint32_t fail_on;		/* mask of 1 << enum tw_fail_kind */
+	int events;			/* 0, 1: units not whole, 2: every unit */
+	const char *prom_path;		/* --prom FILE */
 	int top_files;
 	uint64_t max_units;		/* user-space unit table */
 	uint64_t max_files;		/* BPF: traced files */

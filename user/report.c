@@ -266,6 +266,40 @@ void report_text(FILE *f, const struct tw_summary *s, const struct tw_report_met
 		s->join.unmatched_bytes);
 }
 
+void check_evaluate(struct tw_check *c, const struct tw_summary *s)
+{
+	c->passed = true;
+	for (int k = 0; k < TW_F_NR; k++) {
+		c->failures[k] = tw_fail_count(s, k);
+		if ((c->fail_on & (1u << k)) && c->failures[k])
+			c->passed = false;
+	}
+}
+
+void report_check_lines(FILE *f, const struct tw_summary *s, const struct tw_check *c)
+{
+	for (int k = 0; k < TW_F_NR; k++) {
+		if (!(c->fail_on & (1u << k)) || !c->failures[k])
+			continue;
+		fprintf(f, "tornwatch: check failed: %s %" PRIu64, tw_fail_names[k], c->failures[k]);
+		for (uint32_t i = 0; i < s->nr_offenders[k]; i++) {
+			const struct tw_offender *o = &s->offenders[k][i];
+
+			fprintf(f, "%s %s@%" PRIu64 "+%" PRIu64, i ? "," : ":", o->path, o->off,
+				o->len);
+			if (o->err)
+				fprintf(f, " (errno %" PRId64 ")", o->err);
+		}
+		if (c->failures[k] > s->nr_offenders[k] && s->nr_offenders[k])
+			fprintf(f, ", ...");
+		fprintf(f, "\n");
+	}
+	if (c->passed)
+		fprintf(f, "tornwatch: check passed (%" PRIu64 " units)\n", tw_units_total(&s->c));
+	if (c->has_command && c->command_status)
+		fprintf(f, "tornwatch: the command itself failed with status %d\n", c->command_status);
+}
+
 static void json_str(FILE *f, const char *s)
 {
 	fputc('"', f);
@@ -462,6 +496,26 @@ void report_json(FILE *f, const struct tw_summary *s, const struct tw_report_met
 	fprintf(f, "    \"foreign_bytes\": %" PRIu64 ",\n    \"unmatched_bytes\": %" PRIu64 ",\n",
 		s->join.foreign_bytes, s->join.unmatched_bytes);
 	fprintf(f, "    \"reused_bio\": %" PRIu64 "\n  },\n", s->join.reused_bio);
+	if (m->check) {
+		const struct tw_check *c = m->check;
+		bool first = true;
+
+		fprintf(f, "  \"check\": {\"passed\": %s, \"fail_on\": [", c->passed ? "true" : "false");
+		for (int k = 0; k < TW_F_NR; k++) {
+			if (!(c->fail_on & (1u << k)))
+				continue;
+			fprintf(f, "%s\"%s\"", first ? "" : ", ", tw_fail_names[k]);
+			first = false;
+		}
+		fprintf(f, "], \"failures\": {");
+		for (int k = 0; k < TW_F_NR; k++)
+			fprintf(f, "%s\"%s\": %" PRIu64, k ? ", " : "", tw_fail_names[k],
+				c->failures[k]);
+		if (c->has_command)
+			fprintf(f, "}, \"command_status\": %d},\n", c->command_status);
+		else
+			fprintf(f, "}, \"command_status\": null},\n");
+	}
 	report_modes_json(f, s);
 	report_stable_json(f, s);
 	fprintf(f, "  \"files\": [");

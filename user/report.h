@@ -6,11 +6,26 @@
 #include <stdio.h>
 #include "tracker.h"
 
+/* --check's outcome. */
+struct tw_check {
+	uint32_t fail_on;		/* mask of 1 << enum tw_fail_kind */
+	uint64_t failures[TW_F_NR];	/* counts of the kinds in fail_on */
+	bool passed;
+	bool has_command;
+	int command_status;		/* with -- COMMAND: its exit status (128 + signal) */
+};
+
+/* Decide the check from a summary. */
+void check_evaluate(struct tw_check *c, const struct tw_summary *s);
+/* One line per failing kind: counts and the first offenders. */
+void report_check_lines(FILE *f, const struct tw_summary *s, const struct tw_check *c);
+
 struct tw_report_meta {
 	const char *source;	/* "live" or "replay" */
 	const char *kernel;	/* release of the traced host */
 	double duration_s;	/* < 0: unknown (replay) */
 	int top_files;
+	const struct tw_check *check;	/* NULL without --check */
 };
 
 /* slot i counts values in [2^i, 2^(i+1)) x unit_ns; printed like biolatency */

@@ -258,23 +258,39 @@ static void kernel_release(char *buf, size_t len)
 	snprintf(buf, len, "%s", uname(&u) ? "unknown" : u.release);
 }
 
+/*
+ * The reports, and with --check its verdict: written first, whatever the outcome.
+ * Returns the exit status: 0, TW_EXIT_CHECK_FAILED, TW_EXIT_CMD_FAILED or TW_EXIT_ERROR.
+ */
 static int write_reports(struct tracker *t, const struct tw_opts *o, const char *source,
-			 const char *kernel, double duration)
+			 const char *kernel, double duration, bool has_cmd, int cmd_status)
 {
+	struct tw_check check = { .fail_on = o->fail_on, .has_command = has_cmd,
+				  .command_status = cmd_status };
 	struct tw_report_meta m = { .source = source, .kernel = kernel, .duration_s = duration,
-				    .top_files = o->top_files };
+				    .top_files = o->top_files, .check = o->check ? &check : NULL };
 	struct tw_summary s;
 	char err[256];
+	int rc = TW_EXIT_OK;
 
 	tracker__summary(t, &s);
+	if (o->check)
+		check_evaluate(&check, &s);
 	if (!o->json_path || strcmp(o->json_path, "-"))
 		report_text(stdout, &s, &m);
 	fflush(stdout);
 	if (o->json_path && report_json_file(o->json_path, &s, &m, err, sizeof(err))) {
 		fprintf(stderr, "tornwatch: %s\n", err);
-		return -EIO;
+		rc = TW_EXIT_ERROR;
 	}
-	return 0;
+	if (o->check) {
+		report_check_lines(stderr, &s, &check);
+		if (rc == TW_EXIT_OK && !check.passed)
+			rc = TW_EXIT_CHECK_FAILED;
+		else if (rc == TW_EXIT_OK && has_cmd && cmd_status)
+			rc = TW_EXIT_CMD_FAILED;
+	}
+	return rc;
 }
 
 static int run_replay(const struct tw_opts *o)
@@ -291,9 +307,9 @@ static int run_replay(const struct tw_opts *o)
 		return TW_EXIT_ERROR;
 	}
 	tracker__finish(t);
-	rc = write_reports(t, o, "replay", kernel, -1);
+	rc = write_reports(t, o, "replay", kernel, -1, false, 0);
 	tracker__free(t);
-	return rc ? TW_EXIT_ERROR : TW_EXIT_OK;
+	return rc;
 }
 
 static int add_pid_cb(void *ctx, pid_t pid)
@@ -401,7 +417,7 @@ static int run_live(const struct tw_opts *o)
 	struct tw_stats_ev stats = { .h = { .type = TW_EV_STATS, .size = sizeof(stats) } };
 	uint64_t counters[TW_NR_STATS];
 	char err[512], kernel[65];
-	int rc = TW_EXIT_ERROR, release_fd = -1, status = 0;
+	int rc = TW_EXIT_ERROR, release_fd = -1, status = 0, cmd_status = 0;
 	pid_t child = -1;
 	double t0, deadline, next_interval = 0;
 	bool child_done = false;
@@ -489,9 +505,10 @@ static int run_live(const struct tw_opts *o)
 	if (o->interval_s)
 		print_interval(&in, ++intervals, now_s() - t0, &prev, true);
 
-	rc = TW_EXIT_OK;
-	if (write_reports(in.tracker, o, "live", kernel, now_s() - t0))
-		rc = TW_EXIT_ERROR;
+	if (child > 0 && child_done)
+		cmd_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	rc = write_reports(in.tracker, o, "live", kernel, now_s() - t0, child > 0 && child_done,
+			   cmd_status);
 	if (in.rec) {
 		int e = recorder__close(in.rec);
 
@@ -502,12 +519,11 @@ static int run_live(const struct tw_opts *o)
 		}
 	}
 	if (child > 0) {
-		if (!child_done) {	/* stopped by a signal or -d: the command goes on alone */
+		if (!child_done)	/* stopped by a signal or -d: the command goes on alone */
 			fprintf(stderr, "tornwatch: stopped; %s (pid %d) keeps running\n",
 				o->cmd[0], child);
-		} else if (rc == TW_EXIT_OK) {
-			rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		}
+		else if (rc == TW_EXIT_OK && !o->check)	/* without --check: its status is ours */
+			rc = cmd_status;
 	}
 	goto out;
 fail:

@@ -34,6 +34,57 @@ const char *const tw_trigger_names[TW_TRIG_NR] = {
 	[TW_TRIG_PRESSURE] = "memory_pressure",	[TW_TRIG_FLUSHER_OTHER] = "flusher_other",
 };
 
+const char *const tw_fail_names[TW_F_NR] = {
+	[TW_F_SPLIT] = "split",		  [TW_F_MODIFIED] = "modified",
+	[TW_F_MISALIGNED] = "misaligned", [TW_F_REFUSED] = "refused",
+	[TW_F_PENDING] = "pending",	  [TW_F_LOST] = "lost",
+	[TW_F_UNTRACKED] = "untracked",
+};
+
+int tw_parse_fail_on(const char *list, uint32_t *mask, char *err, size_t errlen)
+{
+	const char *p = list;
+
+	*mask = 0;
+	while (p && *p) {
+		size_t n = strcspn(p, ",");
+		int k;
+
+		for (k = 0; k < TW_F_NR; k++)
+			if (strlen(tw_fail_names[k]) == n && !strncmp(p, tw_fail_names[k], n))
+				break;
+		if (k == TW_F_NR) {
+			snprintf(err, errlen, "--fail-on: unknown kind '%.*s'; give a comma list of "
+				 "split,modified,misaligned,refused,pending,lost,untracked", (int)n, p);
+			return -1;
+		}
+		*mask |= 1u << k;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	if (!*mask) {
+		snprintf(err, errlen, "--fail-on: empty list; give e.g. split,modified,lost");
+		return -1;
+	}
+	return 0;
+}
+
+uint64_t tw_fail_count(const struct tw_summary *s, enum tw_fail_kind k)
+{
+	switch (k) {
+	case TW_F_SPLIT: return s->c.verdict[TW_V_SPLIT];
+	case TW_F_MODIFIED: return s->c.verdict[TW_V_MODIFIED];
+	case TW_F_MISALIGNED: return s->c.misaligned + s->atomic.device_misaligned;
+	case TW_F_REFUSED: return s->c.refused;
+	case TW_F_PENDING: return s->c.verdict[TW_V_PENDING];
+	case TW_F_LOST: return s->lost_total;
+	case TW_F_UNTRACKED: return s->c.untracked;
+	case TW_F_NR: break;
+	}
+	return 0;
+}
+
 const char *const tw_atomic_violation_names[TW_AV_NR] = {
 	[TW_AV_NOT_POW2] = "not_pow2",	   [TW_AV_BELOW_MIN] = "below_min",
 	[TW_AV_ABOVE_MAX] = "above_max",   [TW_AV_UNALIGNED] = "unaligned",
@@ -198,6 +249,12 @@ struct tracker {
 	struct tw_mode_stats modes[TW_M_NR];
 	uint64_t triggers[TW_TRIG_NR];
 	struct tw_atomic atomic;
+	struct {
+		struct file_ent *f;
+		uint64_t off, len;
+		int64_t err;
+	} offenders[TW_F_NR][TW_MAX_OFFENDERS];
+	uint32_t nr_offenders[TW_F_NR];
 	struct dev_ent *devs;		/* block devices with unflushed units or flushes */
 	size_t nr_devs;
 	struct tw_modification *mods;	/* the first TW_MAX_MODS_KEPT */
@@ -523,8 +580,28 @@ static void unit_unlink(struct tracker *t, struct unit *u)
 	u->slot = NULL;
 }
 
+static void note_offender(struct tracker *t, enum tw_fail_kind k, struct file_ent *f, uint64_t off,
+			  uint64_t len, int64_t err)
+{
+	uint32_t n = t->nr_offenders[k];
+
+	if (n >= TW_MAX_OFFENDERS)
+		return;
+	t->offenders[k][n].f = f;
+	t->offenders[k][n].off = off;
+	t->offenders[k][n].len = len;
+	t->offenders[k][n].err = err;
+	t->nr_offenders[k] = n + 1;
+}
+
 static void count_verdict(struct tracker *t, struct unit *u, enum tw_verdict v)
 {
+	if (v == TW_V_SPLIT)
+		note_offender(t, TW_F_SPLIT, u->f, u->off, u->len, 0);
+	else if (v == TW_V_MODIFIED)
+		note_offender(t, TW_F_MODIFIED, u->f, u->off, u->len, 0);
+	else if (v == TW_V_PENDING)
+		note_offender(t, TW_F_PENDING, u->f, u->off, u->len, 0);
 	struct tw_counts *cs[2] = { &t->c, &u->f->st.c };
 
 	if (u->w)
@@ -636,6 +713,7 @@ static void make_units(struct tracker *t, struct wrec *w, uint64_t len)
 	if ((w->pos % U) || (len % U)) {
 		t->c.misaligned++;
 		f->st.c.misaligned++;
+		note_offender(t, TW_F_MISALIGNED, f, w->pos, len, 0);
 	}
 	off = (w->pos + U - 1) / U * U;
 	end = (w->pos + len) / U * U;
@@ -826,6 +904,7 @@ static void count_refused(struct tracker *t, struct wrec *w, int64_t err)
 	if (w->uflags & U_ATOMIC_WRITE) {
 		t->c.refused++;
 		w->f->st.c.refused++;
+		note_offender(t, TW_F_REFUSED, w->f, w->pos, w->count, -err);
 	}
 }
 
@@ -1554,6 +1633,18 @@ void tracker__summary(struct tracker *t, struct tw_summary *s)
 	memcpy(s->modes, t->modes, sizeof(s->modes));
 	memcpy(s->triggers, t->triggers, sizeof(s->triggers));
 	s->atomic = t->atomic;
+	for (int k = 0; k < TW_F_NR; k++) {
+		s->nr_offenders[k] = t->nr_offenders[k];
+		for (uint32_t i = 0; i < t->nr_offenders[k]; i++) {
+			struct file_ent *f = t->offenders[k][i].f;
+
+			s->offenders[k][i] = (struct tw_offender){
+				.path = f && f->st.path[0] ? f->st.path : "?",
+				.off = t->offenders[k][i].off, .len = t->offenders[k][i].len,
+				.err = t->offenders[k][i].err,
+			};
+		}
+	}
 	s->have_bpf_stats = t->have_bpf_stats;
 	memcpy(s->bpf_stats, t->bpf_stats, sizeof(s->bpf_stats));
 	for (int k = 0; k < TW_NR_LOST; k++)

@@ -174,6 +174,33 @@ struct tw_mode_stats {
 	uint64_t hist[TW_ST_NR][TW_HIST_SLOTS];	/* log2 microseconds */
 };
 
+/* What --check can fail on. */
+enum tw_fail_kind {
+	TW_F_SPLIT,
+	TW_F_MODIFIED,
+	TW_F_MISALIGNED,
+	TW_F_REFUSED,
+	TW_F_PENDING,
+	TW_F_LOST,
+	TW_F_UNTRACKED,
+	TW_F_NR,
+};
+
+extern const char *const tw_fail_names[TW_F_NR];
+
+#define TW_DEFAULT_FAIL_ON                                                                         \
+	((1u << TW_F_SPLIT) | (1u << TW_F_MODIFIED) | (1u << TW_F_MISALIGNED) |                  \
+	 (1u << TW_F_LOST) | (1u << TW_F_UNTRACKED))
+
+#define TW_MAX_OFFENDERS 5
+
+/* One offending unit or write, for the check's message. */
+struct tw_offender {
+	const char *path;	/* valid with the summary */
+	uint64_t off, len;
+	int64_t err;		/* refused: the errno */
+};
+
 struct tw_summary {
 	uint64_t unit_size;
 	uint64_t writes;
@@ -184,6 +211,8 @@ struct tw_summary {
 	struct tw_mode_stats modes[TW_M_NR];
 	uint64_t triggers[TW_TRIG_NR];	/* buffered units on the device, by what wrote them back */
 	struct tw_atomic atomic;
+	struct tw_offender offenders[TW_F_NR][TW_MAX_OFFENDERS];
+	uint32_t nr_offenders[TW_F_NR];
 	bool have_bpf_stats;
 	uint64_t bpf_stats[TW_NR_STATS];
 	uint64_t lost_total;		/* sum of the TW_LOST_* counters */
@@ -214,6 +243,14 @@ bool tw_rpath_join(const char *rpath, size_t len, const char *prefix, char *out,
 enum tw_wait_context tw_wait_context_of(const char *fn);
 bool tw_wait_is_stable(enum tw_wait_context c);
 int tw_log2_slot(uint64_t v);
+
+/*
+ * --fail-on: "split,modified" -> a mask of (1 << enum tw_fail_kind). Returns -1 and names
+ * the bad word in err.
+ */
+int tw_parse_fail_on(const char *list, uint32_t *mask, char *err, size_t errlen);
+/* How many of kind k the run had (units, writes, or lost records). */
+uint64_t tw_fail_count(const struct tw_summary *s, enum tw_fail_kind k);
 
 /* The expected size of a record type, 0 for an unknown type. */
 size_t tw_record_size(uint32_t type);

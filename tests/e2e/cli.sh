@@ -21,7 +21,11 @@ expect_fail() {
 
 "$TW" --help >"$TMPD/help"
 check "cli --help: exit status" 0 $?
-grep -q "^Examples:" "$TMPD/help" && ok "cli --help: has examples" || notok "cli --help: no examples"
+grep -q "^EXAMPLES" "$TMPD/help" && ok "cli --help: has EXAMPLES" || notok "cli --help: no EXAMPLES"
+for use in " -p " "--check" "--prom"; do
+	sed -n '/^EXAMPLES/,$p' "$TMPD/help" | grep -q -- "$use" && ok "cli --help: an example with $use" ||
+		notok "cli --help: no example with $use"
+done
 "$TW" --version | grep -qE '^tornwatch [0-9]+\.[0-9]+' && ok "cli --version" ||
 	notok "cli --version"
 
@@ -33,6 +37,10 @@ expect_fail "no target" "give -p PID or -- COMMAND" --unit 8k
 expect_fail "-p abc" "-p/--pid: 'abc' is not a number" -p abc
 expect_fail "unknown option" "unknown option '--frobnicate'" --frobnicate
 expect_fail "replay of a non-record" "not a tornwatch record" --replay "$TW"
+expect_fail "--fail-on bad word" "--fail-on: unknown kind 'splat'" --check --fail-on split,splat -- true
+expect_fail "--fail-on empty" "--fail-on: empty list" --check --fail-on "" -- true
+expect_fail "--fail-on without --check" "--fail-on goes with --check" --fail-on split -- true
+expect_fail "--events=bogus" "--events: 'bogus' is not 'all'" --events=bogus -- true
 expect_fail "replay of a missing file" "cannot open" --replay "$TMPD/none"
 
 need_root "cli (root part)"
@@ -49,6 +57,13 @@ fi
 check "cli -- CMD: exit status of the command" 3 $?
 "$TW" -- /nonexistent/cmd >/dev/null 2>"$TMPD/err"
 check "cli -- missing command: exit status 127" 127 $?
+# --check: the command's failure is its own exit code (3), reported, not hidden.
+"$TW" --check -- sh -c 'exit 5' >/dev/null 2>"$TMPD/err"
+check "cli --check, command fails: exit status 3" 3 $?
+grep -q "the command itself failed with status 5" "$TMPD/err" && ok "cli --check: says the command failed" ||
+	notok "cli --check: $(cat "$TMPD/err")"
+"$TW" --check -- true >/dev/null 2>&1
+check "cli --check, nothing failed: exit status 0" 0 $?
 
 # SIGINT: report printed, exit 0, nothing left attached.
 sleep 30 &

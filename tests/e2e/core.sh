@@ -27,7 +27,16 @@ scenario_buffered_split() {
 	tw "$TMPD/b.json" --unit 8k -- "$WRITER" -s 8k -n $N "$MNT/buffered-split"
 	expect "buffered 8k, max_sectors_kb 4" "$TMPD/b.json" units.total=$N units.split=$N \
 		units.split_block=$N units.whole=0
+	# CI's use: --check fails on the forced split, names it, and still writes the JSON.
+	tw "$TMPD/b2.json" --check --unit 8k -- "$WRITER" -s 8k -n $N "$MNT/check-split"
+	check "$FS --check on splits: exit status 1" 1 $?
+	grep -q "check failed: split $N: .*/check-split@0+8192" "$TMPD/last.err" &&
+		ok "$FS --check names the split units" || notok "$FS --check: $(cat "$TMPD/last.err")"
+	expect "--check on splits" "$TMPD/b2.json" check.passed=False check.failures.split=$N
 	cleanup_sysfs_now
+	tw "$TMPD/b3.json" --check --unit 8k -- "$WRITER" -s 8k -n $N "$MNT/check-clean"
+	check "$FS --check on a clean run: exit status 0" 0 $?
+	expect "--check on a clean run" "$TMPD/b3.json" check.passed=True check.failures.split=0
 }
 
 scenario_direct() {
