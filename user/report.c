@@ -266,6 +266,47 @@ void report_text(FILE *f, const struct tw_summary *s, const struct tw_report_met
 		s->join.unmatched_bytes);
 }
 
+void report_event_header(FILE *f)
+{
+	fprintf(f, "%-11s %-7s %-15s %-15s %-9s %12s %8s %-10s %4s %4s %9s %9s %s\n", "TIME(s)",
+		"PID", "COMM", "MODE", "DEV", "OFFSET", "LEN", "VERDICT", "BIOS", "REQS", "SYS(us)",
+		"E2E(us)", "PATH");
+}
+
+void report_event_text(FILE *f, const struct tw_unit_event *ev)
+{
+	char dev[16], sys[24] = "-", e2e[24] = "-";
+
+	fmt_kdev(ev->dev, dev, sizeof(dev));
+	if (ev->syscall_ns)
+		snprintf(sys, sizeof(sys), "%.1f", ev->syscall_ns / 1e3);
+	if (ev->end_to_end_ns)
+		snprintf(e2e, sizeof(e2e), "%.1f", ev->end_to_end_ns / 1e3);
+	fprintf(f, "%-11.6f %-7u %-15.15s %-15s %-9s %12" PRIu64 " %8" PRIu64
+		" %-10s %4u %4u %9s %9s %s\n", ev->t_ns / 1e9, ev->pid, ev->comm,
+		tw_mode_names[ev->mode], dev, ev->off, ev->len, tw_verdict_names[ev->verdict], ev->bios,
+		ev->requests, sys, e2e, ev->path);
+}
+
+static void json_str(FILE *f, const char *s);
+
+void report_event_json(FILE *f, const struct tw_unit_event *ev)
+{
+	char dev[16];
+
+	fmt_kdev(ev->dev, dev, sizeof(dev));
+	fprintf(f, "{\"time\": %.6f, \"pid\": %u, \"tid\": %u, \"comm\": ", ev->t_ns / 1e9,
+		ev->pid, ev->tid);
+	json_str(f, ev->comm);
+	fprintf(f, ", \"mode\": \"%s\", \"dev\": \"%s\", \"ino\": %" PRIu64 ", \"path\": ",
+		tw_mode_names[ev->mode], dev, ev->ino);
+	json_str(f, ev->path);
+	fprintf(f, ", \"off\": %" PRIu64 ", \"len\": %" PRIu64 ", \"verdict\": \"%s\", "
+		"\"bios\": %u, \"requests\": %u, \"syscall_us\": %.3f, \"end_to_end_us\": %.3f}\n",
+		ev->off, ev->len, tw_verdict_names[ev->verdict], ev->bios, ev->requests,
+		ev->syscall_ns / 1e3, ev->end_to_end_ns / 1e3);
+}
+
 void check_evaluate(struct tw_check *c, const struct tw_summary *s)
 {
 	c->passed = true;

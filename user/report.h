@@ -33,6 +33,10 @@ void report_log2_hist(FILE *f, const uint64_t *slots, int nr, uint64_t unit_ns, 
 /* One interval: what cur has that prev had not (both are snapshots of growing counters). */
 void report_interval_text(FILE *f, unsigned int n, double t_s, const struct tw_summary *prev,
 			  const struct tw_summary *cur);
+/* --events: one unit per line, fixed columns like biosnoop, or NDJSON. */
+void report_event_header(FILE *f);
+void report_event_text(FILE *f, const struct tw_unit_event *ev);
+void report_event_json(FILE *f, const struct tw_unit_event *ev);
 void report_text(FILE *f, const struct tw_summary *s, const struct tw_report_meta *m);
 void report_json(FILE *f, const struct tw_summary *s, const struct tw_report_meta *m);
 /* Write JSON to path ("-": stdout) through a temporary file and rename. */

@@ -251,6 +251,29 @@ static void on_record(void *ctx, const void *rec, size_t len)
 		resolve_path(in, rec);
 }
 
+static void print_event_text(void *ctx, const struct tw_unit_event *ev)
+{
+	report_event_text(stdout, ev);
+}
+
+static void print_event_json(void *ctx, const struct tw_unit_event *ev)
+{
+	report_event_json(stdout, ev);
+}
+
+/* --events: text columns, or NDJSON when a JSON report is asked for too. */
+static void setup_events(struct tracker *t, const struct tw_opts *o)
+{
+	if (!o->events)
+		return;
+	if (o->json_path) {
+		tracker__set_events(t, o->events == 2, print_event_json, NULL);
+	} else {
+		report_event_header(stdout);
+		tracker__set_events(t, o->events == 2, print_event_text, NULL);
+	}
+}
+
 static void kernel_release(char *buf, size_t len)
 {
 	struct utsname u;
@@ -432,6 +455,7 @@ static int run_live(const struct tw_opts *o)
 		fprintf(stderr, "tornwatch: out of memory\n");
 		return TW_EXIT_ERROR;
 	}
+	setup_events(in.tracker, o);
 	if (o->record_path) {
 		in.rec = recorder__open(o->record_path, o->unit_size, kernel, err, sizeof(err));
 		if (!in.rec)

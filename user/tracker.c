@@ -228,6 +228,7 @@ struct wrec {
 	bool count_unknown;
 	bool dio_seen;		/* its kiocb's DIO_BEGIN came */
 	uint32_t refs;		/* its units, + 1 while open */
+	uint32_t pid, tid;
 	struct lat_sample *parked;
 	uint32_t nparked, cap;
 };
@@ -263,6 +264,11 @@ struct tracker {
 	struct tw_device *devices;
 	size_t nr_devices;
 	struct tw_proc_waits *procs_flat;
+	tw_event_fn event_fn;
+	void *event_ctx;
+	bool events_all;
+	uint64_t t0;			/* the first record's time */
+	uint64_t now;			/* the current record's time */
 };
 
 struct task_ent {
@@ -627,9 +633,41 @@ static void count_verdict(struct tracker *t, struct unit *u, enum tw_verdict v)
 }
 
 /* A verdict. t_device: when its last bytes completed at the device, 0 for no device. */
+static void emit_event(struct tracker *t, struct unit *u, enum tw_verdict v, uint64_t t_device)
+{
+	struct wrec *w = u->w;
+	struct task_ent *te;
+	struct tw_unit_event ev = {
+		.t_ns = (t_device ? t_device : t->now) - t->t0,
+		.mode = w ? w->mode : TW_M_BUFFERED,
+		.dev = u->f->st.dev, .ino = u->f->st.ino,
+		.path = u->f->st.path[0] ? u->f->st.path : "?",
+		.off = u->off, .len = u->len, .verdict = v,
+		.bios = u->nbios, .requests = u->nreq, .comm = "",
+	};
+
+	if (!t->event_fn || (!t->events_all && (v == TW_V_WHOLE || v == TW_V_ATOMIC)))
+		return;
+	if (w) {
+		struct hkey *k = hkey_find(&t->tasks, w->tid);
+
+		te = k ? container_of(k, struct task_ent, k) : NULL;
+		ev.pid = w->pid;
+		ev.tid = w->tid;
+		if (te)
+			ev.comm = te->comm;
+		if (w->t_visible && w->t_visible > w->t_write)
+			ev.syscall_ns = w->t_visible - w->t_write;
+		if (t_device && t_device > w->t_write)
+			ev.end_to_end_ns = t_device - w->t_write;
+	}
+	t->event_fn(t->event_ctx, &ev);
+}
+
 static void unit_finalize(struct tracker *t, struct unit *u, enum tw_verdict v, uint64_t t_device,
 			  uint32_t dev)
 {
+	emit_event(t, u, v, t_device);
 	count_verdict(t, u, v);
 	if (t_device)
 		unit_latency(t, u, t_device, dev);
@@ -805,6 +843,8 @@ static struct wrec *write_start(struct tracker *t, struct htab *h, uint64_t key,
 	w->mode = mode;
 	w->id = ++t->next_id;
 	w->t_write = hdr->ts_ns;
+	w->pid = hdr->pid;
+	w->tid = hdr->tid;
 	f->st.writes++;
 	t->writes_n++;
 	t->modes[mode].writes++;
@@ -1483,6 +1523,11 @@ int tracker__feed(struct tracker *t, const void *rec, size_t len)
 		t->join.bad_records++;
 		return -EINVAL;
 	}
+	if (h->ts_ns) {
+		if (!t->t0)
+			t->t0 = h->ts_ns;
+		t->now = h->ts_ns;
+	}
 	switch (h->type) {
 	case TW_EV_FILE: on_file(t, rec); break;
 	case TW_EV_WRITE_BEGIN: on_write_begin(t, rec); break;
@@ -1508,6 +1553,13 @@ int tracker__feed(struct tracker *t, const void *rec, size_t len)
 }
 
 /* ---- lifecycle ---- */
+
+void tracker__set_events(struct tracker *t, bool all, tw_event_fn fn, void *ctx)
+{
+	t->event_fn = fn;
+	t->event_ctx = ctx;
+	t->events_all = all;
+}
 
 struct tracker *tracker__new(uint64_t unit_size, uint64_t max_units)
 {

@@ -222,9 +222,28 @@ struct tw_summary {
 
 uint64_t tw_units_total(const struct tw_counts *c);
 
+/* One unit's verdict, for --events. Times in ns; 0 when not known (yet). */
+struct tw_unit_event {
+	uint64_t t_ns;			/* since the first record */
+	uint32_t pid, tid;
+	const char *comm;
+	enum tw_mode mode;
+	uint32_t dev;
+	uint64_t ino;
+	const char *path;
+	uint64_t off, len;
+	enum tw_verdict verdict;
+	uint32_t bios, requests;
+	uint64_t syscall_ns, end_to_end_ns;
+};
+
+typedef void (*tw_event_fn)(void *ctx, const struct tw_unit_event *ev);
+
 struct tracker;
 
 struct tracker *tracker__new(uint64_t unit_size, uint64_t max_units);
+/* Call fn at each unit's verdict: all, or only those that are not whole/atomic. */
+void tracker__set_events(struct tracker *t, bool all, tw_event_fn fn, void *ctx);
 /* Feed one record; the record's own size field says how long it is (<= len). */
 int tracker__feed(struct tracker *t, const void *rec, size_t len);
 /* Tracing ended: what is not on the device is pending. */

@@ -33,7 +33,17 @@ scenario_buffered_split() {
 	grep -q "check failed: split $N: .*/check-split@0+8192" "$TMPD/last.err" &&
 		ok "$FS --check names the split units" || notok "$FS --check: $(cat "$TMPD/last.err")"
 	expect "--check on splits" "$TMPD/b2.json" check.passed=False check.failures.split=$N
+	# --events: a line per unit that is not whole; --events=all with --json: NDJSON, all.
+	"$TW" --events --unit 8k -- "$WRITER" -s 8k -n 8 "$MNT/events" >"$TMPD/ev.txt" 2>&1
+	check "$FS --events: a line per split unit" 8 "$(grep -c ' split .*/events$' "$TMPD/ev.txt")"
 	cleanup_sysfs_now
+	"$TW" --events=all --unit 8k --json "$TMPD/ev.json" -- "$WRITER" -s 8k -n 8 -r "$MNT/ev2" \
+		>"$TMPD/ev.ndjson" 2>&1
+	check "$FS --events=all: one JSON object per unit (1 superseded, 8 whole)" "superseded 1 whole 8" \
+		"$(python3 -c "
+import json, collections
+c = collections.Counter(json.loads(l)['verdict'] for l in open('$TMPD/ev.ndjson') if l.startswith('{'))
+print(' '.join(f'{k} {c[k]}' for k in sorted(c)))")"
 	tw "$TMPD/b3.json" --check --unit 8k -- "$WRITER" -s 8k -n $N "$MNT/check-clean"
 	check "$FS --check on a clean run: exit status 0" 0 $?
 	expect "--check on a clean run" "$TMPD/b3.json" check.passed=True check.failures.split=0
