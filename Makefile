@@ -97,9 +97,16 @@ bench: deps all
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX)
 
+# 'make install PREFIX=/usr DESTDIR=/tmp/pkg' for packaging; PREFIX defaults to /usr/local.
 PREFIX ?= /usr/local
-install: tornwatch
-	install -D -m 0755 tornwatch $(DESTDIR)$(PREFIX)/sbin/tornwatch
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+install: tornwatch docs/tornwatch.8
+	$(call msg,INSTALL,$(DESTDIR)$(SBINDIR)/tornwatch)
+	$(Q)install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
+	$(Q)install -m 0755 tornwatch $(DESTDIR)$(SBINDIR)/tornwatch
+	$(call msg,INSTALL,$(DESTDIR)$(MANDIR)/man8/tornwatch.8)
+	$(Q)install -m 0644 docs/tornwatch.8 $(DESTDIR)$(MANDIR)/man8/tornwatch.8
 
 clean:
 	$(Q)rm -rf $(OUT) tornwatch

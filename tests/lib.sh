@@ -12,8 +12,13 @@ RESTORE=()	# "file value" pairs written back on exit
 HOLDS=()	# hold files (holdlib.sh), removed first: held writes must end before any umount
 LATE_MOUNTS=()	# unmounted after the loops are detached (FUSE mounts under loop devices)
 
+KILLS=()	# processes a test started (servers), stopped on exit
+
 cleanup() {
 	local i
+	for i in "${KILLS[@]}"; do
+		kill "$i" 2>/dev/null && wait "$i" 2>/dev/null
+	done
 	rm -f "${HOLDS[@]}"
 	for ((i = ${#RESTORE[@]} - 1; i >= 0; i--)); do
 		echo "${RESTORE[i]#* }" >"${RESTORE[i]%% *}" 2>/dev/null || true

@@ -30,6 +30,8 @@ for t in build/tests/test_*; do
 done
 if [ "${1:-}" != "--unit-only" ]; then
 	run "cli" tests/e2e/cli.sh
+	run "install" tests/e2e/install.sh
+	run "prometheus" tests/e2e/prom.sh
 	for fs in ext4 xfs; do
 		run "core on $fs" tests/e2e/core.sh "$fs"
 		run "stable pages on $fs" tests/e2e/stable.sh "$fs"

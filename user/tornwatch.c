@@ -39,6 +39,7 @@ struct intake {
 	struct ksyms *ksyms;		/* loaded at the first writeback wait */
 	bool ksyms_tried;
 	uint32_t devs_seen[64];		/* block devices whose settings were recorded */
+	const struct tw_opts *opts;
 	int nr_devs_seen;
 };
 
@@ -306,6 +307,10 @@ static int write_reports(struct tracker *t, const struct tw_opts *o, const char 
 		fprintf(stderr, "tornwatch: %s\n", err);
 		rc = TW_EXIT_ERROR;
 	}
+	if (o->prom_path && report_prom_file(o->prom_path, &s, err, sizeof(err))) {
+		fprintf(stderr, "tornwatch: %s\n", err);
+		rc = TW_EXIT_ERROR;
+	}
 	if (o->check) {
 		report_check_lines(stderr, &s, &check);
 		if (rc == TW_EXIT_OK && !check.passed)
@@ -369,6 +374,14 @@ static bool any_pid_alive(const struct tw_opts *o)
 	return false;
 }
 
+static void write_prom(const struct tw_opts *o, const struct tw_summary *s)
+{
+	char err[256];
+
+	if (o->prom_path && report_prom_file(o->prom_path, s, err, sizeof(err)))
+		fprintf(stderr, "tornwatch: %s\n", err);
+}
+
 /* -i: the interval's verdicts and histograms, as differences of growing counters. */
 static void print_interval(struct intake *in, unsigned int n, double t_s, struct tw_summary *prev,
 			   bool finished)
@@ -386,6 +399,7 @@ static void print_interval(struct intake *in, unsigned int n, double t_s, struct
 	report_interval_text(stdout, n, t_s, prev, &cur);
 	fflush(stdout);
 	*prev = cur;
+	write_prom(in->opts, &cur);
 }
 
 /*
@@ -456,6 +470,7 @@ static int run_live(const struct tw_opts *o)
 		return TW_EXIT_ERROR;
 	}
 	setup_events(in.tracker, o);
+	in.opts = o;
 	if (o->record_path) {
 		in.rec = recorder__open(o->record_path, o->unit_size, kernel, err, sizeof(err));
 		if (!in.rec)

@@ -257,6 +257,8 @@ struct tracker {
 	} offenders[TW_F_NR][TW_MAX_OFFENDERS];
 	uint32_t nr_offenders[TW_F_NR];
 	struct dev_ent *devs;		/* block devices with unflushed units or flushes */
+	struct tw_dev_units *dev_units;	/* filesystems' devices: units by mode and verdict */
+	size_t nr_dev_units;
 	size_t nr_devs;
 	struct tw_modification *mods;	/* the first TW_MAX_MODS_KEPT */
 	struct htab tasks;		/* tid -> struct task_ent: names, open waits */
@@ -398,9 +400,10 @@ static struct wrec *wrec_find(struct htab *h, uint64_t key)
 
 /* ---- latency ---- */
 
-static void hist_add(uint64_t *hist, uint64_t ns)
+static void stage_add(struct tw_mode_stats *m, enum tw_stage st, uint64_t ns)
 {
-	hist[tw_log2_slot(ns / 1000)]++;
+	m->hist[st][tw_log2_slot(ns / 1000)]++;
+	m->sum_ns[st] += ns;
 }
 
 static struct dev_ent *dev_get(struct tracker *t, uint32_t dev)
@@ -452,7 +455,7 @@ static void flush_done(struct tracker *t, struct dev_ent *d, uint64_t t_issue, u
 		struct unflushed *u = &d->u[i];
 
 		if (u->t_device <= t_issue)
-			hist_add(t->modes[u->mode].hist[TW_ST_DURABLE], ts - u->t_write);
+			stage_add(&t->modes[u->mode], TW_ST_DURABLE, ts - u->t_write);
 		else
 			d->u[kept++] = *u;
 	}
@@ -485,19 +488,19 @@ static void on_flush(struct tracker *t, const struct tw_flush_ev *e)
 static void record_sample(struct tracker *t, enum tw_mode m, const struct lat_sample *x,
 			  uint64_t t_visible)
 {
-	uint64_t (*h)[TW_HIST_SLOTS] = t->modes[m].hist;
+	struct tw_mode_stats *ms = &t->modes[m];
 	uint64_t submit = x->t_submit ? x->t_submit : x->t_device;
 
 	if (!t_visible) {
-		t->modes[m].incomplete++;
+		ms->incomplete++;
 		return;
 	}
-	hist_add(h[TW_ST_SYSCALL], t_visible > x->t_write ? t_visible - x->t_write : 0);
-	hist_add(h[TW_ST_CACHE], submit > t_visible ? submit - t_visible : 0);
-	hist_add(h[TW_ST_DEVICE], x->t_device > submit ? x->t_device - submit : 0);
-	hist_add(h[TW_ST_END_TO_END], x->t_device > x->t_write ? x->t_device - x->t_write : 0);
+	stage_add(ms, TW_ST_SYSCALL, t_visible > x->t_write ? t_visible - x->t_write : 0);
+	stage_add(ms, TW_ST_CACHE, submit > t_visible ? submit - t_visible : 0);
+	stage_add(ms, TW_ST_DEVICE, x->t_device > submit ? x->t_device - submit : 0);
+	stage_add(ms, TW_ST_END_TO_END, x->t_device > x->t_write ? x->t_device - x->t_write : 0);
 	if (x->fua)
-		hist_add(h[TW_ST_DURABLE], x->t_device - x->t_write);
+		stage_add(ms, TW_ST_DURABLE, x->t_device - x->t_write);
 	else
 		await_flush(t, m, x);
 }
@@ -600,8 +603,29 @@ static void note_offender(struct tracker *t, enum tw_fail_kind k, struct file_en
 	t->nr_offenders[k] = n + 1;
 }
 
+static void count_dev_unit(struct tracker *t, uint32_t dev, enum tw_mode m, enum tw_verdict v)
+{
+	struct tw_dev_units *d;
+	size_t i;
+
+	for (i = 0; i < t->nr_dev_units; i++)
+		if (t->dev_units[i].dev == dev)
+			break;
+	if (i == t->nr_dev_units) {
+		d = realloc(t->dev_units, (i + 1) * sizeof(*d));
+		if (!d)
+			return;
+		t->dev_units = d;
+		memset(&d[i], 0, sizeof(d[i]));
+		d[i].dev = dev;
+		t->nr_dev_units++;
+	}
+	t->dev_units[i].n[m][v]++;
+}
+
 static void count_verdict(struct tracker *t, struct unit *u, enum tw_verdict v)
 {
+	count_dev_unit(t, u->f->st.dev, u->w ? u->w->mode : TW_M_BUFFERED, v);
 	if (v == TW_V_SPLIT)
 		note_offender(t, TW_F_SPLIT, u->f, u->off, u->len, 0);
 	else if (v == TW_V_MODIFIED)
@@ -1685,6 +1709,8 @@ void tracker__summary(struct tracker *t, struct tw_summary *s)
 	memcpy(s->modes, t->modes, sizeof(s->modes));
 	memcpy(s->triggers, t->triggers, sizeof(s->triggers));
 	s->atomic = t->atomic;
+	s->dev_units = t->dev_units;
+	s->nr_dev_units = t->nr_dev_units;
 	for (int k = 0; k < TW_F_NR; k++) {
 		s->nr_offenders[k] = t->nr_offenders[k];
 		for (uint32_t i = 0; i < t->nr_offenders[k]; i++) {
@@ -1806,6 +1832,7 @@ void tracker__free(struct tracker *t)
 	for (size_t i = 0; i < t->nr_devs; i++)
 		free(t->devs[i].u);
 	free(t->devs);
+	free(t->dev_units);
 	free(t->mods);
 	free(t->devices);
 	free(t->procs_flat);

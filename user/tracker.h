@@ -172,6 +172,13 @@ struct tw_mode_stats {
 	uint64_t incomplete;		/* reached the device, but the write's return never came */
 	uint64_t not_persisted;		/* reached the device, no flush after it when tracing ended */
 	uint64_t hist[TW_ST_NR][TW_HIST_SLOTS];	/* log2 microseconds */
+	uint64_t sum_ns[TW_ST_NR];		/* of the samples in hist */
+};
+
+/* Units by verdict and mode on one filesystem's device, for Prometheus. */
+struct tw_dev_units {
+	uint32_t dev;
+	uint64_t n[TW_M_NR][TW_V_NR];
 };
 
 /* What --check can fail on. */
@@ -212,6 +219,8 @@ struct tw_summary {
 	uint64_t triggers[TW_TRIG_NR];	/* buffered units on the device, by what wrote them back */
 	struct tw_atomic atomic;
 	struct tw_offender offenders[TW_F_NR][TW_MAX_OFFENDERS];
+	size_t nr_dev_units;
+	const struct tw_dev_units *dev_units;
 	uint32_t nr_offenders[TW_F_NR];
 	bool have_bpf_stats;
 	uint64_t bpf_stats[TW_NR_STATS];

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Prometheus for a fleet: tornwatch --prom writes node_exporter's textfile format; Debian's
+# real prometheus-node-exporter, on loopback, serves it; the scrape must show the exact
+# values of a known workload. promtool validates the file.
+set -uo pipefail
+. "$(dirname "$0")/../lib.sh"
+
+need_root "prom"
+for cmd in prometheus-node-exporter promtool; do
+	if ! command -v $cmd >/dev/null; then
+		notok "prom: $cmd missing (make deps installs prometheus-node-exporter and prometheus)"
+		exit 0
+	fi
+done
+mkfs_loop ext4 fs
+DEV=$(stat -c '%Hd:%Ld' "$MNT")
+mkdir -p "$TMPD/textfile"
+PORT=$((20000 + $$ % 20000))
+prometheus-node-exporter --web.listen-address="127.0.0.1:$PORT" --collector.disable-defaults \
+	--collector.textfile --collector.textfile.directory="$TMPD/textfile" \
+	>"$TMPD/exporter.log" 2>&1 &
+KILLS+=($!)
+
+# scrape: the exporter's /metrics, over loopback only
+scrape() {
+	python3 - "$PORT" <<'PY'
+import sys, urllib.request
+print(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=5).read().decode())
+PY
+}
+for i in $(seq 100); do scrape >/dev/null 2>&1 && break; sleep 0.05; done
+
+N=24
+set_sysfs "$QUEUE/max_sectors_kb" 4
+"$TW" --unit 8k --prom "$TMPD/textfile/tornwatch.prom" -- sh -c "
+'$WRITER' -s 8k -n $N '$MNT/split'
+echo 1280 > '$QUEUE/max_sectors_kb'
+'$WRITER' -m direct -s 8k -n 8 '$MNT/direct'" >/dev/null 2>&1
+check "prom: tornwatch exit status" 0 $?
+promtool check metrics <"$TMPD/textfile/tornwatch.prom" >"$TMPD/promtool.txt" 2>&1
+check "prom: promtool check metrics finds nothing" "0 " "$? $(cat "$TMPD/promtool.txt")"
+
+scrape >"$TMPD/metrics.txt" 2>&1
+value() {	# value METRIC{labels}: its value in the scrape
+	awk -v m="$1" '$1 == m { print $2 }' "$TMPD/metrics.txt"
+}
+check "prom: scrape: split buffered units" $N \
+	"$(value "tornwatch_units_total{device=\"$DEV\",mode=\"buffered\",verdict=\"split\"}")"
+check "prom: scrape: whole direct units" 8 \
+	"$(value "tornwatch_units_total{device=\"$DEV\",mode=\"direct\",verdict=\"whole\"}")"
+check "prom: scrape: buffered writes" $N "$(value 'tornwatch_writes_total{mode="buffered"}')"
+check "prom: scrape: lost events" 0 "$(value tornwatch_lost_events_total)"
+check "prom: scrape: end-to-end histogram count" 8 \
+	"$(value 'tornwatch_write_latency_seconds_count{mode="direct",stage="end_to_end"}')"
+check "prom: scrape: the +Inf bucket holds them all" 8 \
+	"$(value 'tornwatch_write_latency_seconds_bucket{mode="direct",stage="end_to_end",le="+Inf"}')"
+check "prom: scrape: no textfile error" 0 "$(value node_textfile_scrape_error)"
+check_no_leftover_bpf "prom"
