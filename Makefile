@@ -80,11 +80,16 @@ $(OUT)/fusehold: tests/fusehold.c | $(OUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(shell pkg-config --cflags fuse3) $< $(shell pkg-config --libs fuse3) -o $@
 
+# Synthetic records holding every verdict, replayed by tests/e2e/schema.sh.
+$(OUT)/gen_records: tests/gen_records.c $(PURE_OBJS) | $(OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(PURE_OBJS) -o $@
+
 unit-test: $(UNIT_TESTS)
 	$(Q)./tests/run.sh --unit-only
 
 # Everything: unit tests, CLI smoke, end-to-end on ext4 and XFS. Needs root.
-test: deps all $(UNIT_TESTS) $(OUT)/fusehold
+test: deps all $(UNIT_TESTS) $(OUT)/fusehold $(OUT)/gen_records
 	$(Q)./tests/run.sh
 
 demo: deps all $(OUT)/fusehold

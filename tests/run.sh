@@ -32,6 +32,7 @@ if [ "${1:-}" != "--unit-only" ]; then
 	run "cli" tests/e2e/cli.sh
 	run "install" tests/e2e/install.sh
 	run "prometheus" tests/e2e/prom.sh
+	run "json schema" tests/e2e/schema.sh
 	for fs in ext4 xfs; do
 		run "core on $fs" tests/e2e/core.sh "$fs"
 		run "stable pages on $fs" tests/e2e/stable.sh "$fs"

@@ -263,6 +263,11 @@ int opts_parse(struct tw_opts *o, int argc, char **argv, char *err, size_t errle
 		o->cmd = &argv[optind];
 	}
 
+	if (o->events && o->json_path && !strcmp(o->json_path, "-")) {
+		snprintf(err, errlen, "--events and --json - both write to stdout; give --json a "
+			 "file name");
+		return OPTS_ERROR;
+	}
 	if (o->fail_on != TW_DEFAULT_FAIL_ON && !o->check) {
 		snprintf(err, errlen, "--fail-on goes with --check; add --check");
 		return OPTS_ERROR;

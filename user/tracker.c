@@ -1424,6 +1424,7 @@ static void on_modified(struct tracker *t, const struct tw_modified_ev *e)
 	struct task_ent *te = task_get(t, e->h.tid, e->h.pid);
 
 	t->st.modified++;
+	t->c.modified++;
 	if (!f)
 		return;
 	f->st.c.modified++;
