@@ -376,7 +376,12 @@ void report_prom(FILE *f, const struct tw_summary *s)
 	}
 }
 
-int report_prom_file(const char *path, const struct tw_summary *s, char *err, size_t errlen)
+/*
+ * Write a file through a temporary one and a rename: a reader (node_exporter, a CI
+ * step) never sees half of it. opt names the option in messages.
+ */
+static int replace_file(const char *path, const char *opt, void (*fill)(FILE *f, const void *ctx),
+			const void *ctx, char *err, size_t errlen)
 {
 	char *tmp = NULL;
 	FILE *f;
@@ -387,11 +392,11 @@ int report_prom_file(const char *path, const struct tw_summary *s, char *err, si
 	f = fopen(tmp, "w");
 	if (!f) {
 		rc = -errno;
-		snprintf(err, errlen, "--prom: cannot create %s: %s", tmp, strerror(errno));
+		snprintf(err, errlen, "%s: cannot create %s: %s", opt, tmp, strerror(errno));
 		free(tmp);
 		return rc;
 	}
-	report_prom(f, s);
+	fill(f, ctx);
 	if (fflush(f) || ferror(f))
 		rc = -EIO;
 	if (fclose(f) && !rc)
@@ -399,11 +404,21 @@ int report_prom_file(const char *path, const struct tw_summary *s, char *err, si
 	if (!rc && rename(tmp, path))
 		rc = -errno;
 	if (rc) {
-		snprintf(err, errlen, "--prom: cannot write %s: %s", path, strerror(-rc));
+		snprintf(err, errlen, "%s: cannot write %s: %s", opt, path, strerror(-rc));
 		unlink(tmp);
 	}
 	free(tmp);
 	return rc;
+}
+
+static void fill_prom(FILE *f, const void *ctx)
+{
+	report_prom(f, ctx);
+}
+
+int report_prom_file(const char *path, const struct tw_summary *s, char *err, size_t errlen)
+{
+	return replace_file(path, "--prom", fill_prom, s, err, errlen);
 }
 
 void check_evaluate(struct tw_check *c, const struct tw_summary *s)
@@ -698,37 +713,26 @@ void report_json(FILE *f, const struct tw_summary *s, const struct tw_report_met
 	fprintf(f, "%s]\n}\n", s->nr_files ? "\n  " : "");
 }
 
+struct json_ctx {
+	const struct tw_summary *s;
+	const struct tw_report_meta *m;
+};
+
+static void fill_json(FILE *f, const void *ctx)
+{
+	const struct json_ctx *j = ctx;
+
+	report_json(f, j->s, j->m);
+}
+
 int report_json_file(const char *path, const struct tw_summary *s,
 		     const struct tw_report_meta *m, char *err, size_t errlen)
 {
-	char *tmp = NULL;
-	FILE *f;
-	int rc = 0;
+	struct json_ctx j = { .s = s, .m = m };
 
 	if (!strcmp(path, "-")) {
 		report_json(stdout, s, m);
 		return fflush(stdout) ? -errno : 0;
 	}
-	if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0)
-		return -ENOMEM;
-	f = fopen(tmp, "w");
-	if (!f) {
-		rc = -errno;
-		snprintf(err, errlen, "--json: cannot create %s: %s", tmp, strerror(errno));
-		free(tmp);
-		return rc;
-	}
-	report_json(f, s, m);
-	if (fflush(f) || ferror(f))
-		rc = -EIO;
-	if (fclose(f) && !rc)
-		rc = -errno;
-	if (!rc && rename(tmp, path))
-		rc = -errno;
-	if (rc) {
-		snprintf(err, errlen, "--json: cannot write %s: %s", path, strerror(-rc));
-		unlink(tmp);
-	}
-	free(tmp);
-	return rc;
+	return replace_file(path, "--json", fill_json, &j, err, errlen);
 }
