@@ -363,6 +363,8 @@ int BPF_PROG(tw_dio_begin, struct kiocb *iocb, struct iov_iter *iter, unsigned i
 		return 0;
 	st->dio_ino = BPF_CORE_READ(inode, i_ino);
 	st->dio_dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	/* io_uring and aio writes make no write syscall: name their file from here. */
+	note_file(BPF_CORE_READ(iocb, ki_filp), st->dio_ino, st->dio_dev, ~0u);
 	st->dio_pos = BPF_CORE_READ(iocb, ki_pos);
 	st->dio_count = BPF_CORE_READ(iter, count);
 	st->dio_consumed = 0;
