@@ -16,7 +16,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define PAGE_SHIFT_4K	12
 #define MAX_IOV_READ	8	/* iovecs summed at syscall entry */
 #define MAX_BVEC_WALK	256	/* bvecs followed in one bio (BIO_MAX_VECS) */
-#define MAX_RQ_WALK	128	/* bios followed in one request */
+#define MAX_RQ_WALK	512	/* bios followed in one request (more than any max_segments here) */
 
 /* x86_64 syscall numbers of the writes followed here. */
 #define NR_write	1
