@@ -1,0 +1,743 @@
+#!/usr/bin/env bash
+# What does tornwatch cost next to the tools one would use instead?
+#
+# The three write storms of bench/overhead.sh and a pgbench run at a fixed
+# transaction count, on a scratch ext4 filesystem on a loop device, each run
+# untraced, under `tornwatch --unit 8k`, under bench/join.bt (the simplest
+# version of the same join bpftrace 0.17 can do with tracepoints: writes
+# joined to the pages they dirty, bios only counted) and under libbpf-tools'
+# biolatency (system-wide: that is what it is), in alternating order, ROUNDS
+# rounds each.  Per workload it prints the median ops/s and its ratio to
+# untraced, the workload's CPU time per operation and what each tracer adds
+# to it, the time inside BPF programs (one extra round per tracer with
+# kernel.bpf_stats_enabled=1), events/s, lost, and the tracers' own user-side
+# CPU and BPF map memory; then the target per workload: tornwatch adds less
+# than a third of join.bt's added CPU per operation, doing the full join,
+# with 0 lost.  It is a benchmark, not a test: the target is reported as
+# PASS/MISS and the exit status is non-zero only when something broke.
+#
+# Environment: ROUNDS (5), N_SYNC (20000), N_CACHE (50000), N_DIRECT (5000),
+# PG_TX (2000 transactions per client), PG_CLIENTS (2), PG_SCALE (2),
+# PG_PORT (5499; names the socket in our own folder only), PG_BT_KEYS
+# (65536: join.bt's map size for pgbench), WORKLOADS (a subset, e.g.
+# "pgbench"), TW_EXTRA (more tornwatch options), RESULTS (a folder to keep
+# every run's raw files in).
+set -euo pipefail
+
+ROUNDS=${ROUNDS:-5}
+N_SYNC=${N_SYNC:-20000}
+N_CACHE=${N_CACHE:-50000}
+N_DIRECT=${N_DIRECT:-5000}
+PG_TX=${PG_TX:-2000}
+PG_CLIENTS=${PG_CLIENTS:-2}
+PG_SCALE=${PG_SCALE:-2}
+PG_PORT=${PG_PORT:-5499}
+PG_BT_KEYS=${PG_BT_KEYS:-65536}
+read -ra WORKLOADS <<<"${WORKLOADS:-fdatasync-storm page-cache-storm direct-storm pgbench}"
+readonly UNIT=8192
+readonly MODES=(untraced tornwatch bpftrace biolatency)
+
+cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
+readonly REPO=$PWD
+readonly TORNWATCH=$REPO/tornwatch
+readonly WRITER=$REPO/build/writer
+readonly JOIN_BT=$REPO/bench/join.bt
+
+declare -A WL_ARGS=(
+	[fdatasync-storm]="-s 8k -y 64"
+	[page-cache-storm]="-s 8k -F"
+	[direct-storm]="-m direct -s 8k -y 0"
+)
+declare -A WL_N=(
+	[fdatasync-storm]=$N_SYNC
+	[page-cache-storm]=$N_CACHE
+	[direct-storm]=$N_DIRECT
+	[pgbench]=$((PG_TX * PG_CLIENTS))
+)
+declare -A WL_DESC=(
+	[fdatasync-storm]="buffered 8 KiB pwrite, fdatasync every 64 writes"
+	[page-cache-storm]="buffered 8 KiB pwrite, no sync"
+	[direct-storm]="O_DIRECT 8 KiB pwrite, no sync"
+	[pgbench]="pgbench TPC-B, scale $PG_SCALE, $PG_CLIENTS clients x $PG_TX transactions, fsync on"
+)
+declare -A WL_OP=(
+	[fdatasync-storm]=write [page-cache-storm]=write [direct-storm]=write [pgbench]=tx
+)
+
+TMP="" MNT="" LOOP="" OLD_STATS="" CG="" TRACER_PID="" PGDATA="" PG_UP=""
+PGBIN=""
+
+die() {
+	echo "compare: $*" >&2
+	exit 1
+}
+
+# alive PID: the process exists and is not a zombie waiting for our wait.
+alive() {
+	local st
+
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
+# ---------------------------------------------------------------------------
+# Run by the traced side (exported: tornwatch's child bash calls them too).
+
+# in_cg DIR CMD...: CMD in cgroup DIR (a subshell moves itself, then execs).
+in_cg() {
+	(echo "$BASHPID" >"$1/cgroup.procs" && exec "${@:2}")
+}
+
+# cpu_ns PID: CPU time of PID's threads (ns, schedstat: not tick-sampled).
+cpu_ns() {
+	cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { print s }'
+}
+
+# drained PID: wait (at most 5 s) until the tracer has used less than 1 ms of
+# CPU in 100 ms: it has consumed what the workload made it receive.
+drained() {
+	local a b i
+
+	a=$(cpu_ns "$1") || return
+	for ((i = 0; i < 50; i++)); do
+		sleep 0.1
+		b=$(cpu_ns "$1") || return
+		[ $((b - a)) -lt 1000000 ] && return 0
+		a=$b
+	done
+}
+
+# snapshot PREFIX PID N: the BPF programs' run counters and PID's CPU time as
+# PREFIX.progsN and PREFIX.cpuN; the CPU is read just before the workload and,
+# at its end, once the tracer has drained its events.
+snapshot() {
+	local p=$1 pid=$2 n=$3
+
+	if [ "$n" = 1 ]; then
+		bpftool prog show -j >"$p.progs1" && drained "$pid" && cpu_ns "$pid" >"$p.cpu1"
+	else
+		bpftool prog show -j >"$p.progs0" && cpu_ns "$pid" >"$p.cpu0"
+	fi
+}
+
+# measure PREFIX TRACER CMD...: CMD (the workload; it prints one line
+# "writes N seconds S cpu_us C" to PREFIX.t) between two snapshots of the
+# BPF counters and of the tracer's CPU, taken while the tracer is attached.
+# TRACER is its pid, "parent" (tornwatch running us as its command) or 0
+# (untraced).  The ids of the programs and maps the tracer holds (its
+# fdinfo) tell them apart from everybody else's.
+measure() {
+	local p=$1 tp=$2
+
+	[ "$tp" = parent ] && tp=$PPID
+	if [ "$tp" != 0 ]; then
+		snapshot "$p" "$tp" 0 || return
+	fi
+	"${@:3}" >"$p.t" || return
+	[ "$tp" != 0 ] || return 0
+	snapshot "$p" "$tp" 1 || return
+	cat /proc/"$tp"/fdinfo/* 2>/dev/null | sed -n 's/^prog_id:[[:space:]]*//p' | sort -u >"$p.ids"
+	cat /proc/"$tp"/fdinfo/* 2>/dev/null | sed -n 's/^map_id:[[:space:]]*//p' | sort -u >"$p.mapids"
+	bpftool map show -j >"$p.maps" && bpftool perf show -j >"$p.perf"
+}
+
+# pgbench_round OUT: one pgbench run (client in its own cgroup), its output to
+# OUT; prints "writes TX seconds S cpu_us C" where C is the CPU time of the
+# whole cgroup tree (server and client) during the run.
+pgbench_round() {
+	local out=$1 c0 c1 n tps base i
+
+	base=$(wc -l <"$TWC_CG/traced/cgroup.procs")
+	c0=$(sed -n 's/^usage_usec //p' "$TWC_CG/cpu.stat")
+	if ! in_cg "$TWC_CG/client" "$TWC_PGBIN/pgbench" -h "$TWC_SOCK" -p "$TWC_PG_PORT" \
+		-U postgres -n -t "$TWC_PG_TX" -c "$TWC_PG_CLIENTS" postgres >"$out" 2>&1; then
+		tail -n 5 "$out" >&2
+		return 1
+	fi
+	# The backends exit after pgbench does: their last CPU time counts too.
+	for ((i = 0; i < 100; i++)); do
+		[ "$(wc -l <"$TWC_CG/traced/cgroup.procs")" -le "$base" ] && break
+		sleep 0.05
+	done
+	c1=$(sed -n 's/^usage_usec //p' "$TWC_CG/cpu.stat")
+	n=$(sed -n 's|^number of transactions actually processed: \([0-9]*\)/.*|\1|p' "$out")
+	tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$out")
+	[ -n "$n" ] && [ -n "$tps" ] || return 1
+	awk -v n="$n" -v tps="$tps" -v c="$((c1 - c0))" \
+		'BEGIN { printf "writes %d seconds %.6f cpu_us %d\n", n, n / tps, c }'
+}
+
+# ---------------------------------------------------------------------------
+
+# Every exit path comes here: no tracer, server, mount, loop device, cgroup
+# or sysctl left behind.
+cleanup() {
+	local rc=$? i pid
+
+	set +e
+	if [ -n "$TRACER_PID" ]; then
+		kill -INT "$TRACER_PID" 2>/dev/null
+		for ((i = 0; i < 100; i++)); do alive "$TRACER_PID" || break; sleep 0.1; done
+		kill -KILL "$TRACER_PID" 2>/dev/null
+		wait "$TRACER_PID" 2>/dev/null
+	fi
+	[ -n "$PG_UP" ] && stop_postgres
+	# Anything still in our cgroups is ours (workload, server): end it.
+	if [ -n "$CG" ] && [ -d "$CG" ]; then
+		while read -r pid; do
+			kill -KILL "$pid" 2>/dev/null
+		done < <(cat "$CG"/*/cgroup.procs 2>/dev/null)
+		for ((i = 0; i < 50; i++)); do
+			[ -z "$(cat "$CG"/*/cgroup.procs 2>/dev/null)" ] && break
+			sleep 0.1
+		done
+		rmdir "$CG"/traced "$CG"/client "$CG" 2>/dev/null
+	fi
+	if [ -n "$MNT" ] && mountpoint -q "$MNT"; then
+		umount "$MNT" 2>/dev/null || umount -l "$MNT"
+	fi
+	[ -n "$LOOP" ] && losetup -d "$LOOP"
+	[ -n "$OLD_STATS" ] && sysctl -qw kernel.bpf_stats_enabled="$OLD_STATS"
+	if [ -n "${RESULTS:-}" ] && [ -n "$TMP" ] && [ -d "$TMP/res" ]; then
+		mkdir -p "$RESULTS" && cp -r "$TMP/res/." "$RESULTS/"
+	fi
+	# Never recurse into a filesystem that is still mounted.
+	if [ -n "$TMP" ] && ! { [ -n "$MNT" ] && mountpoint -q "$MNT"; }; then
+		rm -rf "$TMP"
+	fi
+	exit "$rc"
+}
+
+check_setup() {
+	local v
+
+	[ "$(id -u)" -eq 0 ] || die "needs root"
+	for v in ROUNDS N_SYNC N_CACHE N_DIRECT PG_TX PG_CLIENTS PG_SCALE PG_PORT PG_BT_KEYS; do
+		[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
+	done
+	[ "$ROUNDS" -ge 1 ] || die "ROUNDS must be >= 1"
+	for v in "${WORKLOADS[@]}"; do
+		[ -n "${WL_N[$v]:-}" ] || die "unknown workload '$v' in WORKLOADS"
+	done
+	if [ ! -x "$TORNWATCH" ] || [ ! -x "$WRITER" ]; then
+		die "$TORNWATCH or $WRITER missing; run make"
+	fi
+	for v in bpftool python3 mkfs.ext4 losetup sysctl stdbuf runuser; do
+		command -v "$v" >/dev/null || die "$v not found"
+	done
+	if ! command -v bpftrace >/dev/null || ! command -v biolatency >/dev/null; then
+		die "bpftrace or biolatency missing: apt-get install -y bpftrace libbpf-tools"
+	fi
+	if [[ " ${WORKLOADS[*]} " == *" pgbench "* ]]; then
+		PGBIN=${PGBIN:-$(dirname "$(readlink -f "$(command -v initdb || echo /nonexistent)")")}
+		[ -x "$PGBIN/initdb" ] || PGBIN=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+		for v in initdb pg_ctl pgbench psql; do
+			[ -x "$PGBIN/$v" ] || die "PostgreSQL's $v not found (PGBIN=$PGBIN); apt-get install -y postgresql"
+		done
+		id postgres >/dev/null 2>&1 || die "no 'postgres' user"
+	fi
+	[ $((N_CACHE * UNIT)) -le $((400 << 20)) ] || die "N_CACHE*8k must be <= 400 MiB"
+}
+
+# A scratch ext4 on a loop device over a sparse image (lazy init off: no
+# ext4lazyinit writes while we measure), and a cgroup v2 tree: "traced" holds
+# the workload (the writer, or the PostgreSQL server) and is what join.bt
+# filters on; "client" holds pgbench; the root's cpu.stat is their CPU time.
+setup() {
+	local bytes=$(((N_SYNC + N_CACHE + N_DIRECT) * UNIT + (1 << 30))) cg2
+
+	[ "$bytes" -ge $((1 << 30)) ] || bytes=$((1 << 30))
+	TMP=$(mktemp -d -t tw-compare.XXXXXX)
+	chmod 711 "$TMP"
+	MNT=$TMP/mnt
+	mkdir -p "$MNT" "$TMP/res"
+	truncate -s "$bytes" "$TMP/fs.img"
+	LOOP=$(losetup -f --show "$TMP/fs.img") || die "losetup failed"
+	mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$LOOP" >/dev/null ||
+		die "mkfs.ext4 on $LOOP failed"
+	mount "$LOOP" "$MNT" || die "mount $LOOP failed"
+
+	cg2=$(findmnt -n -t cgroup2 -o TARGET | head -n 1)
+	[ -n "$cg2" ] || die "no cgroup2 hierarchy mounted"
+	CG=$cg2/tw-compare.$$
+	mkdir "$CG" "$CG/traced" "$CG/client" || die "cannot create cgroups under $cg2"
+	[ -r "$CG/cpu.stat" ] || die "$CG/cpu.stat missing"
+	CG_ID=$(stat -c %i "$CG/traced")
+
+	export TWC_CG=$CG TWC_SOCK=$TMP/sock TWC_PG_PORT=$PG_PORT TWC_PG_TX=$PG_TX
+	export TWC_PG_CLIENTS=$PG_CLIENTS TWC_PGBIN=$PGBIN
+	export -f in_cg cpu_ns drained snapshot measure pgbench_round
+}
+
+save_bpf_stats() {
+	OLD_STATS=$(sysctl -n kernel.bpf_stats_enabled)
+}
+
+bpf_stats() {
+	sysctl -qw kernel.bpf_stats_enabled="$1" || die "cannot set kernel.bpf_stats_enabled"
+}
+
+# ---------------------------------------------------------------------------
+# PostgreSQL: our own cluster in the loop filesystem, unix socket only, in
+# our own folder.  autovacuum is off and checkpoints are ours (between
+# rounds, untimed), so that every round does the same work.
+
+pg() {
+	runuser -u postgres -- "$PGBIN/$1" "${@:2}"
+}
+
+pg_pid() {
+	head -n 1 "$PGDATA/postmaster.pid" 2>/dev/null
+}
+
+start_postgres() {
+	PGDATA=$MNT/pgdata
+	mkdir -p "$PGDATA" "$TMP/sock"
+	chown postgres: "$PGDATA" "$TMP/sock"
+	pg initdb -D "$PGDATA" -U postgres --auth=trust >"$TMP/initdb.log" 2>&1 ||
+		{ tail -n 5 "$TMP/initdb.log" >&2; die "initdb failed"; }
+	PG_UP=1
+	in_cg "$CG/traced" runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" -l "$TMP/sock/pg.log" -w \
+		-o "-c listen_addresses='' -c unix_socket_directories=$TMP/sock -c port=$PG_PORT" \
+		-o "-c autovacuum=off -c checkpoint_timeout=1h -c max_wal_size=4GB" \
+		-o "-c shared_buffers=128MB -c fsync=on -c synchronous_commit=on" \
+		start >"$TMP/pg_ctl.log" 2>&1 ||
+		{ tail -n 5 "$TMP/sock/pg.log" >&2; die "PostgreSQL did not start"; }
+	"$PGBIN/pgbench" -h "$TMP/sock" -p "$PG_PORT" -U postgres -i -s "$PG_SCALE" -q postgres \
+		>"$TMP/pgbench-init.log" 2>&1 ||
+		{ tail -n 5 "$TMP/pgbench-init.log" >&2; die "pgbench -i failed"; }
+	checkpoint
+}
+
+stop_postgres() {
+	local pid i
+
+	pid=$(pg_pid)
+	pg pg_ctl -D "$PGDATA" -m fast -w -t 30 stop >/dev/null 2>&1
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill -QUIT "$pid" 2>/dev/null
+		for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	fi
+	PG_UP=""
+}
+
+checkpoint() {
+	"$PGBIN/psql" -h "$TMP/sock" -p "$PG_PORT" -U postgres -qAt -c CHECKPOINT postgres >/dev/null ||
+		die "CHECKPOINT failed"
+}
+
+# Not part of any timed region: the same starting state for every round.
+settle() {
+	if [ "$1" = pgbench ]; then
+		checkpoint
+	else
+		sync -f "$MNT"
+	fi
+}
+
+# ---------------------------------------------------------------------------
+# Tracers.
+
+# workload_cmd WL PREFIX: the argv of one run of WL (sets WCMD).
+workload_cmd() {
+	local wl=$1 p=$2 args
+
+	if [ "$wl" = pgbench ]; then
+		WCMD=(pgbench_round "$p.pgbench")
+	else
+		read -ra args <<<"${WL_ARGS[$wl]}"
+		WCMD=(in_cg "$CG/traced" "$WRITER" "${args[@]}" -n "${WL_N[$wl]}" -t "$MNT/$wl.dat")
+	fi
+}
+
+# join.bt's maps are all BPFTRACE_MAP_KEYS_MAX long: room for every 4 KiB
+# page a storm dirties (the page map is the one that grows).
+bt_keys() {
+	if [ "$1" = pgbench ]; then
+		echo "$PG_BT_KEYS"
+	else
+		echo $((${WL_N[$1]} * UNIT / 4096 + 4096))
+	fi
+}
+
+# start_tracer MODE WL PREFIX: MODE in the background, attached, as
+# TRACER_PID; its stdout and stderr in PREFIX.out and PREFIX.err.
+start_tracer() {
+	local mode=$1 wl=$2 p=$3 marker file i
+
+	case $mode in
+	bpftrace)
+		BPFTRACE_MAP_KEYS_MAX=$(bt_keys "$wl") bpftrace -k "$JOIN_BT" "$CG_ID" \
+			>"$p.out" 2>"$p.err" &
+		marker="^join.bt: tracing" file=$p.out
+		;;
+	biolatency)
+		stdbuf -oL biolatency >"$p.out" 2>"$p.err" &
+		marker="^Tracing block device" file=$p.out
+		;;
+	tornwatch) # only for the server: the storms run as tornwatch's command
+		# shellcheck disable=SC2086 # TW_EXTRA is a list of options
+		"$TORNWATCH" -v --unit 8k ${TW_EXTRA:-} -p "$(pg_pid)" -f --json "$p.json" \
+			>"$p.out" 2>"$p.err" &
+		marker="^tornwatch: tracing" file=$p.err
+		;;
+	esac
+	TRACER_PID=$!
+	for ((i = 0; i < 600; i++)); do
+		grep -q "$marker" "$file" 2>/dev/null && break
+		if ! alive "$TRACER_PID"; then
+			wait "$TRACER_PID" || true
+			TRACER_PID=""
+			tail -n 20 "$p.err" >&2
+			die "$mode did not start (log above)"
+		fi
+		sleep 0.05
+	done
+	[ "$i" -lt 600 ] || die "$mode: not attached after 30 s"
+	sleep 0.2 # and in its poll loop, where SIGINT is handled
+}
+
+# stop_tracer MODE PREFIX: SIGINT, as a user would; its report lands in
+# PREFIX.out.  One that hangs is killed, leaving its threads' kernel stacks
+# and a second of strace in PREFIX.hang; the run's timing and BPF figures,
+# taken while it was attached, still count, its own report is marked lost.
+stop_tracer() {
+	local mode=$1 p=$2 rc=0 i t
+
+	kill -INT "$TRACER_PID"
+	for ((i = 0; i < 600; i++)); do alive "$TRACER_PID" || break; sleep 0.05; done
+	if alive "$TRACER_PID"; then
+		for t in /proc/"$TRACER_PID"/task/*; do
+			echo "== ${t##*/} $(cat "$t/comm") $(cat "$t/wchan" 2>/dev/null)"
+			cat "$t/stack" 2>/dev/null
+		done >"$p.hang"
+		timeout 1 strace -f -p "$TRACER_PID" >>"$p.hang" 2>&1
+		kill -KILL "$TRACER_PID"
+		wait "$TRACER_PID" || true
+		TRACER_PID=""
+		echo "   $mode did not exit within 30 s of SIGINT: killed, its report of this run is lost" \
+			"(state in ${p##*/}.hang)" >&2
+		return 0
+	fi
+	wait "$TRACER_PID" || rc=$?
+	TRACER_PID=""
+	[ "$rc" -eq 0 ] || die "$mode exited with status $rc after SIGINT"
+}
+
+# run_one WL MODE PREFIX: one run; PREFIX.t is the workload's line.
+run_one() {
+	local wl=$1 mode=$2 p=$3 rc=0
+
+	workload_cmd "$wl" "$p"
+	case $mode in
+	untraced)
+		measure "$p" 0 "${WCMD[@]}" || die "$wl: untraced run failed"
+		;;
+	tornwatch)
+		if [ "$wl" = pgbench ]; then
+			start_tracer tornwatch "$wl" "$p"
+			measure "$p" "$TRACER_PID" "${WCMD[@]}" || die "$wl: run under tornwatch failed"
+			stop_tracer tornwatch "$p"
+		else
+			# shellcheck disable=SC2086,SC2016
+			"$TORNWATCH" --unit 8k ${TW_EXTRA:-} --json "$p.json" -- \
+				bash -c 'measure "$@"' measure "$p" parent "${WCMD[@]}" \
+				>"$p.out" 2>"$p.err" || rc=$?
+			if [ "$rc" -ne 0 ]; then
+				tail -n 20 "$p.err" >&2
+				die "$wl: traced run failed (exit $rc; tornwatch or the workload, log above)"
+			fi
+		fi
+		[ -s "$p.json" ] || [ -e "$p.hang" ] || die "$wl: tornwatch wrote no JSON"
+		;;
+	bpftrace | biolatency)
+		start_tracer "$mode" "$wl" "$p"
+		measure "$p" "$TRACER_PID" "${WCMD[@]}" || die "$wl: run under $mode failed"
+		stop_tracer "$mode" "$p"
+		;;
+	esac
+	[ -s "$p.t" ] || die "$wl/$mode: no timing line"
+	settle "$wl"
+}
+
+# "ops/s, us CPU/op" from a timing line, for the progress lines.
+brief() {
+	awk '{ printf "%7.0f/s %6.1fus", $2 / $4, $6 / $2 }' "$1"
+}
+
+# Untraced and the three tracers take turns, and the order rotates by one
+# each round, so that drift of the machine (other tenants, writeback) and
+# the position in the round hit all four alike.  A first untraced run, not
+# counted, allocates the file (or warms the server's cache).
+bench_workload() {
+	local wl=$1 r k mode line
+
+	echo "== $wl: ${WL_DESC[$wl]}, ${WL_N[$wl]} ${WL_OP[$wl]}s per run, $ROUNDS rounds"
+	run_one "$wl" untraced "$TMP/res/$wl.warmup"
+	for ((r = 1; r <= ROUNDS; r++)); do
+		line="   round $r/$ROUNDS:"
+		for ((k = 0; k < ${#MODES[@]}; k++)); do
+			mode=${MODES[(k + r - 1) % ${#MODES[@]}]}
+			run_one "$wl" "$mode" "$TMP/res/$wl.$mode.$r"
+			line+=" $mode $(brief "$TMP/res/$wl.$mode.$r.t") |"
+		done
+		echo "${line% |}"
+	done
+	bpf_stats 1
+	line="   profile rounds (bpf_stats on):"
+	for mode in "${MODES[@]:1}"; do
+		run_one "$wl" "$mode" "$TMP/res/$wl.$mode.profile"
+		line+=" $mode $(brief "$TMP/res/$wl.$mode.profile.t") |"
+	done
+	bpf_stats 0
+	echo "${line% |}"
+}
+
+# ---------------------------------------------------------------------------
+
+report() {
+	local wl specs=()
+
+	for wl in "${WORKLOADS[@]}"; do
+		specs+=("$wl|${WL_N[$wl]}|${WL_OP[$wl]}|${WL_DESC[$wl]}")
+	done
+	python3 - "$TMP/res" "$ROUNDS" "${specs[@]}" <<'EOF'
+import json, os, re, statistics, sys
+
+res, rounds, specs = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+MODES = ["untraced", "tornwatch", "bpftrace", "biolatency"]
+TRACERS = MODES[1:]
+LABEL = {"untraced": "untraced", "tornwatch": "tornwatch", "bpftrace": "join.bt",
+         "biolatency": "biolatency"}
+
+def read(path):
+    return open(path).read()
+
+def timing(p):
+    f = read(p + ".t").split()
+    n, secs, cpu = int(f[1]), float(f[3]), float(f[5])
+    return {"n": n, "secs": secs, "ops": n / secs, "cpu": cpu / n}
+
+def ids(path):
+    return {int(x) for x in read(path).split()} if os.path.exists(path) else set()
+
+def tracer_cpu_ns(p):
+    try:
+        return int(read(p + ".cpu1")) - int(read(p + ".cpu0"))
+    except (OSError, ValueError):
+        return None
+
+def map_bytes(p):
+    mids = ids(p + ".mapids")
+    if not mids or not os.path.exists(p + ".maps"):
+        return None
+    return sum(m.get("bytes_memlock", 0) for m in json.load(open(p + ".maps")) if m["id"] in mids)
+
+def prog_costs(p):
+    """Per-program (runs, ns) of this tracer's programs between the snapshots."""
+    pids = ids(p + ".ids")
+    names = {}
+    if os.path.exists(p + ".perf"):  # bpftrace: names of the tracepoints
+        for e in json.load(open(p + ".perf")):
+            if e.get("prog_id") in pids and e.get("tracepoint"):
+                names[e["prog_id"]] = e["tracepoint"]
+    before = {x["id"]: x for x in json.load(open(p + ".progs0")) if x["id"] in pids}
+    after = {x["id"]: x for x in json.load(open(p + ".progs1")) if x["id"] in pids}
+    out = {}
+    for i, x in after.items():
+        b = before.get(i, {})
+        name = names.get(i, x.get("name", str(i)))
+        cnt, ns = out.get(name, (0, 0))
+        out[name] = (cnt + x.get("run_cnt", 0) - b.get("run_cnt", 0),
+                     ns + x.get("run_time_ns", 0) - b.get("run_time_ns", 0))
+    return out
+
+def bt_output(p):
+    out, err = read(p + ".out"), read(p + ".err")
+    def one(name):
+        m = re.search(r"^@%s: (\d+)" % name, out, re.M)
+        return int(m.group(1)) if m else 0
+    bios = sum(int(x) for x in re.findall(r"^@bios\[\d+\]: (\d+)", out, re.M))
+    both = out + err
+    lost = len(re.findall(r"Failed to map_update_elem", both))
+    lost += sum(int(x) for x in re.findall(r"Lost (\d+) events", both))
+    return {"writes": one("writes"), "dirtied": one("dirtied"), "bios": bios,
+            "events": one("writes") + one("dirtied") + bios, "lost": lost}
+
+def bl_events(p):
+    return sum(int(x) for x in re.findall(r"^\s*\d+ -> \d+\s*: (\d+)", read(p + ".out"), re.M))
+
+def run_data(wl, mode, r):
+    p = f"{res}/{wl}.{mode}.{r}"
+    d = timing(p)
+    d["tcpu"], d["maps"] = tracer_cpu_ns(p), map_bytes(p)
+    d["events"], d["lost"], d["units"] = None, None, None
+    d["hung"] = os.path.exists(p + ".hang")  # killed at exit: no report
+    if d["hung"]:
+        pass
+    elif mode == "tornwatch":
+        j = json.load(open(p + ".json"))
+        d["events"], d["lost"], d["units"] = j["join"]["records"], j["lost"]["total"], j["units"]["total"]
+        d["lostdetail"] = {k: v for k, v in j["lost"].items() if v and k not in ("total", "counters_recorded")}
+    elif mode == "bpftrace":
+        b = bt_output(p)
+        d.update(events=b["events"], lost=b["lost"], bt=b)
+    elif mode == "biolatency":
+        d["events"] = bl_events(p)
+    return d
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+W, L = 19, 24
+def line(label, cells):
+    print(f"  {label:<{L}}" + "".join(f"{c:>{W}}" for c in cells))
+
+def fmt(v, f):
+    return "-" if v is None else f.format(v)
+
+summary, targets = [], []
+for spec in specs:
+    wl, n, op, desc = spec.split("|")
+    n = int(n)
+    R = {m: [run_data(wl, m, r) for r in range(1, rounds + 1)] for m in MODES}
+    P = {m: run_data(wl, m, "profile") for m in TRACERS}
+    C = {m: prog_costs(f"{res}/{wl}.{m}.profile") for m in TRACERS}
+
+    ops = {m: med([x["ops"] for x in R[m]]) for m in MODES}
+    cpu = {m: med([x["cpu"] for x in R[m]]) for m in MODES}
+    added = {m: cpu[m] - cpu["untraced"] for m in TRACERS}
+    lost = {m: (sum(x["lost"] for x in R[m] if x["lost"] is not None)
+                if m in ("tornwatch", "bpftrace") else None) for m in MODES}
+    hung = {m: sum(x["hung"] for x in R[m]) for m in MODES}
+    bpf_ns = {m: sum(ns for _, ns in C[m].values()) for m in TRACERS}
+    bpf_runs = {m: sum(c for c, _ in C[m].values()) for m in TRACERS}
+
+    print(f"\n{wl}: {desc}\n  ({n} {op}s per run, {rounds} rounds; medians, [min..max] below)")
+    line("", [LABEL[m] for m in MODES])
+    line(f"{op}s/s", [fmt(ops[m], "{:.0f}") for m in MODES])
+    line("", [f"[{min(x['ops'] for x in R[m]):.0f}..{max(x['ops'] for x in R[m]):.0f}]" for m in MODES])
+    line("ratio to untraced", [f"{ops[m] / ops['untraced']:.2f}" for m in MODES])
+    line(f"CPU us/{op}", [fmt(cpu[m], "{:.2f}") for m in MODES])
+    line("", [f"[{min(x['cpu'] for x in R[m]):.2f}..{max(x['cpu'] for x in R[m]):.2f}]" for m in MODES])
+    line(f"added CPU us/{op}", ["-"] + [f"{added[m]:+.2f}" for m in TRACERS])
+    line(f"BPF time us/{op}", ["-"] + [f"{bpf_ns[m] / P[m]['n'] / 1000:.2f}" for m in TRACERS])
+    line("BPF ns/event (prog run)", ["-"] + [fmt(bpf_ns[m] / bpf_runs[m] if bpf_runs[m] else None, "{:.0f}") for m in TRACERS])
+    line(f"BPF prog runs/{op}", ["-"] + [f"{bpf_runs[m] / P[m]['n']:.2f}" for m in TRACERS])
+    line("events/s (tracer's own)", ["-"] + [fmt(med([x["events"] / x["secs"] for x in R[m] if x["events"] is not None]), "{:.0f}") for m in TRACERS])
+    line("lost (sum of rounds)", ["-"] + [(fmt(lost[m], "{}") if lost[m] is not None else "not counted")
+                                          + (f" +{hung[m]} hung" if hung[m] else "") for m in TRACERS])
+    tcpu = {m: med([x["tcpu"] / 1000 / x["n"] for x in R[m] if x["tcpu"] is not None]) for m in TRACERS}
+    tpct = {m: med([x["tcpu"] / 1e9 / x["secs"] * 100 for x in R[m] if x["tcpu"] is not None]) for m in TRACERS}
+    line(f"tracer process us/{op}", ["-"] + [fmt(tcpu[m], "{:.2f}") for m in TRACERS])
+    line("tracer process %CPU", ["-"] + [fmt(tpct[m], "{:.1f}%") for m in TRACERS])
+    mem = {m: med([x["maps"] for x in R[m]]) for m in TRACERS}
+    line("BPF map memory MiB", ["-"] + [fmt(mem[m] / 2**20 if mem[m] is not None else None, "{:.1f}") for m in TRACERS])
+
+    for m in TRACERS:
+        if hung[m] or P[m]["hung"]:
+            print(f"  WARNING: {LABEL[m]} did not exit within 30 s of SIGINT in {hung[m]} timed round(s)"
+                  f"{' and the profile round' if P[m]['hung'] else ''}: killed, its report lost (see *.hang)")
+    tw = R["tornwatch"]
+    units = [x["units"] for x in tw]
+    full = all(u is not None and (u == n if wl != "pgbench" else u > 0) for u in units)
+    if not full:
+        print(f"  WARNING: tornwatch followed {units} units per round, expected "
+              + (f"{n}" if wl != "pgbench" else "> 0"))
+    if lost["tornwatch"]:
+        detail = [x["lostdetail"] for x in tw if x.get("lostdetail")]
+        print(f"  WARNING: tornwatch lost {lost['tornwatch']} events; {detail[-1] if detail else ''}")
+    bt = [x["bt"] for x in R["bpftrace"] if "bt" in x] or [{"writes": 0, "dirtied": 0, "bios": 0}]
+    if lost["bpftrace"]:
+        print(f"  WARNING: join.bt lost {lost['bpftrace']} map updates or warnings (a full map)")
+    if wl != "pgbench" and any(b["writes"] < n for b in bt):
+        print(f"  WARNING: join.bt saw {[b['writes'] for b in bt]} writes, expected >= {n}")
+    print(f"  join.bt per round (median): writes {med([b['writes'] for b in bt]):.0f}, "
+          f"pages joined {med([b['dirtied'] for b in bt]):.0f}, bios (all devices) {med([b['bios'] for b in bt]):.0f}")
+    if wl == "pgbench":
+        print(f"  tornwatch per round (median): units {fmt(med(units), '{:.0f}')}")
+
+    for m in TRACERS:
+        print(f"\n  {LABEL[m]}: BPF programs in the profile round ({P[m]['n']} {op}s)")
+        print(f"    {'program':<28}{'runs':>10}{'runs/' + op:>12}{'ns/run':>9}{'ns/' + op:>10}")
+        if not any(c for c, _ in C[m].values()):
+            print("    (no program ran)")
+        for name, (c, ns) in sorted(C[m].items(), key=lambda kv: -kv[1][1]):
+            if c == 0:
+                continue
+            print(f"    {name:<28}{c:>10}{c / P[m]['n']:>12.2f}{ns / c:>9.0f}{ns / P[m]['n']:>10.0f}")
+
+    bt_add, tw_add = added["bpftrace"], added["tornwatch"]
+    ok = bt_add > 0 and tw_add < bt_add / 3 and lost["tornwatch"] == 0 and full
+    why = []
+    if not bt_add > 0:
+        why.append("join.bt added no measurable CPU")
+    elif not tw_add < bt_add / 3:
+        why.append(f"{tw_add:+.2f} is not < {bt_add / 3:.2f}")
+    if lost["tornwatch"]:
+        why.append(f"lost {lost['tornwatch']}")
+    if not full:
+        why.append("not every unit followed" + (" (a run hung)" if hung["tornwatch"] else ""))
+    verdict = "PASS" if ok else "MISS (" + "; ".join(why) + ")"
+    summary.append(
+        f"{wl}: added CPU us/{op}: tornwatch {tw_add:+.2f}, join.bt {bt_add:+.2f}, "
+        f"biolatency {added['biolatency']:+.2f}; BPF us/{op}: "
+        + ", ".join(f"{LABEL[m]} {bpf_ns[m] / P[m]['n'] / 1000:.2f}" for m in TRACERS)
+        + f"; lost: tornwatch {lost['tornwatch']}, join.bt {lost['bpftrace']}"
+        + f"\n    target (tornwatch < 1/3 of join.bt's added CPU, full join, 0 lost): {verdict}")
+
+print("""
+How it is measured:
+- CPU per op: storms: the writer's own utime+stime (getrusage) over its writes;
+  pgbench: the CPU time (cpu.stat usage_usec) of a cgroup holding the whole server
+  (postmaster, backends, walwriter, checkpointer...) and pgbench, over the run, per
+  transaction.  BPF programs run in the context of the task that hits the
+  tracepoint, so their time is in it when that task is the workload's; bios
+  written back by kworkers are not.  CHECKPOINTs and syncs between runs are untimed.
+- Timed rounds run with kernel.bpf_stats_enabled=0; BPF figures come from one
+  extra round per tracer with it on, between snapshots taken while attached.  The
+  syscall and block programs run for every task and bio on the machine, so their
+  runs include other processes' (filtered cheaply); biolatency is system-wide.
+- join.bt and tornwatch trace only the workload: join.bt filters on the workload's
+  cgroup v2 id, tornwatch on its pids (-- CMD, or -p POSTMASTER -f for pgbench).
+- events/s: tornwatch's ring-buffer records, join.bt's writes + joined pages + bios
+  (all devices), biolatency's completed requests (all devices).  lost: tornwatch's
+  lost.total; join.bt's failed map updates (bpftrace -k) and lost perf events;
+  biolatency does not count its losses.
+- tracer process: the tracer's own CPU time (all threads, schedstat) from the
+  workload's start until it has consumed the events (its CPU quiet for 100 ms);
+  not its start (bpftrace compiles with LLVM) nor its report at exit.
+- Throughput varies by +-20% between runs on shared machines; judge by CPU per op
+  and BPF time.""")
+print("\nsummary:")
+for s in summary:
+    print("  " + s)
+EOF
+}
+
+main() {
+	local start=$EPOCHREALTIME wl
+
+	trap cleanup EXIT
+	trap 'echo "compare: interrupted" >&2; exit 130' INT
+	trap 'echo "compare: terminated" >&2; exit 143' TERM
+	check_setup
+	setup
+	save_bpf_stats
+	bpf_stats 0
+	echo "compare: tornwatch vs join.bt (bpftrace $(bpftrace --version | awk '{ print $2 }')) vs biolatency on $LOOP (ext4), kernel $(uname -r), $(nproc) CPUs"
+	for wl in "${WORKLOADS[@]}"; do
+		if [ "$wl" = pgbench ]; then
+			start_postgres
+		fi
+		bench_workload "$wl"
+	done
+	if [ -n "$PG_UP" ]; then
+		stop_postgres
+	fi
+	report
+	echo "compare: done in $(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }') s"
+}
+
+main "$@"
