@@ -1031,11 +1031,30 @@ static void on_dio_begin(struct tracker *t, const struct tw_dio_ev *e)
 	t->write_bytes += e->count;
 }
 
+/*
+ * io_uring tries a write with IOCB_NOWAIT first; -EAGAIN sends the same kiocb to a
+ * worker, which begins it again. That attempt was no write and no refusal.
+ */
+static void write_retried(struct tracker *t, struct wrec *w)
+{
+	drop_unwritten(t, w, 0);
+	w->f->st.writes--;
+	w->f->st.bytes -= w->count;
+	t->writes_n--;
+	t->write_bytes -= w->count;
+	t->modes[w->mode].writes--;
+	wrec_close(t, w, 0);
+}
+
 static void on_dio_end(struct tracker *t, const struct tw_dio_end_ev *e)
 {
 	struct wrec *w = wrec_find(&t->aio, e->iocb);
 
-	if (w)
+	if (!w)
+		return;
+	if (e->ret == -11 /* EAGAIN */)
+		write_retried(t, w);
+	else
 		write_returned(t, w, e->ret, e->h.ts_ns);
 }
 

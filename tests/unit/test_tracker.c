@@ -708,6 +708,34 @@ static bool test_modes_of_flags(void)
 	return true;
 }
 
+/* io_uring's NOWAIT attempt ends in -EAGAIN and the same kiocb begins again. */
+static bool test_io_uring_eagain_retry_is_one_write(void)
+{
+	struct tw_dio_ev b = { .h = HDR(TW_EV_DIO_BEGIN, 7), .ino = INO, .dev = DEV, .pos = 0,
+			       .count = 16 * K, .ki_flags = TW_IOCB_DIRECT, .iocb = 0xc1 };
+	struct tw_dio_end_ev again = { .h = HDR(TW_EV_DIO_END, 0), .iocb = 0xc1, .ret = -11 };
+	struct tw_dio_end_ev ok = { .h = HDR(TW_EV_DIO_END, 0), .iocb = 0xc1, .ret = 16 * K };
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	b.h.size = sizeof(b);
+	again.h.size = ok.h.size = sizeof(again);
+	feed(&b);
+	feed(&again);
+	b.h.tid = 8;			/* the io-wq worker */
+	feed(&b);
+	bio1(0xb1, 0, 16 * K);
+	issue(0xa1, 0xb1, 16 * K);
+	done(0xa1, 0xb1, 16 * K);
+	feed(&ok);
+	c = finish();
+	ASSERT_EQ(S.writes, 1, "one write");
+	ASSERT_EQ(S.modes[TW_M_DIRECT].refused, 0, "no refusal");
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 2, "its two units whole");
+	ASSERT_EQ(c->verdict[TW_V_SUPERSEDED], 0, "nothing superseded");
+	return true;
+}
+
 static bool test_foreign_and_bad_records(void)
 {
 	struct tw_hdr junk = { .type = 99, .size = sizeof(junk) };
@@ -835,6 +863,7 @@ int main(void)
 	RUN(test_wait_context_of_kernel_functions);
 	RUN(test_device_atomic_limits_through_replay);
 	RUN(test_modes_of_flags);
+	RUN(test_io_uring_eagain_retry_is_one_write);
 	RUN(test_foreign_and_bad_records);
 	RUN(test_record_replay_round_trip);
 	RUN(test_replay_refuses_garbage);
