@@ -16,7 +16,7 @@
 # with 0 lost.  It is a benchmark, not a test: the target is reported as
 # PASS/MISS and the exit status is non-zero only when something broke.
 #
-# Environment: ROUNDS (5), N_SYNC (20000), N_CACHE (50000), N_DIRECT (5000),
+# Environment: ROUNDS (7), N_SYNC (20000), N_CACHE (50000), N_DIRECT (5000),
 # PG_TX (2000 transactions per client), PG_CLIENTS (2), PG_SCALE (2),
 # PG_PORT (5499; names the socket in our own folder only), PG_BT_KEYS
 # (65536: join.bt's map size for pgbench), WORKLOADS (a subset, e.g.
@@ -24,7 +24,7 @@
 # every run's raw files in).
 set -euo pipefail
 
-ROUNDS=${ROUNDS:-5}
+ROUNDS=${ROUNDS:-7}
 N_SYNC=${N_SYNC:-20000}
 N_CACHE=${N_CACHE:-50000}
 N_DIRECT=${N_DIRECT:-5000}
