@@ -149,8 +149,12 @@ pgbench_round() {
 
 	base=$(wc -l <"$TWC_CG/traced/cgroup.procs")
 	c0=$(sed -n 's/^usage_usec //p' "$TWC_CG/cpu.stat")
-	if ! in_cg "$TWC_CG/client" "$TWC_PGBIN/pgbench" -h "$TWC_SOCK" -p "$TWC_PG_PORT" \
-		-U postgres -n -t "$TWC_PG_TX" -c "$TWC_PG_CLIENTS" postgres >"$out" 2>&1; then
+	# In the background and waited for: pgbench catches SIGINT (it cancels the
+	# query and goes on), and bash runs no trap for a foreground child that
+	# caught it; an INT trap does interrupt "wait".
+	in_cg "$TWC_CG/client" "$TWC_PGBIN/pgbench" -h "$TWC_SOCK" -p "$TWC_PG_PORT" \
+		-U postgres -n -t "$TWC_PG_TX" -c "$TWC_PG_CLIENTS" postgres >"$out" 2>&1 &
+	if ! wait $!; then
 		tail -n 5 "$out" >&2
 		return 1
 	fi
@@ -404,6 +408,11 @@ start_tracer() {
 stop_tracer() {
 	local mode=$1 p=$2 rc=0 i t
 
+	if ! alive "$TRACER_PID"; then # a Ctrl-C reaches it too
+		wait "$TRACER_PID" || rc=$?
+		TRACER_PID=""
+		die "$mode exited (status $rc) before the run ended: interrupted?"
+	fi
 	kill -INT "$TRACER_PID"
 	for ((i = 0; i < 600; i++)); do alive "$TRACER_PID" || break; sleep 0.05; done
 	if alive "$TRACER_PID"; then
@@ -443,6 +452,7 @@ run_one() {
 			"$TORNWATCH" --unit 8k ${TW_EXTRA:-} --json "$p.json" -- \
 				bash -c 'measure "$@"' measure "$p" parent "${WCMD[@]}" \
 				>"$p.out" 2>"$p.err" || rc=$?
+			[ "$rc" -ne 130 ] || die "$wl: interrupted"
 			if [ "$rc" -ne 0 ]; then
 				tail -n 20 "$p.err" >&2
 				die "$wl: traced run failed (exit $rc; tornwatch or the workload, log above)"
