@@ -43,34 +43,18 @@ readonly TORNWATCH=$REPO/tornwatch
 readonly WRITER=$REPO/build/writer
 readonly JOIN_BT=$REPO/bench/join.bt
 
-declare -A WL_ARGS=(
-	[fdatasync-storm]="-s 8k -y 64"
-	[page-cache-storm]="-s 8k -F"
-	[direct-storm]="-m direct -s 8k -y 0"
-)
-declare -A WL_N=(
-	[fdatasync-storm]=$N_SYNC
-	[page-cache-storm]=$N_CACHE
-	[direct-storm]=$N_DIRECT
-	[pgbench]=$((PG_TX * PG_CLIENTS))
-)
-declare -A WL_DESC=(
-	[fdatasync-storm]="buffered 8 KiB pwrite, fdatasync every 64 writes"
-	[page-cache-storm]="buffered 8 KiB pwrite, no sync"
-	[direct-storm]="O_DIRECT 8 KiB pwrite, no sync"
-	[pgbench]="pgbench TPC-B, scale $PG_SCALE, $PG_CLIENTS clients x $PG_TX transactions, fsync on"
-)
+BENCH_NAME=compare
+# shellcheck source=bench/lib.sh
+. "$REPO/bench/lib.sh"
+WL_N[pgbench]=$((PG_TX * PG_CLIENTS))
+WL_DESC[pgbench]="pgbench TPC-B, scale $PG_SCALE, $PG_CLIENTS clients x $PG_TX transactions, fsync on"
 declare -A WL_OP=(
 	[fdatasync-storm]=write [page-cache-storm]=write [direct-storm]=write [pgbench]=tx
 )
 
-TMP="" MNT="" LOOP="" OLD_STATS="" CG="" TRACER_PID="" PGDATA="" PG_UP=""
+CG="" TRACER_PID="" PGDATA="" PG_UP=""
 PGBIN=""
 
-die() {
-	echo "compare: $*" >&2
-	exit 1
-}
 
 # alive PID: the process exists and is not a zombie waiting for our wait.
 alive() {
@@ -197,18 +181,10 @@ cleanup() {
 		done
 		rmdir "$CG"/traced "$CG"/client "$CG" 2>/dev/null
 	fi
-	if [ -n "$MNT" ] && mountpoint -q "$MNT"; then
-		umount "$MNT" 2>/dev/null || umount -l "$MNT"
-	fi
-	[ -n "$LOOP" ] && losetup -d "$LOOP"
-	[ -n "$OLD_STATS" ] && sysctl -qw kernel.bpf_stats_enabled="$OLD_STATS"
 	if [ -n "${RESULTS:-}" ] && [ -n "$TMP" ] && [ -d "$TMP/res" ]; then
 		mkdir -p "$RESULTS" && cp -r "$TMP/res/." "$RESULTS/"
 	fi
-	# Never recurse into a filesystem that is still mounted.
-	if [ -n "$TMP" ] && ! { [ -n "$MNT" ] && mountpoint -q "$MNT"; }; then
-		rm -rf "$TMP"
-	fi
+	scratch_fs_cleanup
 	exit "$rc"
 }
 
@@ -248,18 +224,10 @@ check_setup() {
 # the workload (the writer, or the PostgreSQL server) and is what join.bt
 # filters on; "client" holds pgbench; the root's cpu.stat is their CPU time.
 setup() {
-	local bytes=$(((N_SYNC + N_CACHE + N_DIRECT) * UNIT + (1 << 30))) cg2
+	local cg2
 
-	[ "$bytes" -ge $((1 << 30)) ] || bytes=$((1 << 30))
-	TMP=$(mktemp -d -t tw-compare.XXXXXX)
+	scratch_fs_setup tw-compare.XXXXXX $((1 << 30))
 	chmod 711 "$TMP"
-	MNT=$TMP/mnt
-	mkdir -p "$MNT" "$TMP/res"
-	truncate -s "$bytes" "$TMP/fs.img"
-	LOOP=$(losetup -f --show "$TMP/fs.img") || die "losetup failed"
-	mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$LOOP" >/dev/null ||
-		die "mkfs.ext4 on $LOOP failed"
-	mount "$LOOP" "$MNT" || die "mount $LOOP failed"
 
 	cg2=$(findmnt -n -t cgroup2 -o TARGET | head -n 1)
 	[ -n "$cg2" ] || die "no cgroup2 hierarchy mounted"
@@ -271,14 +239,6 @@ setup() {
 	export TWC_CG=$CG TWC_SOCK=$TMP/sock TWC_PG_PORT=$PG_PORT TWC_PG_TX=$PG_TX
 	export TWC_PG_CLIENTS=$PG_CLIENTS TWC_PGBIN=$PGBIN
 	export -f in_cg cpu_ns drained snapshot measure pgbench_round
-}
-
-save_bpf_stats() {
-	OLD_STATS=$(sysctl -n kernel.bpf_stats_enabled)
-}
-
-bpf_stats() {
-	sysctl -qw kernel.bpf_stats_enabled="$1" || die "cannot set kernel.bpf_stats_enabled"
 }
 
 # ---------------------------------------------------------------------------

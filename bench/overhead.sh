@@ -28,21 +28,6 @@ readonly WRITER=$REPO/build/writer
 # fdatasync storm and ~1 us per page-cache write; tornwatch must stay under a
 # third of that.  The direct storm has no target; it is reported for scale.
 readonly WORKLOADS=(fdatasync-storm page-cache-storm direct-storm)
-declare -A WL_ARGS=(
-	[fdatasync-storm]="-s 8k -y 64"
-	[page-cache-storm]="-s 8k -F"
-	[direct-storm]="-m direct -s 8k -y 0"
-)
-declare -A WL_N=(
-	[fdatasync-storm]=$N_SYNC
-	[page-cache-storm]=$N_CACHE
-	[direct-storm]=$N_DIRECT
-)
-declare -A WL_DESC=(
-	[fdatasync-storm]="buffered 8 KiB pwrite, fdatasync every 64 writes"
-	[page-cache-storm]="buffered 8 KiB pwrite, no sync"
-	[direct-storm]="O_DIRECT 8 KiB pwrite, no sync"
-)
 declare -A WL_TARGET=([fdatasync-storm]=2.0 [page-cache-storm]=0.33 [direct-storm]="")
 declare -A WL_REF=([fdatasync-storm]=6 [page-cache-storm]=1 [direct-storm]="")
 
@@ -60,27 +45,16 @@ bpftool prog show -j >"$1.progs" || exit
 cat /proc/$PPID/fdinfo/* 2>/dev/null | sed -n "s/^prog_id:[[:space:]]*//p" | sort -u >"$1.ids"
 '
 
-TMP="" MNT="" LOOP="" OLD_STATS=""
-
-die() {
-	echo "bench: $*" >&2
-	exit 1
-}
+BENCH_NAME=bench
+# shellcheck source=bench/lib.sh
+. "$REPO/bench/lib.sh"
 
 # Every exit path comes here: leave no mount, loop device or sysctl behind.
 cleanup() {
 	local rc=$?
 
 	set +e
-	if [ -n "$MNT" ] && mountpoint -q "$MNT"; then
-		umount "$MNT" 2>/dev/null || umount -l "$MNT"
-	fi
-	[ -n "$LOOP" ] && losetup -d "$LOOP"
-	[ -n "$OLD_STATS" ] && sysctl -qw kernel.bpf_stats_enabled="$OLD_STATS"
-	# Never recurse into a filesystem that is still mounted.
-	if [ -n "$TMP" ] && ! { [ -n "$MNT" ] && mountpoint -q "$MNT"; }; then
-		rm -rf "$TMP"
-	fi
+	scratch_fs_cleanup
 	exit "$rc"
 }
 
@@ -100,34 +74,6 @@ check_setup() {
 	# The page-cache storm must stay in the page cache to measure the tracer,
 	# not writeback throttling.
 	[ $((N_CACHE * UNIT)) -le $((400 << 20)) ] || die "N_CACHE*8k must be <= 400 MiB"
-}
-
-# A scratch ext4 on a loop device over a sparse image, large enough for the
-# three workload files.  Lazy inode-table/journal init is off so that the
-# ext4lazyinit thread does not write in the background while we measure.
-setup_fs() {
-	local bytes=$(((N_SYNC + N_CACHE + N_DIRECT) * UNIT + (512 << 20)))
-
-	[ "$bytes" -ge $((1 << 30)) ] || bytes=$((1 << 30))
-	TMP=$(mktemp -d -t tw-bench.XXXXXX)
-	MNT=$TMP/mnt
-	mkdir -p "$MNT" "$TMP/res"
-	truncate -s "$bytes" "$TMP/fs.img"
-	LOOP=$(losetup -f --show "$TMP/fs.img") || die "losetup failed"
-	mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$LOOP" >/dev/null ||
-		die "mkfs.ext4 on $LOOP failed"
-	mount "$LOOP" "$MNT" || die "mount $LOOP failed"
-}
-
-# kernel.bpf_stats_enabled times every program run, and that timing costs CPU itself:
-# the timed rounds run without it, and one extra traced round per workload with it
-# gives the per-program figures.
-save_bpf_stats() {
-	OLD_STATS=$(sysctl -n kernel.bpf_stats_enabled)
-}
-
-bpf_stats() {
-	sysctl -qw kernel.bpf_stats_enabled="$1" || die "cannot set kernel.bpf_stats_enabled"
 }
 
 # Not part of any timed region: keeps dirty pages from piling up across rounds.
@@ -318,7 +264,7 @@ main() {
 	trap 'echo "bench: interrupted" >&2; exit 130' INT
 	trap 'echo "bench: terminated" >&2; exit 143' TERM
 	check_setup
-	setup_fs
+	scratch_fs_setup tw-bench.XXXXXX $((512 << 20))
 	save_bpf_stats
 	bpf_stats 0
 	echo "bench: tornwatch overhead on $LOOP (ext4), kernel $(uname -r), $(nproc) CPUs"
