@@ -829,6 +829,54 @@ int BPF_PROG(tw_bio_complete, struct request_queue *q, struct bio *bio)
 	return 0;
 }
 
+/*
+ * A folio of a traced file leaves the page cache. Reclaim and invalidation drop clean copies
+ * of bytes the file keeps: ignored before the map lookup. A truncation (the folio lies at or
+ * past the new size) or an unlinked file drops bytes that will never be written; when the
+ * unlinked inode is being freed (AS_EXITING), its number is free for another file.
+ */
+SEC("tp_btf/mm_filemap_delete_from_page_cache")
+int BPF_PROG(tw_cache_delete, struct folio *folio)
+{
+	struct address_space *mapping = folio->mapping;
+	struct file_key key = {};
+	struct tw_discard_ev *ev;
+	struct inode *host;
+	__u32 nlink, flags = 0;
+	__u64 pos;
+
+	if (!mapping)
+		return 0;
+	host = BPF_CORE_READ(mapping, host);
+	if (!host)
+		return 0;
+	nlink = BPF_CORE_READ(host, __i_nlink);
+	pos = folio->index << PAGE_SHIFT_4K;
+	if (nlink && pos < BPF_CORE_READ(host, i_size))
+		return 0;
+	key.ino = BPF_CORE_READ(host, i_ino);
+	key.dev = BPF_CORE_READ(host, i_sb, s_dev);
+	if (!bpf_map_lookup_elem(&files, &key))
+		return 0;
+	if (!nlink && (BPF_CORE_READ(mapping, flags) &
+		       (1UL << bpf_core_enum_value(enum mapping_flags, AS_EXITING)))) {
+		/* Once per inode: the next folios of its final truncation find no entry. */
+		if (bpf_map_delete_elem(&files, &key))
+			return 0;
+		flags = TW_DISCARD_GONE;
+	}
+	ev = ev_reserve(sizeof(*ev), TW_EV_DISCARD);
+	if (!ev)
+		return 0;
+	ev->ino = key.ino;
+	ev->dev = key.dev;
+	ev->pos = pos;
+	ev->len = (__u64)tw_folio_nr_pages(folio, tw_folio_flags(folio)) << PAGE_SHIFT_4K;
+	ev->flags = flags;
+	ev_submit(ev);
+	return 0;
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(tw_fork, struct task_struct *parent, struct task_struct *child)
 {

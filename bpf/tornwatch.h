@@ -10,7 +10,7 @@
 #ifndef TORNWATCH_H
 #define TORNWATCH_H
 
-#define TW_RECORD_VERSION 5
+#define TW_RECORD_VERSION 6
 
 #define TW_MAX_EXT	8	/* file extents carried in one bio record */
 #define TW_RPATH_LEN	320	/* path inside its filesystem, components leaf first */
@@ -38,6 +38,7 @@ enum tw_ev_type {
 	TW_EV_DIO_END,		/* iomap_dio_complete: a direct write of a traced task is done */
 	TW_EV_FLUSH,		/* a cache flush request was issued or completed */
 	TW_EV_ATOMIC_LIMITS,	/* user space only: a file's statx atomic write limits */
+	TW_EV_DISCARD,		/* a traced file lost cached folios: truncated or unlinked */
 	TW_EV_MAX,
 };
 
@@ -54,6 +55,9 @@ enum tw_ev_type {
 /* tw_rq_ev.flags */
 #define TW_RQ_ATOMIC		0x1	/* REQ_ATOMIC set on the request */
 #define TW_RQ_FUA		0x2	/* REQ_FUA: durable when it completes */
+
+/* tw_discard_ev.flags */
+#define TW_DISCARD_GONE		0x1	/* the inode is being freed: unlinked, last reference gone */
 
 /* Kernel flag values the records carry as they are (not in BTF: macros). */
 #define TW_RWF_DSYNC	0x02
@@ -303,6 +307,22 @@ struct tw_atomic_limits_ev {
 	__u32 segments_max;
 };
 
+/*
+ * A folio of a traced file was removed from the page cache where its data goes with it: the
+ * file was truncated below it, or the file is unlinked. Units it held that never left the
+ * cache will never reach the device. With TW_DISCARD_GONE the inode itself is being freed
+ * (sent once): its number may name another file from now on.
+ */
+struct tw_discard_ev {
+	struct tw_hdr h;
+	__u64 ino;
+	__u64 pos;		/* the folio's bytes in the file */
+	__u64 len;
+	__u32 dev;
+	__u32 flags;		/* TW_DISCARD_* */
+};
+
+_Static_assert(sizeof(struct tw_discard_ev) == 56, "tw_discard_ev layout");
 _Static_assert(sizeof(struct tw_modified_ev) == 72, "tw_modified_ev layout");
 _Static_assert(sizeof(struct tw_wait_begin_ev) == 56 + 8 * TW_STACK_DEPTH, "tw_wait_begin_ev");
 _Static_assert(sizeof(struct tw_wait_end_ev) == 32, "tw_wait_end_ev layout");

@@ -11,7 +11,7 @@
  * Unit size 8 KiB. The stream holds, for file "table" (buffered and direct writes):
  * whole (also rejoined by merging, and misaligned), split at writeback, split in the
  * block layer, superseded, modified (a rewrite while the unit is under writeback),
- * pending (cached and in flight), one unit of each write mode, a write that never
+ * discarded (file "sort.0", deleted while cached), pending (cached and in flight), one unit of each write mode, a write that never
  * returned; and for file "atomic" (RWF_ATOMIC writes on a device with atomic limits):
  * atomic, cow-atomic, a request crossing the device's atomic boundary, and refused
  * atomic writes breaking each of the kernel's rules. Plus stable-page waits, a cache
@@ -31,6 +31,7 @@
 #define INO_TABLE 12
 #define INO_ATOMIC 13
 #define INO_NOATOMIC 14		/* a file without atomic writes (statx min 0) */
+#define INO_SORT 15		/* a temporary file, deleted before writeback */
 #define INO_FOREIGN 99		/* never written by a traced process */
 
 static struct tw_recorder *R;
@@ -357,6 +358,16 @@ static void pending_units(void)
 	issue(0xa30, 0xb30, 256, 8 * K, 0);
 }
 
+/* discarded: a sort's temporary file, unlinked while its two units were still cached */
+static void discarded_units(void)
+{
+	struct tw_discard_ev d = { .ino = INO_SORT, .dev = DEV, .pos = 0, .len = 16 * K,
+				   .flags = TW_DISCARD_GONE };
+
+	write_ok(TID, INO_SORT, 0, 16 * K, 0, 0);
+	emit(&d, TW_EV_DISCARD, sizeof(d), TID);
+}
+
 /* Writeback waits of a traced thread, one per context. */
 static void waits(void)
 {
@@ -387,6 +398,7 @@ int main(int argc, char **argv)
 	file(INO_TABLE, "table", "/synthetic/db/table");
 	file(INO_ATOMIC, "atomic", "/synthetic/db/atomic");
 	file(INO_NOATOMIC, "noatomic", "/synthetic/db/noatomic");
+	file(INO_SORT, "sort.0", "/synthetic/db/tmp/sort.0");
 	atomic_limits(INO_ATOMIC, 4096, 64 * K, 1);
 	atomic_limits(INO_NOATOMIC, 0, 0, 0);
 	table_units();
@@ -394,6 +406,7 @@ int main(int argc, char **argv)
 	waits();
 	flush(0xf01);		/* what reached the device so far is durable */
 	pending_units();
+	discarded_units();
 	write_ok(TID, INO_TABLE, 136 * K, 8 * K, 0, 0);	/* on the device after the flush */
 	to_device(0xb31, 0xa31, INO_TABLE, 136 * K, 8 * K, 0, 0, TW_TRIG_FSYNC);
 	stats();

@@ -223,6 +223,8 @@ void report_text(FILE *f, const struct tw_summary *s, const struct tw_report_met
 	fprintf(f, "  %-31s %12" PRIu64 "\n", "cow-atomic (XFS)", c->verdict[TW_V_COW_ATOMIC]);
 	fprintf(f, "  %-31s %12" PRIu64 "\n", "superseded", c->verdict[TW_V_SUPERSEDED]);
 	fprintf(f, "  %-31s %12" PRIu64 "\n", "modified (torn in flight)", c->verdict[TW_V_MODIFIED]);
+	fprintf(f, "  %-31s %12" PRIu64 "\n", "discarded (truncated, deleted)",
+		c->verdict[TW_V_DISCARDED]);
 	fprintf(f, "  %-31s %12" PRIu64 "\n", "pending", c->verdict[TW_V_PENDING]);
 	fprintf(f, "    %-29s %12" PRIu64 "\n", "still cached", c->pending_cached);
 	fprintf(f, "    %-29s %12" PRIu64 "\n", "in flight", c->pending_inflight);
@@ -235,20 +237,20 @@ void report_text(FILE *f, const struct tw_summary *s, const struct tw_report_met
 	n = s->nr_files < (size_t)m->top_files ? s->nr_files : (size_t)m->top_files;
 	if (n) {
 		fprintf(f, "\nFILES (top %zu of %zu, by split)\n", n, s->nr_files);
-		fprintf(f, "%8s %8s %8s %8s %8s %8s %8s  %-9s %s\n", "UNITS", "WHOLE", "SPLIT",
-			"MODIFIED", "SUPERS", "PENDING", "MISALIGN", "DEV", "PATH");
+		fprintf(f, "%8s %8s %8s %8s %8s %8s %8s %8s  %-9s %s\n", "UNITS", "WHOLE", "SPLIT",
+			"MODIFIED", "SUPERS", "DISCARD", "PENDING", "MISALIGN", "DEV", "PATH");
 		for (i = 0; i < n; i++) {
 			const struct tw_file_stat *fs = s->files[i];
 
 			fmt_kdev(fs->dev, dev, sizeof(dev));
 			fprintf(f, "%8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64
-				" %8" PRIu64 " %8" PRIu64 "  %-9s %s\n",
+				" %8" PRIu64 " %8" PRIu64 " %8" PRIu64 "  %-9s %s%s\n",
 				tw_units_total(&fs->c),
 				fs->c.verdict[TW_V_WHOLE] + fs->c.verdict[TW_V_ATOMIC],
 				fs->c.verdict[TW_V_SPLIT], fs->c.verdict[TW_V_MODIFIED],
-				fs->c.verdict[TW_V_SUPERSEDED],
+				fs->c.verdict[TW_V_SUPERSEDED], fs->c.verdict[TW_V_DISCARDED],
 				fs->c.verdict[TW_V_PENDING], fs->c.misaligned, dev,
-				fs->path[0] ? fs->path : "?");
+				fs->path[0] ? fs->path : "?", fs->deleted ? " (deleted)" : "");
 		}
 	}
 
@@ -702,6 +704,7 @@ void report_json(FILE *f, const struct tw_summary *s, const struct tw_report_met
 		fprintf(f, "%s\n    {\n      \"path\": ", i ? "," : "");
 		json_str(f, fs->path);
 		fprintf(f, ",\n      \"dev\": \"%s\",\n      \"ino\": %" PRIu64 ",\n", dev, fs->ino);
+		fprintf(f, "      \"deleted\": %s,\n", fs->deleted ? "true" : "false");
 		fprintf(f, "      \"writes\": %" PRIu64 ",\n      \"bytes\": %" PRIu64 ",\n",
 			fs->writes, fs->bytes);
 		fprintf(f, "      \"units\": %" PRIu64 ",\n", tw_units_total(&fs->c));

@@ -163,6 +163,8 @@ int tracer__load(struct tracer *tr, char *err, size_t errlen)
 		  "io_uring and aio direct writes have no completion time" },
 		{ s->progs.tw_xfs_atomic_cow, "xfs_iomap_atomic_write_cow", "xfs",
 		  "XFS software atomic writes are reported as split, not cow-atomic" },
+		{ s->progs.tw_cache_delete, "mm_filemap_delete_from_page_cache", NULL,
+		  "units of truncated or deleted files stay pending, not discarded" },
 	};
 	int err_load;
 

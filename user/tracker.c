@@ -11,7 +11,7 @@ const char *const tw_verdict_names[TW_V_NR] = {
 	[TW_V_WHOLE] = "whole",		[TW_V_ATOMIC] = "atomic",
 	[TW_V_SPLIT] = "split",		[TW_V_COW_ATOMIC] = "cow-atomic",
 	[TW_V_SUPERSEDED] = "superseded", [TW_V_MODIFIED] = "modified",
-	[TW_V_PENDING] = "pending",
+	[TW_V_DISCARDED] = "discarded",	[TW_V_PENDING] = "pending",
 };
 
 const char *const tw_mode_names[TW_M_NR] = {
@@ -317,6 +317,7 @@ size_t tw_record_size(uint32_t type)
 	case TW_EV_DIO_END: return sizeof(struct tw_dio_end_ev);
 	case TW_EV_FLUSH: return sizeof(struct tw_flush_ev);
 	case TW_EV_ATOMIC_LIMITS: return sizeof(struct tw_atomic_limits_ev);
+	case TW_EV_DISCARD: return sizeof(struct tw_discard_ev);
 	}
 	return 0;
 }
@@ -336,7 +337,7 @@ static struct file_ent *file_get(struct tracker *t, uint32_t dev, uint64_t ino, 
 
 	while ((n = htab_next_match(&t->files, h, n))) {
 		f = container_of(n, struct file_ent, hn);
-		if (f->st.dev == dev && f->st.ino == ino)
+		if (f->st.dev == dev && f->st.ino == ino && !f->st.deleted)
 			return f;
 	}
 	if (!create)
@@ -1304,6 +1305,75 @@ static void on_rq_complete(struct tracker *t, const struct tw_rq_ev *e)
 		bio_free(t, b);
 }
 
+/* Page-cache bytes dropped unwritten: a unit there that no bio carried yet never will. */
+static bool discardable(const struct unit *u, uint64_t lo, uint64_t hi)
+{
+	return u->live && !u->queued && !(u->flags & U_DIRECT) && u->off < hi && lo < u->off + u->len;
+}
+
+static void discard_list(struct tracker *t, struct unit *u, uint64_t lo, uint64_t hi)
+{
+	struct unit *next;
+
+	for (; u; u = next) {	/* the last unit out may free the list's slot: next first */
+		next = u->next;
+		if (discardable(u, lo, hi))
+			unit_finalize(t, u, TW_V_DISCARDED, 0, 0);
+	}
+}
+
+static void discard_range(struct tracker *t, struct file_ent *f, uint64_t lo, uint64_t hi)
+{
+	uint64_t U = t->unit_size;
+	struct uslot *s;
+
+	discard_list(t, f->atomics, lo, hi);
+	for (uint64_t off = U ? lo - lo % U : hi; off < hi; off += U)
+		if ((s = slot_get(t, f, off, false)))
+			discard_list(t, s->oldest, lo, hi);
+}
+
+/* A freed inode: every unit of the file. Offsets first: finalizing frees slots. */
+static void discard_file(struct tracker *t, struct file_ent *f)
+{
+	uint64_t *offs = NULL, *n_offs;
+	struct hnode *n = NULL;
+	size_t b = 0, nr = 0, cap = 0;
+	struct uslot *s;
+
+	discard_list(t, f->atomics, 0, UINT64_MAX);
+	while ((n = htab_next(&t->slots, &b, n))) {
+		s = container_of(n, struct uslot, hn);
+		if (s->f != f)
+			continue;
+		if (nr == cap) {
+			cap = cap ? 2 * cap : 16;
+			if (!(n_offs = realloc(offs, cap * sizeof(*offs))))
+				break;
+			offs = n_offs;
+		}
+		offs[nr++] = s->off;
+	}
+	for (size_t i = 0; i < nr; i++)
+		if ((s = slot_get(t, f, offs[i], false)))
+			discard_list(t, s->oldest, 0, UINT64_MAX);
+	free(offs);
+}
+
+static void on_discard(struct tracker *t, const struct tw_discard_ev *e)
+{
+	struct file_ent *f = file_get(t, e->dev, e->ino, false);
+
+	if (!f)
+		return;
+	if (e->flags & TW_DISCARD_GONE) {
+		discard_file(t, f);
+		f->st.deleted = true;	/* (dev, ino) names another file from now on */
+	} else {
+		discard_range(t, f, e->pos, e->pos + e->len);
+	}
+}
+
 bool tw_rpath_join(const char *rpath, size_t len, const char *prefix, char *out, size_t outlen)
 {
 	const char *comp[TW_RPATH_LEN / 2];
@@ -1592,6 +1662,7 @@ int tracker__feed(struct tracker *t, const void *rec, size_t len)
 	case TW_EV_DIO_END: on_dio_end(t, rec); break;
 	case TW_EV_FLUSH: on_flush(t, rec); break;
 	case TW_EV_ATOMIC_LIMITS: on_atomic_limits(t, rec); break;
+	case TW_EV_DISCARD: on_discard(t, rec); break;
 	}
 	return 0;
 }

@@ -24,6 +24,7 @@ enum tw_verdict {
 	TW_V_COW_ATOMIC,	/* several requests, made atomic by XFS's CoW remap */
 	TW_V_SUPERSEDED,	/* rewritten before any of its bytes went to the device */
 	TW_V_MODIFIED,		/* changed while its writeback I/O was in flight: torn in flight */
+	TW_V_DISCARDED,		/* never written: its file was truncated below it or deleted */
 	TW_V_PENDING,		/* not (all) on the device when tracing ended */
 	TW_V_NR,
 };
@@ -84,6 +85,7 @@ struct tw_file_stat {
 	uint32_t dev;
 	uint64_t ino;
 	char path[TW_PATH_LEN];
+	bool deleted;		/* its inode was freed while traced */
 	uint64_t writes;
 	uint64_t bytes;
 	struct tw_counts c;

@@ -103,6 +103,30 @@ scenario_unrelated_writer() {
 		"$(python3 -c "import json;print(len(json.load(open('$TMPD/g.json'))['files']))")"
 }
 
+scenario_discarded() {
+	# Units whose bytes left the page cache unwritten: 4 of a file unlinked while dirty (its
+	# inode freed), 2 past a truncation. 'new' is made after 'old' was unlinked and may get
+	# its inode number back (ext4 does): it is another file, with its own path and units.
+	tw "$TMPD/d.json" --unit 8k -- bash -c "
+		'$WRITER' -n 4 -F '$MNT/del' && rm '$MNT/del' &&
+		'$WRITER' -n 4 -F '$MNT/trunc' && truncate -s 16k '$MNT/trunc' &&
+		'$WRITER' -n 2 -F '$MNT/old' && stat -c %i '$MNT/old' >'$TMPD/ino' && rm '$MNT/old' &&
+		'$WRITER' -n 2 '$MNT/new' && stat -c %i '$MNT/new' >>'$TMPD/ino' && sync -f '$MNT/new'"
+	expect "discarded" "$TMPD/d.json" units.total=12 units.discarded=8 units.whole=4 \
+		units.pending=0 units.superseded=0
+	check "$FS discarded: per file (units discarded whole deleted)" \
+		"del 4 4 0 True; new 2 0 2 False; old 2 2 0 True; trunc 4 2 2 False" \
+		"$(python3 -c "
+import json, os
+fs = json.load(open('$TMPD/d.json'))['files']
+print('; '.join(sorted(f\"{os.path.basename(f['path'])} {f['units']} \"
+                       f\"{f['verdicts']['discarded']} {f['verdicts']['whole']} {f['deleted']}\"
+                       for f in fs if f['units'])))")"
+	if [ "$(sort -u "$TMPD/ino" | wc -l)" -eq 1 ]; then
+		echo "# $FS discarded: 'new' reused the inode number of 'old'"
+	fi
+}
+
 # attach_run NAME JSON MODE CMD...: start CMD, which waits for $TMPD/go (its writer prints
 # its pid first), attach tornwatch, let the writes go. MODE "writer": -p the writer's pid;
 # "parent": -p CMD's own pid with -f (the writer is a child that already exists).
@@ -209,6 +233,7 @@ scenario_writeback_split
 scenario_aio_direct
 scenario_misaligned
 scenario_superseded
+scenario_discarded
 scenario_unrelated_writer
 scenario_pid_attach
 scenario_children_followed

@@ -124,7 +124,8 @@ else
 	"$PY" - "$TMPD/all.json" <<'PY'
 import json, sys
 u = json.load(open(sys.argv[1]))["units"]
-verdicts = ("whole", "atomic", "split", "cow_atomic", "superseded", "modified", "pending")
+verdicts = ("whole", "atomic", "split", "cow_atomic", "superseded", "modified", "discarded",
+            "pending")
 zero = [v for v in verdicts if not u[v] > 0]
 print(("not ok" if zero else "ok") + " - schema: replay: every verdict under units is > 0" +
       (": 0 for " + ", ".join(zero) if zero else ""))

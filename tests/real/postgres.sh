@@ -172,7 +172,7 @@ relstats() {
 import json, os, re, sys
 d, pgdata, relfile = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
 rel_re, dev = re.compile(sys.argv[4]), sys.argv[5]
-V = ("whole", "atomic", "split", "cow_atomic", "superseded", "modified", "pending")
+V = ("whole", "atomic", "split", "cow_atomic", "superseded", "modified", "discarded", "pending")
 u = d["units"]
 out = {
     "verdicts_sum": sum(u[k] for k in V) == u["total"],

@@ -810,6 +810,52 @@ static bool test_replay_refuses_garbage(void)
 	return true;
 }
 
+static void discard(uint64_t pos, uint64_t len, uint32_t flags)
+{
+	struct tw_discard_ev e = { .h = HDR(TW_EV_DISCARD, 0), .ino = INO, .dev = DEV,
+				   .pos = pos, .len = len, .flags = flags };
+
+	e.h.size = sizeof(e);
+	feed(&e);
+}
+
+/* Truncation drops the cached units past it; a unit already in a bio is not discarded. */
+static bool test_truncate_discards_cached_units(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	write_ok(0, 32 * K);		/* units at 0, 8k, 16k, 24k */
+	bio1(0xb1, 16 * K, 8 * K);	/* 16k is in flight */
+	discard(16 * K, 16 * K, 0);	/* a 16 KiB folio at 16k dropped */
+	done(0xa1, 0xb1, 8 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_DISCARDED], 1, "24k discarded");
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "16k whole");
+	ASSERT_EQ(c->verdict[TW_V_PENDING], 2, "0 and 8k still cached");
+	return true;
+}
+
+/* A freed inode: all its cached units discarded; its number then names a new file. */
+static bool test_freed_inode_is_a_new_file(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	write_ok(0, 16 * K);
+	discard(0, 4 * K, TW_DISCARD_GONE);
+	write_ok(0, 8 * K);		/* a new file with the same (dev, ino) */
+	bio1(0xb1, 0, 8 * K);
+	issue(0xa1, 0xb1, 8 * K);
+	done(0xa1, 0xb1, 8 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_DISCARDED], 2, "both units of the freed file");
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "the new file's unit");
+	ASSERT_EQ(S.nr_files, 2, "two files");
+	ASSERT_EQ(S.files[0]->deleted + S.files[1]->deleted, 1, "one deleted");
+	return true;
+}
+
 static bool test_json_has_the_documented_keys(void)
 {
 	struct tw_report_meta m = { .source = "live", .kernel = "k", .duration_s = 1,
@@ -843,6 +889,8 @@ int main(void)
 	RUN(test_repeated_split_four_pieces);
 	RUN(test_superseded);
 	RUN(test_rewrite_while_in_flight_is_not_superseded);
+	RUN(test_truncate_discards_cached_units);
+	RUN(test_freed_inode_is_a_new_file);
 	RUN(test_pending_cached_and_inflight);
 	RUN(test_misaligned);
 	RUN(test_large_folio_many_units);
