@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tornwatch's test runner: unit tests (no root), then CLI smoke and end-to-end tests on
-# ext4 and XFS (root). Every test prints "ok - ...", "not ok - ..." or "skip - ..." lines;
-# this script counts them and ends with "N passed, N failed, N skipped".
+# ext4 and XFS (root), with real peers: PostgreSQL under pgbench, and fio. Every test
+# prints "ok - ...", "not ok - ..." or "skip - ..." lines; this script counts them and
+# ends with "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +38,8 @@ if [ "${1:-}" != "--unit-only" ]; then
 		run "core on $fs" tests/e2e/core.sh "$fs"
 		run "stable pages on $fs" tests/e2e/stable.sh "$fs"
 		run "write modes on $fs" tests/e2e/modes.sh "$fs"
+		run "PostgreSQL on $fs" tests/real/postgres.sh "$fs"
+		run "fio on $fs" tests/real/fio.sh "$fs"
 	done
 fi
 

@@ -202,9 +202,16 @@ for line in open(relfile):
 n = sum(1 for _ in open(relfile))
 out["pgbench_missing"] = f"{len(missing)} of {n}" + (": " + " ".join(missing) if missing else "")
 out["trig_sync_file_range"] = d["writeback_triggers"]["sync_file_range"]
+# Files deleted while traced (sort files of the parallel index build, pg_internal.init, ...):
+# none of their units can still be waiting for the device.
+gone = [f for f in d["files"] if f["deleted"]]
+out["deleted_files"] = len(gone)
+out["deleted_pending"] = sum(f["verdicts"]["pending"] for f in gone)
+out["deleted_discarded"] = sum(f["verdicts"]["discarded"] for f in gone)
 # For the log: what the whole server did.
 out["all"] = (f"units {u['total']}: whole {u['whole']} split {u['split']} superseded "
-              f"{u['superseded']} modified {u['modified']} pending {u['pending']} (cached "
+              f"{u['superseded']} modified {u['modified']} discarded {u['discarded']} "
+              f"pending {u['pending']} (cached "
               f"{u['pending_cached']}, in flight {u['pending_inflight']})")
 out["triggers"] = " ".join(f"{k} {v}" for k, v in d["writeback_triggers"].items() if v)
 out["modes"] = " ".join(f"{k} {m['writes']}/{m['units']}" for k, m in d["modes"].items()
@@ -245,6 +252,8 @@ assert_run() {
 		"${r[rel_outside]}"
 	check "$FS $name: relation files on another device than the loop device" 0 \
 		"${r[rel_other_dev]}"
+	check "$FS $name: files deleted while traced" yes "$(positive "${r[deleted_files]}")"
+	check "$FS $name: units of deleted files still pending" 0 "${r[deleted_pending]}"
 	check "$FS $name: the checkpointer's writes went out by sync_file_range" yes \
 		"$(positive "${r[trig_sync_file_range]}")"
 	if grep -Eq "^ +[0-9].* /.*/base/[0-9]+/[0-9]+$" "$TMPD/$name.txt"; then
@@ -270,7 +279,8 @@ assert_run() {
 	s+=" writeback ${r[rel_split_writeback]})"
 	s+=" superseded ${r[rel_superseded]} modified ${r[rel_modified]} pending ${r[rel_pending]}"
 	echo "# $FS $name: $s"
-	echo "# $FS $name: all files, ${r[all]}"
+	echo "# $FS $name: all files, ${r[all]}; ${r[deleted_files]} files deleted while traced," \
+		"${r[deleted_discarded]} of their units discarded"
 	echo "# $FS $name: written back by: ${r[triggers]}; modes (writes/units): ${r[modes]}"
 	if [ -n "${PGREPORTS:-}" ]; then	# keep the reports: PGREPORTS=DIR
 		cp "$json" "$PGREPORTS/$FS-$name.json"
