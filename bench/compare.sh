@@ -52,7 +52,7 @@ declare -A WL_OP=(
 	[fdatasync-storm]=write [page-cache-storm]=write [direct-storm]=write [pgbench]=tx
 )
 
-CG="" TRACER_PID="" PGDATA="" PG_UP=""
+CG="" TRACER_PID="" PGDATA="" PG_UP="" TRACEFS_MOUNTED=""
 PGBIN=""
 
 
@@ -185,6 +185,7 @@ cleanup() {
 		mkdir -p "$RESULTS" && cp -r "$TMP/res/." "$RESULTS/"
 	fi
 	scratch_fs_cleanup
+	[ -n "$TRACEFS_MOUNTED" ] && umount /sys/kernel/tracing
 	exit "$rc"
 }
 
@@ -207,6 +208,11 @@ check_setup() {
 	done
 	if ! command -v bpftrace >/dev/null || ! command -v biolatency >/dev/null; then
 		die "bpftrace or biolatency missing: apt-get install -y bpftrace libbpf-tools"
+	fi
+	# bpftrace finds tracepoints in tracefs, which a fresh machine may not have mounted.
+	if [ ! -e /sys/kernel/tracing/events ]; then
+		mount -t tracefs tracefs /sys/kernel/tracing || die "cannot mount tracefs on /sys/kernel/tracing"
+		TRACEFS_MOUNTED=1
 	fi
 	if [[ " ${WORKLOADS[*]} " == *" pgbench "* ]]; then
 		PGBIN=${PGBIN:-$(dirname "$(readlink -f "$(command -v initdb || echo /nonexistent)")")}
@@ -380,7 +386,7 @@ stop_tracer() {
 			echo "== ${t##*/} $(cat "$t/comm") $(cat "$t/wchan" 2>/dev/null)"
 			cat "$t/stack" 2>/dev/null
 		done >"$p.hang"
-		timeout 1 strace -f -p "$TRACER_PID" >>"$p.hang" 2>&1
+		timeout 1 strace -f -p "$TRACER_PID" >>"$p.hang" 2>&1 || true
 		kill -KILL "$TRACER_PID"
 		wait "$TRACER_PID" || true
 		TRACER_PID=""
