@@ -80,6 +80,8 @@ static uint64_t hist_sum(const uint64_t *h)
 
 static void report_modes_text(FILE *f, const struct tw_summary *s)
 {
+	int nviol = 0;
+
 	fprintf(f, "\nMODES %12s %10s %10s %12s %14s\n", "WRITES", "UNITS", "REFUSED", "INCOMPLETE",
 		"NOT-PERSISTED");
 	for (int m = 0; m < TW_M_NR; m++) {
@@ -98,7 +100,10 @@ static void report_modes_text(FILE *f, const struct tw_summary *s)
 	fprintf(f, "  atomic writes checked %" PRIu64 "; violations:", s->atomic.checked);
 	for (int k = 0; k < TW_AV_NR; k++)
 		if (s->atomic.violations[k])
-			fprintf(f, " %s %" PRIu64, tw_atomic_violation_names[k], s->atomic.violations[k]);
+			nviol += fprintf(f, " %s %" PRIu64, tw_atomic_violation_names[k],
+					 s->atomic.violations[k]) > 0;
+	if (!nviol)
+		fputs(" none", f);
 	fprintf(f, "; requests breaking device atomic limits %" PRIu64 "\n",
 		s->atomic.device_misaligned);
 	for (size_t i = 0; i < s->stable.nr_devices; i++) {
