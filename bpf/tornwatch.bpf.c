@@ -825,7 +825,8 @@ int BPF_PROG(tw_bio_complete, struct request_queue *q, struct bio *bio)
 {
 	__u64 key = (__u64)bio;
 
-	bpf_map_delete_elem(&bios, &key);
+	if (!bpf_map_delete_elem(&bios, &key))
+		stat_inc(TW_STAT_BIO_END_NO_RQ);
 	return 0;
 }
 

@@ -339,9 +339,11 @@ enum tw_stat {
 	TW_LOST_EXT_TRUNC,	/* a bio had more file extents than a record holds */
 	TW_LOST_RQ_WALK,	/* a request had more bios than the walk follows */
 	TW_LOST_BVEC_WALK,	/* a bio had more bvecs than the walk follows */
+	TW_LOST_PROG_MISSES,	/* user space: program runs the kernel skipped (recursion_misses) */
 	TW_NR_LOST,
 	TW_STAT_BIO_INEXACT = TW_NR_LOST, /* bvec spanning folios, attributed by its first page */
 	TW_STAT_DIO_NO_STATE,	/* anonymous write bio from a traced thread without dio state */
+	TW_STAT_BIO_END_NO_RQ,	/* a tracked bio ended (block_bio_complete) before any request completion */
 	TW_NR_STATS,
 };
 
@@ -351,7 +353,8 @@ _Static_assert(TW_NR_STATS <= 16, "tw_stats_ev holds every counter");
 	{                                                                                          \
 		"ringbuf_full", "traced_map_full", "files_map_full", "task_state_failed",              \
 		"bios_map_full", "bio_extents_truncated", "rq_walk_truncated",                     \
-		"bvec_walk_truncated", "bio_inexact", "dio_no_state",                     \
+		"bvec_walk_truncated", "prog_recursion_misses", "bio_inexact", "dio_no_state",     \
+		"bio_end_no_request",                                                              \
 	}
 
 #endif /* TORNWATCH_H */

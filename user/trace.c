@@ -243,6 +243,23 @@ int tracer__poll(struct tracer *tr, int timeout_ms)
 	return n;
 }
 
+/* Runs the kernel skipped because the program was already running on that CPU. */
+static uint64_t recursion_misses(struct bpf_object *obj)
+{
+	struct bpf_program *p;
+	uint64_t n = 0;
+
+	bpf_object__for_each_program(p, obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(p);
+
+		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+			n += info.recursion_misses;
+	}
+	return n;
+}
+
 void tracer__stats(struct tracer *tr, uint64_t out[TW_NR_STATS])
 {
 	for (int i = 0; i < TW_NR_STATS; i++) {
@@ -250,6 +267,9 @@ void tracer__stats(struct tracer *tr, uint64_t out[TW_NR_STATS])
 		if (tr->stable)
 			out[i] += __atomic_load_n(&tr->stable->bss->tw_stats[i], __ATOMIC_RELAXED);
 	}
+	out[TW_LOST_PROG_MISSES] = recursion_misses(tr->skel->obj);
+	if (tr->stable)
+		out[TW_LOST_PROG_MISSES] += recursion_misses(tr->stable->obj);
 }
 
 void tracer__free(struct tracer *tr)

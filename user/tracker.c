@@ -178,11 +178,14 @@ struct bio_rec {
 	uint64_t cur, end;	/* the bytes this bio still carries */
 	struct piece *p;
 	uint32_t np, cap;
+	uint64_t rq_id;		/* the request that carries it now, 0: not issued */
+	uint32_t dev;		/* that request's device */
 };
 
 struct rq_rec {
 	struct hkey k;		/* the kernel's request address */
 	uint64_t id;
+	uint64_t sector;	/* where it starts on the device */
 	bool completed;
 };
 
@@ -1156,12 +1159,30 @@ static void bio_free(struct tracker *t, struct bio_rec *b)
 	free(b);
 }
 
+static void bio_done_bytes(struct tracker *t, struct bio_rec *b, uint64_t bytes, int error,
+			   uint64_t ts, uint32_t dev);
+
+/*
+ * The kernel frees a bio only after it completed, and reuses a request only after it
+ * completed: an issued bio whose address comes back, or whose request is issued again
+ * elsewhere, did complete although its record never came (seen rarely under load, on XFS
+ * with split bios). Its units get their verdicts (requests are what decide them); the
+ * device time is when the reuse was seen, an upper bound, and the inference is counted.
+ */
+static void bio_infer_done(struct tracker *t, struct bio_rec *b, uint64_t ts)
+{
+	t->join.completions_inferred++;
+	bio_done_bytes(t, b, b->end - b->cur, 0, ts, b->dev);
+}
+
 static struct bio_rec *bio_new(struct tracker *t, uint64_t ptr, uint64_t cur, uint64_t end,
 			       uint64_t ts)
 {
 	struct bio_rec *b = bio_get(t, ptr);
 
-	if (b) {
+	if (b && b->rq_id) {
+		bio_infer_done(t, b, ts);
+	} else if (b) {
 		t->join.reused_bio++;
 		bio_free(t, b);
 	}
@@ -1233,6 +1254,32 @@ static bool piece_window(const struct piece *pc, uint64_t lo, uint64_t hi, uint6
 	return a < z;
 }
 
+/* Every issued bio of a request that was reused before its completion record came. */
+static void rq_infer_done(struct tracker *t, struct rq_rec *r, uint64_t ts)
+{
+	struct bio_rec **v = NULL, **nv;
+	struct hnode *n = NULL;
+	size_t b = 0, nr = 0, cap = 0;
+
+	while ((n = htab_next(&t->bios, &b, n))) {
+		struct bio_rec *br = container_of(n, struct bio_rec, k.hn);
+
+		if (br->rq_id != r->id)
+			continue;
+		if (nr == cap) {
+			cap = cap ? 2 * cap : 8;
+			if (!(nv = realloc(v, cap * sizeof(*v))))
+				break;
+			v = nv;
+		}
+		v[nr++] = br;
+	}
+	for (size_t i = 0; i < nr; i++)	/* each frees only itself */
+		bio_infer_done(t, v[i], ts);
+	free(v);
+	r->completed = true;
+}
+
 static void on_rq_issue(struct tracker *t, const struct tw_rq_ev *e)
 {
 	struct bio_rec *b = bio_get(t, e->bio);
@@ -1251,10 +1298,15 @@ static void on_rq_issue(struct tracker *t, const struct tw_rq_ev *e)
 		hkey_add(&t->rqs, &r->k, e->rq);
 		r->completed = true;
 	}
+	if (!r->completed && r->sector != e->sector)	/* reused before its completion came */
+		rq_infer_done(t, r, e->h.ts_ns);
 	if (r->completed) {	/* a new request in a reused struct request */
 		r->id = ++t->next_id;
+		r->sector = e->sector;
 		r->completed = false;
 	}
+	b->rq_id = r->id;
+	b->dev = e->dev;
 	for (uint32_t i = 0; i < b->np; i++) {
 		struct unit *u = b->p[i].u;
 
@@ -1273,11 +1325,35 @@ static void on_rq_issue(struct tracker *t, const struct tw_rq_ev *e)
 	}
 }
 
+/* Bytes of a bio done at the device: the units whose last bytes these were get a verdict. */
+static void bio_done_bytes(struct tracker *t, struct bio_rec *b, uint64_t bytes, int error,
+			   uint64_t ts, uint32_t dev)
+{
+	uint64_t hi = b->cur + bytes < b->end ? b->cur + bytes : b->end, len;
+
+	for (uint32_t i = 0; i < b->np; i++) {
+		struct unit *u = b->p[i].u;
+
+		if (!piece_window(&b->p[i], b->cur, hi, &len))
+			continue;
+		u->done += len;
+		if (error)
+			u->flags |= U_ERROR;
+		if (u->live && u->done >= u->len) {
+			if (!u->nreq)	/* never saw its issue: one request at least */
+				u->nreq = 1;
+			unit_finalize(t, u, done_verdict(u), ts, dev);
+		}
+	}
+	b->cur = hi;
+	if (b->cur >= b->end)
+		bio_free(t, b);
+}
+
 static void on_rq_complete(struct tracker *t, const struct tw_rq_ev *e)
 {
 	struct bio_rec *b = bio_get(t, e->bio);
 	struct rq_rec *r = rq_get(t, e->rq);
-	uint64_t hi, len;
 
 	if (r)
 		r->completed = true;
@@ -1285,24 +1361,7 @@ static void on_rq_complete(struct tracker *t, const struct tw_rq_ev *e)
 		t->join.unknown_bio++;
 		return;
 	}
-	hi = b->cur + e->bio_bytes < b->end ? b->cur + e->bio_bytes : b->end;
-	for (uint32_t i = 0; i < b->np; i++) {
-		struct unit *u = b->p[i].u;
-
-		if (!piece_window(&b->p[i], b->cur, hi, &len))
-			continue;
-		u->done += len;
-		if (e->error)
-			u->flags |= U_ERROR;
-		if (u->live && u->done >= u->len) {
-			if (!u->nreq)	/* never saw its issue: one request at least */
-				u->nreq = 1;
-			unit_finalize(t, u, done_verdict(u), e->h.ts_ns, e->dev);
-		}
-	}
-	b->cur = hi;
-	if (b->cur >= b->end)
-		bio_free(t, b);
+	bio_done_bytes(t, b, e->bio_bytes, e->error, e->h.ts_ns, e->dev);
 }
 
 /* Page-cache bytes dropped unwritten: a unit there that no bio carried yet never will. */

@@ -163,7 +163,8 @@ struct tw_join_stats {
 	uint64_t unknown_parent;	/* split of a bio never queued */
 	uint64_t foreign_bytes;		/* bio bytes of files no traced write touched */
 	uint64_t unmatched_bytes;	/* bio bytes of traced files outside any live unit */
-	uint64_t reused_bio;		/* a bio id queued again before it completed */
+	uint64_t reused_bio;		/* a bio id queued again before it was issued and completed */
+	uint64_t completions_inferred;	/* issued requests whose completion record never came */
 };
 
 struct tw_mode_stats {

@@ -856,6 +856,70 @@ static bool test_freed_inode_is_a_new_file(void)
 	return true;
 }
 
+/* An issued request whose completion record never came: its bio's address is queued again. */
+static bool test_completion_inferred_from_bio_reuse(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	write_ok(0, 8 * K);
+	bio1(0xb1, 0, 8 * K);
+	issue(0xa1, 0xb1, 8 * K);	/* no completion record */
+	write_ok(8 * K, 8 * K);
+	bio1(0xb1, 8 * K, 8 * K);	/* the kernel freed and reused the bio */
+	issue(0xa2, 0xb1, 8 * K);
+	done(0xa2, 0xb1, 8 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 2, "both whole");
+	ASSERT_EQ(c->verdict[TW_V_PENDING], 0, "none pending");
+	ASSERT_EQ(S.join.completions_inferred, 1, "one inferred");
+	ASSERT_EQ(S.join.reused_bio, 0, "not a reuse before issue");
+	return true;
+}
+
+/* ... or its request is issued again at another sector with another bio: both pieces done. */
+static bool test_completion_inferred_from_request_reuse(void)
+{
+	struct tw_rq_ev e = { .h = HDR(TW_EV_RQ_ISSUE, 0), .rq = 0xa1, .bio = 0xb3, .dev = DEV,
+			      .sector = 64, .bio_bytes = 8 * K };
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	write_ok(0, 8 * K);
+	bio1(0xb1, 0, 8 * K);
+	split(0xb2, 0xb1, 4 * K);	/* front 4k in 0xb2, the rest in 0xb1 */
+	issue(0xa1, 0xb2, 4 * K);	/* sector 0 */
+	issue(0xa0, 0xb1, 4 * K);
+	done(0xa0, 0xb1, 4 * K);
+	write_ok(16 * K, 8 * K);
+	bio1(0xb3, 16 * K, 8 * K);
+	e.h.size = sizeof(e);
+	feed(&e);			/* 0xa1 again, sector 64: its first request completed */
+	done(0xa1, 0xb3, 8 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_SPLIT], 1, "the split unit has its verdict");
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "the new one whole");
+	ASSERT_EQ(c->verdict[TW_V_PENDING], 0, "none pending");
+	ASSERT_EQ(S.join.completions_inferred, 1, "one inferred");
+	return true;
+}
+
+/* A request issued again at the same sector (a requeue) infers nothing. */
+static bool test_requeue_infers_nothing(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	write_ok(0, 8 * K);
+	bio1(0xb1, 0, 8 * K);
+	issue(0xa1, 0xb1, 8 * K);
+	issue(0xa1, 0xb1, 8 * K);	/* requeued, dispatched again */
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_PENDING], 1, "still in flight");
+	ASSERT_EQ(S.join.completions_inferred, 0, "nothing inferred");
+	return true;
+}
+
 static bool test_json_has_the_documented_keys(void)
 {
 	struct tw_report_meta m = { .source = "live", .kernel = "k", .duration_s = 1,
@@ -890,6 +954,9 @@ int main(void)
 	RUN(test_superseded);
 	RUN(test_rewrite_while_in_flight_is_not_superseded);
 	RUN(test_truncate_discards_cached_units);
+	RUN(test_completion_inferred_from_bio_reuse);
+	RUN(test_completion_inferred_from_request_reuse);
+	RUN(test_requeue_infers_nothing);
 	RUN(test_freed_inode_is_a_new_file);
 	RUN(test_pending_cached_and_inflight);
 	RUN(test_misaligned);
