@@ -10,7 +10,7 @@
 #include <bpf/bpf_core_read.h>
 
 /* 6.18: folio->flags became memdesc_flags_t { unsigned long f; } (was unsigned long). */
-struct tw_folio___flags_ulong {
+struct folio___flags_ulong {
 	unsigned long flags;
 } __attribute__((preserve_access_index));
 
@@ -19,7 +19,7 @@ static __always_inline unsigned long tw_folio_flags(struct folio *folio)
 {
 	if (bpf_core_type_exists(memdesc_flags_t))
 		return folio->flags.f;
-	return ((struct tw_folio___flags_ulong *)folio)->flags;
+	return ((struct folio___flags_ulong *)folio)->flags;
 }
 
 /* Page flag bit numbers move between kernels: take them from BTF. */
@@ -28,12 +28,15 @@ static __always_inline bool tw_folio_test(struct folio *folio, unsigned long fla
 	return (flags >> bit) & 1;
 }
 
-/* 6.x: a large folio's page count is folio->_nr_pages; 6.1 called it _folio_nr_pages. */
-struct tw_folio___nr_new {
+/*
+ * 6.x: a large folio's page count is folio->_nr_pages; 6.1 called it _folio_nr_pages.
+ * (A flavor's name is the kernel type's plus ___suffix: "tw_folio___..." matched nothing.)
+ */
+struct folio___nr_new {
 	unsigned int _nr_pages;
 } __attribute__((preserve_access_index));
 
-struct tw_folio___nr_old {
+struct folio___nr_old {
 	unsigned int _folio_nr_pages;
 } __attribute__((preserve_access_index));
 
@@ -41,19 +44,38 @@ static __always_inline unsigned int tw_folio_nr_pages(struct folio *folio, unsig
 {
 	if (!tw_folio_test(folio, flags, bpf_core_enum_value(enum pageflags, PG_head)))
 		return 1;
-	if (bpf_core_field_exists(struct tw_folio___nr_new, _nr_pages))
-		return BPF_CORE_READ((struct tw_folio___nr_new *)folio, _nr_pages);
-	if (bpf_core_field_exists(struct tw_folio___nr_old, _folio_nr_pages))
-		return BPF_CORE_READ((struct tw_folio___nr_old *)folio, _folio_nr_pages);
+	if (bpf_core_field_exists(struct folio___nr_new, _nr_pages))
+		return BPF_CORE_READ((struct folio___nr_new *)folio, _nr_pages);
+	if (bpf_core_field_exists(struct folio___nr_old, _folio_nr_pages))
+		return BPF_CORE_READ((struct folio___nr_old *)folio, _folio_nr_pages);
 	return 1;
 }
 
-/* __REQ_ATOMIC arrived in 6.11; before it no bio can carry the flag. */
+/*
+ * __REQ_ATOMIC arrived in 6.11. Its bit comes from user space, which reads it from the
+ * kernel's BTF (0: the kernel has none, no bio carries the flag), not from an enum value
+ * relocation: clang hoists that load out of the loops it sits in, past its existence
+ * check, and on 6.1 it is then a poisoned instruction that the verifier reaches. (Moving
+ * it to a subprogram instead costs 6.1's verifier all its pruning: it marks every scalar
+ * precise when backtracking meets a call, and tw_rq_complete exceeds 1M instructions.)
+ */
+const volatile __u32 tw_req_atomic_bit_plus1 = 0;
+
 static __always_inline __u32 tw_req_atomic_mask(void)
 {
-	if (bpf_core_enum_value_exists(enum req_flag_bits, __REQ_ATOMIC))
-		return 1u << bpf_core_enum_value(enum req_flag_bits, __REQ_ATOMIC);
-	return 0;
+	return tw_req_atomic_bit_plus1 ? 1u << ((tw_req_atomic_bit_plus1 - 1) & 31) : 0;
+}
+
+/* 6.8 moved stable writes from the superblock (SB_I_STABLE_WRITES) to AS_STABLE_WRITES. */
+#define TW_SB_I_STABLE_WRITES 0x8	/* include/linux/fs.h before 6.8, a macro: not in BTF */
+
+/* Does this mapping make writers wait for its writeback (stable pages)? Not for loops. */
+static __always_inline bool tw_mapping_stable_writes(struct address_space *mapping)
+{
+	if (bpf_core_enum_value_exists(enum mapping_flags, AS_STABLE_WRITES))
+		return (BPF_CORE_READ(mapping, flags) >>
+			bpf_core_enum_value(enum mapping_flags, AS_STABLE_WRITES)) & 1;
+	return BPF_CORE_READ(mapping, host, i_sb, s_iflags) & TW_SB_I_STABLE_WRITES;
 }
 
 static __always_inline __u32 tw_req_fua_mask(void)

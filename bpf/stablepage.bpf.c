@@ -96,8 +96,7 @@ int BPF_PROG(sp_dirty_folio, struct folio *folio, struct address_space *mapping)
 	 * Stable writes: the writer waits for the writeback before its bytes go in (some
 	 * page_mkwrite paths mark the folio dirty first, then wait): nothing changes in flight.
 	 */
-	if (!mapping || (BPF_CORE_READ(mapping, flags) >>
-			 bpf_core_enum_value(enum mapping_flags, AS_STABLE_WRITES)) & 1)
+	if (!mapping || tw_mapping_stable_writes(mapping))
 		return 0;
 	if (!current_traced(&ts) || !folio_file(mapping, &ino, &dev))
 		return 0;

@@ -217,6 +217,22 @@ static __always_inline __u32 sync_trigger(long id)
 	return 0;
 }
 
+/* The return of the thread's last full write, held back since (see tw_write_ev.prev_end_ns). */
+static __always_inline void send_held_end(struct task_state *ts)
+{
+	struct tw_write_end_ev *ev;
+
+	if (!ts->end_ns)
+		return;
+	ev = ev_reserve(sizeof(*ev), TW_EV_WRITE_END);
+	if (ev) {
+		ev->h.ts_ns = ts->end_ns;
+		ev->ret = ts->w_count;
+		ev_submit(ev);
+	}
+	ts->end_ns = 0;
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(tw_sys_enter, struct pt_regs *regs, long id)
 {
@@ -232,8 +248,10 @@ int BPF_PROG(tw_sys_enter, struct pt_regs *regs, long id)
 
 	if (trig) {	/* a traced thread syncs: the bios it queues are this trigger's */
 		ts = traced_task_state();
-		if (ts)
+		if (ts) {
 			ts->in_sync = trig;
+			send_held_end(ts);
+		}
 		return 0;
 	}
 	if (!is_write_nr(id))
@@ -299,6 +317,8 @@ int BPF_PROG(tw_sys_enter, struct pt_regs *regs, long id)
 	ev->wflags = wflags;
 	ev->iovcnt = iovcnt;
 	ev->pad = 0;
+	ev->prev_end_ns = ts->end_ns;
+	ts->end_ns = 0;
 	ev_submit(ev);
 	return 0;
 }
@@ -325,7 +345,15 @@ int BPF_PROG(tw_sys_exit, struct pt_regs *regs, long ret)
 	if (!ts->in_write)
 		return 0;
 	ts->in_write = 0;
-	/* Its time is the moment the bytes became visible: latency stages need it. */
+	/*
+	 * Its time is the moment the bytes became visible: latency stages need it. A write
+	 * that wrote all it asked sends it later, with what the thread does next: one
+	 * ring-buffer record per write instead of two.
+	 */
+	if (ret >= 0 && (__u64)ret == ts->w_count && !(ts->w_flags & TW_W_COUNT_UNKNOWN)) {
+		ts->end_ns = bpf_ktime_get_ns();
+		return 0;
+	}
 	ev = ev_reserve(sizeof(*ev), TW_EV_WRITE_END);
 	if (ev) {
 		ev->ret = ret;
@@ -770,52 +798,70 @@ static __always_inline bool emit_flush(struct request *rq, __u32 done, int error
 	return true;
 }
 
+/*
+ * A request's bios, walked by bpf_loop: the verifier's work is per bio, not per request
+ * (the open-coded 512-step loop exceeded 6.1's verifier limit of 1M instructions).
+ */
+struct rq_walk {
+	__u64 rq;
+	__u64 bio;
+	__u32 type;	/* TW_EV_RQ_ISSUE or TW_EV_RQ_COMPLETE */
+	__u32 left;	/* completion: bytes still to attribute */
+	int error;
+	__u32 pad;
+};
+
+static long rq_walk_one(__u64 i, void *data)
+{
+	struct rq_walk *w = data;
+	struct bio *bio = (struct bio *)w->bio;
+	bool complete = w->type == TW_EV_RQ_COMPLETE;
+	__u64 key = w->bio;
+	__u32 size, done;
+
+	if (!bio || (complete && !w->left))
+		return 1;
+	size = BPF_CORE_READ(bio, bi_iter.bi_size);
+	done = complete && w->left < size ? w->left : size;
+	if (bpf_map_lookup_elem(&bios, &key)) {
+		emit_rq((struct request *)w->rq, bio, w->type, done, w->error);
+		if (complete && done == size)
+			bpf_map_delete_elem(&bios, &key);
+	}
+	if (complete)
+		w->left -= done;
+	w->bio = (__u64)BPF_CORE_READ(bio, bi_next);
+	return 0;
+}
+
+static __always_inline void walk_rq(struct request *rq, __u32 type, __u32 nr_bytes, int error)
+{
+	struct rq_walk w = {
+		.rq = (__u64)rq,
+		.bio = (__u64)BPF_CORE_READ(rq, bio),
+		.type = type,
+		.left = nr_bytes,
+		.error = error,
+	};
+
+	bpf_loop(MAX_RQ_WALK, rq_walk_one, &w, 0);
+	if (w.bio && (type == TW_EV_RQ_ISSUE || w.left))
+		stat_inc(TW_LOST_RQ_WALK);
+}
+
 SEC("tp_btf/block_rq_issue")
 int BPF_PROG(tw_rq_issue, struct request *rq)
 {
-	struct bio *bio = BPF_CORE_READ(rq, bio);
-	int i;
-
-	if (emit_flush(rq, 0, 0))
-		return 0;
-
-	for (i = 0; i < MAX_RQ_WALK && bio; i++) {
-		__u64 key = (__u64)bio;
-
-		if (bpf_map_lookup_elem(&bios, &key))
-			emit_rq(rq, bio, TW_EV_RQ_ISSUE, BPF_CORE_READ(bio, bi_iter.bi_size), 0);
-		bio = BPF_CORE_READ(bio, bi_next);
-	}
-	if (bio)
-		stat_inc(TW_LOST_RQ_WALK);
+	if (!emit_flush(rq, 0, 0))
+		walk_rq(rq, TW_EV_RQ_ISSUE, 0, 0);
 	return 0;
 }
 
 SEC("tp_btf/block_rq_complete")
 int BPF_PROG(tw_rq_complete, struct request *rq, blk_status_t error, unsigned int nr_bytes)
 {
-	struct bio *bio = BPF_CORE_READ(rq, bio);
-	__u32 left = nr_bytes;
-	int i;
-
-	if (emit_flush(rq, 1, error))
-		return 0;
-
-	for (i = 0; i < MAX_RQ_WALK && bio && left; i++) {
-		__u32 size = BPF_CORE_READ(bio, bi_iter.bi_size);
-		__u32 done = size < left ? size : left;
-		__u64 key = (__u64)bio;
-
-		if (bpf_map_lookup_elem(&bios, &key)) {
-			emit_rq(rq, bio, TW_EV_RQ_COMPLETE, done, error);
-			if (done == size)
-				bpf_map_delete_elem(&bios, &key);
-		}
-		left -= done;
-		bio = BPF_CORE_READ(bio, bi_next);
-	}
-	if (bio && left)
-		stat_inc(TW_LOST_RQ_WALK);
+	if (!emit_flush(rq, 1, error))
+		walk_rq(rq, TW_EV_RQ_COMPLETE, nr_bytes, error);
 	return 0;
 }
 
@@ -909,7 +955,11 @@ int BPF_PROG(tw_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(tw_exit, struct task_struct *task)
 {
+	struct task_state *ts = task_state_get(false);
 	__u32 tid = task->pid;
+
+	if (ts)
+		send_held_end(ts);
 
 	/* The group leader ends last: its tgid slot is free for the next follower. */
 	if (tid == task->tgid)

@@ -112,6 +112,12 @@ struct tw_write_ev {
 	__u32 wflags;		/* TW_W_* */
 	__u32 iovcnt;		/* segments: 1 for write and pwrite64 */
 	__u32 pad;
+	/*
+	 * The thread's previous traced write wrote all it asked and returned at this time
+	 * (0: no such write pending). A full write sends no WRITE_END of its own: its return
+	 * rides on the thread's next write, sync or exit, or is read at the end of tracing.
+	 */
+	__u64 prev_end_ns;
 };
 
 struct tw_task_ev {
@@ -225,7 +231,7 @@ struct tw_path_ev {
 
 _Static_assert(sizeof(struct tw_hdr) == 24, "tw_hdr layout");
 _Static_assert(sizeof(struct tw_file_ev) == 40 + TW_RPATH_LEN, "tw_file_ev layout");
-_Static_assert(sizeof(struct tw_write_ev) == 80, "tw_write_ev layout");
+_Static_assert(sizeof(struct tw_write_ev) == 88, "tw_write_ev layout");
 _Static_assert(sizeof(struct tw_task_ev) == 40, "tw_task_ev layout");
 _Static_assert(sizeof(struct tw_write_end_ev) == 32, "tw_write_end_ev layout");
 _Static_assert(sizeof(struct tw_dio_ev) == 64, "tw_dio_ev layout");
@@ -328,6 +334,39 @@ _Static_assert(sizeof(struct tw_wait_begin_ev) == 56 + 8 * TW_STACK_DEPTH, "tw_w
 _Static_assert(sizeof(struct tw_wait_end_ev) == 32, "tw_wait_end_ev layout");
 _Static_assert(sizeof(struct tw_device_ev) == 48, "tw_device_ev layout");
 _Static_assert(sizeof(struct tw_atomic_limits_ev) == 48, "tw_atomic_limits_ev layout");
+
+/*
+ * What a thread is doing, in task-local storage (no hash update per write): the
+ * write syscall in progress, the last file it wrote (so a storm of writes to one
+ * file resolves the fd cheaply), and a direct write being submitted. User space
+ * reads end_ns of live threads when tracing ends.
+ */
+struct task_state {
+	__u64 w_count;		/* bytes the write syscall asked for */
+	__u32 in_write;
+	__u32 w_flags;		/* TW_W_* */
+	__u64 c_file;		/* cache: struct file * and inode * last written ... */
+	__u64 c_inode;
+	__u64 c_ino;		/* ... and what they resolved to */
+	__u32 c_dev;
+	__u32 c_ok;		/* 1: regular file of a block-backed fs, in the files map */
+	__u32 announced;	/* its TASK record (name) was sent */
+	__u32 pad0;
+	__u64 w_pos;		/* where the write syscall in progress starts */
+	__u64 wait_t0;		/* stablepage: waiting for writeback since (ns), 0: not */
+	__u64 fault_addr;	/* stablepage: the last user write fault's address */
+	__u32 in_sync;		/* enum tw_trigger of the sync syscall in progress, 0: none */
+	__u32 wb_reason;	/* flusher kworker: enum tw_trigger of its work, 0: none */
+	__u64 dio_ino;
+	__u64 dio_pos;
+	__u64 dio_count;
+	__u64 dio_consumed;
+	__u32 dio_dev;
+	__u32 pad;
+	__u64 end_ns;		/* the last full write returned then; not yet sent (0: none) */
+};
+
+_Static_assert(sizeof(struct task_state) == 136, "task_state layout");
 
 /* Counters the BPF side keeps; TW_LOST_* are data lost, summed into lost.total. */
 enum tw_stat {

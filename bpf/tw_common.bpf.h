@@ -52,35 +52,7 @@ static __always_inline void stat_inc(int i)
 		__sync_fetch_and_add(&tw_stats[i], 1);
 }
 
-/*
- * What a thread is doing, in task-local storage (no hash update per write): the
- * write syscall in progress, the last file it wrote (so a storm of writes to one
- * file resolves the fd cheaply), and a direct write being submitted.
- */
-struct task_state {
-	__u64 w_count;		/* bytes the write syscall asked for */
-	__u32 in_write;
-	__u32 w_flags;		/* TW_W_* */
-	__u64 c_file;		/* cache: struct file * and inode * last written ... */
-	__u64 c_inode;
-	__u64 c_ino;		/* ... and what they resolved to */
-	__u32 c_dev;
-	__u32 c_ok;		/* 1: regular file of a block-backed fs, in the files map */
-	__u32 announced;	/* its TASK record (name) was sent */
-	__u32 pad0;
-	__u64 w_pos;		/* where the write syscall in progress starts */
-	__u64 wait_t0;		/* stablepage: waiting for writeback since (ns), 0: not */
-	__u64 fault_addr;	/* stablepage: the last user write fault's address */
-	__u32 in_sync;		/* enum tw_trigger of the sync syscall in progress, 0: none */
-	__u32 wb_reason;	/* flusher kworker: enum tw_trigger of its work, 0: none */
-	__u64 dio_ino;
-	__u64 dio_pos;
-	__u64 dio_count;
-	__u64 dio_consumed;
-	__u32 dio_dev;
-	__u32 pad;
-};
-
+/* struct task_state: bpf/tornwatch.h */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);

@@ -382,6 +382,36 @@ static void write_prom(const struct tw_opts *o, const struct tw_summary *s)
 		fprintf(stderr, "tornwatch: %s\n", err);
 }
 
+/*
+ * A full write sends its return time with its thread's next write, sync or exit
+ * (tw_write_ev.prev_end_ns): for threads that are still alive, read it from their
+ * task storage now, or their last write would count as never returned.
+ */
+static void deliver_held_ends(struct intake *in)
+{
+	size_t n = tracker__open_writes(in->tracker, NULL, 0);
+	struct tw_open_write *ow = n ? calloc(n, sizeof(*ow)) : NULL;
+
+	if (!ow)
+		return;
+	n = tracker__open_writes(in->tracker, ow, n);
+	for (size_t i = 0; i < n; i++) {
+		struct tw_write_end_ev e = {
+			.h = { .type = TW_EV_WRITE_END, .size = sizeof(e), .pid = ow[i].pid,
+			       .tid = ow[i].tid },
+			.ret = ow[i].count,
+		};
+
+		uint64_t end_ns;
+
+		if (!tracer__held_end(in->tracer, ow[i].tid, &end_ns) && end_ns) {
+			e.h.ts_ns = end_ns;
+			deliver(in, &e, sizeof(e));
+		}
+	}
+	free(ow);
+}
+
 /* -i: the interval's verdicts and histograms, as differences of growing counters. */
 static void print_interval(struct intake *in, unsigned int n, double t_s, struct tw_summary *prev,
 			   bool finished)
@@ -535,6 +565,7 @@ static int run_live(const struct tw_opts *o)
 	}
 	/* Whatever the kernel emitted up to now is read before the verdicts. */
 	tracer__poll(in.tracer, 0);
+	deliver_held_ends(&in);
 	tracer__stats(in.tracer, counters);
 	for (int i = 0; i < TW_NR_STATS; i++)
 		stats.stats[i] = counters[i];

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -81,6 +83,39 @@ static bool tp_btf_exists(struct tracer *tr, const char *tp, const char *module)
 	found = btf__find_by_name_kind(mod, name, BTF_KIND_TYPEDEF) > 0;
 	btf__free(mod);
 	return found;
+}
+
+/* An enumerator's value in the kernel's BTF, or -1 when the kernel has no such value. */
+static long long btf_enum_value(const struct btf *btf, const char *type, const char *name)
+{
+	const struct btf_type *t;
+	const struct btf_enum *e;
+	int id = btf__find_by_name_kind(btf, type, BTF_KIND_ENUM);
+
+	if (id < 0)
+		return -1;
+	t = btf__type_by_id(btf, id);
+	e = btf_enum(t);
+	for (int i = 0; i < btf_vlen(t); i++, e++)
+		if (!strcmp(btf__name_by_offset(btf, e->name_off), name))
+			return e->val;
+	return -1;
+}
+
+/* REQ_ATOMIC (6.11): its bit for the BPF side, 0 when no request can carry it. */
+static void probe_req_atomic(struct tracer *tr)
+{
+	long long bit = btf_enum_value(tr->vmlinux_btf, "req_flag_bits", "__REQ_ATOMIC");
+
+	tr->skel->rodata->tw_req_atomic_bit_plus1 = bit >= 0 && bit < 32 ? bit + 1 : 0;
+	if (!tr->cfg.verbose)
+		return;
+	if (bit >= 0)
+		fprintf(stderr, "tornwatch: probe: __REQ_ATOMIC is bit %lld of enum "
+			"req_flag_bits\n", bit);
+	else
+		fprintf(stderr, "tornwatch: probe: enum req_flag_bits has no __REQ_ATOMIC; no "
+			"request is atomic\n");
 }
 
 struct optional_prog {
@@ -172,6 +207,7 @@ int tracer__load(struct tracer *tr, char *err, size_t errlen)
 	s->rodata->self_tgid = getpid();
 	if (set_sizes(tr, err, errlen))
 		return -EINVAL;
+	probe_req_atomic(tr);
 	for (size_t i = 0; i < sizeof(opt) / sizeof(opt[0]); i++) {
 		bool ok = tp_btf_exists(tr, opt[i].tp, opt[i].module);
 
@@ -270,6 +306,27 @@ void tracer__stats(struct tracer *tr, uint64_t out[TW_NR_STATS])
 	out[TW_LOST_PROG_MISSES] = recursion_misses(tr->skel->obj);
 	if (tr->stable)
 		out[TW_LOST_PROG_MISSES] += recursion_misses(tr->stable->obj);
+}
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL	/* 6.9: a pidfd for a thread, not only a group leader */
+#endif
+
+int tracer__held_end(struct tracer *tr, uint32_t tid, uint64_t *end_ns)
+{
+	struct task_state ts;
+	int fd, err;
+
+	fd = syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+	if (fd < 0)	/* before 6.9: group leaders only */
+		fd = syscall(SYS_pidfd_open, tid, 0);
+	if (fd < 0)
+		return -errno;
+	err = bpf_map_lookup_elem(bpf_map__fd(tr->skel->maps.tstate), &fd, &ts);
+	err = err ? -errno : 0;
+	close(fd);
+	*end_ns = err ? 0 : ts.end_ns;
+	return err;
 }
 
 void tracer__free(struct tracer *tr)

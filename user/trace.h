@@ -33,6 +33,8 @@ int tracer__add_pid(struct tracer *tr, pid_t pid);
 /* Deliver what is in the ring buffer; wait up to timeout_ms for more. */
 int tracer__poll(struct tracer *tr, int timeout_ms);
 void tracer__stats(struct tracer *tr, uint64_t out[TW_NR_STATS]);
+/* A live thread's held-back write return time (task_state.end_ns; 0: none). */
+int tracer__held_end(struct tracer *tr, uint32_t tid, uint64_t *end_ns);
 void tracer__free(struct tracer *tr);
 
 void libbpf_log_setup(bool verbose);

@@ -938,10 +938,16 @@ static bool rq_breaks_atomic_limits(const struct tracker *t, const struct tw_rq_
 }
 
 /* WRITE_BEGIN makes the units of the bytes asked for; WRITE_END corrects short writes. */
+static void write_returned(struct tracker *t, struct wrec *w, int64_t ret, uint64_t ts);
+
 static void on_write_begin(struct tracker *t, const struct tw_write_ev *e)
 {
 	uint32_t uflags = 0;
 	struct wrec *w;
+
+	/* The thread's previous write wrote all it asked; its return time comes only now. */
+	if (e->prev_end_ns && (w = wrec_find(&t->writes, e->h.tid)))
+		write_returned(t, w, w->count, e->prev_end_ns);
 
 	if (e->f_flags & TW_O_DIRECT)
 		uflags |= U_DIRECT;
@@ -1016,8 +1022,8 @@ static void on_dio_begin(struct tracker *t, const struct tw_dio_ev *e)
 	uint32_t uflags = U_DIRECT;
 
 	/* A write syscall already made the units; this is its kiocb. */
-	if (w && !w->dio_seen && w->f->st.dev == e->dev && w->f->st.ino == e->ino &&
-	    w->pos == e->pos) {
+	if (w && !w->dio_seen && (w->uflags & U_DIRECT) && w->f->st.dev == e->dev &&
+	    w->f->st.ino == e->ino && w->pos == e->pos) {
 		w->dio_seen = true;
 		return;
 	}
@@ -1762,6 +1768,24 @@ static void close_open_writes(struct tracker *t, struct htab *h)
 
 	while (h->buckets && (bkt = 0, n = htab_next(h, &bkt, NULL)))
 		wrec_close(t, container_of(n, struct wrec, k.hn), 0);
+}
+
+size_t tracker__open_writes(struct tracker *t, struct tw_open_write *out, size_t max)
+{
+	struct hnode *n = NULL;
+	size_t bkt = 0, nr = 0;
+
+	while ((n = htab_next(&t->writes, &bkt, n))) {
+		struct wrec *w = container_of(n, struct wrec, k.hn);
+
+		if (w->count_unknown)
+			continue;
+		if (nr < max)
+			out[nr] = (struct tw_open_write){ .pid = w->pid, .tid = w->tid,
+							  .count = w->count };
+		nr++;
+	}
+	return nr;
 }
 
 void tracker__finish(struct tracker *t)

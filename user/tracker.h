@@ -259,6 +259,12 @@ void tracker__set_events(struct tracker *t, bool all, tw_event_fn fn, void *ctx)
 /* Feed one record; the record's own size field says how long it is (<= len). */
 int tracker__feed(struct tracker *t, const void *rec, size_t len);
 /* Tracing ended: what is not on the device is pending. */
+/* Syscall writes still open (no return seen): up to max of them in out; returns how many. */
+struct tw_open_write {
+	uint32_t pid, tid;
+	uint64_t count;
+};
+size_t tracker__open_writes(struct tracker *t, struct tw_open_write *out, size_t max);
 void tracker__finish(struct tracker *t);
 /* Valid until the next feed or free. */
 void tracker__summary(struct tracker *t, struct tw_summary *s);

@@ -125,4 +125,27 @@ for key in writes units whole; do
 		"$(grep '^INTERVAL' "$TMPD/last.txt" | grep -o " $key [0-9]*" | awk '{n += $2} END {print n}')"
 done
 
+# A full write sends its return time later, with its thread's next write, sync or exit. A
+# writer still alive when tracing stops (-d), whose one unit an untraced sync wrote back:
+# its return time is read from its task storage, so the write returned and the unit has
+# each stage once.
+rm -f "$TMPD/go"
+"$WRITER" -s 8k -n 2 -F -S 5000000 -w "$TMPD/go" "$MNT/held" >/dev/null &
+wpid=$!
+"$TW" -v --unit 8k -p "$wpid" -d 3 --json "$TMPD/h.json" >"$TMPD/h.txt" 2>"$TMPD/h.err" &
+twpid=$!
+for _ in $(seq 100); do grep -q "tornwatch: tracing" "$TMPD/h.err" && break; sleep 0.05; done
+touch "$TMPD/go"
+for _ in $(seq 100); do [ -s "$MNT/held" ] && break; sleep 0.05; done
+sync
+wait "$twpid"
+kill "$wpid" 2>/dev/null
+wait "$wpid" 2>/dev/null
+expect "return held by a live thread" "$TMPD/h.json" writes=1 units.whole=1 \
+	modes.buffered.incomplete=0
+check "$FS return held by a live thread: syscall and end_to_end samples" "1 1" "$(python3 -c "
+import json
+h = json.load(open('$TMPD/h.json'))['modes']['buffered']['hist']
+print(*(sum(b['count'] for b in h[s]) for s in ('syscall', 'end_to_end')))")"
+
 check_no_leftover_bpf "modes $FS"
