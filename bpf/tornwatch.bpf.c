@@ -501,7 +501,9 @@ struct bvec_walk {
 	__u32 left;
 	__u32 n;
 	__u32 flags;
-	__u32 pad;
+	__u32 c_dev;		/* cache: the file of the last folio's mapping */
+	__u64 c_mapping;
+	__u64 c_ino;
 	struct tw_ext ext[TW_MAX_EXT];
 };
 
@@ -511,6 +513,37 @@ struct {
 	__type(key, __u32);
 	__type(value, struct bvec_walk);
 } walk_scratch SEC(".maps");
+
+/*
+ * page_file_pos for the walk: the bvecs of a bio mostly belong to one file, so the file of
+ * the last mapping seen is kept, and a folio of the same mapping costs two reads, not six.
+ */
+static __always_inline int walk_page_pos(struct bvec_walk *w, struct page *page, __u64 *ino,
+					 __u32 *dev, __u64 *pos, struct page **headp)
+{
+	struct page *head = tw_compound_head(page);
+	struct folio *folio = (struct folio *)head;
+	struct address_space *mapping = BPF_CORE_READ(folio, mapping);
+	__u64 sub;
+
+	*headp = head;
+	if (!mapping || ((unsigned long)mapping & 3))
+		return -1;
+	if ((__u64)mapping != w->c_mapping) {
+		struct inode *host = BPF_CORE_READ(mapping, host);
+
+		if (!host)
+			return -1;
+		w->c_mapping = (__u64)mapping;
+		w->c_ino = BPF_CORE_READ(host, i_ino);
+		w->c_dev = BPF_CORE_READ(host, i_sb, s_dev);
+	}
+	*ino = w->c_ino;
+	*dev = w->c_dev;
+	sub = ((__u64)page - (__u64)head) / bpf_core_type_size(struct page);
+	*pos = (BPF_CORE_READ(folio, index) + sub) << PAGE_SHIFT_4K;
+	return 0;
+}
 
 /* One bvec of the walk; bpf_loop keeps the verifier's work per bvec, not per bio. */
 static long walk_one_bvec(__u64 i, void *unused)
@@ -538,7 +571,7 @@ static long walk_one_bvec(__u64 i, void *unused)
 	w->left -= len;
 
 	page = page_at(bv.bv_page, off >> PAGE_SHIFT_4K);
-	if (page_file_pos(page, &ino, &dev, &pos, &head))
+	if (walk_page_pos(w, page, &ino, &dev, &pos, &head))
 		return 0;
 	pos += off & ((1 << PAGE_SHIFT_4K) - 1);
 
@@ -589,6 +622,7 @@ static __always_inline struct bvec_walk *walk_page_extents(struct bio *bio, __u3
 	w->left = size;
 	w->n = 0;
 	w->flags = 0;
+	w->c_mapping = 0;
 	n = bpf_loop(MAX_BVEC_WALK, walk_one_bvec, NULL, 0);
 	if (w->left && n == MAX_BVEC_WALK)
 		stat_inc(TW_LOST_BVEC_WALK);
