@@ -123,3 +123,27 @@ struct hkey *hkey_find(const struct htab *h, uint64_t key)
 	}
 	return NULL;
 }
+
+struct hnode **htab_select(const struct htab *h, bool (*keep)(const struct hnode *, const void *),
+			   const void *ctx, size_t *nr)
+{
+	struct hnode **v = NULL, **nv, *n = NULL;
+	size_t b = 0, cap = 0;
+
+	*nr = 0;
+	while ((n = htab_next(h, &b, n))) {
+		if (!keep(n, ctx))
+			continue;
+		if (*nr == cap) {
+			cap = cap ? 2 * cap : 8;
+			if (!(nv = realloc(v, cap * sizeof(*v)))) {
+				free(v);
+				*nr = 0;
+				return NULL;
+			}
+			v = nv;
+		}
+		v[(*nr)++] = n;
+	}
+	return v;
+}

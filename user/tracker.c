@@ -1260,28 +1260,19 @@ static bool piece_window(const struct piece *pc, uint64_t lo, uint64_t hi, uint6
 	return a < z;
 }
 
+static bool bio_on_request(const struct hnode *n, const void *r)
+{
+	return container_of(n, struct bio_rec, k.hn)->rq_id == ((const struct rq_rec *)r)->id;
+}
+
 /* Every issued bio of a request that was reused before its completion record came. */
 static void rq_infer_done(struct tracker *t, struct rq_rec *r, uint64_t ts)
 {
-	struct bio_rec **v = NULL, **nv;
-	struct hnode *n = NULL;
-	size_t b = 0, nr = 0, cap = 0;
+	size_t nr;
+	struct hnode **v = htab_select(&t->bios, bio_on_request, r, &nr);
 
-	while ((n = htab_next(&t->bios, &b, n))) {
-		struct bio_rec *br = container_of(n, struct bio_rec, k.hn);
-
-		if (br->rq_id != r->id)
-			continue;
-		if (nr == cap) {
-			cap = cap ? 2 * cap : 8;
-			if (!(nv = realloc(v, cap * sizeof(*v))))
-				break;
-			v = nv;
-		}
-		v[nr++] = br;
-	}
 	for (size_t i = 0; i < nr; i++)	/* each frees only itself */
-		bio_infer_done(t, v[i], ts);
+		bio_infer_done(t, container_of(v[i], struct bio_rec, k.hn), ts);
 	free(v);
 	r->completed = true;
 }
@@ -1398,31 +1389,21 @@ static void discard_range(struct tracker *t, struct file_ent *f, uint64_t lo, ui
 			discard_list(t, s->oldest, lo, hi);
 }
 
-/* A freed inode: every unit of the file. Offsets first: finalizing frees slots. */
+static bool slot_of_file(const struct hnode *n, const void *f)
+{
+	return container_of(n, struct uslot, hn)->f == f;
+}
+
+/* A freed inode: every unit of the file. Finalizing a slot's last unit frees only that slot. */
 static void discard_file(struct tracker *t, struct file_ent *f)
 {
-	uint64_t *offs = NULL, *n_offs;
-	struct hnode *n = NULL;
-	size_t b = 0, nr = 0, cap = 0;
-	struct uslot *s;
+	size_t nr;
+	struct hnode **v = htab_select(&t->slots, slot_of_file, f, &nr);
 
 	discard_list(t, f->atomics, 0, UINT64_MAX);
-	while ((n = htab_next(&t->slots, &b, n))) {
-		s = container_of(n, struct uslot, hn);
-		if (s->f != f)
-			continue;
-		if (nr == cap) {
-			cap = cap ? 2 * cap : 16;
-			if (!(n_offs = realloc(offs, cap * sizeof(*offs))))
-				break;
-			offs = n_offs;
-		}
-		offs[nr++] = s->off;
-	}
 	for (size_t i = 0; i < nr; i++)
-		if ((s = slot_get(t, f, offs[i], false)))
-			discard_list(t, s->oldest, 0, UINT64_MAX);
-	free(offs);
+		discard_list(t, container_of(v[i], struct uslot, hn)->oldest, 0, UINT64_MAX);
+	free(v);
 }
 
 static void on_discard(struct tracker *t, const struct tw_discard_ev *e)
