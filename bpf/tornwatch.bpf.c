@@ -233,8 +233,8 @@ static __always_inline void send_held_end(struct task_state *ts)
 	ts->end_ns = 0;
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(tw_sys_enter, struct pt_regs *regs, long id)
+/* A syscall enters; a[] holds its arguments (x86_64: di, si, dx, r10, r8, r9). */
+static __always_inline int sys_enter(long id, const unsigned long *a)
 {
 	struct task_state *ts;
 	struct tw_write_ev *ev;
@@ -262,30 +262,30 @@ int BPF_PROG(tw_sys_enter, struct pt_regs *regs, long id)
 	ts->in_write = 0;
 	announce_task(ts);
 
-	fd = regs->di;
+	fd = a[0];
 	file = fd_to_file(fd);
 	if (!file || !resolve_file(ts, file, fd, &inode))
 		return 0;
 
 	switch (id) {
 	case NR_write:
-		count = regs->dx;
+		count = a[2];
 		break;
 	case NR_pwrite64:
-		count = regs->dx;
-		pos_arg = regs->r10;
+		count = a[2];
+		pos_arg = a[3];
 		break;
 	case NR_writev:
-		iovcnt = regs->dx;
-		count = sum_iov((void *)regs->si, iovcnt, &wflags);
+		iovcnt = a[2];
+		count = sum_iov((void *)a[1], iovcnt, &wflags);
 		break;
 	case NR_pwritev:
 	case NR_pwritev2:
-		iovcnt = regs->dx;
-		count = sum_iov((void *)regs->si, iovcnt, &wflags);
-		pos_arg = regs->r10;
+		iovcnt = a[2];
+		count = sum_iov((void *)a[1], iovcnt, &wflags);
+		pos_arg = a[3];
 		if (id == NR_pwritev2)
-			rwf = regs->r9;
+			rwf = a[5];
 		break;
 	}
 
@@ -323,12 +323,11 @@ int BPF_PROG(tw_sys_enter, struct pt_regs *regs, long id)
 	return 0;
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(tw_sys_exit, struct pt_regs *regs, long ret)
+/* A syscall returns. */
+static __always_inline int sys_exit(long id, long ret)
 {
 	struct tw_write_end_ev *ev;
 	struct task_state *ts;
-	long id = regs->orig_ax;
 
 	if (sync_trigger(id)) {
 		ts = task_state_get(false);
@@ -361,6 +360,52 @@ int BPF_PROG(tw_sys_exit, struct pt_regs *regs, long ret)
 	}
 	return 0;
 }
+
+/*
+ * Two ways in. The per-syscall tracepoints (syscalls:sys_enter_pwrite64 & co., through
+ * tracefs) run a program only for the syscalls followed here; the generic tp_btf ones run
+ * it for every syscall of every process, which a database with 80 syscalls per transaction
+ * pays for. User space loads the first set when tracefs has them, else the second.
+ */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(tw_sys_enter, struct pt_regs *regs, long id)
+{
+	unsigned long a[6] = { regs->di, regs->si, regs->dx, regs->r10, regs->r8, regs->r9 };
+
+	return sys_enter(id, a);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(tw_sys_exit, struct pt_regs *regs, long ret)
+{
+	return sys_exit(regs->orig_ax, ret);
+}
+
+#define SYSCALL_TPS(name, nr)                                                              \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                                        \
+	int tw_enter_##name(struct trace_event_raw_sys_enter *ctx)                          \
+	{                                                                                  \
+		unsigned long a[6] = { ctx->args[0], ctx->args[1], ctx->args[2],            \
+				       ctx->args[3], ctx->args[4], ctx->args[5] };           \
+		return sys_enter(nr, a);                                                   \
+	}                                                                                  \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                         \
+	int tw_exit_##name(struct trace_event_raw_sys_exit *ctx)                            \
+	{                                                                                  \
+		return sys_exit(nr, ctx->ret);                                             \
+	}
+
+SYSCALL_TPS(write, NR_write)
+SYSCALL_TPS(pwrite64, NR_pwrite64)
+SYSCALL_TPS(writev, NR_writev)
+SYSCALL_TPS(pwritev, NR_pwritev)
+SYSCALL_TPS(pwritev2, NR_pwritev2)
+SYSCALL_TPS(fsync, NR_fsync)
+SYSCALL_TPS(fdatasync, NR_fdatasync)
+SYSCALL_TPS(sync_file_range, NR_sync_file_range)
+SYSCALL_TPS(msync, NR_msync)
+SYSCALL_TPS(sync, NR_sync)
+SYSCALL_TPS(syncfs, NR_syncfs)
 
 /* Direct writes of traced tasks in flight, by kiocb: their completion may run anywhere. */
 struct {

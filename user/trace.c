@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -21,6 +22,7 @@ struct tracer {
 	tracer_sink_fn sink;
 	void *ctx;
 	struct btf *vmlinux_btf;
+	bool mounted_tracefs;	/* by us, for the per-syscall tracepoints: unmounted at the end */
 };
 
 struct tracer *tracer__new(const struct tracer_cfg *cfg, tracer_sink_fn sink, void *ctx,
@@ -188,6 +190,45 @@ static int load_stable(struct tracer *tr, char *err, size_t errlen)
 	return 0;
 }
 
+#define TRACEFS "/sys/kernel/tracing"
+#define SYSCALL_TP TRACEFS "/events/syscalls/sys_enter_pwrite64"
+
+/* The per-syscall tracepoints live in tracefs, which a fresh machine may not have mounted. */
+static bool have_syscall_tracepoints(struct tracer *tr)
+{
+	if (!access(SYSCALL_TP, F_OK))
+		return true;
+	if (access(TRACEFS "/events", F_OK) && !mount("tracefs", TRACEFS, "tracefs", 0, NULL))
+		tr->mounted_tracefs = true;
+	return !access(SYSCALL_TP, F_OK);
+}
+
+/*
+ * The syscall hooks: one program per followed syscall through its tracepoint (only those
+ * syscalls pay), or the generic tp_btf sys_enter/sys_exit (every syscall of every process
+ * runs the filter) where the kernel has no syscall tracepoints.
+ */
+static void choose_syscall_hooks(struct tracer *tr)
+{
+	bool per_syscall = have_syscall_tracepoints(tr);
+	struct tornwatch_bpf *s = tr->skel;
+	struct bpf_program *p;
+
+	bpf_object__for_each_program(p, s->obj) {
+		const char *name = bpf_program__name(p);
+
+		if (!strncmp(name, "tw_enter_", 9) || !strncmp(name, "tw_exit_", 8))
+			bpf_program__set_autoload(p, per_syscall);
+	}
+	bpf_program__set_autoload(s->progs.tw_sys_enter, !per_syscall);
+	bpf_program__set_autoload(s->progs.tw_sys_exit, !per_syscall);
+	if (tr->cfg.verbose)
+		fprintf(stderr, "tornwatch: syscalls: %s\n", per_syscall ?
+			"per-syscall tracepoints (syscalls:sys_enter_write ...), tracefs" :
+			"no syscall tracepoints in tracefs; generic sys_enter/sys_exit (tp_btf), "
+			"run for every syscall");
+}
+
 int tracer__load(struct tracer *tr, char *err, size_t errlen)
 {
 	struct tornwatch_bpf *s = tr->skel;
@@ -208,6 +249,7 @@ int tracer__load(struct tracer *tr, char *err, size_t errlen)
 	if (set_sizes(tr, err, errlen))
 		return -EINVAL;
 	probe_req_atomic(tr);
+	choose_syscall_hooks(tr);
 	for (size_t i = 0; i < sizeof(opt) / sizeof(opt[0]); i++) {
 		bool ok = tp_btf_exists(tr, opt[i].tp, opt[i].module);
 
@@ -336,6 +378,8 @@ void tracer__free(struct tracer *tr)
 	ring_buffer__free(tr->rb);
 	stablepage_bpf__destroy(tr->stable);
 	tornwatch_bpf__destroy(tr->skel);
+	if (tr->mounted_tracefs)
+		umount2(TRACEFS, MNT_DETACH);
 	btf__free(tr->vmlinux_btf);
 	free(tr);
 }
