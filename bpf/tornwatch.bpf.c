@@ -970,6 +970,7 @@ int BPF_PROG(tw_cache_delete, struct folio *folio)
 	struct inode *host;
 	__u32 nlink, flags = 0;
 	__u64 pos;
+	bool eof;
 
 	if (!mapping)
 		return 0;
@@ -978,7 +979,8 @@ int BPF_PROG(tw_cache_delete, struct folio *folio)
 		return 0;
 	nlink = BPF_CORE_READ(host, __i_nlink);
 	pos = folio->index << PAGE_SHIFT_4K;
-	if (nlink && pos < BPF_CORE_READ(host, i_size))
+	eof = pos >= BPF_CORE_READ(host, i_size);
+	if (nlink && !eof)
 		return 0;
 	key.ino = BPF_CORE_READ(host, i_ino);
 	key.dev = BPF_CORE_READ(host, i_sb, s_dev);
@@ -991,6 +993,8 @@ int BPF_PROG(tw_cache_delete, struct folio *folio)
 			return 0;
 		flags = TW_DISCARD_GONE;
 	}
+	if (eof)
+		flags |= TW_DISCARD_EOF;
 	ev = ev_reserve(sizeof(*ev), TW_EV_DISCARD);
 	if (!ev)
 		return 0;

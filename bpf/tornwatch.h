@@ -58,6 +58,7 @@ enum tw_ev_type {
 
 /* tw_discard_ev.flags */
 #define TW_DISCARD_GONE		0x1	/* the inode is being freed: unlinked, last reference gone */
+#define TW_DISCARD_EOF		0x2	/* the folio lies past the file's size: all past pos is gone */
 
 /* Kernel flag values the records carry as they are (not in BTF: macros). */
 #define TW_RWF_DSYNC	0x02

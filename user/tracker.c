@@ -163,6 +163,7 @@ struct file_ent {
 	uint32_t atomic_min, atomic_max, atomic_segments;
 	struct unit *atomics;	/* live atomic units */
 	bool have_path;
+	uint64_t clean_from;	/* no discardable unit at or past it (UINT64_MAX: not known) */
 };
 
 struct piece {
@@ -350,6 +351,7 @@ static struct file_ent *file_get(struct tracker *t, uint32_t dev, uint64_t ino, 
 		return NULL;
 	f->st.dev = dev;
 	f->st.ino = ino;
+	f->clean_from = UINT64_MAX;
 	htab_add(&t->files, &f->hn, h);
 	return f;
 }
@@ -729,6 +731,8 @@ static struct unit *unit_new(struct tracker *t, struct file_ent *f, uint64_t off
 		return NULL;
 	}
 	t->live_units++;
+	if (off + len > f->clean_from)
+		f->clean_from = UINT64_MAX;
 	u->f = f;
 	u->off = off;
 	u->len = len;
@@ -1389,21 +1393,38 @@ static void discard_range(struct tracker *t, struct file_ent *f, uint64_t lo, ui
 			discard_list(t, s->oldest, lo, hi);
 }
 
-static bool slot_of_file(const struct hnode *n, const void *f)
+struct slot_range {
+	const struct file_ent *f;
+	uint64_t lo;
+};
+
+static bool slot_in_range(const struct hnode *n, const void *ctx)
 {
-	return container_of(n, struct uslot, hn)->f == f;
+	const struct uslot *s = container_of(n, struct uslot, hn);
+	const struct slot_range *r = ctx;
+
+	return s->f == r->f && s->off >= r->lo;	/* lo is on the unit grid */
 }
 
-/* A freed inode: every unit of the file. Finalizing a slot's last unit frees only that slot. */
-static void discard_file(struct tracker *t, struct file_ent *f)
+/*
+ * Every unit of the file at or past lo: a truncation (the file ends before lo) or a freed
+ * inode (lo 0). A truncation sends a record per folio: after the first, the file is known
+ * clean past lo until a unit is made there. Finalizing a slot's last unit frees only it.
+ */
+static void discard_from(struct tracker *t, struct file_ent *f, uint64_t lo)
 {
+	struct slot_range r = { .f = f, .lo = lo - lo % (t->unit_size ? t->unit_size : 1) };
+	struct hnode **v;
 	size_t nr;
-	struct hnode **v = htab_select(&t->slots, slot_of_file, f, &nr);
 
-	discard_list(t, f->atomics, 0, UINT64_MAX);
+	if (lo >= f->clean_from)
+		return;
+	v = htab_select(&t->slots, slot_in_range, &r, &nr);
+	discard_list(t, f->atomics, lo, UINT64_MAX);
 	for (size_t i = 0; i < nr; i++)
-		discard_list(t, container_of(v[i], struct uslot, hn)->oldest, 0, UINT64_MAX);
+		discard_list(t, container_of(v[i], struct uslot, hn)->oldest, lo, UINT64_MAX);
 	free(v);
+	f->clean_from = lo;
 }
 
 static void on_discard(struct tracker *t, const struct tw_discard_ev *e)
@@ -1413,8 +1434,10 @@ static void on_discard(struct tracker *t, const struct tw_discard_ev *e)
 	if (!f)
 		return;
 	if (e->flags & TW_DISCARD_GONE) {
-		discard_file(t, f);
+		discard_from(t, f, 0);
 		f->st.deleted = true;	/* (dev, ino) names another file from now on */
+	} else if (e->flags & TW_DISCARD_EOF) {
+		discard_from(t, f, e->pos);
 	} else {
 		discard_range(t, f, e->pos, e->pos + e->len);
 	}

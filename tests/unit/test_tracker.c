@@ -920,6 +920,23 @@ static bool test_requeue_infers_nothing(void)
 	return true;
 }
 
+/* A truncation drops everything past the new size, whatever folio size its record names. */
+static bool test_truncate_past_eof_discards_all_beyond(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	write_ok(0, 32 * K);			/* units at 0, 8k, 16k, 24k */
+	discard(16 * K, 4 * K, TW_DISCARD_EOF);	/* a 4 KiB folio at 16k, past the new size */
+	discard(20 * K, 4 * K, TW_DISCARD_EOF);	/* the next folio: nothing more to do */
+	write_ok(24 * K, 8 * K);		/* the file grows again */
+	discard(16 * K, 4 * K, TW_DISCARD_EOF);	/* and is truncated again */
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_DISCARDED], 3, "16k, 24k, then the new 24k");
+	ASSERT_EQ(c->verdict[TW_V_PENDING], 2, "0 and 8k still cached");
+	return true;
+}
+
 static bool test_json_has_the_documented_keys(void)
 {
 	struct tw_report_meta m = { .source = "live", .kernel = "k", .duration_s = 1,
@@ -954,6 +971,7 @@ int main(void)
 	RUN(test_superseded);
 	RUN(test_rewrite_while_in_flight_is_not_superseded);
 	RUN(test_truncate_discards_cached_units);
+	RUN(test_truncate_past_eof_discards_all_beyond);
 	RUN(test_completion_inferred_from_bio_reuse);
 	RUN(test_completion_inferred_from_request_reuse);
 	RUN(test_requeue_infers_nothing);
