@@ -22,7 +22,6 @@ struct tracer {
 	tracer_sink_fn sink;
 	void *ctx;
 	struct btf *vmlinux_btf;
-	bool mounted_tracefs;	/* by us, for the per-syscall tracepoints: unmounted at the end */
 };
 
 struct tracer *tracer__new(const struct tracer_cfg *cfg, tracer_sink_fn sink, void *ctx,
@@ -193,13 +192,19 @@ static int load_stable(struct tracer *tr, char *err, size_t errlen)
 #define TRACEFS "/sys/kernel/tracing"
 #define SYSCALL_TP TRACEFS "/events/syscalls/sys_enter_pwrite64"
 
-/* The per-syscall tracepoints live in tracefs, which a fresh machine may not have mounted. */
+/*
+ * The per-syscall tracepoints live in tracefs, which a fresh machine may not have mounted:
+ * mount it where the kernel provides its mount point, and leave it (unmounting it would
+ * pull it from under another tracer attaching at that moment).
+ */
 static bool have_syscall_tracepoints(struct tracer *tr)
 {
 	if (!access(SYSCALL_TP, F_OK))
 		return true;
-	if (access(TRACEFS "/events", F_OK) && !mount("tracefs", TRACEFS, "tracefs", 0, NULL))
-		tr->mounted_tracefs = true;
+	if (access(TRACEFS "/events", F_OK) && mount("tracefs", TRACEFS, "tracefs", 0, NULL) &&
+	    tr->cfg.verbose)
+		fprintf(stderr, "tornwatch: cannot mount tracefs on %s: %s\n", TRACEFS,
+			strerror(errno));
 	return !access(SYSCALL_TP, F_OK);
 }
 
@@ -224,7 +229,8 @@ static void choose_syscall_hooks(struct tracer *tr)
 	bpf_program__set_autoload(s->progs.tw_sys_exit, !per_syscall);
 	if (tr->cfg.verbose)
 		fprintf(stderr, "tornwatch: syscalls: %s\n", per_syscall ?
-			"per-syscall tracepoints (syscalls:sys_enter_write ...), tracefs" :
+			"per-syscall tracepoints (syscalls:sys_enter_write ...) from tracefs, "
+			"mounted on " TRACEFS " if it was not" :
 			"no syscall tracepoints in tracefs; generic sys_enter/sys_exit (tp_btf), "
 			"run for every syscall");
 }
@@ -378,8 +384,6 @@ void tracer__free(struct tracer *tr)
 	ring_buffer__free(tr->rb);
 	stablepage_bpf__destroy(tr->stable);
 	tornwatch_bpf__destroy(tr->skel);
-	if (tr->mounted_tracefs)
-		umount2(TRACEFS, MNT_DETACH);
 	btf__free(tr->vmlinux_btf);
 	free(tr);
 }
