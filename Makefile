@@ -38,7 +38,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/tes
 
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS)
-.PHONY: all deps clean test unit-test e2e-test demo bench vmlinux install
+.PHONY: all deps clean test unit-test e2e-test demo bench compare vmlinux install
 
 all: tornwatch $(OUT)/writer
 
@@ -97,6 +97,10 @@ demo: deps all $(OUT)/fusehold
 
 bench: deps all
 	$(Q)./bench/overhead.sh
+
+# tornwatch beside bpftrace (bench/join.bt) and libbpf-tools' biolatency, pgbench included.
+compare: deps all
+	$(Q)./bench/compare.sh
 
 # Regenerate the checked-in vmlinux.h from the running kernel's BTF.
 vmlinux:
