@@ -1365,19 +1365,24 @@ static void on_rq_complete(struct tracker *t, const struct tw_rq_ev *e)
 	bio_done_bytes(t, b, e->bio_bytes, e->error, e->h.ts_ns, e->dev);
 }
 
-/* Page-cache bytes dropped unwritten: a unit there that no bio carried yet never will. */
-static bool discardable(const struct unit *u, uint64_t lo, uint64_t hi)
+/*
+ * Page-cache bytes dropped unwritten: a unit there that no bio carried yet never will reach
+ * the device. Past a file's end (cut), even a unit with bytes in flight is gone from the
+ * file: XFS on 6.1 writes the block at the new end out before it truncates.
+ */
+static bool discardable(const struct unit *u, uint64_t lo, uint64_t hi, bool cut)
 {
-	return u->live && !u->queued && !(u->flags & U_DIRECT) && u->off < hi && lo < u->off + u->len;
+	return u->live && (cut || !u->queued) && !(u->flags & U_DIRECT) && u->off < hi &&
+	       lo < u->off + u->len;
 }
 
-static void discard_list(struct tracker *t, struct unit *u, uint64_t lo, uint64_t hi)
+static void discard_list(struct tracker *t, struct unit *u, uint64_t lo, uint64_t hi, bool cut)
 {
 	struct unit *next;
 
 	for (; u; u = next) {	/* the last unit out may free the list's slot: next first */
 		next = u->next;
-		if (discardable(u, lo, hi))
+		if (discardable(u, lo, hi, cut))
 			unit_finalize(t, u, TW_V_DISCARDED, 0, 0);
 	}
 }
@@ -1387,10 +1392,10 @@ static void discard_range(struct tracker *t, struct file_ent *f, uint64_t lo, ui
 	uint64_t U = t->unit_size;
 	struct uslot *s;
 
-	discard_list(t, f->atomics, lo, hi);
+	discard_list(t, f->atomics, lo, hi, false);
 	for (uint64_t off = U ? lo - lo % U : hi; off < hi; off += U)
 		if ((s = slot_get(t, f, off, false)))
-			discard_list(t, s->oldest, lo, hi);
+			discard_list(t, s->oldest, lo, hi, false);
 }
 
 struct slot_range {
@@ -1420,9 +1425,9 @@ static void discard_from(struct tracker *t, struct file_ent *f, uint64_t lo)
 	if (lo >= f->clean_from)
 		return;
 	v = htab_select(&t->slots, slot_in_range, &r, &nr);
-	discard_list(t, f->atomics, lo, UINT64_MAX);
+	discard_list(t, f->atomics, lo, UINT64_MAX, true);
 	for (size_t i = 0; i < nr; i++)
-		discard_list(t, container_of(v[i], struct uslot, hn)->oldest, lo, UINT64_MAX);
+		discard_list(t, container_of(v[i], struct uslot, hn)->oldest, lo, UINT64_MAX, true);
 	free(v);
 	f->clean_from = lo;
 }
