@@ -38,7 +38,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/tes
 
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS)
-.PHONY: all deps clean test unit-test e2e-test demo bench compare vmlinux install
+.PHONY: all deps clean test unit-test e2e-test demo bench compare vmlinux install vmtest
 
 all: tornwatch $(OUT)/writer
 
@@ -89,8 +89,29 @@ unit-test: $(UNIT_TESTS)
 	$(Q)./tests/run.sh --unit-only
 
 # Everything: unit tests, CLI smoke, end-to-end on ext4 and XFS. Needs root.
-test: deps all $(UNIT_TESTS) $(OUT)/fusehold $(OUT)/gen_records
+test: deps all $(UNIT_TESTS) $(OUT)/fusehold $(OUT)/gen_records $(OUT)/vm/modtp
 	$(Q)./tests/run.sh
+
+# The CLI smoke and core tests again on Debian's 6.1 and 6.12 kernels, each booted under qemu
+# (TCG: no KVM needed) with this machine's root shared read-only (tests/vm/). make test runs it.
+vmtest: deps all $(OUT)/vm/modtp
+	$(Q)./tests/vm/vmtest.sh 6.1 6.12
+
+# tests/vm/modtp: libbpf's tp_btf on a module's tracepoint (XFS is a module in the guests).
+$(OUT)/vm:
+	$(Q)mkdir -p $@
+
+$(OUT)/vm/modtp.bpf.o: tests/vm/modtp.bpf.c $(VMLINUX) | $(OUT)/vm
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/vm/modtp.skel.h: $(OUT)/vm/modtp.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name modtp_bpf > $@
+
+$(OUT)/vm/modtp: tests/vm/modtp.c $(OUT)/vm/modtp.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -I$(OUT)/vm $< $(LDLIBS) -o $@
 
 demo: deps all $(OUT)/fusehold
 	$(Q)./tests/demo.sh
@@ -120,4 +141,4 @@ install: tornwatch docs/tornwatch.8
 clean:
 	$(Q)rm -rf $(OUT) tornwatch
 
--include $(wildcard $(OUT)/*.d $(OUT)/tests/*.d)
+-include $(wildcard $(OUT)/*.d $(OUT)/tests/*.d $(OUT)/vm/*.d)

@@ -66,8 +66,12 @@ static __always_inline __u32 tw_req_atomic_mask(void)
 	return tw_req_atomic_bit_plus1 ? 1u << ((tw_req_atomic_bit_plus1 - 1) & 31) : 0;
 }
 
-/* 6.8 moved stable writes from the superblock (SB_I_STABLE_WRITES) to AS_STABLE_WRITES. */
-#define TW_SB_I_STABLE_WRITES 0x8	/* include/linux/fs.h before 6.8, a macro: not in BTF */
+/*
+ * Stable writes moved from the superblock (SB_I_STABLE_WRITES) to the mapping's
+ * AS_STABLE_WRITES (6.8; Debian's 6.1.192 has it too, as bit 8 where 6.18 has 7). Kernels
+ * without it take the superblock flag (none of the kernels tested here).
+ */
+#define TW_SB_I_STABLE_WRITES 0x8	/* include/linux/fs.h, a macro: not in BTF */
 
 /* Does this mapping make writers wait for its writeback (stable pages)? Not for loops. */
 static __always_inline bool tw_mapping_stable_writes(struct address_space *mapping)

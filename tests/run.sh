@@ -41,6 +41,9 @@ if [ "${1:-}" != "--unit-only" ]; then
 		run "PostgreSQL on $fs" tests/real/postgres.sh "$fs"
 		run "fio on $fs" tests/real/fio.sh "$fs"
 	done
+	# The same CLI and core tests in guests running Debian's 6.1 and 6.12 kernels (qemu).
+	run "vmtest 6.1" tests/vm/vmtest.sh 6.1
+	run "vmtest 6.12" tests/vm/vmtest.sh 6.12
 fi
 
 echo "$passed passed, $failed failed, $skipped skipped"

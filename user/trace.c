@@ -272,8 +272,8 @@ int tracer__load(struct tracer *tr, char *err, size_t errlen)
 		return err_load;
 	}
 	if (tr->cfg.verbose)
-		fprintf(stderr, "tornwatch: loaded; attach type tp_btf for syscalls, iomap, "
-			"block and sched tracepoints\n");
+		fprintf(stderr, "tornwatch: loaded; tp_btf for the iomap, block, writeback and "
+			"sched tracepoints\n");
 	return tr->stable ? load_stable(tr, err, errlen) : 0;
 }
 

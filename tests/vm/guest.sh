@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs inside a vmtest guest (tests/vm/init chroots into the host's root): the kernel's
+# name, what tornwatch probes there (-v), then each suite; every suite's output, exit status
+# and duration go to the results share, read back by tests/vm/vmtest.sh.
+#
+#   guest.sh RESULTS_DIR SUITES     (comma-separated: modtp, cli, core-ext4, core-xfs)
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+res=$1
+suites=${2//,/ }
+
+uname -r >"$res/kernel"
+# What tornwatch probes and chooses on this kernel (init loaded xfs: its BTF is there).
+./tornwatch -v -d 1 -p $$ >/dev/null 2>"$res/probe-full.txt"
+grep -E '^tornwatch: (tracepoint|syscalls|loaded|stablepage|probe|cannot)' "$res/probe-full.txt" >"$res/probe.txt"
+
+# modtp: tp_btf on a module's tracepoint (xfs), on an XFS of its own.
+modtp() {
+	local img=/tmp/modtp.img loop rc
+	truncate -s 300M $img && loop=$(losetup -f --show $img) || return 1
+	mkfs.xfs -q -f "$loop" && mkdir -p /tmp/modtp && mount "$loop" /tmp/modtp || return 1
+	build/vm/modtp /tmp/modtp/file 8
+	rc=$?
+	umount /tmp/modtp
+	losetup -d "$loop"
+	rm -f $img
+	return $rc
+}
+
+for s in $suites; do
+	case $s in
+	modtp) cmd=(modtp) ;;
+	cli) cmd=(tests/e2e/cli.sh) ;;
+	core-ext4) cmd=(tests/e2e/core.sh ext4) ;;
+	core-xfs) cmd=(tests/e2e/core.sh xfs) ;;
+	*) echo "not ok - unknown suite $s" >"$res/$s.out"; echo 1 >"$res/$s.rc"; continue ;;
+	esac
+	echo "vmtest guest: $s" >/dev/console
+	t0=$(date +%s)
+	"${cmd[@]}" 2>&1 | tee "$res/$s.out" >/dev/console
+	echo "${PIPESTATUS[0]}" >"$res/$s.rc"
+	echo $(($(date +%s) - t0)) >"$res/$s.secs"
+done
