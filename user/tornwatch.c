@@ -401,7 +401,6 @@ static void deliver_held_ends(struct intake *in)
 			       .tid = ow[i].tid },
 			.ret = ow[i].count,
 		};
-
 		uint64_t end_ns;
 
 		if (!tracer__held_end(in->tracer, ow[i].tid, &end_ns) && end_ns) {
