@@ -60,6 +60,15 @@ static __always_inline bool inode_is_reg(struct inode *inode)
 	return (BPF_CORE_READ(inode, i_mode) & 0170000) == 0100000;
 }
 
+static __always_inline bool inode_is_blk(struct inode *inode)
+{
+	return (BPF_CORE_READ(inode, i_mode) & 0170000) == 0060000;
+}
+
+/* What resolve_file found (task_state.c_ok). */
+#define TW_FILE_REG	1	/* a regular file of a block-backed filesystem */
+#define TW_FILE_BDEV	2	/* a block device opened O_DIRECT */
+
 #define TW_NAME_MAX 256	/* NAME_MAX + 1 */
 
 struct path_walk {
@@ -188,16 +197,27 @@ static __always_inline int resolve_file(struct task_state *ts, struct file *file
 	ts->c_inode = (__u64)inode;
 	ts->c_ino = BPF_CORE_READ(inode, i_ino);
 	ts->c_ok = 0;
-	/* Regular files of block-backed filesystems: tmpfs, sysfs, proc never reach a device. */
-	if (!inode_is_reg(inode) || !BPF_CORE_READ(inode, i_sb, s_bdev))
+	/*
+	 * Regular files of block-backed filesystems (tmpfs, sysfs, proc never reach a device),
+	 * and block devices written with O_DIRECT: their dev is the disk's own (i_rdev), their
+	 * offsets its bytes. Buffered writes to a block device are not followed.
+	 */
+	if (inode_is_blk(inode) && (BPF_CORE_READ(file, f_flags) & TW_O_DIRECT)) {
+		dev = BPF_CORE_READ(inode, i_rdev);
+		ts->c_ok = TW_FILE_BDEV;
+	} else if (inode_is_reg(inode) && BPF_CORE_READ(inode, i_sb, s_bdev)) {
+		dev = BPF_CORE_READ(inode, i_sb, s_dev);
+		ts->c_ok = TW_FILE_REG;
+	} else {
 		return 0;
-	dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	}
 	ino = ts->c_ino;
-	if (!note_file(file, ino, dev, fd))
+	if (!note_file(file, ino, dev, fd)) {
+		ts->c_ok = 0;
 		return 0;
+	}
 	ts->c_dev = dev;
-	ts->c_ok = 1;
-	return 1;
+	return ts->c_ok;
 }
 
 static __always_inline __u32 sync_trigger(long id)
@@ -302,6 +322,14 @@ static __always_inline int sys_enter(long id, const unsigned long *a)
 	ts->w_pos = pos;
 	ts->w_count = count;
 	ts->w_flags = wflags;
+	/* No iomap_dio_rw_begin for a block device's direct writes: its bios are these bytes. */
+	if (ts->c_ok == TW_FILE_BDEV) {
+		ts->dio_ino = ts->c_ino;
+		ts->dio_dev = ts->c_dev;
+		ts->dio_pos = pos;
+		ts->dio_count = count;
+		ts->dio_consumed = 0;
+	}
 
 	ev = ev_reserve(sizeof(*ev), TW_EV_WRITE_BEGIN);
 	if (!ev)

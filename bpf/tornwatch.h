@@ -350,7 +350,7 @@ struct task_state {
 	__u64 c_inode;
 	__u64 c_ino;		/* ... and what they resolved to */
 	__u32 c_dev;
-	__u32 c_ok;		/* 1: regular file of a block-backed fs, in the files map */
+	__u32 c_ok;		/* 1: regular file of a block-backed fs, 2: O_DIRECT block device */
 	__u32 announced;	/* its TASK record (name) was sent */
 	__u32 pad0;
 	__u64 w_pos;		/* where the write syscall in progress starts */

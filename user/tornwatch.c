@@ -82,10 +82,43 @@ static bool mount_point(uint32_t kdev, char *out, size_t len)
 	return found;
 }
 
+/* The dev_t a traced file is followed by: a block device's own, else its filesystem's. */
+static uint32_t followed_kdev(const struct stat *st)
+{
+	dev_t d = S_ISBLK(st->st_mode) ? st->st_rdev : st->st_dev;
+
+	return (major(d) << 20) | minor(d);
+}
+
+/* A block device written directly (its dev is the disk's): /dev/NAME from sysfs's uevent. */
+static bool bdev_node(uint32_t kdev, uint64_t ino, char *out, size_t len)
+{
+	char path[96], line[256];
+	struct stat st;
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/uevent", kdev >> 20, kdev & 0xfffff);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "DEVNAME=", 8))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(out, len, "/dev/%s", line + 8);
+		found = !stat(out, &st) && S_ISBLK(st.st_mode) && followed_kdev(&st) == kdev &&
+			st.st_ino == ino;
+	}
+	fclose(f);
+	return found;
+}
+
 /*
  * A traced process wrote a file first: name it by its full path. The open fd
  * gives the path as the process sees it; a writer that already exited leaves
- * the kernel's own walk up the dentries, put under the filesystem's mount point.
+ * the kernel's own walk up the dentries, put under the filesystem's mount point
+ * (a block device: its node in /dev).
  */
 static void resolve_path(struct intake *in, const struct tw_file_ev *e)
 {
@@ -104,16 +137,16 @@ static void resolve_path(struct intake *in, const struct tw_file_ev *e)
 	if (n > 0) {
 		p.path[n] = '\0';
 		/* The fd may already point elsewhere: trust it only for the same inode. */
-		if (!stat(p.path, &st) && st.st_ino == e->ino &&
-		    ((major(st.st_dev) << 20) | minor(st.st_dev)) == e->dev) {
+		if (!stat(p.path, &st) && st.st_ino == e->ino && followed_kdev(&st) == e->dev) {
 			deliver(in, &p, sizeof(p));
 			note_atomic_limits(in, &p);
 			return;
 		}
 	}
-	if (!mount_point(e->dev, mnt, sizeof(mnt)))
+	if (mount_point(e->dev, mnt, sizeof(mnt)))
+		tw_rpath_join(e->rpath, sizeof(e->rpath), mnt, p.path, sizeof(p.path));
+	else if (!bdev_node(e->dev, e->ino, p.path, sizeof(p.path)))
 		return;
-	tw_rpath_join(e->rpath, sizeof(e->rpath), mnt, p.path, sizeof(p.path));
 	deliver(in, &p, sizeof(p));
 	note_atomic_limits(in, &p);
 }

@@ -3,13 +3,17 @@
 # name, what tornwatch probes there (-v), then each suite; every suite's output, exit status
 # and duration go to the results share, read back by tests/vm/vmtest.sh.
 #
-#   guest.sh RESULTS_DIR SUITES     (comma-separated: modtp, cli, core-ext4, core-xfs)
+#   guest.sh RESULTS_DIR SUITES     (comma-separated: modtp, cli, core-ext4, core-xfs,
+#                                    atomic-scsi)
+# RESULTS_DIR/kroot, written by vmtest.sh, names the unpacked kernel package (its modules).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 res=$1
 suites=${2//,/ }
 
 uname -r >"$res/kernel"
+TW_VM_KROOT=$(cat "$res/kroot" 2>/dev/null)
+export TW_VM_KROOT
 # What tornwatch probes and chooses on this kernel (init loaded xfs: its BTF is there).
 ./tornwatch -v -d 1 -p $$ >/dev/null 2>"$res/probe-full.txt"
 grep -E '^tornwatch: (tracepoint|syscalls|loaded|stablepage|probe|cannot)' "$res/probe-full.txt" >"$res/probe.txt"
@@ -33,6 +37,7 @@ for s in $suites; do
 	cli) cmd=(tests/e2e/cli.sh) ;;
 	core-ext4) cmd=(tests/e2e/core.sh ext4) ;;
 	core-xfs) cmd=(tests/e2e/core.sh xfs) ;;
+	atomic-scsi) cmd=(tests/vm/scsi_atomic.sh) ;;
 	*) echo "not ok - unknown suite $s" >"$res/$s.out"; echo 1 >"$res/$s.rc"; continue ;;
 	esac
 	echo "vmtest guest: $s" >/dev/console

@@ -4,21 +4,22 @@
 # loads the modules the tests need, boot it under qemu (TCG, no KVM needed) with the host's
 # root shared read-only over virtio-9p, and run tests/vm/guest.sh there: a tp_btf program on
 # a module's tracepoint (build/vm/modtp), the CLI smoke test and core.sh on ext4 and on XFS,
-# unchanged. Each result line comes back labelled with the guest's kernel, e.g.
+# unchanged, and RWF_ATOMIC on a scsi_debug disk with atomic-write limits
+# (tests/vm/scsi_atomic.sh: it loads scsi_debug from the unpacked package, seen over 9p). Each result line comes back labelled with the guest's kernel, e.g.
 # "ok - [6.1.0-57-amd64] xfs buffered 8k fsync: lost.total".
 #
 #   tests/vm/vmtest.sh [SERIES...]      (default: 6.1 6.12; needs root)
 #
 # Environment: TW_VM_CACHE (default /var/cache/tornwatch-vmtest: .debs and unpacked
 # kernels), TW_VM_TIMEOUT (seconds per guest, default 600), TW_VM_SUITES (what the guest
-# runs, default "modtp cli core-ext4 core-xfs"), TW_VM_MEM (MiB, default 2048), TW_VM_SMP
+# runs, default "modtp cli core-ext4 core-xfs atomic-scsi"), TW_VM_MEM (MiB, default 2048), TW_VM_SMP
 # (vCPUs, default 1), TW_VM_KEEP (a directory to keep each guest's console logs and results).
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
 
 CACHE=${TW_VM_CACHE:-/var/cache/tornwatch-vmtest}
 TIMEOUT=${TW_VM_TIMEOUT:-600}
-SUITES=${TW_VM_SUITES:-modtp cli core-ext4 core-xfs}
+SUITES=${TW_VM_SUITES:-modtp cli core-ext4 core-xfs atomic-scsi}
 MEM=${TW_VM_MEM:-2048}
 # One vCPU by default: with two, TCG sometimes ran a CPU's stale copy of kernel text that
 # the other had just patched (tracepoint static keys toggled at attach and detach): an
@@ -137,6 +138,7 @@ boot() {
 		return 1
 	fi
 	mkdir -p "$res"
+	echo "$KROOT" >"$res/kroot"	# the guest loads more modules (scsi_debug) from there
 	t0=$(date +%s)
 	timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -machine q35,accel=tcg -cpu max -smp "$SMP" -nic none \
 		-m "$MEM" -nographic -no-reboot -kernel "$VMLINUZ" -initrd "$initrd" \
