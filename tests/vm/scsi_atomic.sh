@@ -106,7 +106,11 @@ check "scsi atomic: statx of $DEV (unit min, max)" "$UMIN $UMAX" "$(statx_atomic
 jcheck() {
 	python3 - "$1" "$2" lost.total=0 "${@:3}" <<'PY'
 import json, sys
-name, d = sys.argv[1], json.load(open(sys.argv[2]))
+name = sys.argv[1]
+try:
+    d = json.load(open(sys.argv[2]))
+except (OSError, ValueError) as e:
+    sys.exit(print(f"not ok - {name}: no report: {e}"))
 for kv in sys.argv[3:]:
     key, want = kv.split("=", 1)
     v = d
