@@ -102,7 +102,8 @@ check "scsi atomic: statx of $DEV (unit min, max)" "$UMIN $UMAX" "$(statx_atomic
 
 # jcheck NAME JSON key=value...: as lib.sh's expect (lost.total first), in one python3 run,
 # not one per key (each costs about a second under TCG). A path component @DEV picks the
-# devices[] entry of that dev.
+# devices[] entry of that dev. ?key=value: a key this tornwatch may not report yet; when it
+# is absent, a skip line says so.
 jcheck() {
 	python3 - "$1" "$2" lost.total=0 "${@:3}" <<'PY'
 import json, sys
@@ -113,6 +114,8 @@ except (OSError, ValueError) as e:
     sys.exit(print(f"not ok - {name}: no report: {e}"))
 for kv in sys.argv[3:]:
     key, want = kv.split("=", 1)
+    optional = key[0] == "?"
+    key = key.lstrip("?")
     v = d
     try:
         for k in key.split("."):
@@ -122,6 +125,9 @@ for kv in sys.argv[3:]:
                 v = v[k]
         got = json.dumps(v) if isinstance(v, (dict, list)) else str(v)
     except (KeyError, IndexError, ValueError) as e:
+        if optional:
+            print(f"skip - {name}: {key}: not in this tornwatch's report yet (TODO #12)")
+            continue
         got = "nothing (%s %s)" % (type(e).__name__, e)
     print(f"ok - {name}: {key}" if got == want else f"not ok - {name}: {key}: expected {want}, got {got}")
 PY
@@ -147,8 +153,9 @@ lim=()
 for a in unit_min unit_max boundary max; do
 	lim+=("devices.@$KDEV.atomic_write_$a=$(cat "$Q/atomic_write_${a}_bytes")")
 done
-# TODO(#12): assert the disk's power-fail atomic size (from atomic_write_unit_max_bytes, so
-# $UMAX here) once main's JSON reports one per device.
+# TODO(#12): the power-fail atomic size per device (another branch, derived from
+# atomic_write_unit_max_bytes): asserted once the report has it, a skip line until then.
+lim+=("?devices.@$KDEV.power_fail_atomic_size=$UMAX" "?devices.@$KDEV.atomic_size_source=sysfs-atomic")
 jcheck "scsi atomic: raw disk RWF_ATOMIC" "$TMPD/raw.json" "${lim[@]}" \
 	units.total=7 units.atomic=7 units.whole=0 units.split=0 units.cow_atomic=0 units.pending=0 units.refused=5 \
 	modes.atomic-direct.writes=12 modes.atomic-direct.units=7 \
