@@ -41,6 +41,7 @@ if ! mod sd_mod || ! mod scsi_debug $PARAMS; then
 	notok "scsi atomic: modprobe scsi_debug $PARAMS failed"
 	exit 1
 fi
+TRI=/sys/kernel/tracing/instances/tw-scsi-atomic	# the device's log (below)
 unload() {
 	cleanup
 	echo 0 >"$TRI/events/enable" 2>/dev/null
@@ -73,13 +74,12 @@ check "scsi atomic: sysfs atomic_write_max_bytes" $((MAXLEN * LBS)) "$(cat "$Q/a
 check "scsi atomic: sysfs atomic_write_boundary_bytes" 0 "$(cat "$Q/atomic_write_boundary_bytes")"
 
 # The device's own log: WRITE ATOMIC(16) commands (opcode 0x9c) done, in a tracefs instance.
-TRI=/sys/kernel/tracing/instances/tw-scsi-atomic
 mkdir -p "$TRI" || { notok "scsi atomic: no tracefs instance"; exit 1; }
 echo 'opcode == 156' >"$TRI/events/scsi/scsi_dispatch_cmd_done/filter"
 echo 1 >"$TRI/events/scsi/scsi_dispatch_cmd_done/enable"
-# device_log: "TXLEN STATUS" per WRITE_ATOMIC_16 done since the last call, sorted.
+# device_log: "LBA+TXLEN STATUS," per WRITE_ATOMIC_16 done since the last call, by LBA.
 device_log() {
-	sed -n 's/.*WRITE_ATOMIC_16 lba=[0-9]* txlen=\([0-9]*\) .* status=\([A-Z_]*\).*/\1 \2/p' \
+	sed -n 's/.*WRITE_ATOMIC_16 lba=\([0-9]*\) txlen=\([0-9]*\) .* status=\([A-Z_]*\).*/\1+\2 \3,/p' \
 		"$TRI/trace" | sort -n | tr '\n' ' '
 	echo >"$TRI/trace"
 }
@@ -165,9 +165,13 @@ jcheck "scsi atomic: raw disk RWF_ATOMIC" "$TMPD/raw.json" "${lim[@]}" \
 	atomic.violations.unaligned=1 atomic.violations.segments=1 \
 	atomic.violations.unsupported=0 atomic.violations.buffered=0 \
 	bpf.dio_no_state=0 join.unknown_bio=0 join.unmatched_bytes=0 files.0.path="$DEV"
-# Only the seven made it to the device, each as one WRITE ATOMIC(16) of its own length.
-check "scsi atomic: the device's WRITE_ATOMIC_16 commands (txlen status)" \
-	"$(for n in 8 8 32 32 32 32 128; do printf '%s SAM_STAT_GOOD ' $n; done)" "$(device_log)"
+# Only the seven reached the device, each as one WRITE ATOMIC(16) of its own place and length
+# (in 512-byte blocks: 16 KiB at 1 MiB.., 64 KiB at 2 MiB, 4 KiB at 3 MiB..).
+want=
+for c in 2048+32 2080+32 2112+32 2144+32 4096+128 6144+8 6152+8; do
+	want+="$c SAM_STAT_GOOD, "
+done
+check "scsi atomic: the device's WRITE_ATOMIC_16 commands (lba+txlen status)" "$want" "$(device_log)"
 
 # ext4 and XFS on the disk: what a file there allows (statx) says what RWF_ATOMIC gets.
 for fs in ext4 xfs; do
