@@ -22,7 +22,8 @@ const char *const tw_mode_names[TW_M_NR] = {
 };
 
 const char *const tw_stage_names[TW_ST_NR] = {
-	[TW_ST_SYSCALL] = "syscall", [TW_ST_CACHE] = "cache", [TW_ST_DEVICE] = "device",
+	[TW_ST_SYSCALL] = "syscall", [TW_ST_CACHE] = "cache", [TW_ST_QUEUED] = "queued",
+	[TW_ST_DEVICE] = "device",
 	[TW_ST_END_TO_END] = "end_to_end", [TW_ST_DURABLE] = "durable",
 };
 
@@ -127,6 +128,9 @@ enum tw_mode tw_mode_of_kiocb(uint32_t ki_flags)
 #define U_MODIFIED	0x20	/* changed while its writeback was in flight */
 #define U_NOT_FUA	0x40	/* a request carrying it had no FUA */
 #define U_ATOMIC_MISFIT	0x80	/* a request of it broke the device's atomic limits */
+#define U_WB		0x100	/* its writeback began (PG_writeback) before any bio was seen */
+#define U_DISPLACED	0x200	/* a later write replaced it in the cache: superseded, unless
+				   its writeback proves to have begun before (see displace()) */
 
 struct file_ent;
 struct uslot;
@@ -138,7 +142,11 @@ struct unit {
 	struct file_ent *f;
 	struct wrec *w;		/* the write that made it (a reference) */
 	uint64_t off, len;
+	uint64_t t_wb;		/* its writeback began (U_WB), 0: not seen before its bio */
 	uint64_t t_submit;	/* its first bio queued */
+	uint64_t displaced_by;	/* U_DISPLACED: the id of the write that replaced it */
+	struct unit *c_prev, *c_next;	/* the file's cached list: live, no byte queued */
+	bool in_cached;
 	uint32_t trigger;	/* what queued that bio: enum tw_trigger */
 	uint32_t flags;
 	uint32_t refs;		/* bio pieces that point here */
@@ -154,6 +162,8 @@ struct uslot {
 	struct file_ent *f;
 	uint64_t off;
 	struct unit *oldest;
+	bool tail;		/* an instance completed at the device; its folio may still be
+				   PG_writeback a moment (until a new writeback is seen) */
 };
 
 struct file_ent {
@@ -162,6 +172,7 @@ struct file_ent {
 	bool have_atomic;	/* statx atomic limits known */
 	uint32_t atomic_min, atomic_max, atomic_segments;
 	struct unit *atomics;	/* live atomic units */
+	struct unit *cached;	/* grid units no bio has carried yet, newest first */
 	bool have_path;
 	uint64_t clean_from;	/* no discardable unit at or past it (UINT64_MAX: not known) */
 };
@@ -191,7 +202,7 @@ struct rq_rec {
 };
 
 struct lat_sample {
-	uint64_t t_write, t_submit, t_device;
+	uint64_t t_write, t_wb, t_submit, t_device;
 	uint32_t dev;
 	bool fua;		/* every request carrying it had FUA: durable on completion */
 };
@@ -235,6 +246,9 @@ struct wrec {
 	uint32_t pid, tid;
 	struct lat_sample *parked;
 	uint32_t nparked, cap;
+	uint64_t written;	/* bytes it wrote, once returned (UINT64_MAX: all it asked) */
+	struct unit **disp;	/* instances it displaced, settled when it returns */
+	uint32_t ndisp, dcap;
 };
 
 struct tracker {
@@ -277,12 +291,20 @@ struct tracker {
 	uint64_t now;			/* the current record's time */
 };
 
+/* A writepages pass of a traced file that this thread runs (TW_WB_PASS). */
+struct wb_pass {
+	struct file_ent *f;		/* NULL: none open */
+	uint64_t t, lo, hi;
+	uint32_t flags;
+};
+
 struct task_ent {
 	struct hkey k;			/* tid */
 	uint32_t pid;
 	char comm[TW_COMM_LEN];
 	bool waiting;
 	enum tw_wait_context ctx;
+	struct wb_pass pass;
 };
 
 struct proc_ent {
@@ -322,6 +344,7 @@ size_t tw_record_size(uint32_t type)
 	case TW_EV_FLUSH: return sizeof(struct tw_flush_ev);
 	case TW_EV_ATOMIC_LIMITS: return sizeof(struct tw_atomic_limits_ev);
 	case TW_EV_DISCARD: return sizeof(struct tw_discard_ev);
+	case TW_EV_WB_START: return sizeof(struct tw_wb_ev);
 	}
 	return 0;
 }
@@ -496,13 +519,16 @@ static void record_sample(struct tracker *t, enum tw_mode m, const struct lat_sa
 {
 	struct tw_mode_stats *ms = &t->modes[m];
 	uint64_t submit = x->t_submit ? x->t_submit : x->t_device;
+	uint64_t wb = x->t_wb && x->t_wb < submit ? x->t_wb : submit;
 
 	if (!t_visible) {
 		ms->incomplete++;
 		return;
 	}
 	stage_add(ms, TW_ST_SYSCALL, t_visible > x->t_write ? t_visible - x->t_write : 0);
-	stage_add(ms, TW_ST_CACHE, submit > t_visible ? submit - t_visible : 0);
+	stage_add(ms, TW_ST_CACHE, wb > t_visible ? wb - t_visible : 0);
+	if (x->t_wb)	/* writeback seen apart from its bio */
+		stage_add(ms, TW_ST_QUEUED, submit - wb);
 	stage_add(ms, TW_ST_DEVICE, x->t_device > submit ? x->t_device - submit : 0);
 	stage_add(ms, TW_ST_END_TO_END, x->t_device > x->t_write ? x->t_device - x->t_write : 0);
 	if (x->fua)
@@ -516,8 +542,11 @@ static void wrec_put(struct wrec *w)
 	if (!w || --w->refs)
 		return;
 	free(w->parked);
+	free(w->disp);
 	free(w);
 }
+
+static void settle_displaced(struct tracker *t, struct wrec *w);
 
 /* The write returned (t_visible), or is given up (0): the parked times are recorded. */
 static void wrec_close(struct tracker *t, struct wrec *w, uint64_t t_visible)
@@ -527,6 +556,7 @@ static void wrec_close(struct tracker *t, struct wrec *w, uint64_t t_visible)
 	htab_del(w->open_in, &w->k.hn);
 	w->open_in = NULL;
 	w->t_visible = t_visible;
+	settle_displaced(t, w);
 	for (uint32_t i = 0; i < w->nparked; i++)
 		record_sample(t, w->mode, &w->parked[i], t_visible);
 	w->nparked = 0;
@@ -537,7 +567,8 @@ static void wrec_close(struct tracker *t, struct wrec *w, uint64_t t_visible)
 static void unit_latency(struct tracker *t, struct unit *u, uint64_t t_device, uint32_t dev)
 {
 	struct wrec *w = u->w;
-	struct lat_sample x = { .t_submit = u->t_submit, .t_device = t_device, .dev = dev,
+	struct lat_sample x = { .t_wb = u->t_wb, .t_submit = u->t_submit, .t_device = t_device,
+				.dev = dev,
 				.fua = !(u->flags & U_NOT_FUA) };
 
 	if (!w)
@@ -576,11 +607,39 @@ static void unit_put(struct tracker *t, struct unit *u)
 		unit_free(t, u);
 }
 
+/* The file's cached list: grid units no bio carried yet, for a writepages pass's end. */
+static void cached_add(struct unit *u)
+{
+	struct file_ent *f = u->f;
+
+	u->c_prev = NULL;
+	u->c_next = f->cached;
+	if (f->cached)
+		f->cached->c_prev = u;
+	f->cached = u;
+	u->in_cached = true;
+}
+
+static void cached_del(struct unit *u)
+{
+	if (!u->in_cached)
+		return;
+	if (u->c_prev)
+		u->c_prev->c_next = u->c_next;
+	else
+		u->f->cached = u->c_next;
+	if (u->c_next)
+		u->c_next->c_prev = u->c_prev;
+	u->c_prev = u->c_next = NULL;
+	u->in_cached = false;
+}
+
 /* Take a unit out of its slot chain or atomic list; free the slot when empty. */
 static void unit_unlink(struct tracker *t, struct unit *u)
 {
 	struct unit **pp = u->slot ? &u->slot->oldest : &u->f->atomics;
 
+	cached_del(u);
 	for (; *pp; pp = &(*pp)->next) {
 		if (*pp == u) {
 			*pp = u->next;
@@ -656,7 +715,8 @@ static void count_verdict(struct tracker *t, struct unit *u, enum tw_verdict v)
 		if ((v == TW_V_WHOLE || v == TW_V_ATOMIC) && u->nbios > 1)
 			c->rejoined++;
 		if (v == TW_V_PENDING)
-			u->queued ? c->pending_inflight++ : c->pending_cached++;
+			u->queued || (u->flags & U_WB) ? c->pending_inflight++ :
+							  c->pending_cached++;
 		if (u->flags & U_ERROR)
 			c->io_errors++;
 	}
@@ -751,16 +811,66 @@ static void list_append(struct unit **head, struct unit *u)
 	*head = u;
 }
 
-/* A new write of a unit whose previous instance never left the cache supersedes it. */
-static void supersede_cached(struct tracker *t, struct unit *list, uint64_t off, uint64_t len)
+static bool wrec_hold(struct wrec *w, struct unit *u)
+{
+	if (w->ndisp == w->dcap) {
+		uint32_t cap = w->dcap ? w->dcap * 2 : 4;
+		struct unit **d = realloc(w->disp, cap * sizeof(*d));
+
+		if (!d)
+			return false;
+		w->disp = d;
+		w->dcap = cap;
+	}
+	w->disp[w->ndisp++] = u;
+	u->refs++;
+	return true;
+}
+
+/*
+ * A new write of a whole unit whose previous instance no bio carried yet. Whose writeback
+ * began (U_WB) is in flight, not superseded. One not known to be is displaced (w given):
+ * its folio may be under writeback already, its bio held before the block layer (blk-throttle)
+ * or not yet built. While w writes, its own thread finds such a folio under writeback (a
+ * modification, a stable-page wait: see wb_instance()); when w returns without that, the
+ * instance was superseded (settle_displaced()). Without w, superseded at once.
+ */
+static void supersede_cached(struct tracker *t, struct unit *list, uint64_t off, uint64_t len,
+			     struct wrec *w)
 {
 	struct unit *u, *next;
 
 	for (u = list; u; u = next) {
 		next = u->next;
-		if (u->off == off && u->len == len && !u->queued)
+		if (!u->live || u->off != off || u->len != len || u->queued ||
+		    (u->flags & (U_WB | U_DISPLACED)))
+			continue;
+		if (w && wrec_hold(w, u)) {
+			u->flags |= U_DISPLACED;
+			u->displaced_by = w->id;
+		} else {
 			unit_finalize(t, u, TW_V_SUPERSEDED, 0, 0);
+		}
 	}
+}
+
+/* w returned (written: the bytes it wrote, UINT64_MAX all): what it displaced is settled. */
+static void settle_displaced(struct tracker *t, struct wrec *w)
+{
+	for (uint32_t i = 0; i < w->ndisp; i++) {
+		struct unit *u = w->disp[i];
+
+		if (u->live && (u->flags & U_DISPLACED) && u->displaced_by == w->id) {
+			if (u->flags & U_WB)	/* in flight: its bio is still to come */
+				u->flags &= ~U_DISPLACED;
+			else if (w->written != UINT64_MAX && u->off + u->len > w->pos + w->written)
+				u->flags &= ~U_DISPLACED;	/* not rewritten after all */
+			else
+				unit_finalize(t, u, TW_V_SUPERSEDED, 0, 0);
+		}
+		unit_put(t, u);
+	}
+	w->ndisp = 0;
 }
 
 static void make_units(struct tracker *t, struct wrec *w, uint64_t len)
@@ -772,7 +882,7 @@ static void make_units(struct tracker *t, struct wrec *w, uint64_t len)
 	if (w->uflags & U_ATOMIC_WRITE) {
 		if (!len)
 			return;
-		supersede_cached(t, f->atomics, w->pos, len);
+		supersede_cached(t, f->atomics, w->pos, len, NULL);
 		u = unit_new(t, f, w->pos, len, w, w->uflags);
 		if (u)
 			list_append(&f->atomics, u);
@@ -795,7 +905,7 @@ static void make_units(struct tracker *t, struct wrec *w, uint64_t len)
 			f->st.c.untracked++;
 			continue;
 		}
-		supersede_cached(t, s->oldest, off, U);
+		supersede_cached(t, s->oldest, off, U, w);
 		s = slot_get(t, f, off, true); /* superseding may have freed it */
 		if (!s)
 			continue;
@@ -809,6 +919,7 @@ static void make_units(struct tracker *t, struct wrec *w, uint64_t len)
 		}
 		u->slot = s;
 		list_append(&s->oldest, u);
+		cached_add(u);
 	}
 }
 
@@ -866,6 +977,7 @@ static struct wrec *write_start(struct tracker *t, struct htab *h, uint64_t key,
 	if (!f || !(w = calloc(1, sizeof(*w))))
 		return NULL;
 	w->refs = 1;
+	w->written = UINT64_MAX;
 	w->open_in = h;
 	hkey_add(h, &w->k, key);
 	w->f = f;
@@ -991,6 +1103,7 @@ static void write_returned(struct tracker *t, struct wrec *w, int64_t ret, uint6
 {
 	uint64_t counted = w->count_unknown ? 0 : w->count;	/* taken at WRITE_BEGIN */
 
+	w->written = ret < 0 ? 0 : (uint64_t)ret;
 	if (ret < 0) {
 		if (!w->count_unknown)
 			drop_unwritten(t, w, 0);
@@ -1057,6 +1170,7 @@ static void write_retried(struct tracker *t, struct wrec *w)
 	t->writes_n--;
 	t->write_bytes -= w->count;
 	t->modes[w->mode].writes--;
+	w->written = 0;
 	wrec_close(t, w, 0);
 }
 
@@ -1099,11 +1213,18 @@ static int piece_add(struct bio_rec *b, struct unit *u, uint64_t start, uint64_t
 	return 0;
 }
 
+/* Displaced, and not known to be in flight: its bytes left the cache with its successor's. */
+static bool displaced(const struct unit *u)
+{
+	return (u->flags & (U_DISPLACED | U_WB)) == U_DISPLACED;
+}
+
 /* The oldest live instance that still waits for bytes takes them. */
 static struct unit *instance_for(struct unit *list, uint64_t lo, uint64_t hi)
 {
 	for (struct unit *u = list; u; u = u->next)
-		if (u->live && u->queued < u->len && u->off < hi && lo < u->off + u->len)
+		if (u->live && !displaced(u) && u->queued < u->len && u->off < hi &&
+		    lo < u->off + u->len)
 			return u;
 	return NULL;
 }
@@ -1116,6 +1237,9 @@ static void claim(struct bio_rec *b, struct unit *u, uint64_t lo, uint64_t hi, u
 
 	if (a >= z || piece_add(b, u, bio_off + (a - ext_off), z - a))
 		return;
+	cached_del(u);
+	if (u->slot)
+		u->slot->tail = false;	/* a new writeback: the last one ended */
 	u->queued += z - a;
 	if (!u->t_submit) {
 		u->t_submit = b->ts;
@@ -1343,6 +1467,8 @@ static void bio_done_bytes(struct tracker *t, struct bio_rec *b, uint64_t bytes,
 		if (u->live && u->done >= u->len) {
 			if (!u->nreq)	/* never saw its issue: one request at least */
 				u->nreq = 1;
+			if (u->slot)
+				u->slot->tail = true;
 			unit_finalize(t, u, done_verdict(u), ts, dev);
 		}
 	}
@@ -1372,7 +1498,8 @@ static void on_rq_complete(struct tracker *t, const struct tw_rq_ev *e)
  */
 static bool discardable(const struct unit *u, uint64_t lo, uint64_t hi, bool cut)
 {
-	return u->live && (cut || !u->queued) && !(u->flags & U_DIRECT) && u->off < hi &&
+	return u->live && (cut || !(u->queued || (u->flags & U_WB))) && !(u->flags & U_DIRECT) &&
+	       u->off < hi &&
 	       lo < u->off + u->len;
 }
 
@@ -1554,31 +1681,163 @@ static void on_device(struct tracker *t, const struct tw_device_ev *e)
 	};
 }
 
-/* The instance whose writeback is in flight: bytes queued, not all done. */
-static struct unit *inflight_instance(struct unit *list, uint64_t lo, uint64_t hi)
+/*
+ * The writeback's own record (a folio's start, a pass's end) began writeback on the slot's
+ * oldest instance still waiting for bytes; displaced ones excepted (see wb_instance()).
+ */
+static struct unit *wb_start_instance(struct unit *list, uint64_t lo, uint64_t hi)
 {
 	for (struct unit *u = list; u; u = u->next)
-		if (u->live && u->queued && u->done < u->len && u->off < hi && lo < u->off + u->len)
+		if (u->live && !displaced(u) && u->done < u->len && u->off < hi &&
+		    lo < u->off + u->len)
 			return u;
 	return NULL;
 }
 
-static void mark_modified_units(struct tracker *t, struct file_ent *f, uint64_t lo, uint64_t hi)
+/*
+ * The instance whose bytes a folio under writeback holds, PG_writeback having been seen on
+ * it by thread tid, inside its own write or fault (a modification, a wait). PG_writeback
+ * alone never starts an instance's writeback: it may be the tail of a writeback whose
+ * completion was already recorded (the folio's writeback ends just after). So, oldest first:
+ * - an instance whose bio is in flight (queued, not all done);
+ * - one the thread's open write displaced, unless the slot may be in such a tail: that write
+ *   could not lock the folio before its writeback began, so the bytes in flight are older
+ *   than the write's (a U_WB mark the writeback's record gave its successor moves back);
+ * - one whose writeback began (U_WB).
+ */
+static struct unit *wb_instance(struct tracker *t, struct uslot *s, uint64_t lo, uint64_t hi,
+				uint32_t tid)
+{
+	struct wrec *w = wrec_find(&t->writes, tid);
+	struct unit *began = NULL, *disp = NULL;
+
+	for (struct unit *u = s->oldest; u; u = u->next) {
+		if (!u->live || u->off >= hi || lo >= u->off + u->len)
+			continue;
+		if (u->queued) {
+			if (u->done < u->len)
+				return u;
+		} else if (u->flags & U_WB) {
+			if (!began)
+				began = u;
+		} else if ((u->flags & U_DISPLACED) && w && u->displaced_by == w->id && !disp) {
+			disp = u;
+		}
+	}
+	if (disp && !s->tail) {
+		if (began && began != disp) {
+			began->flags &= ~U_WB;
+			began->t_wb = 0;
+		}
+		return disp;
+	}
+	return began;
+}
+
+/* Its writeback began by ts: its bytes are in flight although no bio carried them yet. */
+static void wb_began(struct unit *u, uint64_t ts)
+{
+	if (u->queued || (u->flags & U_WB))
+		return;
+	u->flags |= U_WB;
+	u->t_wb = ts;
+}
+
+/* The writeback's own record: writeback began on [lo, hi) of f at ts. */
+static void wb_started(struct tracker *t, struct file_ent *f, uint64_t lo, uint64_t hi,
+		       uint64_t ts)
 {
 	uint64_t U = t->unit_size;
 	struct unit *u;
 
-	for (u = f->atomics; u; u = u->next)
-		if (u->live && u->queued && u->done < u->len && u->off < hi && lo < u->off + u->len)
-			u->flags |= U_MODIFIED;
 	if (!U)
 		return;
 	for (uint64_t off = lo / U * U; off < hi; off += U) {
 		struct uslot *s = slot_get(t, f, off, false);
 
-		if (s && (u = inflight_instance(s->oldest, lo, hi)))
+		if (!s)
+			continue;
+		s->tail = false;	/* a new writeback: the last one ended */
+		if ((u = wb_start_instance(s->oldest, lo, hi)))
+			wb_began(u, ts);
+	}
+}
+
+/* PG_writeback seen on [lo, hi) of f at ts by tid; mod: the bytes were changed. */
+static void wb_seen(struct tracker *t, struct file_ent *f, uint64_t lo, uint64_t hi, uint32_t tid,
+		    uint64_t ts, bool mod)
+{
+	uint64_t U = t->unit_size;
+	struct unit *u;
+
+	if (mod)
+		for (u = f->atomics; u; u = u->next)
+			if (u->live && u->queued && u->done < u->len && u->off < hi &&
+			    lo < u->off + u->len)
+				u->flags |= U_MODIFIED;
+	if (!U)
+		return;
+	for (uint64_t off = lo / U * U; off < hi; off += U) {
+		struct uslot *s = slot_get(t, f, off, false);
+
+		if (!s || !(u = wb_instance(t, s, lo, hi, tid)))
+			continue;
+		wb_began(u, ts);
+		if (mod)
 			u->flags |= U_MODIFIED;
 	}
+}
+
+/*
+ * A writepages pass ended well. Data-integrity writeback (or one without a page budget that
+ * met no folio of an older instance still in flight) started writeback on every folio dirty
+ * when it began: each cached unit in its range whose write had returned by then is in flight.
+ * Its start is known only within the pass: the pass's begin is taken.
+ */
+static void wb_pass_done(struct tracker *t, const struct wb_pass *p)
+{
+	bool all = p->flags & TW_WB_SYNC_ALL;
+	struct unit *u, *next;
+
+	if (!all && !(p->flags & TW_WB_NO_LIMIT))
+		return;
+	for (u = p->f->cached; u; u = next) {
+		next = u->c_next;
+		if (u->off < p->lo || u->off + u->len > p->hi || (u->flags & (U_WB | U_DISPLACED)))
+			continue;
+		if (!u->w || u->w->open_in || !u->w->t_visible || u->w->t_visible > p->t)
+			continue;
+		if (!all && u->slot && u->slot->oldest != u)
+			continue;
+		if (u->slot)
+			u->slot->tail = false;
+		wb_began(u, p->t);
+	}
+}
+
+static void on_wb_start(struct tracker *t, const struct tw_wb_ev *e)
+{
+	struct file_ent *f = file_get(t, e->dev, e->ino, false);
+	uint64_t hi = e->pos + e->len < e->pos ? UINT64_MAX : e->pos + e->len;
+	struct task_ent *te;
+
+	if (!f)
+		return;
+	if (!(e->flags & TW_WB_PASS)) {
+		wb_started(t, f, e->pos, hi, e->h.ts_ns);
+		return;
+	}
+	te = task_get(t, e->h.tid, e->h.pid);
+	if (!te)
+		return;
+	if (!(e->flags & TW_WB_PASS_END)) {
+		te->pass = (struct wb_pass){ .f = f, .t = e->h.ts_ns, .lo = e->pos, .hi = hi,
+					     .flags = e->flags };
+		return;
+	}
+	if (te->pass.f == f && !e->ret)
+		wb_pass_done(t, &te->pass);
+	te->pass.f = NULL;
 }
 
 static void on_modified(struct tracker *t, const struct tw_modified_ev *e)
@@ -1596,7 +1855,7 @@ static void on_modified(struct tracker *t, const struct tw_modified_ev *e)
 	 * units, the page not found), no unit is called modified.
 	 */
 	if ((e->flags & TW_MOD_RANGE) || !t->unit_size || e->len <= t->unit_size)
-		mark_modified_units(t, f, e->off, e->off + e->len);
+		wb_seen(t, f, e->off, e->off + e->len, e->h.tid, e->h.ts_ns, true);
 	else
 		t->st.unit_unknown++;
 	if (t->st.nr_mods < TW_MAX_MODS_KEPT) {
@@ -1634,6 +1893,7 @@ static void on_wait_begin(struct tracker *t, const struct tw_wait_begin_ev *e)
 {
 	struct task_ent *te = task_get(t, e->h.tid, e->h.pid);
 	enum tw_wait_context c = e->context;
+	struct file_ent *f;
 
 	if (!te)
 		return;
@@ -1644,6 +1904,9 @@ static void on_wait_begin(struct tracker *t, const struct tw_wait_begin_ev *e)
 		c = TW_WAIT_UNKNOWN;
 	/* A wait inside fsync & co. is counted only: no wake-up timing follows it. */
 	te->waiting = c != TW_WAIT_SYNC || e->nr_stack;
+	/* The folio is under writeback: from inside a write, that may name what is in flight. */
+	if (e->in_write && (f = file_get(t, e->dev, e->ino, false)))
+		wb_seen(t, f, e->index << 12, (e->index << 12) + 4096, e->h.tid, e->h.ts_ns, false);
 	te->ctx = c;
 	t->st.waits_by_ctx[c]++;
 }
@@ -1737,6 +2000,7 @@ int tracker__feed(struct tracker *t, const void *rec, size_t len)
 	case TW_EV_FLUSH: on_flush(t, rec); break;
 	case TW_EV_ATOMIC_LIMITS: on_atomic_limits(t, rec); break;
 	case TW_EV_DISCARD: on_discard(t, rec); break;
+	case TW_EV_WB_START: on_wb_start(t, rec); break;
 	}
 	return 0;
 }

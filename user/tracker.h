@@ -49,7 +49,8 @@ extern const char *const tw_mode_names[TW_M_NR];
 /* Latency stages of a unit that reached the device. */
 enum tw_stage {
 	TW_ST_SYSCALL,		/* write -> visible (the syscall returned) */
-	TW_ST_CACHE,		/* visible -> first bio submitted (0 when submitted first) */
+	TW_ST_CACHE,		/* visible -> writeback began (its first bio when not seen apart) */
+	TW_ST_QUEUED,		/* writeback began -> first bio queued (a throttle's hold) */
 	TW_ST_DEVICE,		/* first bio submitted -> last covering request completed */
 	TW_ST_END_TO_END,	/* write -> device */
 	TW_ST_DURABLE,		/* write -> persisted (FUA, or a flush issued after the device) */
