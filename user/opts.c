@@ -4,6 +4,7 @@
 #include <string.h>
 #include "common.h"
 #include "opts.h"
+#include "outfile.h"
 #include "tracker.h"
 
 static const char usage_text[] =
@@ -263,7 +264,7 @@ int opts_parse(struct tw_opts *o, int argc, char **argv, char *err, size_t errle
 		o->cmd = &argv[optind];
 	}
 
-	if (o->events && o->json_path && !strcmp(o->json_path, "-")) {
+	if (o->events && outfile_is_stdout(o->json_path)) {
 		snprintf(err, errlen, "--events and --json - both write to stdout; give --json a "
 			 "file name");
 		return OPTS_ERROR;
