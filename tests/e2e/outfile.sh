@@ -189,7 +189,7 @@ run replace --json "$D/r/out.json" -- true
 check "outfile --json replace: exit status" 0 $RC
 check "outfile --json replace: the new report" live "$(jget "$D/r/out.json" source)"
 check "outfile --json replace: mode kept" 640 "$(stat -c %a "$D/r/out.json")"
-check "outfile --json replace: no temporary file left" out.json "$(ls -A "$D/r")"
+check "outfile --json replace: no temporary file left" out.json "$(echo $(ls -A "$D/r"))"
 
 # Standard output and error.
 run dash --json - -- true
@@ -218,6 +218,13 @@ for k in writes units.total; do
 		"$(jget "$D/replay.json" $k 2>&1)"
 done
 check "outfile --record file: 16 writes" 16 "$(jget "$D/live.json" writes)"
+# --replay checks its outputs first too: a path that cannot be written, and no report.
+run replaynodir --replay "$D/run.twr" --json "$D/nodir/x.json"
+check "outfile --replay, --json missing directory: exit status" 2 $RC
+check "outfile --replay, --json missing directory: one error line" 1 \
+	"$(wc -l <"$TMPD/replaynodir.err")"
+check "outfile --replay, --json missing directory: nothing reported" 0 \
+	"$(wc -c <"$TMPD/replaynodir.out")"
 mkfifo "$D/recfifo"
 timeout 30 cat "$D/recfifo" >"$D/fromfifo.twr" &
 reader=$!
