@@ -213,11 +213,11 @@ int outfile_check(const char *path, const char *opt, char *err, size_t errlen)
 		return refuse(path, opt, why, e, err, errlen);
 	case OUTFILE_REPLACE:
 		return check_replace(path, opt, err, errlen);
-	case OUTFILE_IN_PLACE:
+	case OUTFILE_IN_PLACE:	/* not opened: a FIFO's open would wait for a reader */
 		if (access(path, W_OK)) {
-			snprintf(err, errlen, "%s: cannot write %s: %s", opt, path,
-				 strerror(errno));
-			return -errno;
+			e = errno;
+			snprintf(err, errlen, "%s: cannot write %s: %s", opt, path, strerror(e));
+			return -e;
 		}
 		return 0;
 	default:	/* standard output and error are open already */
@@ -376,8 +376,8 @@ struct outfile *outfile__open(const char *path, const char *opt, char *err, size
 	if (!rc)
 		return of;
 	if (rc == -ESTALE)
-		snprintf(err, errlen, "%s: %s changed while it was opened; give it again", opt,
-			 path);
+		snprintf(err, errlen, "%s: %s stopped being a device or FIFO while it was "
+			 "opened; check what replaced it", opt, path);
 	else
 		snprintf(err, errlen, "%s: cannot write %s: %s", opt, path, strerror(-rc));
 	outfile__discard(of);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <dirent.h>
+#include "opts.h"
 #include "outfile.h"
 #include "test.h"
 
@@ -281,6 +282,34 @@ static bool test_fifo(void)
 	return true;
 }
 
+static int parse_args(struct tw_opts *o, char *err, size_t len, const char *a, const char *b)
+{
+	char *argv[] = { "tornwatch", (char *)a, (char *)b, "--", "true", NULL };
+
+	return opts_parse(o, 5, argv, err, len);
+}
+
+/* Standard output by any of its names: one writer of stdout at a time; no record there. */
+static bool test_stdout_options(void)
+{
+	char err[256] = "";
+	struct tw_opts o;
+
+	ASSERT_EQ(parse_args(&o, err, sizeof(err), "--events", "--json=/dev/stdout"), OPTS_ERROR,
+		  "--events with --json /dev/stdout");
+	ASSERT_TRUE(strstr(err, "both write to stdout") != NULL, err);
+	ASSERT_EQ(parse_args(&o, err, sizeof(err), "--events", "--json=/dev/stderr"), OPTS_RUN,
+		  "--events with --json /dev/stderr");
+	ASSERT_EQ(parse_args(&o, err, sizeof(err), "--record=/dev/fd/1", "-v"), OPTS_RUN, "parse");
+	ASSERT_EQ(outputs_check(&o, err, sizeof(err)), -EINVAL, "--record /dev/fd/1");
+	ASSERT_STREQ(err, "--record: standard output carries the text report; give a file or "
+		     "a FIFO", "message");
+	ASSERT_EQ(parse_args(&o, err, sizeof(err), "--prom=-", "--json=/dev/null"), OPTS_RUN,
+		  "parse");
+	ASSERT_EQ(outputs_check(&o, err, sizeof(err)), 0, "--prom - and --json /dev/null");
+	return true;
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -298,6 +327,7 @@ int main(void)
 	RUN(test_check);
 	RUN(test_write_error);
 	RUN(test_fifo);
+	RUN(test_stdout_options);
 	empty_dir();
 	rmdir(dir);
 	return TEST_EXIT();
