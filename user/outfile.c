@@ -21,7 +21,7 @@ struct outfile {
 	const char *opt;	/* the option, for messages */
 	char *path;
 	FILE *f;
-	int fd;			/* OUTFILE_REPLACE: the temporary file; OUTFILE_IN_PLACE: path */
+	int fd;			/* the temporary file (REPLACE) or path (IN_PLACE) */
 	int dirfd;		/* OUTFILE_REPLACE: the directory holding path */
 	char *dir;		/* OUTFILE_REPLACE: path's directory and last component */
 	char *base;

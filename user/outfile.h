@@ -49,7 +49,7 @@ enum outfile_kind outfile_kind_of(const char *path, int lstat_errno, mode_t mode
  */
 int outfile_check(const char *path, const char *opt, char *err, size_t errlen);
 
-/* Create name in dirfd with O_CREAT|O_EXCL|O_NOFOLLOW: an existing name (a planted link) is EEXIST. */
+/* Create name in dirfd, O_CREAT|O_EXCL|O_NOFOLLOW: an existing name (a planted link) is -EEXIST. */
 int outfile_open_excl(int dirfd, const char *name, mode_t mode);
 
 struct outfile;

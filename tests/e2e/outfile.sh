@@ -68,7 +68,8 @@ devsig() {	# devsig PATH: its type and major:minor
 mknod "$D/null" c 1 3
 run null --json "$D/null" -- true
 check "outfile --json null node: exit status" 0 $RC
-check "outfile --json null node: still the device" "character special file 1:3" "$(devsig "$D/null")"
+check "outfile --json null node: still the device" "character special file 1:3" \
+	"$(devsig "$D/null")"
 SAFE=$([ "$(devsig "$D/null")" == "character special file 1:3" ] && echo 1 || echo 0)
 if [ "$SAFE" == 1 ]; then
 	before=$(devsig /dev/null)
