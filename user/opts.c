@@ -4,6 +4,7 @@
 #include <string.h>
 #include "common.h"
 #include "opts.h"
+#include "outfile.h"
 #include "tracker.h"
 
 static const char usage_text[] =
@@ -25,6 +26,9 @@ static const char usage_text[] =
 "                         then the totals\n"
 "  -j, --json FILE        write the report as JSON to FILE ('-' for stdout)\n"
 "  -w, --record FILE      save the run's records for --replay\n"
+"                         (output files: a regular FILE is replaced by a rename; a\n"
+"                         device, FIFO or socket is written in place; a symlink is\n"
+"                         refused; every FILE is checked before tracing starts)\n"
 "  -r, --replay FILE      report from a saved record; needs neither root nor BPF\n"
 "      --check            exit 1 when a unit failed (see --fail-on), 3 when only the\n"
 "                         command failed; a line per failure kind names the offenders\n"
@@ -48,7 +52,8 @@ static const char usage_text[] =
 "\n"
 "Exit status: 0 on success; with -- COMMAND, COMMAND's own status; with --check,\n"
 "1 when a unit failed, 3 when the checks passed but COMMAND failed; 2 when tornwatch\n"
-"itself fails (bad option, not root, cannot load).\n"
+"itself fails (bad option, not root, cannot load, an output FILE that cannot be\n"
+"written, before tracing or at the end).\n"
 "\n"
 "EXAMPLES\n"
 "  A live database (postmaster and all its backends), 8 KiB pages:\n"
@@ -263,7 +268,7 @@ int opts_parse(struct tw_opts *o, int argc, char **argv, char *err, size_t errle
 		o->cmd = &argv[optind];
 	}
 
-	if (o->events && o->json_path && !strcmp(o->json_path, "-")) {
+	if (o->events && outfile_is_stdout(o->json_path)) {
 		snprintf(err, errlen, "--events and --json - both write to stdout; give --json a "
 			 "file name");
 		return OPTS_ERROR;

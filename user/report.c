@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "common.h"
+#include "outfile.h"
 #include "report.h"
 
 static const char *const stat_names[] = TW_STAT_NAMES;
@@ -388,38 +389,19 @@ void report_prom(FILE *f, const struct tw_summary *s)
 }
 
 /*
- * Write a file through a temporary one and a rename: a reader (node_exporter, a CI
- * step) never sees half of it. opt names the option in messages.
+ * Write an output file the way outfile.c decides for its path (a regular file through
+ * a temporary one and a rename, so a reader never sees half of it; a device or FIFO in
+ * place). opt names the option in messages.
  */
-static int replace_file(const char *path, const char *opt, void (*fill)(FILE *f, const void *ctx),
-			const void *ctx, char *err, size_t errlen)
+static int write_file(const char *path, const char *opt, void (*fill)(FILE *f, const void *ctx),
+		      const void *ctx, char *err, size_t errlen)
 {
-	char *tmp = NULL;
-	FILE *f;
-	int rc = 0;
+	struct outfile *of = outfile__open(path, opt, err, errlen);
 
-	if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0)
-		return -ENOMEM;
-	f = fopen(tmp, "w");
-	if (!f) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: cannot create %s: %s", opt, tmp, strerror(errno));
-		free(tmp);
-		return rc;
-	}
-	fill(f, ctx);
-	if (fflush(f) || ferror(f))
-		rc = -EIO;
-	if (fclose(f) && !rc)
-		rc = -errno;
-	if (!rc && rename(tmp, path))
-		rc = -errno;
-	if (rc) {
-		snprintf(err, errlen, "%s: cannot write %s: %s", opt, path, strerror(-rc));
-		unlink(tmp);
-	}
-	free(tmp);
-	return rc;
+	if (!of)
+		return -EINVAL;
+	fill(outfile__stream(of), ctx);
+	return outfile__commit(of, err, errlen);
 }
 
 static void fill_prom(FILE *f, const void *ctx)
@@ -429,7 +411,7 @@ static void fill_prom(FILE *f, const void *ctx)
 
 int report_prom_file(const char *path, const struct tw_summary *s, char *err, size_t errlen)
 {
-	return replace_file(path, "--prom", fill_prom, s, err, errlen);
+	return write_file(path, "--prom", fill_prom, s, err, errlen);
 }
 
 void check_evaluate(struct tw_check *c, const struct tw_summary *s)
@@ -743,9 +725,5 @@ int report_json_file(const char *path, const struct tw_summary *s,
 {
 	struct json_ctx j = { .s = s, .m = m };
 
-	if (!strcmp(path, "-")) {
-		report_json(stdout, s, m);
-		return fflush(stdout) ? -errno : 0;
-	}
-	return replace_file(path, "--json", fill_json, &j, err, errlen);
+	return write_file(path, "--json", fill_json, &j, err, errlen);
 }

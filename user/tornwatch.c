@@ -25,6 +25,7 @@
 #include "follow.h"
 #include "ksyms.h"
 #include "opts.h"
+#include "outfile.h"
 #include "record.h"
 #include "report.h"
 #include "trace.h"
@@ -300,7 +301,7 @@ static int write_reports(struct tracker *t, const struct tw_opts *o, const char 
 	tracker__summary(t, &s);
 	if (o->check)
 		check_evaluate(&check, &s);
-	if (!o->json_path || strcmp(o->json_path, "-"))
+	if (!outfile_is_stdout(o->json_path))
 		report_text(stdout, &s, &m);
 	fflush(stdout);
 	if (o->json_path && report_json_file(o->json_path, &s, &m, err, sizeof(err))) {
@@ -605,8 +606,7 @@ fail:
 out:
 	tracer__free(in.tracer);
 	ksyms__free(in.ksyms);
-	if (in.rec)
-		recorder__close(in.rec);
+	recorder__discard(in.rec);	/* a failed run leaves the path as it was */
 	tracker__free(in.tracker);
 	return rc;
 }
@@ -620,6 +620,10 @@ int main(int argc, char **argv)
 	case OPTS_EXIT_OK:
 		return TW_EXIT_OK;
 	case OPTS_ERROR:
+		fprintf(stderr, "tornwatch: %s\n", err);
+		return TW_EXIT_ERROR;
+	}
+	if (outputs_check(&o, err, sizeof(err))) {	/* before any BPF, any command */
 		fprintf(stderr, "tornwatch: %s\n", err);
 		return TW_EXIT_ERROR;
 	}
