@@ -39,7 +39,7 @@ struct intake {
 	struct tracer *tracer;
 	struct ksyms *ksyms;		/* loaded at the first writeback wait */
 	bool ksyms_tried;
-	uint32_t devs_seen[64];		/* block devices whose settings were recorded */
+	uint32_t devs_seen[256];	/* block devices whose settings were recorded */
 	const struct tw_opts *opts;
 	int nr_devs_seen;
 };
@@ -177,8 +177,10 @@ static void note_device(struct intake *in, const struct tw_hdr *h, uint32_t dev)
 	for (int i = 0; i < in->nr_devs_seen; i++)
 		if (in->devs_seen[i] == dev)
 			return;
-	if (in->nr_devs_seen < (int)(sizeof(in->devs_seen) / sizeof(in->devs_seen[0])))
-		in->devs_seen[in->nr_devs_seen++] = dev;
+	/* Full: later devices have no facts (their units count as whole_atomic_size_unknown). */
+	if (in->nr_devs_seen >= (int)(sizeof(in->devs_seen) / sizeof(in->devs_seen[0])))
+		return;
+	in->devs_seen[in->nr_devs_seen++] = dev;
 	devsysfs_fill(&d);
 	d.atomic_size_opt = devsysfs_atomic_size(dev, in->opts->atomic_sizes,
 						 in->opts->nr_atomic_sizes);

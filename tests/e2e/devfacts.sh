@@ -16,6 +16,14 @@ need_root "devfacts $FS"
 mkfs_loop "$FS" "fs"
 DEV=$(stat -c '%Hr:%Lr' "$LOOP")
 N=16
+# A loop device keeps its write_cache across detach and attach: a test that set "write
+# through" and never put it back leaves it to the next user of that loop. Start from the
+# default, and leave the device as it was found (set_sysfs restores it at exit).
+if [ "$(cat "$QUEUE/write_cache")" != "write back" ]; then
+	echo "# devfacts $FS: $LOOP came with write_cache '$(cat "$QUEUE/write_cache")' from an" \
+		"earlier user; set to 'write back' for this test, restored at exit"
+	set_sysfs "$QUEUE/write_cache" "write back"
+fi
 
 # dget JSON KEY: KEY of the devices[] entry of $DEV ("missing" when there is none).
 dget() {
@@ -23,6 +31,20 @@ dget() {
 import json, sys
 devs = [d for d in json.load(open(sys.argv[1]))["devices"] if d["dev"] == sys.argv[3]]
 print(devs[0][sys.argv[2]] if devs else "missing")
+PY
+}
+
+# same_as_live NAME LIVE.json REPLAY.json: the replay reports the same units, devices and
+# persistence as the live run (the record carries what was read from sysfs then).
+same_as_live() {
+	python3 - "$2" "$3" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+keys = ("units", "devices")
+diff = [k for k in keys if a[k] != b[k]]
+diff += [f"modes.{m}.not_persisted" for m in a["modes"]
+         if a["modes"][m]["not_persisted"] != b["modes"][m]["not_persisted"]]
+print(",".join(diff))
 PY
 }
 
@@ -83,6 +105,12 @@ scenario_atomic_size_option() {
 		"$(jget "$TMPD/b2.json" units.whole_beyond_device_atomic)"
 	check "$FS --atomic-size: replay: atomic_size_source" option \
 		"$(dget "$TMPD/b2.json" atomic_size_source)"
+	check "$FS --atomic-size: replay differs from live in nothing (units, devices)" "" \
+		"$(same_as_live x "$TMPD/b.json" "$TMPD/b2.json")"
+	# on replay, the option wins over the recorded value
+	"$TW" --replay "$TMPD/b.twr" --atomic-size "$DEV=4k" --json "$TMPD/b3.json" >/dev/null
+	check "$FS --atomic-size on replay: whole_beyond_device_atomic" $N \
+		"$(jget "$TMPD/b3.json" units.whole_beyond_device_atomic)"
 	# the device named by its node, 4k: 8 KiB units are beyond it again
 	tw "$TMPD/c.json" --unit 8k --atomic-size "$LOOP=4k" -- "$WRITER" -s 8k -n $N "$MNT/node"
 	expect "--atomic-size $LOOP=4k" "$TMPD/c.json" units.whole=$N \
@@ -99,7 +127,8 @@ scenario_write_through() {
 		modes.direct.not_persisted=$N
 	set_sysfs "$QUEUE/write_cache" "write through"
 	check "$FS write_cache flipped (sysfs)" "write through" "$(q write_cache)"
-	tw "$TMPD/e.json" --unit 8k -- "$WRITER" -m direct -F -s 8k -n $N "$MNT/dio"
+	tw "$TMPD/e.json" --unit 8k --record "$TMPD/e.twr" -- \
+		"$WRITER" -m direct -F -s 8k -n $N "$MNT/dio"
 	expect "direct, no fsync, write through" "$TMPD/e.json" units.whole=$N \
 		modes.direct.not_persisted=0
 	check "$FS write through: devices[loop].write_cache" "write through" \
@@ -108,6 +137,20 @@ scenario_write_through() {
 import json
 h = json.load(open('$TMPD/e.json'))['modes']['direct']['hist']['durable']
 print(sum(b['count'] for b in h))")"
+	# the queue is back to write back now: the replay knows it was write through
+	cleanup_sysfs_now
+	"$TW" --replay "$TMPD/e.twr" --json "$TMPD/e2.json" >/dev/null
+	check "$FS write through: replay differs from live in nothing (units, devices, persisted)" \
+		"" "$(same_as_live x "$TMPD/e.json" "$TMPD/e2.json")"
+}
+
+# Put back sysfs values set by a scenario (as the exit trap would).
+cleanup_sysfs_now() {
+	local i
+	for ((i = ${#RESTORE[@]} - 1; i >= 0; i--)); do
+		echo "${RESTORE[i]#* }" >"${RESTORE[i]%% *}"
+	done
+	RESTORE=()
 }
 
 scenario_facts_and_beyond
