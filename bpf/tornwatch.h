@@ -310,7 +310,18 @@ struct tw_device_ev {
 	__u32 atomic_unit_max;	/* queue/atomic_write_unit_max_bytes */
 	__u32 atomic_boundary;	/* queue/atomic_write_boundary_bytes, 0: none */
 	__u32 atomic_max;	/* queue/atomic_write_max_bytes */
+	__u32 write_cache;	/* queue/write_cache: TW_WC_* */
+	__s32 fua;		/* queue/fua: 1 the device does FUA itself, 0 not, -1 unknown */
+	__u32 logical_block;	/* queue/logical_block_size, 0: unknown */
+	__u32 physical_block;	/* queue/physical_block_size, 0: unknown */
+	__u32 atomic_size_opt;	/* --atomic-size given for this device (bytes), 0: none */
+	__u32 pad;
 };
+
+/* tw_device_ev.write_cache */
+#define TW_WC_UNKNOWN	0
+#define TW_WC_BACK	1	/* "write back": completion is not persistence, flushes are */
+#define TW_WC_THROUGH	2	/* "write through": completion is persistence */
 
 struct tw_atomic_limits_ev {
 	struct tw_hdr h;
@@ -358,7 +369,7 @@ _Static_assert(sizeof(struct tw_wb_ev) == 64, "tw_wb_ev layout");
 _Static_assert(sizeof(struct tw_modified_ev) == 72, "tw_modified_ev layout");
 _Static_assert(sizeof(struct tw_wait_begin_ev) == 56 + 8 * TW_STACK_DEPTH, "tw_wait_begin_ev");
 _Static_assert(sizeof(struct tw_wait_end_ev) == 32, "tw_wait_end_ev layout");
-_Static_assert(sizeof(struct tw_device_ev) == 48, "tw_device_ev layout");
+_Static_assert(sizeof(struct tw_device_ev) == 72, "tw_device_ev layout");
 _Static_assert(sizeof(struct tw_atomic_limits_ev) == 48, "tw_atomic_limits_ev layout");
 
 /*

@@ -39,6 +39,11 @@ static const char usage_text[] =
 "                         --json as NDJSON on stdout\n"
 "      --prom FILE        node_exporter textfile metrics, rewritten at each -i interval\n"
 "                         and at exit (atomic rename)\n"
+"      --atomic-size DEV=SIZE\n"
+"                         the power-fail atomic size of block device DEV (MAJ:MIN or\n"
+"                         /dev/NAME), for a drive that promises more than sysfs says\n"
+"                         (power-loss protection); repeatable. Default: sysfs\n"
+"                         atomic_write_unit_max_bytes, else physical_block_size\n"
 "      --no-stable        leave out stablepage (pages modified under writeback, waits)\n"
 "      --top N            files listed in the text report (default 10)\n"
 "      --max-units N      units followed at once in user space (default 1048576)\n"
@@ -95,6 +100,7 @@ enum {
 	OPT_FAIL_ON,
 	OPT_EVENTS,
 	OPT_PROM,
+	OPT_ATOMIC_SIZE,
 };
 
 static const struct option long_opts[] = {
@@ -117,11 +123,22 @@ static const struct option long_opts[] = {
 	{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
 	{ "events", optional_argument, NULL, OPT_EVENTS },
 	{ "prom", required_argument, NULL, OPT_PROM },
+	{ "atomic-size", required_argument, NULL, OPT_ATOMIC_SIZE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{},
 };
+
+static int parse_atomic_size_opt(struct tw_opts *o, const char *arg, char *err, size_t errlen)
+{
+	if (o->nr_atomic_sizes >= TW_MAX_ATOMIC_SIZES) {
+		snprintf(err, errlen, "--atomic-size: at most %d devices; give one per drive",
+			 TW_MAX_ATOMIC_SIZES);
+		return -1;
+	}
+	return tw_parse_atomic_size(arg, &o->atomic_sizes[o->nr_atomic_sizes++], err, errlen);
+}
 
 int opts_parse(struct tw_opts *o, int argc, char **argv, char *err, size_t errlen)
 {
@@ -236,6 +253,10 @@ int opts_parse(struct tw_opts *o, int argc, char **argv, char *err, size_t errle
 			break;
 		case OPT_PROM:
 			o->prom_path = optarg;
+			break;
+		case OPT_ATOMIC_SIZE:
+			if (parse_atomic_size_opt(o, optarg, err, errlen))
+				return OPTS_ERROR;
 			break;
 		case 'v':
 			o->verbose = true;

@@ -77,6 +77,15 @@ void recorder__discard(struct tw_recorder *r)
 struct tracker *replay_file(const char *path, uint64_t max_units, uint64_t *unit_size,
 			    char *kernel, size_t kernel_len, char *err, size_t errlen)
 {
+	return replay_file_prepared(path, max_units, NULL, NULL, unit_size, kernel, kernel_len,
+				    err, errlen);
+}
+
+struct tracker *replay_file_prepared(const char *path, uint64_t max_units,
+				     void (*prepare)(struct tracker *t, void *ctx), void *ctx,
+				     uint64_t *unit_size, char *kernel, size_t kernel_len,
+				     char *err, size_t errlen)
+{
 	struct tw_record_file_hdr h;
 	union {
 		struct tw_hdr h;
@@ -96,7 +105,8 @@ struct tracker *replay_file(const char *path, uint64_t max_units, uint64_t *unit
 		goto out;
 	}
 	if (h.version != TW_RECORD_VERSION || h.hdr_size != sizeof(h)) {
-		snprintf(err, errlen, "--replay: %s has record format %u; this tornwatch reads %u",
+		snprintf(err, errlen, "--replay: %s has record format %u; this tornwatch reads %u "
+			 "only: replay it with the tornwatch that recorded it, or record again",
 			 path, h.version, TW_RECORD_VERSION);
 		goto out;
 	}
@@ -107,6 +117,8 @@ struct tracker *replay_file(const char *path, uint64_t max_units, uint64_t *unit
 		snprintf(err, errlen, "--replay: out of memory");
 		goto out;
 	}
+	if (prepare)
+		prepare(t, ctx);
 	while ((n = fread(&rec.h, 1, sizeof(rec.h), f)) == sizeof(rec.h)) {
 		if (rec.h.size < sizeof(rec.h) || rec.h.size > sizeof(rec) ||
 		    (rec.h.size > sizeof(rec.h) &&

@@ -44,5 +44,10 @@ struct tracker;
  */
 struct tracker *replay_file(const char *path, uint64_t max_units, uint64_t *unit_size,
 			    char *kernel, size_t kernel_len, char *err, size_t errlen);
+/* The same, with prepare(tracker, ctx) called before the first record is fed. */
+struct tracker *replay_file_prepared(const char *path, uint64_t max_units,
+				     void (*prepare)(struct tracker *t, void *ctx), void *ctx,
+				     uint64_t *unit_size, char *kernel, size_t kernel_len,
+				     char *err, size_t errlen);
 
 #endif

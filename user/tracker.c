@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "common.h"
+#include "devfacts.h"
 #include "htab.h"
 #include "tracker.h"
 
@@ -283,6 +284,8 @@ struct tracker {
 	struct htab procs;		/* pid -> struct proc_ent: waits per process */
 	struct tw_device *devices;
 	size_t nr_devices;
+	struct tw_atomic_size_opt atomic_sizes[TW_MAX_ATOMIC_SIZES];	/* --atomic-size */
+	int nr_atomic_sizes;
 	struct tw_proc_waits *procs_flat;
 	tw_event_fn event_fn;
 	void *event_ctx;
@@ -427,6 +430,48 @@ static struct wrec *wrec_find(struct htab *h, uint64_t key)
 	return k ? container_of(k, struct wrec, k) : NULL;
 }
 
+/* ---- device facts ---- */
+
+static struct tw_device *device_find(struct tracker *t, uint32_t dev)
+{
+	for (size_t i = 0; i < t->nr_devices; i++)
+		if (t->devices[i].dev == dev)
+			return &t->devices[i];
+	return NULL;
+}
+
+/*
+ * A unit that reached the device in one request (whole, atomic) is still exposed when it is
+ * larger than what that device writes atomically across a power cut. dev: the device of the
+ * request that carried it; without its facts the unit is not judged, only counted apart.
+ */
+static void count_beyond_atomic(struct tracker *t, struct unit *u, enum tw_verdict v, uint32_t dev)
+{
+	struct tw_device *d = device_find(t, dev);
+	struct tw_counts *cs[2] = { &t->c, &u->f->st.c };
+	bool unknown = !d || !d->atomic_size, beyond = !unknown && u->len > d->atomic_size;
+
+	if (v != TW_V_WHOLE && v != TW_V_ATOMIC)
+		return;
+	for (int i = 0; i < 2; i++) {
+		cs[i]->whole_atomic_unknown += unknown;
+		cs[i]->whole_beyond_atomic += beyond;
+	}
+	if (beyond)
+		d->whole_beyond_atomic++;
+}
+
+/*
+ * Completion is persistence for a request with FUA, and for any request on a device without
+ * a volatile cache (write_cache "write through": the block layer strips FUA and flushes
+ * there, and none will come). Elsewhere, and on a device whose facts are unknown, a flush
+ * issued after the completion is needed.
+ */
+static bool durable_at_completion(struct tracker *t, const struct lat_sample *x)
+{
+	return x->fua || tw_device_write_through(device_find(t, x->dev));
+}
+
 /* ---- latency ---- */
 
 static void stage_add(struct tw_mode_stats *m, enum tw_stage st, uint64_t ns)
@@ -531,7 +576,7 @@ static void record_sample(struct tracker *t, enum tw_mode m, const struct lat_sa
 		stage_add(ms, TW_ST_QUEUED, submit - wb);
 	stage_add(ms, TW_ST_DEVICE, x->t_device > submit ? x->t_device - submit : 0);
 	stage_add(ms, TW_ST_END_TO_END, x->t_device > x->t_write ? x->t_device - x->t_write : 0);
-	if (x->fua)
+	if (durable_at_completion(t, x))
 		stage_add(ms, TW_ST_DURABLE, x->t_device - x->t_write);
 	else
 		await_flush(t, m, x);
@@ -759,6 +804,7 @@ static void unit_finalize(struct tracker *t, struct unit *u, enum tw_verdict v, 
 {
 	emit_event(t, u, v, t_device);
 	count_verdict(t, u, v);
+	count_beyond_atomic(t, u, v, dev);
 	if (t_device)
 		unit_latency(t, u, t_device, dev);
 	if (t_device && !(u->flags & U_DIRECT))
@@ -1465,8 +1511,10 @@ static void bio_done_bytes(struct tracker *t, struct bio_rec *b, uint64_t bytes,
 		if (error)
 			u->flags |= U_ERROR;
 		if (u->live && u->done >= u->len) {
-			if (!u->nreq)	/* never saw its issue: one request at least */
+			if (!u->nreq) {	/* never saw its issue: one request at least */
 				u->nreq = 1;
+				u->flags |= U_NOT_FUA;	/* whose FUA is unknown */
+			}
 			if (u->slot)
 				u->slot->tail = true;
 			unit_finalize(t, u, done_verdict(u), ts, dev);
@@ -1664,21 +1712,42 @@ static int device_stable_writes(const struct tracker *t, uint32_t dev)
 	return -1;
 }
 
+int tracker__set_atomic_size(struct tracker *t, uint32_t dev, uint32_t bytes)
+{
+	if (t->nr_atomic_sizes >= TW_MAX_ATOMIC_SIZES)
+		return -ENOSPC;
+	t->atomic_sizes[t->nr_atomic_sizes++] = (struct tw_atomic_size_opt){ dev, bytes };
+	return 0;
+}
+
+/* The power-fail atomic size given by hand: the option's, else the record's own. */
+static uint32_t atomic_size_override(const struct tracker *t, const struct tw_device_ev *e)
+{
+	for (int i = t->nr_atomic_sizes - 1; i >= 0; i--)
+		if (t->atomic_sizes[i].dev == e->dev)
+			return t->atomic_sizes[i].bytes;
+	return e->atomic_size_opt;
+}
+
 static void on_device(struct tracker *t, const struct tw_device_ev *e)
 {
 	struct tw_device *d;
 
-	if (device_stable_writes(t, e->dev) != -1)
+	if (device_find(t, e->dev))
 		return;
 	d = realloc(t->devices, (t->nr_devices + 1) * sizeof(*d));
 	if (!d)
 		return;
 	t->devices = d;
-	d[t->nr_devices++] = (struct tw_device){
+	d = &d[t->nr_devices++];
+	*d = (struct tw_device){
 		.dev = e->dev, .stable_writes = e->stable_writes,
 		.atomic_unit_min = e->atomic_unit_min, .atomic_unit_max = e->atomic_unit_max,
 		.atomic_boundary = e->atomic_boundary, .atomic_max = e->atomic_max,
+		.write_cache = e->write_cache, .fua = e->fua,
+		.logical_block = e->logical_block, .physical_block = e->physical_block,
 	};
+	tw_device_set_atomic_size(d, atomic_size_override(t, e));
 }
 
 /*
