@@ -760,6 +760,83 @@ int BPF_PROG(tw_wb_written, struct bdi_writeback *wb, struct wb_writeback_work *
 	return 0;
 }
 
+/*
+ * Writeback begins for a traced file: one folio, or a pass over a range. Its bio may wait
+ * in blk-throttle before block_bio_queue fires, while the folio is already PG_writeback.
+ */
+static __always_inline void emit_wb(struct inode *inode, __u64 pos, __u64 len, __u32 flags,
+				    int ret)
+{
+	struct file_key key = {};
+	struct tw_wb_ev *ev;
+
+	if (!inode)
+		return;
+	key.ino = BPF_CORE_READ(inode, i_ino);
+	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	if (!bpf_map_lookup_elem(&files, &key))
+		return;
+	ev = ev_reserve(sizeof(*ev), TW_EV_WB_START);
+	if (!ev)
+		return;
+	ev->ino = key.ino;
+	ev->dev = key.dev;
+	ev->pos = pos;
+	ev->len = len;
+	ev->flags = flags;
+	ev->ret = ret;
+	ev->pad = 0;
+	ev_submit(ev);
+}
+
+/* iomap (XFS): one folio, locked and clean, just before folio_start_writeback(). */
+SEC("tp_btf/iomap_writeback_folio")
+int BPF_PROG(tw_iomap_wb_folio, struct inode *inode, loff_t pos, __u64 len)
+{
+	emit_wb(inode, pos, len, 0, 0);
+	return 0;
+}
+
+/* The same tracepoint before 6.17 (iomap_writepage_map): compat choice in user space. */
+SEC("tp_btf/iomap_writepage")
+int BPF_PROG(tw_iomap_writepage, struct inode *inode, loff_t pos, __u64 len)
+{
+	emit_wb(inode, pos, len, 0, 0);
+	return 0;
+}
+
+static __always_inline void emit_wb_pass(struct inode *inode, struct writeback_control *wbc,
+					 __u32 flags, int ret)
+{
+	__u64 lo = 0, hi = ~0ULL;
+
+	if (!BPF_CORE_READ_BITFIELD_PROBED(wbc, range_cyclic)) {
+		lo = BPF_CORE_READ(wbc, range_start);
+		hi = BPF_CORE_READ(wbc, range_end);
+	}
+	if (BPF_CORE_READ(wbc, sync_mode) == WB_SYNC_ALL)
+		flags |= TW_WB_SYNC_ALL;
+	if (BPF_CORE_READ(wbc, nr_to_write) == 0x7fffffffffffffffLL)
+		flags |= TW_WB_NO_LIMIT;
+	emit_wb(inode, lo, hi - lo < ~0ULL ? hi - lo + 1 : hi - lo, flags | TW_WB_PASS, ret);
+}
+
+/* ext4 has no per-folio writeback tracepoint: its writepages pass, begin and end. */
+SEC("tp_btf/ext4_writepages")
+int BPF_PROG(tw_ext4_writepages, struct inode *inode, struct writeback_control *wbc)
+{
+	emit_wb_pass(inode, wbc, 0, 0);
+	return 0;
+}
+
+SEC("tp_btf/ext4_writepages_result")
+int BPF_PROG(tw_ext4_writepages_result, struct inode *inode, struct writeback_control *wbc,
+	     int ret, int pages_written)
+{
+	emit_wb_pass(inode, wbc, TW_WB_PASS_END, ret);
+	return 0;
+}
+
 SEC("tp_btf/block_bio_queue")
 int BPF_PROG(tw_bio_queue, struct bio *bio)
 {

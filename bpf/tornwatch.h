@@ -10,7 +10,7 @@
 #ifndef TORNWATCH_H
 #define TORNWATCH_H
 
-#define TW_RECORD_VERSION 6
+#define TW_RECORD_VERSION 7
 
 #define TW_MAX_EXT	8	/* file extents carried in one bio record */
 #define TW_RPATH_LEN	320	/* path inside its filesystem, components leaf first */
@@ -39,6 +39,7 @@ enum tw_ev_type {
 	TW_EV_FLUSH,		/* a cache flush request was issued or completed */
 	TW_EV_ATOMIC_LIMITS,	/* user space only: a file's statx atomic write limits */
 	TW_EV_DISCARD,		/* a traced file lost cached folios: truncated or unlinked */
+	TW_EV_WB_START,		/* writeback of a traced file's folio, or a pass over a range, began */
 	TW_EV_MAX,
 };
 
@@ -59,6 +60,12 @@ enum tw_ev_type {
 /* tw_discard_ev.flags */
 #define TW_DISCARD_GONE		0x1	/* the inode is being freed: unlinked, last reference gone */
 #define TW_DISCARD_EOF		0x2	/* the folio lies past the file's size: all past pos is gone */
+
+/* tw_wb_ev.flags */
+#define TW_WB_PASS		0x1	/* a writepages pass over [pos, pos + len), not one folio */
+#define TW_WB_PASS_END		0x2	/* ... that pass returned (ret) */
+#define TW_WB_SYNC_ALL		0x4	/* the pass is data-integrity writeback (WB_SYNC_ALL) */
+#define TW_WB_NO_LIMIT		0x8	/* the pass may write every dirty folio (nr_to_write max) */
 
 /* Kernel flag values the records carry as they are (not in BTF: macros). */
 #define TW_RWF_DSYNC	0x02
@@ -303,7 +310,18 @@ struct tw_device_ev {
 	__u32 atomic_unit_max;	/* queue/atomic_write_unit_max_bytes */
 	__u32 atomic_boundary;	/* queue/atomic_write_boundary_bytes, 0: none */
 	__u32 atomic_max;	/* queue/atomic_write_max_bytes */
+	__u32 write_cache;	/* queue/write_cache: TW_WC_* */
+	__s32 fua;		/* queue/fua: 1 the device does FUA itself, 0 not, -1 unknown */
+	__u32 logical_block;	/* queue/logical_block_size, 0: unknown */
+	__u32 physical_block;	/* queue/physical_block_size, 0: unknown */
+	__u32 atomic_size_opt;	/* --atomic-size given for this device (bytes), 0: none */
+	__u32 pad;
 };
+
+/* tw_device_ev.write_cache */
+#define TW_WC_UNKNOWN	0
+#define TW_WC_BACK	1	/* "write back": completion is not persistence, flushes are */
+#define TW_WC_THROUGH	2	/* "write through": completion is persistence */
 
 struct tw_atomic_limits_ev {
 	struct tw_hdr h;
@@ -329,11 +347,29 @@ struct tw_discard_ev {
 	__u32 flags;		/* TW_DISCARD_* */
 };
 
+/*
+ * Writeback begins before any bio is queued: the folio gets PG_writeback, then its bio may
+ * wait in blk-throttle (cgroup io.max) before block_bio_queue fires. One folio (iomap, the
+ * folio lock held: nothing can change it before PG_writeback), or a filesystem's writepages
+ * pass over a range (ext4, which has no per-folio tracepoint): its end says what it did.
+ */
+struct tw_wb_ev {
+	struct tw_hdr h;
+	__u64 ino;
+	__u64 pos;		/* the folio's bytes in the file, or the pass's range */
+	__u64 len;
+	__u32 dev;
+	__u32 flags;		/* TW_WB_* */
+	__s32 ret;		/* TW_WB_PASS_END: what the pass returned */
+	__u32 pad;
+};
+
 _Static_assert(sizeof(struct tw_discard_ev) == 56, "tw_discard_ev layout");
+_Static_assert(sizeof(struct tw_wb_ev) == 64, "tw_wb_ev layout");
 _Static_assert(sizeof(struct tw_modified_ev) == 72, "tw_modified_ev layout");
 _Static_assert(sizeof(struct tw_wait_begin_ev) == 56 + 8 * TW_STACK_DEPTH, "tw_wait_begin_ev");
 _Static_assert(sizeof(struct tw_wait_end_ev) == 32, "tw_wait_end_ev layout");
-_Static_assert(sizeof(struct tw_device_ev) == 48, "tw_device_ev layout");
+_Static_assert(sizeof(struct tw_device_ev) == 72, "tw_device_ev layout");
 _Static_assert(sizeof(struct tw_atomic_limits_ev) == 48, "tw_atomic_limits_ev layout");
 
 /*

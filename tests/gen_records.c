@@ -15,7 +15,8 @@
  * returned; and for file "atomic" (RWF_ATOMIC writes on a device with atomic limits):
  * atomic, cow-atomic, a request crossing the device's atomic boundary, and refused
  * atomic writes breaking each of the kernel's rules. Plus stable-page waits, a cache
- * flush, a device record with atomic limits and the BPF counters (all zero).
+ * flush, a device record with atomic limits, write cache, FUA and block sizes, and the BPF
+ * counters (all zero).
  */
 #include <stdio.h>
 #include <string.h>
@@ -61,7 +62,8 @@ static void device(void)
 {
 	struct tw_device_ev e = { .dev = DEV, .stable_writes = 0, .atomic_unit_min = 4096,
 				  .atomic_unit_max = 64 * K, .atomic_boundary = 64 * K,
-				  .atomic_max = 64 * K };
+				  .atomic_max = 64 * K, .write_cache = TW_WC_BACK, .fua = 1,
+				  .logical_block = 512, .physical_block = 4096 };
 
 	emit(&e, TW_EV_DEVICE, sizeof(e), 0);
 }

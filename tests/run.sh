@@ -31,12 +31,15 @@ for t in build/tests/test_*; do
 done
 if [ "${1:-}" != "--unit-only" ]; then
 	run "cli" tests/e2e/cli.sh
+	run "output files" tests/e2e/outfile.sh
 	run "install" tests/e2e/install.sh
 	run "prometheus" tests/e2e/prom.sh
 	run "json schema" tests/e2e/schema.sh
 	for fs in ext4 xfs; do
 		run "core on $fs" tests/e2e/core.sh "$fs"
+		run "device facts on $fs" tests/e2e/devfacts.sh "$fs"
 		run "stable pages on $fs" tests/e2e/stable.sh "$fs"
+		run "throttled writeback on $fs" tests/e2e/throttle.sh "$fs"
 		run "write modes on $fs" tests/e2e/modes.sh "$fs"
 		run "PostgreSQL on $fs" tests/real/postgres.sh "$fs"
 		run "fio on $fs" tests/real/fio.sh "$fs"

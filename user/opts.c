@@ -4,6 +4,7 @@
 #include <string.h>
 #include "common.h"
 #include "opts.h"
+#include "outfile.h"
 #include "tracker.h"
 
 static const char usage_text[] =
@@ -25,6 +26,9 @@ static const char usage_text[] =
 "                         then the totals\n"
 "  -j, --json FILE        write the report as JSON to FILE ('-' for stdout)\n"
 "  -w, --record FILE      save the run's records for --replay\n"
+"                         (output files: a regular FILE is replaced by a rename; a\n"
+"                         device, FIFO or socket is written in place; a symlink is\n"
+"                         refused; every FILE is checked before tracing starts)\n"
 "  -r, --replay FILE      report from a saved record; needs neither root nor BPF\n"
 "      --check            exit 1 when a unit failed (see --fail-on), 3 when only the\n"
 "                         command failed; a line per failure kind names the offenders\n"
@@ -35,6 +39,11 @@ static const char usage_text[] =
 "                         --json as NDJSON on stdout\n"
 "      --prom FILE        node_exporter textfile metrics, rewritten at each -i interval\n"
 "                         and at exit (atomic rename)\n"
+"      --atomic-size DEV=SIZE\n"
+"                         the power-fail atomic size of block device DEV (MAJ:MIN or\n"
+"                         /dev/NAME), for a drive that promises more than sysfs says\n"
+"                         (power-loss protection); repeatable. Default: sysfs\n"
+"                         atomic_write_unit_max_bytes, else physical_block_size\n"
 "      --no-stable        leave out stablepage (pages modified under writeback, waits)\n"
 "      --top N            files listed in the text report (default 10)\n"
 "      --max-units N      units followed at once in user space (default 1048576)\n"
@@ -48,7 +57,8 @@ static const char usage_text[] =
 "\n"
 "Exit status: 0 on success; with -- COMMAND, COMMAND's own status; with --check,\n"
 "1 when a unit failed, 3 when the checks passed but COMMAND failed; 2 when tornwatch\n"
-"itself fails (bad option, not root, cannot load).\n"
+"itself fails (bad option, not root, cannot load, an output FILE that cannot be\n"
+"written, before tracing or at the end).\n"
 "\n"
 "EXAMPLES\n"
 "  A live database (postmaster and all its backends), 8 KiB pages:\n"
@@ -90,6 +100,7 @@ enum {
 	OPT_FAIL_ON,
 	OPT_EVENTS,
 	OPT_PROM,
+	OPT_ATOMIC_SIZE,
 };
 
 static const struct option long_opts[] = {
@@ -112,11 +123,22 @@ static const struct option long_opts[] = {
 	{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
 	{ "events", optional_argument, NULL, OPT_EVENTS },
 	{ "prom", required_argument, NULL, OPT_PROM },
+	{ "atomic-size", required_argument, NULL, OPT_ATOMIC_SIZE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{},
 };
+
+static int parse_atomic_size_opt(struct tw_opts *o, const char *arg, char *err, size_t errlen)
+{
+	if (o->nr_atomic_sizes >= TW_MAX_ATOMIC_SIZES) {
+		snprintf(err, errlen, "--atomic-size: at most %d devices; give one per drive",
+			 TW_MAX_ATOMIC_SIZES);
+		return -1;
+	}
+	return tw_parse_atomic_size(arg, &o->atomic_sizes[o->nr_atomic_sizes++], err, errlen);
+}
 
 int opts_parse(struct tw_opts *o, int argc, char **argv, char *err, size_t errlen)
 {
@@ -232,6 +254,10 @@ int opts_parse(struct tw_opts *o, int argc, char **argv, char *err, size_t errle
 		case OPT_PROM:
 			o->prom_path = optarg;
 			break;
+		case OPT_ATOMIC_SIZE:
+			if (parse_atomic_size_opt(o, optarg, err, errlen))
+				return OPTS_ERROR;
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -263,7 +289,7 @@ int opts_parse(struct tw_opts *o, int argc, char **argv, char *err, size_t errle
 		o->cmd = &argv[optind];
 	}
 
-	if (o->events && o->json_path && !strcmp(o->json_path, "-")) {
+	if (o->events && outfile_is_stdout(o->json_path)) {
 		snprintf(err, errlen, "--events and --json - both write to stdout; give --json a "
 			 "file name");
 		return OPTS_ERROR;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include "devfacts.h"
 
 #define TW_MAX_PIDS 64
 
@@ -34,6 +35,8 @@ struct tw_opts {
 	uint64_t max_bios;		/* BPF: bios in flight */
 	uint64_t max_procs;		/* BPF: traced processes */
 	uint64_t ringbuf_bytes;
+	struct tw_atomic_size_opt atomic_sizes[TW_MAX_ATOMIC_SIZES];	/* --atomic-size */
+	int nr_atomic_sizes;
 };
 
 enum { OPTS_RUN = 0, OPTS_EXIT_OK = 1, OPTS_ERROR = -1 };

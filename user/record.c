@@ -5,14 +5,14 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "outfile.h"
 #include "record.h"
 #include "tornwatch.h"
 #include "tracker.h"
 
 struct tw_recorder {
+	struct outfile *of;	/* a regular file grows under a temporary name until the end */
 	FILE *f;
-	char *path;
-	char *tmp;
 	int err;
 };
 
@@ -23,71 +23,68 @@ struct tw_recorder *recorder__open(const char *path, uint64_t unit_size, const c
 	struct tw_recorder *r = calloc(1, sizeof(*r));
 	struct timespec ts;
 
-	if (!r)
-		goto oom;
-	r->path = strdup(path);
-	if (!r->path || asprintf(&r->tmp, "%s.tmp.%d", path, (int)getpid()) < 0)
-		goto oom;
-	r->f = fopen(r->tmp, "w");
-	if (!r->f) {
-		snprintf(err, errlen, "--record: cannot create %s: %s", r->tmp, strerror(errno));
-		goto fail;
+	if (!r) {
+		snprintf(err, errlen, "--record: out of memory");
+		return NULL;
 	}
+	r->of = outfile__open(path, "--record", err, errlen);
+	if (!r->of) {
+		free(r);
+		return NULL;
+	}
+	r->f = outfile__stream(r->of);
 	memcpy(h.magic, TW_RECORD_MAGIC, sizeof(h.magic));
 	h.unit_size = unit_size;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	h.start_realtime_ns = (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 	snprintf(h.kernel, sizeof(h.kernel), "%s", kernel);
-	if (fwrite(&h, sizeof(h), 1, r->f) != 1) {
-		snprintf(err, errlen, "--record: cannot write %s: %s", r->tmp, strerror(errno));
-		goto fail;
-	}
+	recorder__write(r, &h, sizeof(h));
 	return r;
-oom:
-	snprintf(err, errlen, "--record: out of memory");
-fail:
-	if (r) {
-		if (r->f) {
-			fclose(r->f);
-			unlink(r->tmp);
-		}
-		free(r->path);
-		free(r->tmp);
-		free(r);
-	}
-	return NULL;
 }
 
 int recorder__write(struct tw_recorder *r, const void *rec, size_t len)
 {
 	if (!r->err && fwrite(rec, len, 1, r->f) != 1)
-		r->err = errno ? -errno : -EIO;
+		r->err = outfile__error(r->of) ? -outfile__error(r->of) : -EIO;
 	return r->err;
 }
 
 int recorder__close(struct tw_recorder *r)
 {
+	char msg[256];
 	int err;
 
 	if (!r)
 		return 0;
-	err = r->err;
-	if (fflush(r->f) || fsync(fileno(r->f)))
-		err = err ? err : -errno;
-	if (fclose(r->f) && !err)
-		err = -errno;
-	if (!err && rename(r->tmp, r->path))
-		err = -errno;
-	if (err)
-		unlink(r->tmp);
-	free(r->path);
-	free(r->tmp);
+	if (r->err) {
+		err = r->err;
+		outfile__discard(r->of);
+	} else {
+		err = outfile__commit(r->of, msg, sizeof(msg));
+	}
 	free(r);
 	return err;
 }
 
+void recorder__discard(struct tw_recorder *r)
+{
+	if (!r)
+		return;
+	outfile__discard(r->of);
+	free(r);
+}
+
 struct tracker *replay_file(const char *path, uint64_t max_units, uint64_t *unit_size,
 			    char *kernel, size_t kernel_len, char *err, size_t errlen)
+{
+	return replay_file_prepared(path, max_units, NULL, NULL, unit_size, kernel, kernel_len,
+				    err, errlen);
+}
+
+struct tracker *replay_file_prepared(const char *path, uint64_t max_units,
+				     void (*prepare)(struct tracker *t, void *ctx), void *ctx,
+				     uint64_t *unit_size, char *kernel, size_t kernel_len,
+				     char *err, size_t errlen)
 {
 	struct tw_record_file_hdr h;
 	union {
@@ -108,7 +105,8 @@ struct tracker *replay_file(const char *path, uint64_t max_units, uint64_t *unit
 		goto out;
 	}
 	if (h.version != TW_RECORD_VERSION || h.hdr_size != sizeof(h)) {
-		snprintf(err, errlen, "--replay: %s has record format %u; this tornwatch reads %u",
+		snprintf(err, errlen, "--replay: %s has record format %u; this tornwatch reads %u "
+			 "only: replay it with the tornwatch that recorded it, or record again",
 			 path, h.version, TW_RECORD_VERSION);
 		goto out;
 	}
@@ -119,6 +117,8 @@ struct tracker *replay_file(const char *path, uint64_t max_units, uint64_t *unit
 		snprintf(err, errlen, "--replay: out of memory");
 		goto out;
 	}
+	if (prepare)
+		prepare(t, ctx);
 	while ((n = fread(&rec.h, 1, sizeof(rec.h), f)) == sizeof(rec.h)) {
 		if (rec.h.size < sizeof(rec.h) || rec.h.size > sizeof(rec) ||
 		    (rec.h.size > sizeof(rec.h) &&

@@ -28,8 +28,13 @@ struct tw_recorder;
 struct tw_recorder *recorder__open(const char *path, uint64_t unit_size, const char *kernel,
 				   char *err, size_t errlen);
 int recorder__write(struct tw_recorder *r, const void *rec, size_t len);
-/* Flush and move into place; returns -errno (the file is then removed). */
+/*
+ * Flush and move into place (outfile.h: a regular file is renamed over the path, a
+ * FIFO was written in place); returns -errno (a temporary file is then removed).
+ */
 int recorder__close(struct tw_recorder *r);
+/* A failed run: remove the temporary file, leave the path as it was. */
+void recorder__discard(struct tw_recorder *r);
 
 struct tracker;
 
@@ -39,5 +44,10 @@ struct tracker;
  */
 struct tracker *replay_file(const char *path, uint64_t max_units, uint64_t *unit_size,
 			    char *kernel, size_t kernel_len, char *err, size_t errlen);
+/* The same, with prepare(tracker, ctx) called before the first record is fed. */
+struct tracker *replay_file_prepared(const char *path, uint64_t max_units,
+				     void (*prepare)(struct tracker *t, void *ctx), void *ctx,
+				     uint64_t *unit_size, char *kernel, size_t kernel_len,
+				     char *err, size_t errlen);
 
 #endif

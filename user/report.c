@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 #include "common.h"
+#include "outfile.h"
+#include "devfacts.h"
 #include "report.h"
 
 static const char *const stat_names[] = TW_STAT_NAMES;
@@ -205,6 +207,15 @@ static void report_stable_text(FILE *f, const struct tw_summary *s)
 	}
 }
 
+/* Whole and atomic units that one request carried, but more than the device keeps atomic. */
+static void report_beyond_atomic_text(FILE *f, const struct tw_counts *c)
+{
+	fprintf(f, "    %-29s %12" PRIu64 "  one request, but a power cut during the request can "
+		"still tear it\n", "beyond device atomic size", c->whole_beyond_atomic);
+	fprintf(f, "    %-29s %12" PRIu64 "  not judged: no facts of the device\n",
+		"device atomic size unknown", c->whole_atomic_unknown);
+}
+
 void report_text(FILE *f, const struct tw_summary *s, const struct tw_report_meta *m)
 {
 	const struct tw_counts *c = &s->c;
@@ -221,6 +232,7 @@ void report_text(FILE *f, const struct tw_summary *s, const struct tw_report_met
 	fprintf(f, "UNITS %-28s %12" PRIu64 "\n", "total", tw_units_total(c));
 	fprintf(f, "  %-31s %12" PRIu64 "\n", "whole", c->verdict[TW_V_WHOLE]);
 	fprintf(f, "  %-31s %12" PRIu64 "\n", "atomic (REQ_ATOMIC)", c->verdict[TW_V_ATOMIC]);
+	report_beyond_atomic_text(f, c);
 	fprintf(f, "  %-31s %12" PRIu64 "\n", "split", c->verdict[TW_V_SPLIT]);
 	fprintf(f, "    %-29s %12" PRIu64 "\n", "at writeback (several bios)", c->split_writeback);
 	fprintf(f, "    %-29s %12" PRIu64 "\n", "at direct I/O (several bios)", c->split_dio);
@@ -260,6 +272,7 @@ void report_text(FILE *f, const struct tw_summary *s, const struct tw_report_met
 	}
 
 	report_modes_text(f, s);
+	report_devices_text(f, s);
 	report_stable_text(f, s);
 
 	fprintf(f, "\nLOST %-29s %12" PRIu64 "%s\n", "total", s->lost_total,
@@ -362,6 +375,7 @@ void report_prom(FILE *f, const struct tw_summary *s)
 	prom_header(f, "tornwatch_stable_page_waits_total", "counter",
 		    "Writers that waited for a folio's writeback (stable pages).");
 	fprintf(f, "tornwatch_stable_page_waits_total %" PRIu64 "\n", s->stable.waits);
+	report_devices_prom(f, s);
 	prom_header(f, "tornwatch_write_latency_seconds", "histogram",
 		    "Latency of write units that reached the device, by write mode and stage.");
 	for (int m = 0; m < TW_M_NR; m++) {
@@ -388,38 +402,19 @@ void report_prom(FILE *f, const struct tw_summary *s)
 }
 
 /*
- * Write a file through a temporary one and a rename: a reader (node_exporter, a CI
- * step) never sees half of it. opt names the option in messages.
+ * Write an output file the way outfile.c decides for its path (a regular file through
+ * a temporary one and a rename, so a reader never sees half of it; a device or FIFO in
+ * place). opt names the option in messages.
  */
-static int replace_file(const char *path, const char *opt, void (*fill)(FILE *f, const void *ctx),
-			const void *ctx, char *err, size_t errlen)
+static int write_file(const char *path, const char *opt, void (*fill)(FILE *f, const void *ctx),
+		      const void *ctx, char *err, size_t errlen)
 {
-	char *tmp = NULL;
-	FILE *f;
-	int rc = 0;
+	struct outfile *of = outfile__open(path, opt, err, errlen);
 
-	if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0)
-		return -ENOMEM;
-	f = fopen(tmp, "w");
-	if (!f) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: cannot create %s: %s", opt, tmp, strerror(errno));
-		free(tmp);
-		return rc;
-	}
-	fill(f, ctx);
-	if (fflush(f) || ferror(f))
-		rc = -EIO;
-	if (fclose(f) && !rc)
-		rc = -errno;
-	if (!rc && rename(tmp, path))
-		rc = -errno;
-	if (rc) {
-		snprintf(err, errlen, "%s: cannot write %s: %s", opt, path, strerror(-rc));
-		unlink(tmp);
-	}
-	free(tmp);
-	return rc;
+	if (!of)
+		return -EINVAL;
+	fill(outfile__stream(of), ctx);
+	return outfile__commit(of, err, errlen);
 }
 
 static void fill_prom(FILE *f, const void *ctx)
@@ -429,7 +424,7 @@ static void fill_prom(FILE *f, const void *ctx)
 
 int report_prom_file(const char *path, const struct tw_summary *s, char *err, size_t errlen)
 {
-	return replace_file(path, "--prom", fill_prom, s, err, errlen);
+	return write_file(path, "--prom", fill_prom, s, err, errlen);
 }
 
 void check_evaluate(struct tw_check *c, const struct tw_summary *s)
@@ -526,6 +521,8 @@ static void json_counts(FILE *f, const struct tw_counts *c, const char *ind)
 	fprintf(f, "%s\"untracked\": %" PRIu64 ",\n", ind, c->untracked);
 	fprintf(f, "%s\"refused\": %" PRIu64 ",\n", ind, c->refused);
 	fprintf(f, "%s\"io_errors\": %" PRIu64 ",\n", ind, c->io_errors);
+	fprintf(f, "%s\"whole_beyond_device_atomic\": %" PRIu64 ",\n", ind, c->whole_beyond_atomic);
+	fprintf(f, "%s\"whole_atomic_size_unknown\": %" PRIu64 ",\n", ind, c->whole_atomic_unknown);
 	fprintf(f, "%s\"modifications\": %" PRIu64 "\n", ind, c->modified);
 }
 
@@ -577,18 +574,9 @@ static void report_modes_json(FILE *f, const struct tw_summary *s)
 	for (int k = 0; k < TW_AV_NR; k++)
 		fprintf(f, "%s\"%s\": %" PRIu64, k ? ", " : "", tw_atomic_violation_names[k],
 			s->atomic.violations[k]);
-	fprintf(f, "}},\n  \"devices\": [");
-	for (size_t i = 0; i < s->stable.nr_devices; i++) {
-		const struct tw_device *d = &s->stable.devices[i];
-		char dev[16];
-
-		fmt_kdev(d->dev, dev, sizeof(dev));
-		fprintf(f, "%s\n    {\"dev\": \"%s\", \"stable_writes\": %d, \"atomic_write_unit_min\": "
-			"%u, \"atomic_write_unit_max\": %u, \"atomic_write_boundary\": %u, "
-			"\"atomic_write_max\": %u}", i ? "," : "", dev, d->stable_writes,
-			d->atomic_unit_min, d->atomic_unit_max, d->atomic_boundary, d->atomic_max);
-	}
-	fprintf(f, "%s],\n  \"writeback_triggers\": {", s->stable.nr_devices ? "\n  " : "");
+	fprintf(f, "}},\n  \"devices\": ");
+	report_devices_json(f, s);
+	fprintf(f, ",\n  \"writeback_triggers\": {");
 	for (int k = 0; k < TW_TRIG_NR; k++)
 		fprintf(f, "%s\"%s\": %" PRIu64, k ? ", " : "", tw_trigger_names[k], s->triggers[k]);
 	fprintf(f, "},\n");
@@ -743,9 +731,5 @@ int report_json_file(const char *path, const struct tw_summary *s,
 {
 	struct json_ctx j = { .s = s, .m = m };
 
-	if (!strcmp(path, "-")) {
-		report_json(stdout, s, m);
-		return fflush(stdout) ? -errno : 0;
-	}
-	return replace_file(path, "--json", fill_json, &j, err, errlen);
+	return write_file(path, "--json", fill_json, &j, err, errlen);
 }

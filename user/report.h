@@ -39,11 +39,11 @@ void report_event_text(FILE *f, const struct tw_unit_event *ev);
 void report_event_json(FILE *f, const struct tw_unit_event *ev);
 /* Prometheus text exposition (node_exporter's textfile collector reads it). */
 void report_prom(FILE *f, const struct tw_summary *s);
-/* Write it to path through a temporary file and a rename. */
+/* Write it to path as outfile.h says (a regular file: temporary file and rename). */
 int report_prom_file(const char *path, const struct tw_summary *s, char *err, size_t errlen);
 void report_text(FILE *f, const struct tw_summary *s, const struct tw_report_meta *m);
 void report_json(FILE *f, const struct tw_summary *s, const struct tw_report_meta *m);
-/* Write JSON to path ("-": stdout) through a temporary file and rename. */
+/* Write JSON to path ("-": stdout) as outfile.h says. */
 int report_json_file(const char *path, const struct tw_summary *s,
 		     const struct tw_report_meta *m, char *err, size_t errlen);
 

@@ -22,9 +22,11 @@
 #include <time.h>
 #include <unistd.h>
 #include "common.h"
+#include "devsysfs.h"
 #include "follow.h"
 #include "ksyms.h"
 #include "opts.h"
+#include "outfile.h"
 #include "record.h"
 #include "report.h"
 #include "trace.h"
@@ -38,7 +40,7 @@ struct intake {
 	struct tracer *tracer;
 	struct ksyms *ksyms;		/* loaded at the first writeback wait */
 	bool ksyms_tried;
-	uint32_t devs_seen[64];		/* block devices whose settings were recorded */
+	uint32_t devs_seen[256];	/* block devices whose settings were recorded */
 	const struct tw_opts *opts;
 	int nr_devs_seen;
 };
@@ -151,33 +153,6 @@ static void resolve_path(struct intake *in, const struct tw_file_ev *e)
 	note_atomic_limits(in, &p);
 }
 
-/* A block device's queue attribute (a partition's is its disk's), -1 unknown. */
-static long long read_queue_attr(uint32_t kdev, const char *attr)
-{
-	unsigned int maj = kdev >> 20, min = kdev & 0xfffff;
-	char path[160];
-	long long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/partition", maj, min);
-	snprintf(path, sizeof(path), access(path, F_OK) ? "/sys/dev/block/%u:%u/queue/%s"
-			: "/sys/dev/block/%u:%u/../queue/%s", maj, min, attr);
-	f = fopen(path, "r");
-	if (f) {
-		if (fscanf(f, "%lld", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
-}
-
-static uint32_t queue_u32(uint32_t kdev, const char *attr)
-{
-	long long v = read_queue_attr(kdev, attr);
-
-	return v > 0 && v <= UINT32_MAX ? (uint32_t)v : 0;
-}
-
 /* struct statx as the kernel fills it (glibc 2.36's lacks the atomic fields). */
 struct tw_statx {
 	uint32_t mask, blksize;
@@ -221,7 +196,11 @@ static void note_atomic_limits(struct intake *in, const struct tw_path_ev *p)
 	deliver(in, &a, sizeof(a));
 }
 
-/* The first file of a device: record its queue's settings as tracing sees them. */
+/*
+ * The first file of a filesystem, or the first request on a block device (a partition's
+ * requests are its disk's): record its queue's settings as tracing sees them, and the
+ * --atomic-size given for it, so a replay judges units as this run did.
+ */
 static void note_device(struct intake *in, const struct tw_hdr *h, uint32_t dev)
 {
 	struct tw_device_ev d = {
@@ -232,13 +211,13 @@ static void note_device(struct intake *in, const struct tw_hdr *h, uint32_t dev)
 	for (int i = 0; i < in->nr_devs_seen; i++)
 		if (in->devs_seen[i] == dev)
 			return;
-	if (in->nr_devs_seen < (int)(sizeof(in->devs_seen) / sizeof(in->devs_seen[0])))
-		in->devs_seen[in->nr_devs_seen++] = dev;
-	d.stable_writes = read_queue_attr(dev, "stable_writes");
-	d.atomic_unit_min = queue_u32(dev, "atomic_write_unit_min_bytes");
-	d.atomic_unit_max = queue_u32(dev, "atomic_write_unit_max_bytes");
-	d.atomic_boundary = queue_u32(dev, "atomic_write_boundary_bytes");
-	d.atomic_max = queue_u32(dev, "atomic_write_max_bytes");
+	/* Full: later devices have no facts (their units count as whole_atomic_size_unknown). */
+	if (in->nr_devs_seen >= (int)(sizeof(in->devs_seen) / sizeof(in->devs_seen[0])))
+		return;
+	in->devs_seen[in->nr_devs_seen++] = dev;
+	devsysfs_fill(&d);
+	d.atomic_size_opt = devsysfs_atomic_size(dev, in->opts->atomic_sizes,
+						 in->opts->nr_atomic_sizes);
 	deliver(in, &d, sizeof(d));
 }
 
@@ -280,6 +259,9 @@ static void on_record(void *ctx, const void *rec, size_t len)
 	}
 	if (h->type == TW_EV_FILE && len >= sizeof(struct tw_file_ev))
 		note_device(in, h, ((const struct tw_file_ev *)rec)->dev);
+	if (h->type == TW_EV_RQ_ISSUE && len >= sizeof(struct tw_rq_ev) &&
+	    ((const struct tw_rq_ev *)rec)->dev)
+		note_device(in, h, ((const struct tw_rq_ev *)rec)->dev);
 	deliver(in, rec, len);
 	if (h->type == TW_EV_FILE && len >= sizeof(struct tw_file_ev))
 		resolve_path(in, rec);
@@ -333,7 +315,7 @@ static int write_reports(struct tracker *t, const struct tw_opts *o, const char 
 	tracker__summary(t, &s);
 	if (o->check)
 		check_evaluate(&check, &s);
-	if (!o->json_path || strcmp(o->json_path, "-"))
+	if (!outfile_is_stdout(o->json_path))
 		report_text(stdout, &s, &m);
 	fflush(stdout);
 	if (o->json_path && report_json_file(o->json_path, &s, &m, err, sizeof(err))) {
@@ -354,6 +336,15 @@ static int write_reports(struct tracker *t, const struct tw_opts *o, const char 
 	return rc;
 }
 
+/* --atomic-size on a replay: exact MAJ:MIN of the recorded host (no sysfs to ask there). */
+static void replay_atomic_sizes(struct tracker *t, void *ctx)
+{
+	const struct tw_opts *o = ctx;
+
+	for (int i = 0; i < o->nr_atomic_sizes; i++)
+		tracker__set_atomic_size(t, o->atomic_sizes[i].dev, o->atomic_sizes[i].bytes);
+}
+
 static int run_replay(const struct tw_opts *o)
 {
 	char err[256], kernel[65];
@@ -361,8 +352,8 @@ static int run_replay(const struct tw_opts *o)
 	struct tracker *t;
 	int rc;
 
-	t = replay_file(o->replay_path, o->max_units, &unit, kernel, sizeof(kernel), err,
-			sizeof(err));
+	t = replay_file_prepared(o->replay_path, o->max_units, replay_atomic_sizes, (void *)o,
+				 &unit, kernel, sizeof(kernel), err, sizeof(err));
 	if (!t) {
 		fprintf(stderr, "tornwatch: %s\n", err);
 		return TW_EXIT_ERROR;
@@ -638,8 +629,7 @@ fail:
 out:
 	tracer__free(in.tracer);
 	ksyms__free(in.ksyms);
-	if (in.rec)
-		recorder__close(in.rec);
+	recorder__discard(in.rec);	/* a failed run leaves the path as it was */
 	tracker__free(in.tracker);
 	return rc;
 }
@@ -653,6 +643,10 @@ int main(int argc, char **argv)
 	case OPTS_EXIT_OK:
 		return TW_EXIT_OK;
 	case OPTS_ERROR:
+		fprintf(stderr, "tornwatch: %s\n", err);
+		return TW_EXIT_ERROR;
+	}
+	if (outputs_check(&o, err, sizeof(err))) {	/* before any BPF, any command */
 		fprintf(stderr, "tornwatch: %s\n", err);
 		return TW_EXIT_ERROR;
 	}

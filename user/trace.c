@@ -235,6 +235,21 @@ static void choose_syscall_hooks(struct tracer *tr)
 			"run for every syscall");
 }
 
+/* iomap's per-folio writeback tracepoint was iomap_writepage before 6.17. */
+static void choose_iomap_writeback(struct tracer *tr)
+{
+	struct tornwatch_bpf *s = tr->skel;
+	bool now = tp_btf_exists(tr, "iomap_writeback_folio", NULL);
+	bool old = !now && tp_btf_exists(tr, "iomap_writepage", NULL);
+
+	bpf_program__set_autoload(s->progs.tw_iomap_wb_folio, now);
+	bpf_program__set_autoload(s->progs.tw_iomap_writepage, old);
+	if (tr->cfg.verbose || (!now && !old))
+		fprintf(stderr, "tornwatch: iomap writeback: %s\n", now ?
+			"iomap_writeback_folio (tp_btf)" : old ? "iomap_writepage (tp_btf)" :
+			"no tracepoint; XFS writeback is seen from its bios only");
+}
+
 int tracer__load(struct tracer *tr, char *err, size_t errlen)
 {
 	struct tornwatch_bpf *s = tr->skel;
@@ -247,6 +262,10 @@ int tracer__load(struct tracer *tr, char *err, size_t errlen)
 		  "XFS software atomic writes are reported as split, not cow-atomic" },
 		{ s->progs.tw_cache_delete, "mm_filemap_delete_from_page_cache", NULL,
 		  "units of truncated or deleted files stay pending, not discarded" },
+		{ s->progs.tw_ext4_writepages, "ext4_writepages", "ext4",
+		  "ext4 writeback is seen from its bios only" },
+		{ s->progs.tw_ext4_writepages_result, "ext4_writepages_result", "ext4",
+		  "ext4 writeback is seen from its bios only" },
 	};
 	int err_load;
 
@@ -265,6 +284,7 @@ int tracer__load(struct tracer *tr, char *err, size_t errlen)
 				ok ? "present, attached as tp_btf" : "absent; ",
 				ok ? "" : opt[i].without, "");
 	}
+	choose_iomap_writeback(tr);
 	err_load = tornwatch_bpf__load(s);
 	if (err_load) {
 		snprintf(err, errlen, "cannot load the BPF programs (%s); run with -v for the "

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "common.h"
+#include "devfacts.h"
 #include "htab.h"
 #include "tracker.h"
 
@@ -22,7 +23,8 @@ const char *const tw_mode_names[TW_M_NR] = {
 };
 
 const char *const tw_stage_names[TW_ST_NR] = {
-	[TW_ST_SYSCALL] = "syscall", [TW_ST_CACHE] = "cache", [TW_ST_DEVICE] = "device",
+	[TW_ST_SYSCALL] = "syscall", [TW_ST_CACHE] = "cache", [TW_ST_QUEUED] = "queued",
+	[TW_ST_DEVICE] = "device",
 	[TW_ST_END_TO_END] = "end_to_end", [TW_ST_DURABLE] = "durable",
 };
 
@@ -127,6 +129,9 @@ enum tw_mode tw_mode_of_kiocb(uint32_t ki_flags)
 #define U_MODIFIED	0x20	/* changed while its writeback was in flight */
 #define U_NOT_FUA	0x40	/* a request carrying it had no FUA */
 #define U_ATOMIC_MISFIT	0x80	/* a request of it broke the device's atomic limits */
+#define U_WB		0x100	/* its writeback began (PG_writeback) before any bio was seen */
+#define U_DISPLACED	0x200	/* a later write replaced it in the cache: superseded, unless
+				   its writeback proves to have begun before (see displace()) */
 
 struct file_ent;
 struct uslot;
@@ -138,7 +143,11 @@ struct unit {
 	struct file_ent *f;
 	struct wrec *w;		/* the write that made it (a reference) */
 	uint64_t off, len;
+	uint64_t t_wb;		/* its writeback began (U_WB), 0: not seen before its bio */
 	uint64_t t_submit;	/* its first bio queued */
+	uint64_t displaced_by;	/* U_DISPLACED: the id of the write that replaced it */
+	struct unit *c_prev, *c_next;	/* the file's cached list: live, no byte queued */
+	bool in_cached;
 	uint32_t trigger;	/* what queued that bio: enum tw_trigger */
 	uint32_t flags;
 	uint32_t refs;		/* bio pieces that point here */
@@ -154,6 +163,8 @@ struct uslot {
 	struct file_ent *f;
 	uint64_t off;
 	struct unit *oldest;
+	bool tail;		/* an instance completed at the device; its folio may still be
+				   PG_writeback a moment (until a new writeback is seen) */
 };
 
 struct file_ent {
@@ -162,6 +173,7 @@ struct file_ent {
 	bool have_atomic;	/* statx atomic limits known */
 	uint32_t atomic_min, atomic_max, atomic_segments;
 	struct unit *atomics;	/* live atomic units */
+	struct unit *cached;	/* grid units no bio has carried yet, newest first */
 	bool have_path;
 	uint64_t clean_from;	/* no discardable unit at or past it (UINT64_MAX: not known) */
 };
@@ -191,7 +203,7 @@ struct rq_rec {
 };
 
 struct lat_sample {
-	uint64_t t_write, t_submit, t_device;
+	uint64_t t_write, t_wb, t_submit, t_device;
 	uint32_t dev;
 	bool fua;		/* every request carrying it had FUA: durable on completion */
 };
@@ -235,6 +247,9 @@ struct wrec {
 	uint32_t pid, tid;
 	struct lat_sample *parked;
 	uint32_t nparked, cap;
+	uint64_t written;	/* bytes it wrote, once returned (UINT64_MAX: all it asked) */
+	struct unit **disp;	/* instances it displaced, settled when it returns */
+	uint32_t ndisp, dcap;
 };
 
 struct tracker {
@@ -269,6 +284,8 @@ struct tracker {
 	struct htab procs;		/* pid -> struct proc_ent: waits per process */
 	struct tw_device *devices;
 	size_t nr_devices;
+	struct tw_atomic_size_opt atomic_sizes[TW_MAX_ATOMIC_SIZES];	/* --atomic-size */
+	int nr_atomic_sizes;
 	struct tw_proc_waits *procs_flat;
 	tw_event_fn event_fn;
 	void *event_ctx;
@@ -277,12 +294,20 @@ struct tracker {
 	uint64_t now;			/* the current record's time */
 };
 
+/* A writepages pass of a traced file that this thread runs (TW_WB_PASS). */
+struct wb_pass {
+	struct file_ent *f;		/* NULL: none open */
+	uint64_t t, lo, hi;
+	uint32_t flags;
+};
+
 struct task_ent {
 	struct hkey k;			/* tid */
 	uint32_t pid;
 	char comm[TW_COMM_LEN];
 	bool waiting;
 	enum tw_wait_context ctx;
+	struct wb_pass pass;
 };
 
 struct proc_ent {
@@ -322,6 +347,7 @@ size_t tw_record_size(uint32_t type)
 	case TW_EV_FLUSH: return sizeof(struct tw_flush_ev);
 	case TW_EV_ATOMIC_LIMITS: return sizeof(struct tw_atomic_limits_ev);
 	case TW_EV_DISCARD: return sizeof(struct tw_discard_ev);
+	case TW_EV_WB_START: return sizeof(struct tw_wb_ev);
 	}
 	return 0;
 }
@@ -402,6 +428,48 @@ static struct wrec *wrec_find(struct htab *h, uint64_t key)
 	struct hkey *k = hkey_find(h, key);
 
 	return k ? container_of(k, struct wrec, k) : NULL;
+}
+
+/* ---- device facts ---- */
+
+static struct tw_device *device_find(struct tracker *t, uint32_t dev)
+{
+	for (size_t i = 0; i < t->nr_devices; i++)
+		if (t->devices[i].dev == dev)
+			return &t->devices[i];
+	return NULL;
+}
+
+/*
+ * A unit that reached the device in one request (whole, atomic) is still exposed when it is
+ * larger than what that device writes atomically across a power cut. dev: the device of the
+ * request that carried it; without its facts the unit is not judged, only counted apart.
+ */
+static void count_beyond_atomic(struct tracker *t, struct unit *u, enum tw_verdict v, uint32_t dev)
+{
+	struct tw_device *d = device_find(t, dev);
+	struct tw_counts *cs[2] = { &t->c, &u->f->st.c };
+	bool unknown = !d || !d->atomic_size, beyond = !unknown && u->len > d->atomic_size;
+
+	if (v != TW_V_WHOLE && v != TW_V_ATOMIC)
+		return;
+	for (int i = 0; i < 2; i++) {
+		cs[i]->whole_atomic_unknown += unknown;
+		cs[i]->whole_beyond_atomic += beyond;
+	}
+	if (beyond)
+		d->whole_beyond_atomic++;
+}
+
+/*
+ * Completion is persistence for a request with FUA, and for any request on a device without
+ * a volatile cache (write_cache "write through": the block layer strips FUA and flushes
+ * there, and none will come). Elsewhere, and on a device whose facts are unknown, a flush
+ * issued after the completion is needed.
+ */
+static bool durable_at_completion(struct tracker *t, const struct lat_sample *x)
+{
+	return x->fua || tw_device_write_through(device_find(t, x->dev));
 }
 
 /* ---- latency ---- */
@@ -496,16 +564,19 @@ static void record_sample(struct tracker *t, enum tw_mode m, const struct lat_sa
 {
 	struct tw_mode_stats *ms = &t->modes[m];
 	uint64_t submit = x->t_submit ? x->t_submit : x->t_device;
+	uint64_t wb = x->t_wb && x->t_wb < submit ? x->t_wb : submit;
 
 	if (!t_visible) {
 		ms->incomplete++;
 		return;
 	}
 	stage_add(ms, TW_ST_SYSCALL, t_visible > x->t_write ? t_visible - x->t_write : 0);
-	stage_add(ms, TW_ST_CACHE, submit > t_visible ? submit - t_visible : 0);
+	stage_add(ms, TW_ST_CACHE, wb > t_visible ? wb - t_visible : 0);
+	if (x->t_wb)	/* writeback seen apart from its bio */
+		stage_add(ms, TW_ST_QUEUED, submit - wb);
 	stage_add(ms, TW_ST_DEVICE, x->t_device > submit ? x->t_device - submit : 0);
 	stage_add(ms, TW_ST_END_TO_END, x->t_device > x->t_write ? x->t_device - x->t_write : 0);
-	if (x->fua)
+	if (durable_at_completion(t, x))
 		stage_add(ms, TW_ST_DURABLE, x->t_device - x->t_write);
 	else
 		await_flush(t, m, x);
@@ -516,8 +587,11 @@ static void wrec_put(struct wrec *w)
 	if (!w || --w->refs)
 		return;
 	free(w->parked);
+	free(w->disp);
 	free(w);
 }
+
+static void settle_displaced(struct tracker *t, struct wrec *w);
 
 /* The write returned (t_visible), or is given up (0): the parked times are recorded. */
 static void wrec_close(struct tracker *t, struct wrec *w, uint64_t t_visible)
@@ -527,6 +601,7 @@ static void wrec_close(struct tracker *t, struct wrec *w, uint64_t t_visible)
 	htab_del(w->open_in, &w->k.hn);
 	w->open_in = NULL;
 	w->t_visible = t_visible;
+	settle_displaced(t, w);
 	for (uint32_t i = 0; i < w->nparked; i++)
 		record_sample(t, w->mode, &w->parked[i], t_visible);
 	w->nparked = 0;
@@ -537,7 +612,8 @@ static void wrec_close(struct tracker *t, struct wrec *w, uint64_t t_visible)
 static void unit_latency(struct tracker *t, struct unit *u, uint64_t t_device, uint32_t dev)
 {
 	struct wrec *w = u->w;
-	struct lat_sample x = { .t_submit = u->t_submit, .t_device = t_device, .dev = dev,
+	struct lat_sample x = { .t_wb = u->t_wb, .t_submit = u->t_submit, .t_device = t_device,
+				.dev = dev,
 				.fua = !(u->flags & U_NOT_FUA) };
 
 	if (!w)
@@ -576,11 +652,39 @@ static void unit_put(struct tracker *t, struct unit *u)
 		unit_free(t, u);
 }
 
+/* The file's cached list: grid units no bio carried yet, for a writepages pass's end. */
+static void cached_add(struct unit *u)
+{
+	struct file_ent *f = u->f;
+
+	u->c_prev = NULL;
+	u->c_next = f->cached;
+	if (f->cached)
+		f->cached->c_prev = u;
+	f->cached = u;
+	u->in_cached = true;
+}
+
+static void cached_del(struct unit *u)
+{
+	if (!u->in_cached)
+		return;
+	if (u->c_prev)
+		u->c_prev->c_next = u->c_next;
+	else
+		u->f->cached = u->c_next;
+	if (u->c_next)
+		u->c_next->c_prev = u->c_prev;
+	u->c_prev = u->c_next = NULL;
+	u->in_cached = false;
+}
+
 /* Take a unit out of its slot chain or atomic list; free the slot when empty. */
 static void unit_unlink(struct tracker *t, struct unit *u)
 {
 	struct unit **pp = u->slot ? &u->slot->oldest : &u->f->atomics;
 
+	cached_del(u);
 	for (; *pp; pp = &(*pp)->next) {
 		if (*pp == u) {
 			*pp = u->next;
@@ -656,7 +760,8 @@ static void count_verdict(struct tracker *t, struct unit *u, enum tw_verdict v)
 		if ((v == TW_V_WHOLE || v == TW_V_ATOMIC) && u->nbios > 1)
 			c->rejoined++;
 		if (v == TW_V_PENDING)
-			u->queued ? c->pending_inflight++ : c->pending_cached++;
+			u->queued || (u->flags & U_WB) ? c->pending_inflight++ :
+							  c->pending_cached++;
 		if (u->flags & U_ERROR)
 			c->io_errors++;
 	}
@@ -699,6 +804,7 @@ static void unit_finalize(struct tracker *t, struct unit *u, enum tw_verdict v, 
 {
 	emit_event(t, u, v, t_device);
 	count_verdict(t, u, v);
+	count_beyond_atomic(t, u, v, dev);
 	if (t_device)
 		unit_latency(t, u, t_device, dev);
 	if (t_device && !(u->flags & U_DIRECT))
@@ -751,16 +857,66 @@ static void list_append(struct unit **head, struct unit *u)
 	*head = u;
 }
 
-/* A new write of a unit whose previous instance never left the cache supersedes it. */
-static void supersede_cached(struct tracker *t, struct unit *list, uint64_t off, uint64_t len)
+static bool wrec_hold(struct wrec *w, struct unit *u)
+{
+	if (w->ndisp == w->dcap) {
+		uint32_t cap = w->dcap ? w->dcap * 2 : 4;
+		struct unit **d = realloc(w->disp, cap * sizeof(*d));
+
+		if (!d)
+			return false;
+		w->disp = d;
+		w->dcap = cap;
+	}
+	w->disp[w->ndisp++] = u;
+	u->refs++;
+	return true;
+}
+
+/*
+ * A new write of a whole unit whose previous instance no bio carried yet. Whose writeback
+ * began (U_WB) is in flight, not superseded. One not known to be is displaced (w given):
+ * its folio may be under writeback already, its bio held before the block layer (blk-throttle)
+ * or not yet built. While w writes, its own thread finds such a folio under writeback (a
+ * modification, a stable-page wait: see wb_instance()); when w returns without that, the
+ * instance was superseded (settle_displaced()). Without w, superseded at once.
+ */
+static void supersede_cached(struct tracker *t, struct unit *list, uint64_t off, uint64_t len,
+			     struct wrec *w)
 {
 	struct unit *u, *next;
 
 	for (u = list; u; u = next) {
 		next = u->next;
-		if (u->off == off && u->len == len && !u->queued)
+		if (!u->live || u->off != off || u->len != len || u->queued ||
+		    (u->flags & (U_WB | U_DISPLACED)))
+			continue;
+		if (w && wrec_hold(w, u)) {
+			u->flags |= U_DISPLACED;
+			u->displaced_by = w->id;
+		} else {
 			unit_finalize(t, u, TW_V_SUPERSEDED, 0, 0);
+		}
 	}
+}
+
+/* w returned (written: the bytes it wrote, UINT64_MAX all): what it displaced is settled. */
+static void settle_displaced(struct tracker *t, struct wrec *w)
+{
+	for (uint32_t i = 0; i < w->ndisp; i++) {
+		struct unit *u = w->disp[i];
+
+		if (u->live && (u->flags & U_DISPLACED) && u->displaced_by == w->id) {
+			if (u->flags & U_WB)	/* in flight: its bio is still to come */
+				u->flags &= ~U_DISPLACED;
+			else if (w->written != UINT64_MAX && u->off + u->len > w->pos + w->written)
+				u->flags &= ~U_DISPLACED;	/* not rewritten after all */
+			else
+				unit_finalize(t, u, TW_V_SUPERSEDED, 0, 0);
+		}
+		unit_put(t, u);
+	}
+	w->ndisp = 0;
 }
 
 static void make_units(struct tracker *t, struct wrec *w, uint64_t len)
@@ -772,7 +928,7 @@ static void make_units(struct tracker *t, struct wrec *w, uint64_t len)
 	if (w->uflags & U_ATOMIC_WRITE) {
 		if (!len)
 			return;
-		supersede_cached(t, f->atomics, w->pos, len);
+		supersede_cached(t, f->atomics, w->pos, len, NULL);
 		u = unit_new(t, f, w->pos, len, w, w->uflags);
 		if (u)
 			list_append(&f->atomics, u);
@@ -795,7 +951,7 @@ static void make_units(struct tracker *t, struct wrec *w, uint64_t len)
 			f->st.c.untracked++;
 			continue;
 		}
-		supersede_cached(t, s->oldest, off, U);
+		supersede_cached(t, s->oldest, off, U, w);
 		s = slot_get(t, f, off, true); /* superseding may have freed it */
 		if (!s)
 			continue;
@@ -809,6 +965,7 @@ static void make_units(struct tracker *t, struct wrec *w, uint64_t len)
 		}
 		u->slot = s;
 		list_append(&s->oldest, u);
+		cached_add(u);
 	}
 }
 
@@ -866,6 +1023,7 @@ static struct wrec *write_start(struct tracker *t, struct htab *h, uint64_t key,
 	if (!f || !(w = calloc(1, sizeof(*w))))
 		return NULL;
 	w->refs = 1;
+	w->written = UINT64_MAX;
 	w->open_in = h;
 	hkey_add(h, &w->k, key);
 	w->f = f;
@@ -991,6 +1149,7 @@ static void write_returned(struct tracker *t, struct wrec *w, int64_t ret, uint6
 {
 	uint64_t counted = w->count_unknown ? 0 : w->count;	/* taken at WRITE_BEGIN */
 
+	w->written = ret < 0 ? 0 : (uint64_t)ret;
 	if (ret < 0) {
 		if (!w->count_unknown)
 			drop_unwritten(t, w, 0);
@@ -1057,6 +1216,7 @@ static void write_retried(struct tracker *t, struct wrec *w)
 	t->writes_n--;
 	t->write_bytes -= w->count;
 	t->modes[w->mode].writes--;
+	w->written = 0;
 	wrec_close(t, w, 0);
 }
 
@@ -1099,11 +1259,18 @@ static int piece_add(struct bio_rec *b, struct unit *u, uint64_t start, uint64_t
 	return 0;
 }
 
+/* Displaced, and not known to be in flight: its bytes left the cache with its successor's. */
+static bool displaced(const struct unit *u)
+{
+	return (u->flags & (U_DISPLACED | U_WB)) == U_DISPLACED;
+}
+
 /* The oldest live instance that still waits for bytes takes them. */
 static struct unit *instance_for(struct unit *list, uint64_t lo, uint64_t hi)
 {
 	for (struct unit *u = list; u; u = u->next)
-		if (u->live && u->queued < u->len && u->off < hi && lo < u->off + u->len)
+		if (u->live && !displaced(u) && u->queued < u->len && u->off < hi &&
+		    lo < u->off + u->len)
 			return u;
 	return NULL;
 }
@@ -1116,6 +1283,9 @@ static void claim(struct bio_rec *b, struct unit *u, uint64_t lo, uint64_t hi, u
 
 	if (a >= z || piece_add(b, u, bio_off + (a - ext_off), z - a))
 		return;
+	cached_del(u);
+	if (u->slot)
+		u->slot->tail = false;	/* a new writeback: the last one ended */
 	u->queued += z - a;
 	if (!u->t_submit) {
 		u->t_submit = b->ts;
@@ -1341,8 +1511,12 @@ static void bio_done_bytes(struct tracker *t, struct bio_rec *b, uint64_t bytes,
 		if (error)
 			u->flags |= U_ERROR;
 		if (u->live && u->done >= u->len) {
-			if (!u->nreq)	/* never saw its issue: one request at least */
+			if (!u->nreq) {	/* never saw its issue: one request at least */
 				u->nreq = 1;
+				u->flags |= U_NOT_FUA;	/* whose FUA is unknown */
+			}
+			if (u->slot)
+				u->slot->tail = true;
 			unit_finalize(t, u, done_verdict(u), ts, dev);
 		}
 	}
@@ -1372,7 +1546,8 @@ static void on_rq_complete(struct tracker *t, const struct tw_rq_ev *e)
  */
 static bool discardable(const struct unit *u, uint64_t lo, uint64_t hi, bool cut)
 {
-	return u->live && (cut || !u->queued) && !(u->flags & U_DIRECT) && u->off < hi &&
+	return u->live && (cut || !(u->queued || (u->flags & U_WB))) && !(u->flags & U_DIRECT) &&
+	       u->off < hi &&
 	       lo < u->off + u->len;
 }
 
@@ -1537,48 +1712,201 @@ static int device_stable_writes(const struct tracker *t, uint32_t dev)
 	return -1;
 }
 
+int tracker__set_atomic_size(struct tracker *t, uint32_t dev, uint32_t bytes)
+{
+	if (t->nr_atomic_sizes >= TW_MAX_ATOMIC_SIZES)
+		return -ENOSPC;
+	t->atomic_sizes[t->nr_atomic_sizes++] = (struct tw_atomic_size_opt){ dev, bytes };
+	return 0;
+}
+
+/* The power-fail atomic size given by hand: the option's, else the record's own. */
+static uint32_t atomic_size_override(const struct tracker *t, const struct tw_device_ev *e)
+{
+	for (int i = t->nr_atomic_sizes - 1; i >= 0; i--)
+		if (t->atomic_sizes[i].dev == e->dev)
+			return t->atomic_sizes[i].bytes;
+	return e->atomic_size_opt;
+}
+
 static void on_device(struct tracker *t, const struct tw_device_ev *e)
 {
 	struct tw_device *d;
 
-	if (device_stable_writes(t, e->dev) != -1)
+	if (device_find(t, e->dev))
 		return;
 	d = realloc(t->devices, (t->nr_devices + 1) * sizeof(*d));
 	if (!d)
 		return;
 	t->devices = d;
-	d[t->nr_devices++] = (struct tw_device){
+	d = &d[t->nr_devices++];
+	*d = (struct tw_device){
 		.dev = e->dev, .stable_writes = e->stable_writes,
 		.atomic_unit_min = e->atomic_unit_min, .atomic_unit_max = e->atomic_unit_max,
 		.atomic_boundary = e->atomic_boundary, .atomic_max = e->atomic_max,
+		.write_cache = e->write_cache, .fua = e->fua,
+		.logical_block = e->logical_block, .physical_block = e->physical_block,
 	};
+	tw_device_set_atomic_size(d, atomic_size_override(t, e));
 }
 
-/* The instance whose writeback is in flight: bytes queued, not all done. */
-static struct unit *inflight_instance(struct unit *list, uint64_t lo, uint64_t hi)
+/*
+ * The writeback's own record (a folio's start, a pass's end) began writeback on the slot's
+ * oldest instance still waiting for bytes; displaced ones excepted (see wb_instance()).
+ */
+static struct unit *wb_start_instance(struct unit *list, uint64_t lo, uint64_t hi)
 {
 	for (struct unit *u = list; u; u = u->next)
-		if (u->live && u->queued && u->done < u->len && u->off < hi && lo < u->off + u->len)
+		if (u->live && !displaced(u) && u->done < u->len && u->off < hi &&
+		    lo < u->off + u->len)
 			return u;
 	return NULL;
 }
 
-static void mark_modified_units(struct tracker *t, struct file_ent *f, uint64_t lo, uint64_t hi)
+/*
+ * The instance whose bytes a folio under writeback holds, PG_writeback having been seen on
+ * it by thread tid, inside its own write or fault (a modification, a wait). PG_writeback
+ * alone never starts an instance's writeback: it may be the tail of a writeback whose
+ * completion was already recorded (the folio's writeback ends just after). So, oldest first:
+ * - an instance whose bio is in flight (queued, not all done);
+ * - one the thread's open write displaced, unless the slot may be in such a tail: that write
+ *   could not lock the folio before its writeback began, so the bytes in flight are older
+ *   than the write's (a U_WB mark the writeback's record gave its successor moves back);
+ * - one whose writeback began (U_WB).
+ */
+static struct unit *wb_instance(struct tracker *t, struct uslot *s, uint64_t lo, uint64_t hi,
+				uint32_t tid)
+{
+	struct wrec *w = wrec_find(&t->writes, tid);
+	struct unit *began = NULL, *disp = NULL;
+
+	for (struct unit *u = s->oldest; u; u = u->next) {
+		if (!u->live || u->off >= hi || lo >= u->off + u->len)
+			continue;
+		if (u->queued) {
+			if (u->done < u->len)
+				return u;
+		} else if (u->flags & U_WB) {
+			if (!began)
+				began = u;
+		} else if ((u->flags & U_DISPLACED) && w && u->displaced_by == w->id && !disp) {
+			disp = u;
+		}
+	}
+	if (disp && !s->tail) {
+		if (began && began != disp) {
+			began->flags &= ~U_WB;
+			began->t_wb = 0;
+		}
+		return disp;
+	}
+	return began;
+}
+
+/* Its writeback began by ts: its bytes are in flight although no bio carried them yet. */
+static void wb_began(struct unit *u, uint64_t ts)
+{
+	if (u->queued || (u->flags & U_WB))
+		return;
+	u->flags |= U_WB;
+	u->t_wb = ts;
+}
+
+/* The writeback's own record: writeback began on [lo, hi) of f at ts. */
+static void wb_started(struct tracker *t, struct file_ent *f, uint64_t lo, uint64_t hi,
+		       uint64_t ts)
 {
 	uint64_t U = t->unit_size;
 	struct unit *u;
 
-	for (u = f->atomics; u; u = u->next)
-		if (u->live && u->queued && u->done < u->len && u->off < hi && lo < u->off + u->len)
-			u->flags |= U_MODIFIED;
 	if (!U)
 		return;
 	for (uint64_t off = lo / U * U; off < hi; off += U) {
 		struct uslot *s = slot_get(t, f, off, false);
 
-		if (s && (u = inflight_instance(s->oldest, lo, hi)))
+		if (!s)
+			continue;
+		s->tail = false;	/* a new writeback: the last one ended */
+		if ((u = wb_start_instance(s->oldest, lo, hi)))
+			wb_began(u, ts);
+	}
+}
+
+/* PG_writeback seen on [lo, hi) of f at ts by tid; mod: the bytes were changed. */
+static void wb_seen(struct tracker *t, struct file_ent *f, uint64_t lo, uint64_t hi, uint32_t tid,
+		    uint64_t ts, bool mod)
+{
+	uint64_t U = t->unit_size;
+	struct unit *u;
+
+	if (mod)
+		for (u = f->atomics; u; u = u->next)
+			if (u->live && u->queued && u->done < u->len && u->off < hi &&
+			    lo < u->off + u->len)
+				u->flags |= U_MODIFIED;
+	if (!U)
+		return;
+	for (uint64_t off = lo / U * U; off < hi; off += U) {
+		struct uslot *s = slot_get(t, f, off, false);
+
+		if (!s || !(u = wb_instance(t, s, lo, hi, tid)))
+			continue;
+		wb_began(u, ts);
+		if (mod)
 			u->flags |= U_MODIFIED;
 	}
+}
+
+/*
+ * A writepages pass ended well. Data-integrity writeback (or one without a page budget that
+ * met no folio of an older instance still in flight) started writeback on every folio dirty
+ * when it began: each cached unit in its range whose write had returned by then is in flight.
+ * Its start is known only within the pass: the pass's begin is taken.
+ */
+static void wb_pass_done(struct tracker *t, const struct wb_pass *p)
+{
+	bool all = p->flags & TW_WB_SYNC_ALL;
+	struct unit *u, *next;
+
+	if (!all && !(p->flags & TW_WB_NO_LIMIT))
+		return;
+	for (u = p->f->cached; u; u = next) {
+		next = u->c_next;
+		if (u->off < p->lo || u->off + u->len > p->hi || (u->flags & (U_WB | U_DISPLACED)))
+			continue;
+		if (!u->w || u->w->open_in || !u->w->t_visible || u->w->t_visible > p->t)
+			continue;
+		if (!all && u->slot && u->slot->oldest != u)
+			continue;
+		if (u->slot)
+			u->slot->tail = false;
+		wb_began(u, p->t);
+	}
+}
+
+static void on_wb_start(struct tracker *t, const struct tw_wb_ev *e)
+{
+	struct file_ent *f = file_get(t, e->dev, e->ino, false);
+	uint64_t hi = e->pos + e->len < e->pos ? UINT64_MAX : e->pos + e->len;
+	struct task_ent *te;
+
+	if (!f)
+		return;
+	if (!(e->flags & TW_WB_PASS)) {
+		wb_started(t, f, e->pos, hi, e->h.ts_ns);
+		return;
+	}
+	te = task_get(t, e->h.tid, e->h.pid);
+	if (!te)
+		return;
+	if (!(e->flags & TW_WB_PASS_END)) {
+		te->pass = (struct wb_pass){ .f = f, .t = e->h.ts_ns, .lo = e->pos, .hi = hi,
+					     .flags = e->flags };
+		return;
+	}
+	if (te->pass.f == f && !e->ret)
+		wb_pass_done(t, &te->pass);
+	te->pass.f = NULL;
 }
 
 static void on_modified(struct tracker *t, const struct tw_modified_ev *e)
@@ -1596,7 +1924,7 @@ static void on_modified(struct tracker *t, const struct tw_modified_ev *e)
 	 * units, the page not found), no unit is called modified.
 	 */
 	if ((e->flags & TW_MOD_RANGE) || !t->unit_size || e->len <= t->unit_size)
-		mark_modified_units(t, f, e->off, e->off + e->len);
+		wb_seen(t, f, e->off, e->off + e->len, e->h.tid, e->h.ts_ns, true);
 	else
 		t->st.unit_unknown++;
 	if (t->st.nr_mods < TW_MAX_MODS_KEPT) {
@@ -1634,6 +1962,7 @@ static void on_wait_begin(struct tracker *t, const struct tw_wait_begin_ev *e)
 {
 	struct task_ent *te = task_get(t, e->h.tid, e->h.pid);
 	enum tw_wait_context c = e->context;
+	struct file_ent *f;
 
 	if (!te)
 		return;
@@ -1644,6 +1973,9 @@ static void on_wait_begin(struct tracker *t, const struct tw_wait_begin_ev *e)
 		c = TW_WAIT_UNKNOWN;
 	/* A wait inside fsync & co. is counted only: no wake-up timing follows it. */
 	te->waiting = c != TW_WAIT_SYNC || e->nr_stack;
+	/* The folio is under writeback: from inside a write, that may name what is in flight. */
+	if (e->in_write && (f = file_get(t, e->dev, e->ino, false)))
+		wb_seen(t, f, e->index << 12, (e->index << 12) + 4096, e->h.tid, e->h.ts_ns, false);
 	te->ctx = c;
 	t->st.waits_by_ctx[c]++;
 }
@@ -1737,6 +2069,7 @@ int tracker__feed(struct tracker *t, const void *rec, size_t len)
 	case TW_EV_FLUSH: on_flush(t, rec); break;
 	case TW_EV_ATOMIC_LIMITS: on_atomic_limits(t, rec); break;
 	case TW_EV_DISCARD: on_discard(t, rec); break;
+	case TW_EV_WB_START: on_wb_start(t, rec); break;
 	}
 	return 0;
 }

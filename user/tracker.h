@@ -49,7 +49,8 @@ extern const char *const tw_mode_names[TW_M_NR];
 /* Latency stages of a unit that reached the device. */
 enum tw_stage {
 	TW_ST_SYSCALL,		/* write -> visible (the syscall returned) */
-	TW_ST_CACHE,		/* visible -> first bio submitted (0 when submitted first) */
+	TW_ST_CACHE,		/* visible -> writeback began (its first bio when not seen apart) */
+	TW_ST_QUEUED,		/* writeback began -> first bio queued (a throttle's hold) */
 	TW_ST_DEVICE,		/* first bio submitted -> last covering request completed */
 	TW_ST_END_TO_END,	/* write -> device */
 	TW_ST_DURABLE,		/* write -> persisted (FUA, or a flush issued after the device) */
@@ -79,6 +80,8 @@ struct tw_counts {
 	uint64_t refused;		/* writes the kernel refused (atomic) */
 	uint64_t io_errors;		/* units whose request completed with an error */
 	uint64_t modified;		/* modifications while under writeback (per file) */
+	uint64_t whole_beyond_atomic;	/* whole/atomic, larger than the device's power-fail atomic size */
+	uint64_t whole_atomic_unknown;	/* whole/atomic on a device whose atomic size is unknown */
 };
 
 struct tw_file_stat {
@@ -118,6 +121,12 @@ struct tw_device {
 	uint32_t dev;
 	int stable_writes;
 	uint32_t atomic_unit_min, atomic_unit_max, atomic_boundary, atomic_max;
+	uint32_t write_cache;		/* TW_WC_* */
+	int fua;			/* queue/fua: 1, 0, -1 unknown */
+	uint32_t logical_block, physical_block;	/* bytes, 0: unknown */
+	uint32_t atomic_size;		/* power-fail atomic size (devfacts.h), 0: unknown */
+	int atomic_src;			/* enum tw_atomic_src: where atomic_size comes from */
+	uint64_t whole_beyond_atomic;	/* whole/atomic units it carried, larger than atomic_size */
 };
 
 /* What an RWF_ATOMIC write broke of the rules the kernel enforces (it says only EINVAL). */
@@ -256,6 +265,11 @@ struct tracker;
 struct tracker *tracker__new(uint64_t unit_size, uint64_t max_units);
 /* Call fn at each unit's verdict: all, or only those that are not whole/atomic. */
 void tracker__set_events(struct tracker *t, bool all, tw_event_fn fn, void *ctx);
+/*
+ * --atomic-size: the power-fail atomic size of block device dev, given by hand; it wins over
+ * the device's own facts and over the value a DEVICE record carries. Before the first feed.
+ */
+int tracker__set_atomic_size(struct tracker *t, uint32_t dev, uint32_t bytes);
 /* Feed one record; the record's own size field says how long it is (<= len). */
 int tracker__feed(struct tracker *t, const void *rec, size_t len);
 /* Tracing ended: what is not on the device is pending. */

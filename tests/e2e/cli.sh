@@ -42,6 +42,22 @@ expect_fail "--fail-on empty" "--fail-on: empty list" --check --fail-on "" -- tr
 expect_fail "--fail-on without --check" "--fail-on goes with --check" --fail-on split -- true
 expect_fail "--events=bogus" "--events: 'bogus' is not 'all'" --events=bogus -- true
 expect_fail "replay of a missing file" "cannot open" --replay "$TMPD/none"
+# --atomic-size: refused before anything is loaded (no root needed to see it)
+expect_fail "--atomic-size without SIZE" "--atomic-size: '7:0' is not DEV=SIZE; give e.g." \
+	--atomic-size 7:0 -- true
+expect_fail "--atomic-size bad DEV" "--atomic-size: 'sda' is neither MAJ:MIN nor a /dev path" \
+	--atomic-size sda=16k -- true
+expect_fail "--atomic-size of a char device" "--atomic-size: /dev/null is not a block device" \
+	--atomic-size /dev/null=16k -- true
+expect_fail "--atomic-size 1000" "--atomic-size: 1000 is not a multiple of 512" \
+	--atomic-size 7:0=1000 -- true
+# a record of the previous format (6): refused, with what to do
+python3 -c "
+import struct, sys
+open(sys.argv[1], 'wb').write(b'TORNWREC' + struct.pack('<IIQQ64s', 6, 96, 8192, 0, b'old'))
+" "$TMPD/old.twr"
+expect_fail "replay of an old record format" "has record format 6; .* or record again" \
+	--replay "$TMPD/old.twr"
 
 need_root "cli (root part)"
 expect_fail "no such pid" "no such process" -p 4194303

@@ -39,7 +39,10 @@ expect "modes" "$TMPD/m.json" modes.buffered.units=8 modes.buffered-dsync.units=
 	modes.buffered-dsync.writes=7 modes.atomic-buffered.refused=1 \
 	modes.atomic-buffered.refused_errno.95=1 modes.atomic-buffered.units=0 $atomic
 
-# Each stage's histogram holds every unit of its mode that reached the device, once.
+# Each stage's histogram holds every unit of its mode that reached the device, once. The
+# queued stage only units whose writeback start was seen apart from their bio: on XFS every
+# page-cache unit (iomap's per-folio record); on ext4 none here (its writepages pass ends
+# after its bios are queued, unless a throttle holds them: tests/e2e/throttle.sh).
 python3 - "$TMPD/m.json" "$FS" <<'PY'
 import json, sys
 d, fs = json.load(open(sys.argv[1])), sys.argv[2]
@@ -48,8 +51,11 @@ for mode, m in d["modes"].items():
         continue
     for stage, h in m["hist"].items():
         n = sum(b["count"] for b in h)
-        verdict = "ok" if n == m["units"] and m["incomplete"] == 0 else "not ok"
-        print(f"{verdict} - {fs} modes: {mode} {stage} histogram holds its {m['units']} units (got {n}, incomplete {m['incomplete']})")
+        want = m["units"]
+        if stage == "queued" and (fs != "xfs" or "direct" in mode):
+            want = 0
+        verdict = "ok" if n == want and m["incomplete"] == 0 else "not ok"
+        print(f"{verdict} - {fs} modes: {mode} {stage} histogram holds {want} of its {m['units']} units (got {n}, incomplete {m['incomplete']})")
 PY
 # durable: a unit is persisted by its own FUA or by a flush issued after it reached the
 # device. Direct writes with fdatasync after each: every unit persisted. Direct writes and

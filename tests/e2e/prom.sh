@@ -54,5 +54,14 @@ check "prom: scrape: end-to-end histogram count" 8 \
 	"$(value 'tornwatch_write_latency_seconds_count{mode="direct",stage="end_to_end"}')"
 check "prom: scrape: the +Inf bucket holds them all" 8 \
 	"$(value 'tornwatch_write_latency_seconds_bucket{mode="direct",stage="end_to_end",le="+Inf"}')"
+check "prom: scrape: whole units beyond the device's power-fail atomic size (the direct ones)" 8 \
+	"$(value "tornwatch_units_whole_beyond_device_atomic_total{device=\"$DEV\"}")"
+check "prom: scrape: power-fail atomic size (physical block, from sysfs)" \
+	"$(cat "$QUEUE/physical_block_size")" \
+	"$(value "tornwatch_device_power_fail_atomic_size_bytes{device=\"$DEV\"}")"
+# a label value with a space ("write back"): the whole line, not awk's first field
+info="tornwatch_device_info{atomic_size_source=\"physical-block\",device=\"$DEV\",fua=\"$(cat "$QUEUE/fua")\",write_cache=\"$(cat "$QUEUE/write_cache")\"} 1"
+check "prom: scrape: device info (sysfs's write cache and fua)" 1 \
+	"$(grep -cxF "$info" "$TMPD/metrics.txt")"
 check "prom: scrape: no textfile error" 0 "$(value node_textfile_scrape_error)"
 check_no_leftover_bpf "prom"

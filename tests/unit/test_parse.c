@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Size and number parsing, and the command line's refusals. */
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include "common.h"
 #include "opts.h"
 #include "test.h"
@@ -103,11 +105,59 @@ static bool test_opts(void)
 	return true;
 }
 
+/* --atomic-size DEV=SIZE: MAJ:MIN or a /dev node, a size; refusals name the option and fix. */
+static bool test_atomic_size_opts(void)
+{
+	const char *nodes[] = { "/dev/vda", "/dev/sda", "/dev/nvme0n1", "/dev/loop0" };
+	struct tw_opts o;
+	struct stat st;
+	char err[256], arg[64];
+
+	ASSERT_EQ(PARSE("--atomic-size", "259:0=16k", "--atomic-size", "7:3=4096", "--", "true"),
+		  OPTS_RUN, "two devices");
+	ASSERT_EQ(o.nr_atomic_sizes, 2, "two given");
+	ASSERT_EQ(o.atomic_sizes[0].dev, (259u << 20) | 0, "259:0");
+	ASSERT_EQ(o.atomic_sizes[0].bytes, 16384, "16k");
+	ASSERT_EQ(o.atomic_sizes[1].dev, (7u << 20) | 3, "7:3");
+	ASSERT_EQ(o.atomic_sizes[1].bytes, 4096, "4096");
+	ASSERT_EQ(PARSE("--replay", "x", "--atomic-size", "7:0=8k"), OPTS_RUN, "with --replay");
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		if (stat(nodes[i], &st) || !S_ISBLK(st.st_mode))
+			continue;
+		snprintf(arg, sizeof(arg), "%s=8k", nodes[i]);
+		ASSERT_EQ(PARSE("--atomic-size", arg, "--", "true"), OPTS_RUN, arg);
+		ASSERT_EQ(o.atomic_sizes[0].dev, (major(st.st_rdev) << 20) | minor(st.st_rdev),
+			  "the node's MAJ:MIN");
+		break;
+	}
+	{
+		const char *bad[][2] = {
+			{ "7:0", "not DEV=SIZE" }, { "=8k", "not DEV=SIZE" },
+			{ "7:0=", "not DEV=SIZE" }, { "sda=8k", "neither MAJ:MIN" },
+			{ "7:=8k", "neither MAJ:MIN" }, { "-1:0=8k", "neither MAJ:MIN" },
+			{ "7:0=abc", "not a size" }, { "7:0=1000", "multiple of 512" },
+			{ "7:0=256", "out of range" }, { "/dev/null=8k", "not a block device" },
+			{ "/nonexistent/dev=8k", "cannot stat" },
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			ASSERT_EQ(PARSE("--atomic-size", (char *)bad[i][0], "--", "true"), OPTS_ERROR,
+				  bad[i][0]);
+			ASSERT_TRUE(strstr(err, "--atomic-size") != NULL, "names the option");
+			ASSERT_TRUE(strstr(err, bad[i][1]) != NULL, err);
+		}
+	}
+	ASSERT_EQ(PARSE("--atomic-size", "7:0=abc", "--", "true"), OPTS_ERROR, "abc");
+	ASSERT_TRUE(strstr(err, "8k") != NULL, "says how: an example size");
+	return true;
+}
+
 int main(void)
 {
 	RUN(test_sizes_accepted);
 	RUN(test_sizes_refused);
 	RUN(test_uint);
 	RUN(test_opts);
+	RUN(test_atomic_size_opts);
 	return TEST_EXIT();
 }

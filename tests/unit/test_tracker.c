@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <unistd.h>
+#include "devfacts.h"
 #include "record.h"
 #include "report.h"
 #include "tracker.h"
@@ -563,6 +564,240 @@ static void wait_pair(uint32_t tid, enum tw_wait_context ctx, uint32_t in_write,
 	feed(&e);
 }
 
+/* A writeback record: one folio's start (iomap), or a pass's begin or end (ext4). */
+static void wb(uint32_t tid, uint32_t flags, int ret, uint64_t pos, uint64_t len)
+{
+	struct tw_wb_ev e = { .h = HDR(TW_EV_WB_START, tid), .ino = INO, .dev = DEV, .pos = pos,
+			      .len = len, .flags = flags, .ret = ret };
+
+	e.h.size = sizeof(e);
+	feed(&e);
+}
+
+static void wait_begin(uint32_t tid, uint32_t in_write, uint64_t index)
+{
+	struct tw_wait_begin_ev b = { .h = HDR(TW_EV_WAIT_BEGIN, tid), .ino = INO, .dev = DEV,
+				      .index = index, .in_write = in_write,
+				      .context = in_write ? TW_WAIT_WRITE : TW_WAIT_SYNC };
+
+	b.h.size = sizeof(b);
+	feed(&b);
+}
+
+static uint64_t samples(enum tw_stage st)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < TW_HIST_SLOTS; i++)
+		n += S.modes[TW_M_BUFFERED].hist[st][i];
+	return n;
+}
+
+/*
+ * ext4, writeback held by blk-throttle: the fsync's writepages pass ends before any bio is
+ * seen; a partial pwrite by another thread then changes a unit in flight.
+ */
+static bool test_pass_then_modified(void)
+{
+	const struct tw_counts *c;
+
+	start(16 * K, 100);
+	write_ok(0, 64 * K);
+	wend(1, 64 * K);		/* sent at the fsync's entry */
+	wb(1, TW_WB_PASS | TW_WB_SYNC_ALL | TW_WB_NO_LIMIT, 0, 0, ~0ULL);
+	wb(1, TW_WB_PASS | TW_WB_PASS_END | TW_WB_SYNC_ALL, 0, 0, ~0ULL);
+	wbegin(2, 16 * K, 4 * K, 0, 0);	/* changes unit 1: no unit of its own */
+	modified(2, 4, 1, 16 * K, 4 * K, true);
+	bio1(0xb1, 0, 64 * K);		/* the throttle lets the bio go */
+	issue(0xa1, 0xb1, 64 * K);
+	done(0xa1, 0xb1, 64 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_MODIFIED], 1, "the unit changed while held");
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 3, "the others");
+	ASSERT_EQ(samples(TW_ST_QUEUED), 4, "writeback seen apart: queued samples");
+	ASSERT_EQ(samples(TW_ST_CACHE), 4, "cache samples");
+	return true;
+}
+
+/* A pass that failed, or a budgeted background pass, proves nothing: no unit is blamed. */
+static bool test_pass_that_proves_nothing(void)
+{
+	const struct tw_counts *c;
+	uint32_t pass[2] = { TW_WB_PASS | TW_WB_SYNC_ALL, TW_WB_PASS };
+	int ret[2] = { -5, 0 };
+
+	for (int i = 0; i < 2; i++) {
+		start(16 * K, 100);
+		write_ok(0, 16 * K);
+		wend(1, 16 * K);
+		wb(3, pass[i], 0, 0, ~0ULL);
+		wb(3, pass[i] | TW_WB_PASS_END, ret[i], 0, ~0ULL);
+		wbegin(2, 0, 4 * K, 0, 0);
+		modified(2, 0, 1, 0, 4 * K, true);
+		bio1(0xb1, 0, 16 * K);
+		issue(0xa1, 0xb1, 16 * K);
+		done(0xa1, 0xb1, 16 * K);
+		c = finish();
+		ASSERT_EQ(c->verdict[TW_V_MODIFIED], 0, "not proven in flight");
+		ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "whole");
+		ASSERT_EQ(samples(TW_ST_QUEUED), 0, "no writeback start known");
+	}
+	return true;
+}
+
+/* XFS: iomap's per-folio record; a whole-unit rewrite then changes the held unit. */
+static bool test_folio_start_then_rewrite(void)
+{
+	const struct tw_counts *c;
+
+	start(16 * K, 100);
+	write_ok(0, 32 * K);
+	wend(1, 32 * K);
+	wb(0, 0, 0, 0, 16 * K);		/* unit 0's folio goes under writeback */
+	wbegin(2, 0, 16 * K, 0, 0);	/* rewritten whole: in flight, so not superseded */
+	modified(2, 0, 4, 0, 16 * K, true);
+	wend(2, 16 * K);
+	bio1(0xb1, 0, 16 * K);		/* the held bio: the old instance */
+	issue(0xa1, 0xb1, 16 * K);
+	done(0xa1, 0xb1, 16 * K);
+	bio1(0xb2, 0, 32 * K);		/* later: the new instance and unit 1 */
+	issue(0xa2, 0xb2, 32 * K);
+	done(0xa2, 0xb2, 32 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_MODIFIED], 1, "the old instance");
+	ASSERT_EQ(c->verdict[TW_V_SUPERSEDED], 0, "none superseded");
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 2, "the new instance and unit 1");
+	ASSERT_EQ(S.join.unmatched_bytes, 0, "every byte had its unit");
+	return true;
+}
+
+/* XFS: iomap's per-folio records; a 4 KiB pwrite and an mmap store change held units. */
+static bool test_folio_start_then_partial_change(void)
+{
+	const struct tw_counts *c;
+
+	start(16 * K, 100);
+	write_ok(0, 48 * K);
+	wend(1, 48 * K);
+	wb(0, 0, 0, 0, 16 * K);		/* units 0 and 1 go under writeback, not unit 2 */
+	wb(0, 0, 0, 16 * K, 16 * K);
+	wbegin(2, 4 * K, 4 * K, 0, 0);
+	modified(2, 0, 4, 4 * K, 4 * K, true);
+	modified(3, 4, 4, 20 * K, 4 * K, true);	/* a store through a mapping */
+	modified(3, 8, 4, 32 * K, 4 * K, true);	/* unit 2 is not under writeback: a tail */
+	bio1(0xb1, 0, 48 * K);
+	issue(0xa1, 0xb1, 48 * K);
+	done(0xa1, 0xb1, 48 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_MODIFIED], 2, "units 0 and 1");
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "unit 2");
+	ASSERT_EQ(samples(TW_ST_QUEUED), 2, "two writeback starts seen apart");
+	return true;
+}
+
+/*
+ * The folio's writeback record comes after the rewrite began (the rewrite waited for the
+ * folio lock): it is given to the new instance, then the rewriter's modification moves it
+ * back to the displaced one, whose bytes were in flight.
+ */
+static bool test_rewriter_names_the_displaced_instance(void)
+{
+	const struct tw_counts *c;
+
+	start(16 * K, 100);
+	write_ok(0, 16 * K);
+	wend(1, 16 * K);
+	wbegin(2, 0, 16 * K, 0, 0);
+	wb(0, 0, 0, 0, 16 * K);
+	modified(2, 0, 4, 0, 16 * K, true);
+	wend(2, 16 * K);
+	bio1(0xb1, 0, 16 * K);
+	issue(0xa1, 0xb1, 16 * K);
+	done(0xa1, 0xb1, 16 * K);
+	bio1(0xb2, 0, 16 * K);
+	issue(0xa2, 0xb2, 16 * K);
+	done(0xa2, 0xb2, 16 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_MODIFIED], 1, "the displaced instance, in flight");
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "the new instance");
+	ASSERT_EQ(c->verdict[TW_V_SUPERSEDED], 0, "none superseded");
+	return true;
+}
+
+/* Stable pages: the rewriter waits for the writeback; the displaced instance was in flight. */
+static bool test_rewriter_waits_for_the_displaced_instance(void)
+{
+	const struct tw_counts *c;
+
+	start(16 * K, 100);
+	write_ok(0, 16 * K);
+	wend(1, 16 * K);
+	wbegin(2, 0, 16 * K, 0, 0);
+	wait_begin(2, 1, 0);
+	bio1(0xb1, 0, 16 * K);
+	issue(0xa1, 0xb1, 16 * K);
+	done(0xa1, 0xb1, 16 * K);
+	wend(2, 16 * K);
+	bio1(0xb2, 0, 16 * K);
+	issue(0xa2, 0xb2, 16 * K);
+	done(0xa2, 0xb2, 16 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 2, "both instances reached the device");
+	ASSERT_EQ(c->verdict[TW_V_SUPERSEDED], 0, "none superseded");
+	ASSERT_EQ(S.join.unmatched_bytes, 0, "every byte had its unit");
+	return true;
+}
+
+/* No sign of writeback while the rewrite ran: superseded; a bio meanwhile is the new one's. */
+static bool test_displaced_without_evidence_is_superseded(void)
+{
+	const struct tw_counts *c;
+
+	start(16 * K, 100);
+	write_ok(0, 16 * K);
+	wend(1, 16 * K);
+	wbegin(2, 0, 16 * K, 0, 0);
+	bio1(0xb1, 0, 16 * K);		/* the flusher, before the rewrite returned */
+	issue(0xa1, 0xb1, 16 * K);
+	done(0xa1, 0xb1, 16 * K);
+	wend(2, 16 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_SUPERSEDED], 1, "the old instance");
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "the new one");
+	ASSERT_EQ(c->verdict[TW_V_PENDING], 0, "none pending");
+	return true;
+}
+
+/*
+ * PG_writeback right after an instance completed may be that writeback's tail: a rewrite's
+ * modification then proves nothing about the instance it displaced.
+ */
+static bool test_writeback_tail_blames_nobody(void)
+{
+	const struct tw_counts *c;
+
+	start(16 * K, 100);
+	write_ok(0, 16 * K);
+	wend(1, 16 * K);
+	bio1(0xb1, 0, 16 * K);
+	issue(0xa1, 0xb1, 16 * K);
+	wbegin(3, 0, 16 * K, 0, 0);	/* rewritten in flight: modifies the first */
+	modified(3, 0, 4, 0, 16 * K, true);
+	wend(3, 16 * K);
+	done(0xa1, 0xb1, 16 * K);	/* the first completes; its folio ends writeback later */
+	wbegin(2, 0, 16 * K, 0, 0);	/* in that tail: displaces the second */
+	modified(2, 0, 4, 0, 16 * K, true);
+	wend(2, 16 * K);
+	bio1(0xb2, 0, 16 * K);
+	issue(0xa2, 0xb2, 16 * K);
+	done(0xa2, 0xb2, 16 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_MODIFIED], 1, "only the first, truly changed in flight");
+	ASSERT_EQ(c->verdict[TW_V_SUPERSEDED], 1, "the second");
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "the third");
+	return true;
+}
+
 static bool test_stable_waits_by_context(void)
 {
 	start(8 * K, 100);
@@ -977,6 +1212,249 @@ static bool test_json_has_the_documented_keys(void)
 	return true;
 }
 
+/* ---- device facts: power-fail atomic size, write cache ---- */
+
+/* The DEVICE record user space sends for DEV (atomic limits 0: none advertised). */
+static void device_facts(uint32_t unit_max, uint32_t physical, uint32_t write_cache,
+			 uint32_t atomic_size_opt)
+{
+	struct tw_device_ev d = { .h = HDR(TW_EV_DEVICE, 0), .dev = DEV,
+				  .atomic_unit_min = unit_max ? 512 : 0, .atomic_unit_max = unit_max,
+				  .atomic_max = unit_max, .write_cache = write_cache, .fua = 0,
+				  .logical_block = 512, .physical_block = physical,
+				  .atomic_size_opt = atomic_size_opt };
+
+	d.h.size = sizeof(d);
+	feed(&d);
+}
+
+/* One unit of len bytes (--unit len), written and carried to DEV by one bio, one request. */
+static const struct tw_counts *unit_in_one_request(uint64_t len)
+{
+	write_ok(0, len);
+	bio1(0xb1, 0, len);
+	issue(0xa1, 0xb1, len);
+	done(0xa1, 0xb1, len);
+	return finish();
+}
+
+static bool test_whole_beyond_sysfs_atomic_unit_max(void)
+{
+	const struct tw_counts *c;
+
+	start(16 * K, 100);
+	device_facts(4096, 4096, TW_WC_BACK, 0);
+	c = unit_in_one_request(16 * K);
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "whole: one request");
+	ASSERT_EQ(c->whole_beyond_atomic, 1, "16 KiB > atomic_write_unit_max 4 KiB");
+	ASSERT_EQ(c->whole_atomic_unknown, 0, "device known");
+	ASSERT_EQ(S.files[0]->c.whole_beyond_atomic, 1, "per file too");
+	ASSERT_EQ(S.stable.nr_devices, 1, "one device");
+	ASSERT_EQ(S.stable.devices[0].atomic_size, 4096, "power-fail atomic size");
+	ASSERT_EQ(S.stable.devices[0].atomic_src, TW_AS_SYSFS_ATOMIC, "from sysfs atomic");
+	ASSERT_EQ(S.stable.devices[0].whole_beyond_atomic, 1, "per device too");
+	return true;
+}
+
+static bool test_whole_within_sysfs_atomic_unit_max(void)
+{
+	const struct tw_counts *c;
+
+	start(16 * K, 100);
+	device_facts(16384, 4096, TW_WC_BACK, 0);
+	c = unit_in_one_request(16 * K);
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "whole");
+	ASSERT_EQ(c->whole_beyond_atomic, 0, "16 KiB fits atomic_write_unit_max 16 KiB");
+	return true;
+}
+
+static bool test_whole_beyond_physical_block(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	device_facts(0, 512, TW_WC_BACK, 0);
+	c = unit_in_one_request(8 * K);
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "whole");
+	ASSERT_EQ(c->whole_beyond_atomic, 1, "8 KiB > physical block 512");
+	ASSERT_EQ(S.stable.devices[0].atomic_src, TW_AS_PHYSICAL_BLOCK, "from the physical block");
+	return true;
+}
+
+/* --atomic-size: from the option on replay (tracker), or carried by the live record. */
+static bool test_atomic_size_option_overrides(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	tracker__set_atomic_size(T, DEV, 8 * K);
+	device_facts(0, 512, TW_WC_BACK, 0);
+	c = unit_in_one_request(8 * K);
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "whole");
+	ASSERT_EQ(c->whole_beyond_atomic, 0, "8 KiB fits the 8 KiB given by hand");
+	ASSERT_EQ(S.stable.devices[0].atomic_size, 8 * K, "power-fail atomic size");
+	ASSERT_EQ(S.stable.devices[0].atomic_src, TW_AS_OPTION, "given by hand");
+
+	start(8 * K, 100);
+	device_facts(0, 512, TW_WC_BACK, 8 * K);	/* the live run's option, in the record */
+	c = unit_in_one_request(8 * K);
+	ASSERT_EQ(c->whole_beyond_atomic, 0, "the record's option");
+	ASSERT_EQ(S.stable.devices[0].atomic_src, TW_AS_OPTION, "given by hand, recorded");
+
+	start(8 * K, 100);
+	tracker__set_atomic_size(T, DEV, 4 * K);	/* a replay's option wins over the record's */
+	device_facts(0, 512, TW_WC_BACK, 8 * K);
+	c = unit_in_one_request(8 * K);
+	ASSERT_EQ(c->whole_beyond_atomic, 1, "8 KiB > the 4 KiB given on replay");
+	return true;
+}
+
+static bool test_whole_on_unknown_device_not_judged(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	c = unit_in_one_request(8 * K);	/* no DEVICE record */
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "whole");
+	ASSERT_EQ(c->whole_beyond_atomic, 0, "not judged");
+	ASSERT_EQ(c->whole_atomic_unknown, 1, "counted as unknown");
+	start(8 * K, 100);
+	device_facts(0, 0, TW_WC_UNKNOWN, 0);	/* a record without block sizes */
+	c = unit_in_one_request(8 * K);
+	ASSERT_EQ(c->whole_atomic_unknown, 1, "no size, not judged");
+	ASSERT_EQ(S.stable.devices[0].atomic_src, TW_AS_UNKNOWN, "source unknown");
+	return true;
+}
+
+static uint64_t hist_total(const uint64_t *h)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < TW_HIST_SLOTS; i++)
+		n += h[i];
+	return n;
+}
+
+static void flush_ev(uint64_t rqp, uint32_t is_done)
+{
+	struct tw_flush_ev e = { .h = HDR(TW_EV_FLUSH, 0), .rq = rqp, .dev = DEV, .done = is_done };
+
+	e.h.size = sizeof(e);
+	feed(&e);
+}
+
+/* A buffered 8 KiB write that returned, then reached DEV in one request without FUA. */
+static void returned_then_on_device(void)
+{
+	wbegin(1, 0, 8 * K, 0, 0);
+	wend(1, 8 * K);
+	bio1(0xb1, 0, 8 * K);
+	issue(0xa1, 0xb1, 8 * K);
+	done(0xa1, 0xb1, 8 * K);
+}
+
+static bool test_write_through_persists_at_completion(void)
+{
+	const struct tw_mode_stats *m = &S.modes[TW_M_BUFFERED];
+
+	start(8 * K, 100);
+	device_facts(0, 512, TW_WC_THROUGH, 0);
+	returned_then_on_device();
+	finish();
+	ASSERT_EQ(S.c.verdict[TW_V_WHOLE], 1, "whole");
+	ASSERT_EQ(m->not_persisted, 0, "write through: persisted at completion, no flush");
+	ASSERT_EQ(hist_total(m->hist[TW_ST_DURABLE]), 1, "durable sample");
+
+	start(8 * K, 100);
+	device_facts(0, 512, TW_WC_BACK, 0);	/* write back: a flush is needed */
+	returned_then_on_device();
+	finish();
+	ASSERT_EQ(m->not_persisted, 1, "write back, no flush: not persisted");
+	ASSERT_EQ(hist_total(m->hist[TW_ST_DURABLE]), 0, "no durable sample");
+
+	start(8 * K, 100);
+	device_facts(0, 512, TW_WC_BACK, 0);
+	returned_then_on_device();
+	flush_ev(0xf1, 0);
+	flush_ev(0xf1, 1);
+	finish();
+	ASSERT_EQ(m->not_persisted, 0, "write back, flushed after: persisted");
+	ASSERT_EQ(hist_total(m->hist[TW_ST_DURABLE]), 1, "durable at the flush");
+
+	start(8 * K, 100);	/* no facts: like write back */
+	returned_then_on_device();
+	finish();
+	ASSERT_EQ(m->not_persisted, 1, "unknown device: a flush is needed");
+	return true;
+}
+
+/* A unit whose request issue never came cannot count as FUA. */
+static bool test_unseen_issue_is_not_fua(void)
+{
+	start(8 * K, 100);
+	device_facts(0, 512, TW_WC_BACK, 0);
+	wbegin(1, 0, 8 * K, 0, 0);
+	wend(1, 8 * K);
+	bio1(0xb1, 0, 8 * K);
+	done(0xa1, 0xb1, 8 * K);	/* completion without its issue record */
+	finish();
+	ASSERT_EQ(S.c.verdict[TW_V_WHOLE], 1, "whole");
+	ASSERT_EQ(S.modes[TW_M_BUFFERED].not_persisted, 1, "not persisted without a flush");
+	return true;
+}
+
+static bool test_device_facts_through_replay(void)
+{
+	char path[] = "/tmp/tw-test-XXXXXX", err[256], kernel[65];
+	struct tw_summary again;
+	struct tracker *t2;
+	uint64_t unit;
+	int fd = mkstemp(path);
+
+	ASSERT_TRUE(fd >= 0, "mkstemp");
+	close(fd);
+	R = recorder__open(path, 8 * K, "test-kernel", err, sizeof(err));
+	ASSERT_TRUE(R != NULL, err);
+	start(8 * K, 100);
+	device_facts(0, 512, TW_WC_THROUGH, 0);
+	returned_then_on_device();
+	ASSERT_EQ(recorder__close(R), 0, "close");
+	R = NULL;
+	finish();
+
+	t2 = replay_file(path, 100, &unit, kernel, sizeof(kernel), err, sizeof(err));
+	ASSERT_TRUE(t2 != NULL, err);
+	tracker__finish(t2);
+	tracker__summary(t2, &again);
+	ASSERT_TRUE(!memcmp(&S.c, &again.c, sizeof(S.c)), "same counts");
+	ASSERT_EQ(again.c.whole_beyond_atomic, 1, "beyond, as live");
+	ASSERT_EQ(again.modes[TW_M_BUFFERED].not_persisted, 0, "persisted, as live");
+	ASSERT_EQ(again.stable.devices[0].write_cache, TW_WC_THROUGH, "write cache");
+	ASSERT_EQ(again.stable.devices[0].physical_block, 512, "physical block");
+	tracker__free(t2);
+	return true;
+}
+
+/* A record of the previous format is refused, with what to do. */
+static bool test_replay_refuses_old_format(void)
+{
+	char path[] = "/tmp/tw-test-XXXXXX", err[256] = "", kernel[65];
+	struct tw_record_file_hdr h = { .version = TW_RECORD_VERSION - 1, .hdr_size = sizeof(h) };
+	uint64_t unit;
+	int fd = mkstemp(path);
+
+	ASSERT_TRUE(fd >= 0, "mkstemp");
+	memcpy(h.magic, TW_RECORD_MAGIC, sizeof(h.magic));
+	ASSERT_EQ(write(fd, &h, sizeof(h)), sizeof(h), "write");
+	close(fd);
+	ASSERT_TRUE(replay_file(path, 100, &unit, kernel, sizeof(kernel), err, sizeof(err)) ==
+			    NULL, "refused");
+	unlink(path);
+	ASSERT_TRUE(strstr(err, "record format") != NULL, err);
+	ASSERT_TRUE(strstr(err, "record again") != NULL, err);
+	return true;
+}
+
 int main(void)
 {
 	RUN(test_whole_two_units_one_request);
@@ -1010,6 +1488,14 @@ int main(void)
 	RUN(test_modified_in_flight);
 	RUN(test_modified_without_io_marks_no_unit);
 	RUN(test_modified_page_unknown_claims_no_unit);
+	RUN(test_pass_then_modified);
+	RUN(test_pass_that_proves_nothing);
+	RUN(test_folio_start_then_rewrite);
+	RUN(test_folio_start_then_partial_change);
+	RUN(test_rewriter_names_the_displaced_instance);
+	RUN(test_rewriter_waits_for_the_displaced_instance);
+	RUN(test_displaced_without_evidence_is_superseded);
+	RUN(test_writeback_tail_blames_nobody);
 	RUN(test_stable_waits_by_context);
 	RUN(test_wait_context_of_kernel_functions);
 	RUN(test_device_atomic_limits_through_replay);
@@ -1019,6 +1505,15 @@ int main(void)
 	RUN(test_record_replay_round_trip);
 	RUN(test_replay_refuses_garbage);
 	RUN(test_json_has_the_documented_keys);
+	RUN(test_whole_beyond_sysfs_atomic_unit_max);
+	RUN(test_whole_within_sysfs_atomic_unit_max);
+	RUN(test_whole_beyond_physical_block);
+	RUN(test_atomic_size_option_overrides);
+	RUN(test_whole_on_unknown_device_not_judged);
+	RUN(test_write_through_persists_at_completion);
+	RUN(test_unseen_issue_is_not_fua);
+	RUN(test_device_facts_through_replay);
+	RUN(test_replay_refuses_old_format);
 	tracker__free(T);
 	return TEST_EXIT();
 }
