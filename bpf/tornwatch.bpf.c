@@ -810,6 +810,9 @@ static __always_inline void emit_wb_pass(struct inode *inode, struct writeback_c
 {
 	__u64 lo = 0, hi = ~0ULL;
 
+	/* 6.12's verifier types these tp_btf args as maybe NULL: no arithmetic before a check. */
+	if (!inode || !wbc)
+		return;
 	if (!BPF_CORE_READ_BITFIELD_PROBED(wbc, range_cyclic)) {
 		lo = BPF_CORE_READ(wbc, range_start);
 		hi = BPF_CORE_READ(wbc, range_end);
