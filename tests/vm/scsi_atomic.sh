@@ -102,8 +102,7 @@ check "scsi atomic: statx of $DEV (unit min, max)" "$UMIN $UMAX" "$(statx_atomic
 
 # jcheck NAME JSON key=value...: as lib.sh's expect (lost.total first), in one python3 run,
 # not one per key (each costs about a second under TCG). A path component @DEV picks the
-# devices[] entry of that dev. ?key=value: a key this tornwatch may not report yet; when it
-# is absent, a skip line says so.
+# devices[] entry of that dev.
 jcheck() {
 	python3 - "$1" "$2" lost.total=0 "${@:3}" <<'PY'
 import json, sys
@@ -114,8 +113,6 @@ except (OSError, ValueError) as e:
     sys.exit(print(f"not ok - {name}: no report: {e}"))
 for kv in sys.argv[3:]:
     key, want = kv.split("=", 1)
-    optional = key[0] == "?"
-    key = key.lstrip("?")
     v = d
     try:
         for k in key.split("."):
@@ -125,9 +122,6 @@ for kv in sys.argv[3:]:
                 v = v[k]
         got = json.dumps(v) if isinstance(v, (dict, list)) else str(v)
     except (KeyError, IndexError, ValueError) as e:
-        if optional:
-            print(f"skip - {name}: {key}: not in this tornwatch's report yet (TODO #12)")
-            continue
         got = "nothing (%s %s)" % (type(e).__name__, e)
     print(f"ok - {name}: {key}" if got == want else f"not ok - {name}: {key}: expected {want}, got {got}")
 PY
@@ -146,16 +140,25 @@ wl="set -e
 '$W' -m atomic -s 16k -n 1 -o $((1048576 + 4096)) '$DEV' 2>/dev/null && exit 1
 '$W' -m atomic-2iov -s 16k -n 1 -o 7m '$DEV' 2>/dev/null && exit 1
 true"
-tw "$TMPD/raw.json" -- bash -c "$wl"
-check "scsi atomic: raw disk workload exit status" 0 $?
+# tw_run NAME JSON ARGS...: tornwatch as lib.sh's tw; its stderr shown when it fails.
+tw_run() {
+	local name=$1 rc
+	shift
+	tw "$@"
+	rc=$?
+	check "scsi atomic: $name: tornwatch exit status" 0 $rc
+	[ $rc -eq 0 ] || sed 's/^/#   /' "$TMPD/last.err"
+}
+tw_run "raw disk" "$TMPD/raw.json" -- bash -c "$wl"
 # The disk's entry in devices[]: the queue's limits as tornwatch read them.
 lim=()
 for a in unit_min unit_max boundary max; do
 	lim+=("devices.@$KDEV.atomic_write_$a=$(cat "$Q/atomic_write_${a}_bytes")")
 done
-# TODO(#12): the power-fail atomic size per device (another branch, derived from
-# atomic_write_unit_max_bytes): asserted once the report has it, a skip line until then.
-lim+=("?devices.@$KDEV.power_fail_atomic_size=$UMAX" "?devices.@$KDEV.atomic_size_source=sysfs-atomic")
+# The power-fail atomic size follows from atomic_write_unit_max_bytes; no atomic unit here
+# is larger.
+lim+=("devices.@$KDEV.power_fail_atomic_size=$UMAX" "devices.@$KDEV.atomic_size_source=sysfs-atomic"
+	"devices.@$KDEV.whole_beyond_device_atomic=0" units.whole_beyond_device_atomic=0)
 jcheck "scsi atomic: raw disk RWF_ATOMIC" "$TMPD/raw.json" "${lim[@]}" \
 	units.total=7 units.atomic=7 units.whole=0 units.split=0 units.cow_atomic=0 units.pending=0 units.refused=5 \
 	modes.atomic-direct.writes=12 modes.atomic-direct.units=7 \
@@ -191,13 +194,14 @@ for fs in ext4 xfs; do
 	if [ "$fslim" != "0 0" ]; then
 		skip "scsi atomic: $fs files allow RWF_ATOMIC here (statx unit $fslim): no expectations written for that yet"
 	else
-		tw "$TMPD/$fs.json" -- bash -c "'$W' -m atomic -s 16k -n 1 '$MNT/f' 2>/dev/null && exit 1; true"
-		check "scsi atomic: $fs workload exit status" 0 $?
+		tw_run "$fs" "$TMPD/$fs.json" -- \
+			bash -c "'$W' -m atomic -s 16k -n 1 '$MNT/f' 2>/dev/null && exit 1; true"
 		jcheck "scsi atomic: $fs, no atomic support on an atomic disk" "$TMPD/$fs.json" \
 			units.total=0 units.refused=1 modes.atomic-direct.refused=1 \
 			modes.atomic-direct.refused_errno.95=1 atomic.checked=1 \
 			atomic.violations.unsupported=1 atomic.device_misaligned=0 \
-			"devices.@$KDEV.atomic_write_unit_max=$UMAX"
+			"devices.@$KDEV.atomic_write_unit_max=$UMAX" \
+			"devices.@$KDEV.power_fail_atomic_size=$UMAX"
 		check "scsi atomic: $fs: no WRITE_ATOMIC_16 reached the device" "" "$(device_log)"
 	fi
 	umount "$MNT" && MOUNTS=("${MOUNTS[@]:1}")
