@@ -745,8 +745,13 @@ static __always_inline void forget_stale_bio(struct bio *bio)
 	__u64 key = (__u64)bio;
 	struct tw_gone_ev *ev;
 
-	if (!bpf_map_lookup_elem(&bios, &key) || bpf_map_delete_elem(&bios, &key))
+	if (!bpf_map_lookup_elem(&bios, &key))
 		return;
+	/*
+	 * Even if the delete fails (a contended bucket), user space must forget the old bio:
+	 * records of the new one then count as unknown bios, never as the old one's.
+	 */
+	bpf_map_delete_elem(&bios, &key);
 	ev = ev_reserve(sizeof(*ev), TW_EV_BIO_GONE);
 	if (!ev)
 		return;
