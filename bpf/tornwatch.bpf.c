@@ -789,6 +789,35 @@ static __always_inline void emit_wb(struct inode *inode, __u64 pos, __u64 len, _
 	ev_submit(ev);
 }
 
+/*
+ * A bio queued or split at an address the map still holds: the kernel frees a bio only after
+ * bio_endio, so the followed bio there ended, and its block_rq_complete ran without this
+ * program (seen on the project's 6.18 guest: no BPF program at all, tp_btf, raw_tp or classic,
+ * runs in the softirqs that land on its init process's threads, and no miss is counted; ftrace
+ * records those completions). Drop the stale key, or the new bio's requests would be taken for
+ * the old bio's (a false split), and tell user space, which infers the completion.
+ */
+static __always_inline void forget_stale_bio(struct bio *bio)
+{
+	__u64 key = (__u64)bio;
+	struct tw_gone_ev *ev;
+
+	if (!bpf_map_lookup_elem(&bios, &key))
+		return;
+	/*
+	 * Even if the delete fails (a contended bucket), user space must forget the old bio:
+	 * records of the new one then count as unknown bios, never as the old one's.
+	 */
+	bpf_map_delete_elem(&bios, &key);
+	ev = ev_reserve(sizeof(*ev), TW_EV_BIO_GONE);
+	if (!ev)
+		return;
+	ev->bio = key;
+	ev->dev = BPF_CORE_READ(bio, bi_bdev, bd_dev);
+	ev->pad = 0;
+	ev_submit(ev);
+}
+
 /* iomap (XFS): one folio, locked and clean, just before folio_start_writeback(). */
 SEC("tp_btf/iomap_writeback_folio")
 int BPF_PROG(tw_iomap_wb_folio, struct inode *inode, loff_t pos, __u64 len)
@@ -853,6 +882,7 @@ int BPF_PROG(tw_bio_queue, struct bio *bio)
 	__u64 pos;
 	bool dio = false;
 
+	forget_stale_bio(bio);
 	if ((opf & TW_REQ_OP_MASK) != TW_REQ_OP_WRITE || !size)
 		return 0;
 	page = bio_first_page(bio);
@@ -921,8 +951,10 @@ int BPF_PROG(tw_bio_split, struct bio *split, unsigned int new_sector)
 	struct tw_split_ev *ev;
 	__u64 parent = (__u64)BPF_CORE_READ(split, bi_private);
 
-	if (!parent || !bpf_map_lookup_elem(&bios, &parent))
+	if (!parent || !bpf_map_lookup_elem(&bios, &parent)) {
+		forget_stale_bio(split);
 		return 0;
+	}
 	if (!track_bio((__u64)split))
 		return 0;
 	ev = ev_reserve(sizeof(*ev), TW_EV_BIO_SPLIT);

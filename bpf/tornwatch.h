@@ -40,6 +40,7 @@ enum tw_ev_type {
 	TW_EV_ATOMIC_LIMITS,	/* user space only: a file's statx atomic write limits */
 	TW_EV_DISCARD,		/* a traced file lost cached folios: truncated or unlinked */
 	TW_EV_WB_START,		/* writeback of a traced file's folio, or a pass over a range, began */
+	TW_EV_BIO_GONE,		/* a followed bio's address came back: that bio ended unseen */
 	TW_EV_MAX,
 };
 
@@ -364,8 +365,22 @@ struct tw_wb_ev {
 	__u32 pad;
 };
 
+/*
+ * A bio address still in the followed-bio map was queued again (block_bio_queue) or made a
+ * new split piece (block_split): the kernel frees a bio only after it ended, so the followed
+ * bio there ended although no request completion carrying it was seen (a completion no BPF
+ * program ran for). Its key is dropped, so the new bio's requests are not taken for it.
+ */
+struct tw_gone_ev {
+	struct tw_hdr h;
+	__u64 bio;
+	__u32 dev;		/* the new bio's device */
+	__u32 pad;
+};
+
 _Static_assert(sizeof(struct tw_discard_ev) == 56, "tw_discard_ev layout");
 _Static_assert(sizeof(struct tw_wb_ev) == 64, "tw_wb_ev layout");
+_Static_assert(sizeof(struct tw_gone_ev) == 40, "tw_gone_ev layout");
 _Static_assert(sizeof(struct tw_modified_ev) == 72, "tw_modified_ev layout");
 _Static_assert(sizeof(struct tw_wait_begin_ev) == 56 + 8 * TW_STACK_DEPTH, "tw_wait_begin_ev");
 _Static_assert(sizeof(struct tw_wait_end_ev) == 32, "tw_wait_end_ev layout");

@@ -43,6 +43,7 @@ if [ "${1:-}" != "--unit-only" ]; then
 		run "write modes on $fs" tests/e2e/modes.sh "$fs"
 		run "PostgreSQL on $fs" tests/real/postgres.sh "$fs"
 		run "fio on $fs" tests/real/fio.sh "$fs"
+		run "stress on $fs" tests/real/stress.sh "$fs"
 	done
 	# The same CLI and core tests in guests running Debian's 6.1 and 6.12 kernels (qemu).
 	run "vmtest 6.1" tests/vm/vmtest.sh 6.1

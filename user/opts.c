@@ -33,7 +33,7 @@ static const char usage_text[] =
 "      --check            exit 1 when a unit failed (see --fail-on), 3 when only the\n"
 "                         command failed; a line per failure kind names the offenders\n"
 "      --fail-on LIST     what fails --check: a comma list of split, modified,\n"
-"                         misaligned, refused, pending, lost, untracked\n"
+"                         misaligned, refused, pending, lost, untracked, inferred\n"
 "                         (default split,modified,misaligned,lost,untracked)\n"
 "      --events[=all]     a line per unit that is not whole (or every unit), with\n"
 "                         --json as NDJSON on stdout\n"

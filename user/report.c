@@ -286,8 +286,9 @@ void report_text(FILE *f, const struct tw_summary *s, const struct tw_report_met
 		s->join.unmatched_bytes);
 	if (s->join.reused_bio || s->join.completions_inferred)
 		fprintf(f, "  bios reused before issue %" PRIu64 ", request completions inferred %"
-			PRIu64 " (their record never came)\n", s->join.reused_bio,
-			s->join.completions_inferred);
+			PRIu64 " (their record never came), units they decided %" PRIu64
+			" (never split by it)\n", s->join.reused_bio, s->join.completions_inferred,
+			s->join.units_inferred);
 }
 
 void report_event_header(FILE *f)
@@ -670,8 +671,9 @@ void report_json(FILE *f, const struct tw_summary *s, const struct tw_report_met
 		s->join.unknown_bio, s->join.unknown_parent);
 	fprintf(f, "    \"foreign_bytes\": %" PRIu64 ",\n    \"unmatched_bytes\": %" PRIu64 ",\n",
 		s->join.foreign_bytes, s->join.unmatched_bytes);
-	fprintf(f, "    \"reused_bio\": %" PRIu64 ",\n    \"completions_inferred\": %" PRIu64 "\n  },\n",
+	fprintf(f, "    \"reused_bio\": %" PRIu64 ",\n    \"completions_inferred\": %" PRIu64 ",\n",
 		s->join.reused_bio, s->join.completions_inferred);
+	fprintf(f, "    \"units_inferred\": %" PRIu64 "\n  },\n", s->join.units_inferred);
 	if (m->check) {
 		const struct tw_check *c = m->check;
 		bool first = true;

@@ -40,7 +40,7 @@ const char *const tw_fail_names[TW_F_NR] = {
 	[TW_F_SPLIT] = "split",		  [TW_F_MODIFIED] = "modified",
 	[TW_F_MISALIGNED] = "misaligned", [TW_F_REFUSED] = "refused",
 	[TW_F_PENDING] = "pending",	  [TW_F_LOST] = "lost",
-	[TW_F_UNTRACKED] = "untracked",
+	[TW_F_UNTRACKED] = "untracked",	  [TW_F_INFERRED] = "inferred",
 };
 
 int tw_parse_fail_on(const char *list, uint32_t *mask, char *err, size_t errlen)
@@ -57,7 +57,8 @@ int tw_parse_fail_on(const char *list, uint32_t *mask, char *err, size_t errlen)
 				break;
 		if (k == TW_F_NR) {
 			snprintf(err, errlen, "--fail-on: unknown kind '%.*s'; give a comma list of "
-				 "split,modified,misaligned,refused,pending,lost,untracked", (int)n, p);
+				 "split,modified,misaligned,refused,pending,lost,untracked,inferred",
+				 (int)n, p);
 			return -1;
 		}
 		*mask |= 1u << k;
@@ -82,6 +83,7 @@ uint64_t tw_fail_count(const struct tw_summary *s, enum tw_fail_kind k)
 	case TW_F_PENDING: return s->c.verdict[TW_V_PENDING];
 	case TW_F_LOST: return s->lost_total;
 	case TW_F_UNTRACKED: return s->c.untracked;
+	case TW_F_INFERRED: return s->join.units_inferred;
 	case TW_F_NR: break;
 	}
 	return 0;
@@ -132,6 +134,7 @@ enum tw_mode tw_mode_of_kiocb(uint32_t ki_flags)
 #define U_WB		0x100	/* its writeback began (PG_writeback) before any bio was seen */
 #define U_DISPLACED	0x200	/* a later write replaced it in the cache: superseded, unless
 				   its writeback proves to have begun before (see displace()) */
+#define U_INFERRED	0x400	/* bytes of it were done by an inferred completion */
 
 struct file_ent;
 struct uslot;
@@ -348,6 +351,7 @@ size_t tw_record_size(uint32_t type)
 	case TW_EV_ATOMIC_LIMITS: return sizeof(struct tw_atomic_limits_ev);
 	case TW_EV_DISCARD: return sizeof(struct tw_discard_ev);
 	case TW_EV_WB_START: return sizeof(struct tw_wb_ev);
+	case TW_EV_BIO_GONE: return sizeof(struct tw_gone_ev);
 	}
 	return 0;
 }
@@ -805,6 +809,10 @@ static void unit_finalize(struct tracker *t, struct unit *u, enum tw_verdict v, 
 	emit_event(t, u, v, t_device);
 	count_verdict(t, u, v);
 	count_beyond_atomic(t, u, v, dev);
+	if (u->flags & U_INFERRED) {
+		t->join.units_inferred++;
+		note_offender(t, TW_F_INFERRED, u->f, u->off, u->len, 0);
+	}
 	if (t_device)
 		unit_latency(t, u, t_device, dev);
 	if (t_device && !(u->flags & U_DIRECT))
@@ -821,6 +829,14 @@ static enum tw_verdict done_verdict(const struct unit *u)
 		return TW_V_MODIFIED;
 	if (u->nreq <= 1)
 		return u->nreq == 1 && u->nreq_atomic == 1 ? TW_V_ATOMIC : TW_V_WHOLE;
+	/*
+	 * An inference never decides a verdict it cannot prove. One bio that block_split never
+	 * cut sits in one request; a second request id for it can only come from the tracker's
+	 * own reuse inference (a request struct or bio address taken for reused), so it is not
+	 * evidence of a split. The unit counts as whole, and apart in join.units_inferred.
+	 */
+	if ((u->flags & U_INFERRED) && u->nbios <= 1 && !(u->flags & U_SPLIT_BLOCK))
+		return TW_V_WHOLE;
 	if ((u->flags & (U_ATOMIC_WRITE | U_COW)) == (U_ATOMIC_WRITE | U_COW))
 		return TW_V_COW_ATOMIC;
 	return TW_V_SPLIT;
@@ -1341,6 +1357,7 @@ static void bio_free(struct tracker *t, struct bio_rec *b)
 
 static void bio_done_bytes(struct tracker *t, struct bio_rec *b, uint64_t bytes, int error,
 			   uint64_t ts, uint32_t dev);
+static bool piece_window(const struct piece *pc, uint64_t lo, uint64_t hi, uint64_t *len);
 
 /*
  * The kernel frees a bio only after it completed, and reuses a request only after it
@@ -1351,8 +1368,24 @@ static void bio_done_bytes(struct tracker *t, struct bio_rec *b, uint64_t bytes,
  */
 static void bio_infer_done(struct tracker *t, struct bio_rec *b, uint64_t ts)
 {
+	uint64_t len;
+
 	t->join.completions_inferred++;
+	for (uint32_t i = 0; i < b->np; i++)
+		if (piece_window(&b->p[i], b->cur, b->end, &len))
+			b->p[i].u->flags |= U_INFERRED;
 	bio_done_bytes(t, b, b->end - b->cur, 0, ts, b->dev);
+}
+
+/* The bio at this address ended: issued, its completion is inferred; never issued, dropped. */
+static void bio_forget(struct tracker *t, struct bio_rec *b, uint64_t ts)
+{
+	if (b->rq_id) {
+		bio_infer_done(t, b, ts);
+	} else {
+		t->join.reused_bio++;
+		bio_free(t, b);
+	}
 }
 
 static struct bio_rec *bio_new(struct tracker *t, uint64_t ptr, uint64_t cur, uint64_t end,
@@ -1360,12 +1393,8 @@ static struct bio_rec *bio_new(struct tracker *t, uint64_t ptr, uint64_t cur, ui
 {
 	struct bio_rec *b = bio_get(t, ptr);
 
-	if (b && b->rq_id) {
-		bio_infer_done(t, b, ts);
-	} else if (b) {
-		t->join.reused_bio++;
-		bio_free(t, b);
-	}
+	if (b)
+		bio_forget(t, b, ts);
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;
@@ -1389,6 +1418,15 @@ static void on_bio_queue(struct tracker *t, const struct tw_bio_ev *e)
 		assign_extent(t, b, &e->ext[i], off);
 		off += e->ext[i].len;
 	}
+}
+
+/* BPF found the address of a followed bio queued again: that bio ended unseen (tw_gone_ev). */
+static void on_bio_gone(struct tracker *t, const struct tw_gone_ev *e)
+{
+	struct bio_rec *b = bio_get(t, e->bio);
+
+	if (b)
+		bio_forget(t, b, e->h.ts_ns);
 }
 
 static void on_bio_split(struct tracker *t, const struct tw_split_ev *e)
@@ -1457,6 +1495,14 @@ static void on_rq_issue(struct tracker *t, const struct tw_rq_ev *e)
 	struct rq_rec *r;
 	uint64_t len;
 
+	if (b && b->rq_id && b->dev != e->dev) {
+		/*
+		 * A bio never changes device: this is a new bio at the address of one that ended
+		 * unseen (records without BIO_GONE: the BPF map kept the stale key).
+		 */
+		bio_infer_done(t, b, e->h.ts_ns);
+		b = NULL;
+	}
 	if (!b) {
 		t->join.unknown_bio++;
 		return;
@@ -2070,6 +2116,7 @@ int tracker__feed(struct tracker *t, const void *rec, size_t len)
 	case TW_EV_ATOMIC_LIMITS: on_atomic_limits(t, rec); break;
 	case TW_EV_DISCARD: on_discard(t, rec); break;
 	case TW_EV_WB_START: on_wb_start(t, rec); break;
+	case TW_EV_BIO_GONE: on_bio_gone(t, rec); break;
 	}
 	return 0;
 }

@@ -174,6 +174,7 @@ struct tw_join_stats {
 	uint64_t unmatched_bytes;	/* bio bytes of traced files outside any live unit */
 	uint64_t reused_bio;		/* a bio id queued again before it was issued and completed */
 	uint64_t completions_inferred;	/* issued requests whose completion record never came */
+	uint64_t units_inferred;	/* units with a verdict whose device completion was inferred */
 };
 
 struct tw_mode_stats {
@@ -202,6 +203,7 @@ enum tw_fail_kind {
 	TW_F_PENDING,
 	TW_F_LOST,
 	TW_F_UNTRACKED,
+	TW_F_INFERRED,		/* units whose device completion was inferred (not by default) */
 	TW_F_NR,
 };
 

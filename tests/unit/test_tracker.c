@@ -1155,6 +1155,107 @@ static bool test_requeue_infers_nothing(void)
 	return true;
 }
 
+#define VDA 0xfd00000	/* 253:0: the disk under the loop device's backing file */
+
+static void rq_on(uint32_t type, uint64_t rqp, uint64_t bio, uint32_t bytes, uint32_t dev,
+		  uint64_t sector)
+{
+	struct tw_rq_ev e = { .h = HDR(type, 0), .rq = rqp, .bio = bio, .dev = dev,
+			      .sector = sector, .bio_bytes = bytes };
+
+	e.h.size = sizeof(e);
+	feed(&e);
+}
+
+static void gone(uint64_t bio, uint32_t dev)
+{
+	struct tw_gone_ev e = { .h = HDR(TW_EV_BIO_GONE, 0), .bio = bio, .dev = dev };
+
+	e.h.size = sizeof(e);
+	feed(&e);
+}
+
+/*
+ * Seen on the 6.18 guest (record version 6, before BIO_GONE): a loop request's completion ran
+ * where no BPF program runs, so its bio stayed in the BPF map; the freed address came back as
+ * a bio of the loop file's own writeback on the disk below, and that request's issue and
+ * completion were taken for the old bio: a second request, a false split. A bio never changes
+ * device: the old one ended (inferred), the disk's records are of an unknown bio.
+ */
+static bool test_stale_bio_on_another_device_is_not_a_split(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	write_ok(0, 8 * K);
+	bio1(0xb1, 0, 8 * K);
+	rq_on(TW_EV_RQ_ISSUE, 0xa1, 0xb1, 8 * K, DEV, 0);	/* its completion never came */
+	rq_on(TW_EV_RQ_ISSUE, 0xa9, 0xb1, 40 * K, VDA, 36378112);
+	rq_on(TW_EV_RQ_COMPLETE, 0xa9, 0xb1, 40 * K, VDA, 36378112);
+	c = finish();
+	ASSERT_EQ(tw_units_total(c), 1, "total");
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "whole");
+	ASSERT_EQ(c->verdict[TW_V_SPLIT], 0, "split");
+	ASSERT_EQ(c->verdict[TW_V_PENDING], 0, "pending");
+	ASSERT_EQ(S.join.completions_inferred, 1, "completions inferred");
+	ASSERT_EQ(S.join.units_inferred, 1, "units decided by an inference");
+	ASSERT_EQ(S.join.unknown_bio, 2, "the disk's issue and completion");
+	return true;
+}
+
+/* BIO_GONE: the BPF side saw the address queued again and dropped its key. */
+static bool test_bio_gone_infers_the_completion(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	write_ok(0, 8 * K);
+	bio1(0xb1, 0, 8 * K);
+	issue(0xa1, 0xb1, 8 * K);	/* its completion never came */
+	gone(0xb1, VDA);		/* reused by a bio nobody follows */
+	gone(0xb1, VDA);		/* a second one changes nothing */
+	write_ok(8 * K, 8 * K);
+	bio1(0xb1, 8 * K, 8 * K);	/* and later by a followed one */
+	issue(0xa1, 0xb1, 8 * K);
+	done(0xa1, 0xb1, 8 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 2, "whole");
+	ASSERT_EQ(c->verdict[TW_V_PENDING], 0, "pending");
+	ASSERT_EQ(S.join.completions_inferred, 1, "completions inferred");
+	ASSERT_EQ(S.join.units_inferred, 1, "units decided by an inference");
+	ASSERT_EQ(S.join.reused_bio, 0, "reused before issue");
+	return true;
+}
+
+/*
+ * An inference never decides a verdict it cannot prove: one bio taken for issued in two
+ * requests, then its completion inferred, is whole (one bio sits in one request), counted
+ * apart, and fails --check only with --fail-on inferred.
+ */
+static bool test_inference_never_splits(void)
+{
+	struct tw_check chk = { .fail_on = TW_DEFAULT_FAIL_ON };
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	write_ok(0, 8 * K);
+	bio1(0xb1, 0, 8 * K);
+	rq_on(TW_EV_RQ_ISSUE, 0xa1, 0xb1, 8 * K, DEV, 0);
+	rq_on(TW_EV_RQ_ISSUE, 0xa2, 0xb1, 8 * K, DEV, 0);
+	gone(0xb1, DEV);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_SPLIT], 0, "split");
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "whole");
+	ASSERT_EQ(S.join.units_inferred, 1, "units decided by an inference");
+	check_evaluate(&chk, &S);
+	ASSERT_TRUE(chk.passed, "default --check passes");
+	ASSERT_EQ(chk.failures[TW_F_INFERRED], 1, "failures.inferred");
+	chk.fail_on |= 1u << TW_F_INFERRED;
+	check_evaluate(&chk, &S);
+	ASSERT_TRUE(!chk.passed, "--fail-on inferred fails");
+	return true;
+}
+
 /* A truncation drops everything past the new size, whatever folio size its record names. */
 static bool test_truncate_past_eof_discards_all_beyond(void)
 {
@@ -1471,6 +1572,9 @@ int main(void)
 	RUN(test_completion_inferred_from_bio_reuse);
 	RUN(test_completion_inferred_from_request_reuse);
 	RUN(test_requeue_infers_nothing);
+	RUN(test_stale_bio_on_another_device_is_not_a_split);
+	RUN(test_bio_gone_infers_the_completion);
+	RUN(test_inference_never_splits);
 	RUN(test_freed_inode_is_a_new_file);
 	RUN(test_pending_cached_and_inflight);
 	RUN(test_misaligned);
