@@ -82,6 +82,16 @@ set_sysfs() {
 	echo "$2" >"$1"
 }
 
+# cleanup_sysfs_now: put back the sysfs values set so far (as the exit trap would), before
+# the next scenario starts.
+cleanup_sysfs_now() {
+	local i
+	for ((i = ${#RESTORE[@]} - 1; i >= 0; i--)); do
+		echo "${RESTORE[i]#* }" >"${RESTORE[i]%% *}"
+	done
+	RESTORE=()
+}
+
 # tw OUTJSON ARGS...: run tornwatch, report on stdout goes to $TMPD/last.txt.
 tw() {
 	local out=$1

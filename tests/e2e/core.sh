@@ -232,15 +232,6 @@ scenario_atomic() {
 	fi
 }
 
-# Put back sysfs values set by a scenario before the next one starts.
-cleanup_sysfs_now() {
-	local i
-	for ((i = ${#RESTORE[@]} - 1; i >= 0; i--)); do
-		echo "${RESTORE[i]#* }" >"${RESTORE[i]%% *}"
-	done
-	RESTORE=()
-}
-
 scenario_buffered_whole
 scenario_buffered_split
 if have_tp iomap_dio_rw_begin; then

@@ -144,15 +144,6 @@ print(sum(b['count'] for b in h))")"
 		"" "$(same_as_live x "$TMPD/e.json" "$TMPD/e2.json")"
 }
 
-# Put back sysfs values set by a scenario (as the exit trap would).
-cleanup_sysfs_now() {
-	local i
-	for ((i = ${#RESTORE[@]} - 1; i >= 0; i--)); do
-		echo "${RESTORE[i]#* }" >"${RESTORE[i]%% *}"
-	done
-	RESTORE=()
-}
-
 scenario_facts_and_beyond
 scenario_atomic_size_option
 if [ -w "$QUEUE/write_cache" ]; then
