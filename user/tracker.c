@@ -133,7 +133,7 @@ enum tw_mode tw_mode_of_kiocb(uint32_t ki_flags)
 #define U_ATOMIC_MISFIT	0x80	/* a request of it broke the device's atomic limits */
 #define U_WB		0x100	/* its writeback began (PG_writeback) before any bio was seen */
 #define U_DISPLACED	0x200	/* a later write replaced it in the cache: superseded, unless
-				   its writeback proves to have begun before (see displace()) */
+				   its writeback proves to have begun before (supersede_cached()) */
 #define U_INFERRED	0x400	/* bytes of it were done by an inferred completion */
 
 struct file_ent;
