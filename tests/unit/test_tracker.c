@@ -106,6 +106,14 @@ static void done(uint64_t rqp, uint64_t bio, uint32_t bytes)
 	rq(TW_EV_RQ_COMPLETE, rqp, bio, bytes, 0);
 }
 
+/* A bio of [off, off + len) queued, issued alone in request rqp, and completed. */
+static void one_request(uint64_t rqp, uint64_t bio, uint64_t off, uint64_t len)
+{
+	bio1(bio, off, len);
+	issue(rqp, bio, len);
+	done(rqp, bio, len);
+}
+
 static struct tw_summary S;
 
 static void start(uint64_t unit, uint64_t max_units)
@@ -128,9 +136,7 @@ static bool test_whole_two_units_one_request(void)
 
 	start(8 * K, 100);
 	write_ok(0, 16 * K);
-	bio1(0xb1, 0, 16 * K);
-	issue(0xa1, 0xb1, 16 * K);
-	done(0xa1, 0xb1, 16 * K);
+	one_request(0xa1, 0xb1, 0, 16 * K);
 	c = finish();
 	ASSERT_EQ(tw_units_total(c), 2, "total");
 	ASSERT_EQ(c->verdict[TW_V_WHOLE], 2, "whole");
@@ -240,9 +246,7 @@ static bool test_superseded(void)
 	start(8 * K, 100);
 	write_ok(0, 8 * K);
 	write_ok(0, 8 * K);
-	bio1(0xb1, 0, 8 * K);
-	issue(0xa1, 0xb1, 8 * K);
-	done(0xa1, 0xb1, 8 * K);
+	one_request(0xa1, 0xb1, 0, 8 * K);
 	c = finish();
 	ASSERT_EQ(c->verdict[TW_V_SUPERSEDED], 1, "superseded");
 	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "whole");
@@ -260,9 +264,7 @@ static bool test_rewrite_while_in_flight_is_not_superseded(void)
 	write_ok(0, 8 * K);		/* page re-dirtied while its I/O is queued */
 	issue(0xa1, 0xb1, 8 * K);
 	done(0xa1, 0xb1, 8 * K);
-	bio1(0xb2, 0, 8 * K);
-	issue(0xa2, 0xb2, 8 * K);
-	done(0xa2, 0xb2, 8 * K);
+	one_request(0xa2, 0xb2, 0, 8 * K);
 	c = finish();
 	ASSERT_EQ(c->verdict[TW_V_WHOLE], 2, "both instances whole");
 	ASSERT_EQ(c->verdict[TW_V_SUPERSEDED], 0, "none superseded");
@@ -293,9 +295,7 @@ static bool test_misaligned(void)
 	write_ok(4 * K, 12 * K);	/* covers [8k,16k) whole, [0,8k) partly */
 	write_ok(16 * K, 8 * K);	/* aligned */
 	write_ok(24 * K, 4 * K);	/* short: no unit */
-	bio1(0xb1, 0, 28 * K);
-	issue(0xa1, 0xb1, 28 * K);
-	done(0xa1, 0xb1, 28 * K);
+	one_request(0xa1, 0xb1, 0, 28 * K);
 	c = finish();
 	ASSERT_EQ(c->misaligned, 2, "misaligned writes");
 	ASSERT_EQ(tw_units_total(c), 2, "units");
@@ -412,9 +412,7 @@ static bool test_untracked_when_full(void)
 
 	start(8 * K, 2);
 	write_ok(0, 32 * K);
-	bio1(0xb1, 0, 32 * K);
-	issue(0xa1, 0xb1, 32 * K);
-	done(0xa1, 0xb1, 32 * K);
+	one_request(0xa1, 0xb1, 0, 32 * K);
 	c = finish();
 	ASSERT_EQ(c->untracked, 2, "untracked");
 	ASSERT_EQ(c->verdict[TW_V_WHOLE], 2, "tracked ones whole");
@@ -446,9 +444,7 @@ static bool test_io_uring_dio_begin_makes_units(void)
 	start(8 * K, 100);
 	e.h.size = sizeof(e);
 	feed(&e);
-	bio1(0xb1, 0, 16 * K);
-	issue(0xa1, 0xb1, 16 * K);
-	done(0xa1, 0xb1, 16 * K);
+	one_request(0xa1, 0xb1, 0, 16 * K);
 	c = finish();
 	ASSERT_EQ(c->verdict[TW_V_WHOLE], 2, "whole");
 	ASSERT_EQ(S.writes, 1, "one write");
@@ -524,9 +520,7 @@ static bool test_modified_without_io_marks_no_unit(void)
 	start(8 * K, 100);
 	write_ok(0, 8 * K);			/* dirty, never queued */
 	modified(2, 0, 2, 0, 8 * K, false);
-	bio1(0xb1, 0, 8 * K);
-	issue(0xa1, 0xb1, 8 * K);
-	done(0xa1, 0xb1, 8 * K);
+	one_request(0xa1, 0xb1, 0, 8 * K);
 	c = finish();
 	ASSERT_EQ(c->verdict[TW_V_MODIFIED], 0, "no unit in flight to mark");
 	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "whole");
@@ -634,9 +628,7 @@ static bool test_pass_that_proves_nothing(void)
 		wb(3, pass[i] | TW_WB_PASS_END, ret[i], 0, ~0ULL);
 		wbegin(2, 0, 4 * K, 0, 0);
 		modified(2, 0, 1, 0, 4 * K, true);
-		bio1(0xb1, 0, 16 * K);
-		issue(0xa1, 0xb1, 16 * K);
-		done(0xa1, 0xb1, 16 * K);
+		one_request(0xa1, 0xb1, 0, 16 * K);
 		c = finish();
 		ASSERT_EQ(c->verdict[TW_V_MODIFIED], 0, "not proven in flight");
 		ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "whole");
@@ -685,9 +677,7 @@ static bool test_folio_start_then_partial_change(void)
 	modified(2, 0, 4, 4 * K, 4 * K, true);
 	modified(3, 4, 4, 20 * K, 4 * K, true);	/* a store through a mapping */
 	modified(3, 8, 4, 32 * K, 4 * K, true);	/* unit 2 is not under writeback: a tail */
-	bio1(0xb1, 0, 48 * K);
-	issue(0xa1, 0xb1, 48 * K);
-	done(0xa1, 0xb1, 48 * K);
+	one_request(0xa1, 0xb1, 0, 48 * K);
 	c = finish();
 	ASSERT_EQ(c->verdict[TW_V_MODIFIED], 2, "units 0 and 1");
 	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "unit 2");
@@ -711,12 +701,8 @@ static bool test_rewriter_names_the_displaced_instance(void)
 	wb(0, 0, 0, 0, 16 * K);
 	modified(2, 0, 4, 0, 16 * K, true);
 	wend(2, 16 * K);
-	bio1(0xb1, 0, 16 * K);
-	issue(0xa1, 0xb1, 16 * K);
-	done(0xa1, 0xb1, 16 * K);
-	bio1(0xb2, 0, 16 * K);
-	issue(0xa2, 0xb2, 16 * K);
-	done(0xa2, 0xb2, 16 * K);
+	one_request(0xa1, 0xb1, 0, 16 * K);
+	one_request(0xa2, 0xb2, 0, 16 * K);
 	c = finish();
 	ASSERT_EQ(c->verdict[TW_V_MODIFIED], 1, "the displaced instance, in flight");
 	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "the new instance");
@@ -734,13 +720,9 @@ static bool test_rewriter_waits_for_the_displaced_instance(void)
 	wend(1, 16 * K);
 	wbegin(2, 0, 16 * K, 0, 0);
 	wait_begin(2, 1, 0);
-	bio1(0xb1, 0, 16 * K);
-	issue(0xa1, 0xb1, 16 * K);
-	done(0xa1, 0xb1, 16 * K);
+	one_request(0xa1, 0xb1, 0, 16 * K);
 	wend(2, 16 * K);
-	bio1(0xb2, 0, 16 * K);
-	issue(0xa2, 0xb2, 16 * K);
-	done(0xa2, 0xb2, 16 * K);
+	one_request(0xa2, 0xb2, 0, 16 * K);
 	c = finish();
 	ASSERT_EQ(c->verdict[TW_V_WHOLE], 2, "both instances reached the device");
 	ASSERT_EQ(c->verdict[TW_V_SUPERSEDED], 0, "none superseded");
@@ -788,9 +770,7 @@ static bool test_writeback_tail_blames_nobody(void)
 	wbegin(2, 0, 16 * K, 0, 0);	/* in that tail: displaces the second */
 	modified(2, 0, 4, 0, 16 * K, true);
 	wend(2, 16 * K);
-	bio1(0xb2, 0, 16 * K);
-	issue(0xa2, 0xb2, 16 * K);
-	done(0xa2, 0xb2, 16 * K);
+	one_request(0xa2, 0xb2, 0, 16 * K);
 	c = finish();
 	ASSERT_EQ(c->verdict[TW_V_MODIFIED], 1, "only the first, truly changed in flight");
 	ASSERT_EQ(c->verdict[TW_V_SUPERSEDED], 1, "the second");
@@ -959,9 +939,7 @@ static bool test_io_uring_eagain_retry_is_one_write(void)
 	feed(&again);
 	b.h.tid = 8;			/* the io-wq worker */
 	feed(&b);
-	bio1(0xb1, 0, 16 * K);
-	issue(0xa1, 0xb1, 16 * K);
-	done(0xa1, 0xb1, 16 * K);
+	one_request(0xa1, 0xb1, 0, 16 * K);
 	feed(&ok);
 	c = finish();
 	ASSERT_EQ(S.writes, 1, "one write");
@@ -1080,9 +1058,7 @@ static bool test_freed_inode_is_a_new_file(void)
 	write_ok(0, 16 * K);
 	discard(0, 4 * K, TW_DISCARD_GONE);
 	write_ok(0, 8 * K);		/* a new file with the same (dev, ino) */
-	bio1(0xb1, 0, 8 * K);
-	issue(0xa1, 0xb1, 8 * K);
-	done(0xa1, 0xb1, 8 * K);
+	one_request(0xa1, 0xb1, 0, 8 * K);
 	c = finish();
 	ASSERT_EQ(c->verdict[TW_V_DISCARDED], 2, "both units of the freed file");
 	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "the new file's unit");
@@ -1333,9 +1309,7 @@ static void device_facts(uint32_t unit_max, uint32_t physical, uint32_t write_ca
 static const struct tw_counts *unit_in_one_request(uint64_t len)
 {
 	write_ok(0, len);
-	bio1(0xb1, 0, len);
-	issue(0xa1, 0xb1, len);
-	done(0xa1, 0xb1, len);
+	one_request(0xa1, 0xb1, 0, len);
 	return finish();
 }
 
@@ -1449,9 +1423,7 @@ static void returned_then_on_device(void)
 {
 	wbegin(1, 0, 8 * K, 0, 0);
 	wend(1, 8 * K);
-	bio1(0xb1, 0, 8 * K);
-	issue(0xa1, 0xb1, 8 * K);
-	done(0xa1, 0xb1, 8 * K);
+	one_request(0xa1, 0xb1, 0, 8 * K);
 }
 
 static bool test_write_through_persists_at_completion(void)
