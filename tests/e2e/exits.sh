@@ -86,7 +86,7 @@ bpf_gone() {
 		notok "$FS $1: no program or link ids noted while it traced ($n ids)"
 		return
 	fi
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		n=$(left_ids "$ids")
 		[ "$n" = 0 ] && break
 		sleep 0.1
@@ -258,6 +258,26 @@ scenario_pid_exits() {
 	bpf_gone "$name"
 }
 
+# -p PID whose process exits and stays a zombie (its parent, sleep, never reaps it): its
+# writes are over, tornwatch ends. (Before: kill(pid, 0) still found the zombie.)
+scenario_pid_zombie() {
+	local name=zombie shpid
+	rm -f "$TMPD/go" "$TMPD/$name.pid"
+	sh -c "'$WRITER' -s 8k -n $N -w '$TMPD/go' '$MNT/$name' >'$TMPD/$name.pid' & exec sleep 600" &
+	shpid=$!
+	KILLS+=("$shpid")
+	until_true test -s "$TMPD/$name.pid"
+	start_tw "$name" -p "$(cat "$TMPD/$name.pid")" --unit 8k --json "$TMPD/$name.json"
+	touch "$TMPD/go"
+	until_true gone "$TWPID" ||
+		{ notok "$FS -p, zombie: tornwatch did not end"; kill "$TWPID"; }
+	wait "$TWPID"
+	check "$FS -p, process exits, a zombie: exit status" 0 $?
+	expect "-p, zombie" "$TMPD/$name.json" units.total=$N units.whole=$N
+	kill "$shpid"
+	bpf_gone "$name"
+}
+
 # The pid of -p's process reused by another process (clone3 with set_tid: exactly that pid).
 scenario_pid_reused() {
 	local name=reuse wpid rpid
@@ -347,6 +367,7 @@ scenario_sigkill
 scenario_command_killed
 scenario_duration
 scenario_pid_exits
+scenario_pid_zombie
 scenario_pid_reused
 scenario_two_instances
 check_no_leftover_bpf "exits $FS"
