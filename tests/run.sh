@@ -38,6 +38,7 @@ if [ "${1:-}" != "--unit-only" ]; then
 	run "json schema" tests/e2e/schema.sh
 	for fs in ext4 xfs; do
 		run "core on $fs" tests/e2e/core.sh "$fs"
+		run "exits on $fs" tests/e2e/exits.sh "$fs"
 		run "device facts on $fs" tests/e2e/devfacts.sh "$fs"
 		run "stable pages on $fs" tests/e2e/stable.sh "$fs"
 		run "throttled writeback on $fs" tests/e2e/throttle.sh "$fs"
