@@ -83,13 +83,13 @@ static volatile sig_atomic_t *stop_flagp;
 static volatile sig_atomic_t signals_seen;
 
 /*
- * The first signal stops tracing; the second changes nothing (tornwatch is already ending,
- * and a second Ctrl-C must not cost the report); the third ends at once, for a tornwatch
- * stuck at its end (an output FIFO nobody reads). Nothing stays attached either way.
+ * The first signal stops tracing and writes the report; a second one ends tornwatch at
+ * once (STYLE.md), for a tornwatch stuck at its end, e.g. on an output FIFO nobody reads.
+ * Nothing stays attached either way: the kernel drops the links with the last fd.
  */
 static void on_signal(int sig)
 {
-	if (++signals_seen >= 3)
+	if (++signals_seen >= 2)
 		_exit(128 + sig);
 	*stop_flagp = 1;
 }
