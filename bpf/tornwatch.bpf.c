@@ -550,6 +550,14 @@ static __always_inline int page_file_pos(struct page *page, __u64 *ino, __u32 *d
 	return 0;
 }
 
+/* The page's owner is a file of a filesystem on a block device (not shmem, not hugetlbfs). */
+static __always_inline bool page_on_bdev(struct page *head)
+{
+	struct folio *folio = (struct folio *)head;
+
+	return BPF_CORE_READ(folio, mapping, host, i_sb, s_bdev) != NULL;
+}
+
 static __always_inline struct page *page_at(struct page *base, __u64 nth)
 {
 	return (struct page *)((__u64)base + nth * bpf_core_type_size(struct page));
@@ -880,7 +888,7 @@ int BPF_PROG(tw_bio_queue, struct bio *bio)
 	__u32 opf = BPF_CORE_READ(bio, bi_opf);
 	__u32 size = BPF_CORE_READ(bio, bi_iter.bi_size);
 	__u64 pos;
-	bool dio = false;
+	bool dio = false, owned;
 
 	forget_stale_bio(bio);
 	if ((opf & TW_REQ_OP_MASK) != TW_REQ_OP_WRITE || !size)
@@ -888,19 +896,23 @@ int BPF_PROG(tw_bio_queue, struct bio *bio)
 	page = bio_first_page(bio);
 	if (!page)
 		return 0;
-	if (page_file_pos(page, &key.ino, &key.dev, &pos, &head) == 0 &&
-	    bpf_map_lookup_elem(&files, &key)) {
+	owned = page_file_pos(page, &key.ino, &key.dev, &pos, &head) == 0;
+	if (owned && bpf_map_lookup_elem(&files, &key)) {
 		/* a page-cache page of a traced file: its writeback */
 	} else {
 		/*
 		 * Not a traced file's page cache: a direct write of a traced thread, or nothing
 		 * of ours. The context decides, not the page: a direct write's buffer may be
 		 * anonymous memory, or shmem, SysV shm, memfd or hugetlbfs pages, which belong
-		 * to a mapping of their own (PostgreSQL's shared buffers).
+		 * to a mapping of their own (PostgreSQL's shared buffers). A page cached by a
+		 * block-device filesystem is that file's writeback (a traced thread's fsync of
+		 * a file it never wrote), not a buffer.
 		 */
 		if (opf & tw_req_flag_mask(bpf_core_enum_value(enum req_flag_bits, __REQ_META)))
 			return 0;
 		if (!is_traced_tgid(bpf_get_current_pid_tgid() >> 32))
+			return 0;
+		if (owned && page_on_bdev(head))
 			return 0;
 		st = task_state_get(false);
 		if (!st || st->dio_consumed >= st->dio_count) {
