@@ -11,7 +11,8 @@ SANB="$TOP/build-san"
 STW="$SANB/tornwatch"
 # A report ends the process at once with a status of its own (LSan's leak check at exit uses
 # ASan's exitcode); stderr is grepped as well, so a report cannot hide behind an exit status.
-export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:exitcode=86
+# fast_unwind_on_malloc=0: libbpf has no frame pointers, and a leak's stack would stop in it.
+export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:exitcode=86:fast_unwind_on_malloc=0
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=87
 SAN_PAT='ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|Sanitizer:'
 VALGRIND=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite)
@@ -25,7 +26,10 @@ san_run() {
 	rc=$?
 	[ "$rc" -eq "$want" ] || why="exit status $rc, expected $want"
 	if grep -Eq "$SAN_PAT" "$TMPD/$name.err"; then
-		why="$why; $(grep -Em3 "$SAN_PAT|^    #[0-3] " "$TMPD/$name.err" | tr -s ' \n' ' ')"
+		# the report's first line and its first frames in tornwatch's own code
+		why="$why; $(grep -Em1 "$SAN_PAT" "$TMPD/$name.err"; grep -Em2 ' in .*(user|tests)/' \
+			"$TMPD/$name.err" || grep -m2 '^    #[1-9] ' "$TMPD/$name.err")"
+		why=$(printf '%s' "$why" | tr -s ' \n' ' ')
 	elif [ -n "$why" ]; then
 		why="$why; $(grep -m2 -e '^not ok' "$TMPD/$name.out" "$TMPD/$name.err" | tr '\n' ' ')"
 	fi
@@ -50,8 +54,12 @@ def get(v, path):
     except (KeyError, IndexError, ValueError):
         return "(none)"
     return json.dumps(v) if isinstance(v, (dict, list)) else str(v)
-A = json.load(open(a))
-B = json.load(open(b)) if b else None
+try:
+    A = json.load(open(a))
+    B = json.load(open(b)) if b else None
+except (OSError, ValueError) as e:
+    print(f"not ok - sanitize: {name}: no report to check: {e}")
+    sys.exit(0)
 for kv in keys:
     k, _, want = kv.partition("=")
     got = get(A, k)
@@ -61,6 +69,13 @@ for kv in keys:
     print(f"{res} - sanitize: {name}: {k}" + ("" if got == want else f": expected {want}, got {got}"))
 PY
 }
+
+# lap WHAT: what the part just done cost (make test's time is watched: keep it short)
+lap() {
+	echo "# sanitize: $1: $((SECONDS - LAP)) s"
+	LAP=$SECONDS
+}
+LAP=$SECONDS
 
 # valgrind_run NAME CMD...: memcheck finds no error and no definite leak.
 valgrind_run() {
@@ -89,6 +104,8 @@ for t in "$SANB"/tests/test_*; do
 	[ -x "$t" ] && san_run "unit $(basename "$t")" 0 "$t"
 done
 
+lap "unit tests"
+
 # (b) gen_records' record, written and replayed by the sanitized build: the same report,
 # byte for byte, as the normal build's replay of it
 san_run "gen_records" 0 "$SANB/gen_records" "$TMPD/all.twr"
@@ -100,6 +117,8 @@ check "sanitize: gen_records: same JSON report as the normal build" 0 $?
 cmp -s "$TMPD/all.txt" "$TMPD/replay of gen_records.out"
 check "sanitize: gen_records: same text report as the normal build" 0 $?
 jcheck "gen_records, both builds' replays" "$TMPD/all-san.json" "$TMPD/all.json" units lost.total
+
+lap "gen_records"
 
 # (c) live on ext4 with the sanitized build, recorded, then replayed by both builds. The
 # writer's truth: 8 units of 8 KiB, the first written twice before the fsync (superseded).
@@ -117,6 +136,8 @@ check "sanitize: live record: same JSON report from both builds' replays" 0 $?
 jcheck "live record, sanitized replay against live" "$TMPD/run-san.json" "$TMPD/live.json" \
 	units lost files writes unit_size
 
+lap "live record and replays"
+
 # (d) the writers a replay does not reach: intervals, events, --check, Prometheus. 4 buffered
 # 8 KiB writes, then (after one interval) 2 direct 16 KiB ones: 8 units, all whole.
 wl="'$WRITER' -s 8k -n 4 '$MNT/buffered' && sleep 1.2 && '$WRITER' -m direct -s 16k -n 2 '$MNT/direct'"
@@ -129,6 +150,8 @@ check "sanitize: live, every report writer: one event per unit" 8 \
 check "sanitize: live, every report writer: whole units in the Prometheus file" 8 \
 	"$(awk '/^tornwatch_units_total\{verdict="whole"/ { n += $2 } END { print n + 0 }' \
 		"$TMPD/every.prom")"
+
+lap "live, every report writer"
 
 # (e) the normal build under valgrind: what ASan cannot see (uninitialised reads). A live run
 # is left out: valgrind 3.19 does not know every bpf() command and flags libbpf's partly
@@ -146,4 +169,6 @@ else
 	check "sanitize: valgrind: same JSON report of gen_records" 0 $?
 fi
 
+lap valgrind
 check_no_leftover_bpf "sanitize"
+echo "# sanitize: ${SECONDS} s in all"
