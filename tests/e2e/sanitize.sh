@@ -100,9 +100,12 @@ for rt in __asan_report_load __ubsan_handle_; do
 done
 
 # (a) every unit test of the pure logic, sanitized
+NR_UNIT=$(find "$TOP/tests/unit" -name 'test_*.c' | wc -l)
+n=0
 for t in "$SANB"/tests/test_*; do
-	[ -x "$t" ] && san_run "unit $(basename "$t")" 0 "$t"
+	[ -x "$t" ] && san_run "unit $(basename "$t")" 0 "$t" && n=$((n + 1))
 done
+check "sanitize: every unit test (tests/unit/test_*.c) ran sanitized" "$NR_UNIT" "$n"
 
 lap "unit tests"
 
@@ -159,9 +162,11 @@ lap "live, every report writer"
 if ! command -v valgrind >/dev/null; then
 	notok "sanitize: no valgrind (Debian: apt-get install valgrind; make deps does)"
 else
+	n=0
 	for t in "$TOP"/build/tests/test_*; do
-		[ -x "$t" ] && valgrind_run "$(basename "$t")" "$t"
+		[ -x "$t" ] && valgrind_run "$(basename "$t")" "$t" && n=$((n + 1))
 	done
+	check "sanitize: every unit test ran under valgrind" "$NR_UNIT" "$n"
 	valgrind_run "replay of gen_records" "$TW" --replay "$TMPD/all.twr" --json "$TMPD/vg-all.json"
 	valgrind_run "replay of the live record" "$TW" --replay "$TMPD/run.twr" \
 		--json "$TMPD/vg-run.json"
