@@ -107,6 +107,11 @@ $(OUT)/fusehold: tests/fusehold.c | $(OUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(shell pkg-config --cflags fuse3) $< $(shell pkg-config --libs fuse3) -o $@
 
+# A command run as the process with a chosen pid, for tests of pid reuse (tests/e2e/exits.sh).
+$(OUT)/withpid: tests/withpid.c | $(OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
+
 # Synthetic records holding every verdict, replayed by tests/e2e/schema.sh.
 $(OUT)/gen_records: tests/gen_records.c $(PURE_OBJS) | $(OUT)
 	$(call msg,CC,$@)
@@ -116,8 +121,8 @@ unit-test: $(UNIT_TESTS)
 	$(Q)./tests/run.sh --unit-only
 
 # Everything: unit tests, CLI smoke, end-to-end on ext4 and XFS. Needs root.
-test: deps all $(UNIT_TESTS) $(OUT)/fusehold $(OUT)/gen_records $(OUT)/vm/modtp $(FUZZ_TARGETS) \
-      san
+test: deps all $(UNIT_TESTS) $(OUT)/fusehold $(OUT)/gen_records $(OUT)/withpid $(OUT)/vm/modtp \
+      $(FUZZ_TARGETS) san
 	$(Q)./tests/run.sh
 
 # The CLI smoke and core tests again on Debian's 6.1 and 6.12 kernels, each booted under qemu

@@ -888,11 +888,16 @@ int BPF_PROG(tw_bio_queue, struct bio *bio)
 	page = bio_first_page(bio);
 	if (!page)
 		return 0;
-	if (page_file_pos(page, &key.ino, &key.dev, &pos, &head) == 0) {
-		if (!bpf_map_lookup_elem(&files, &key))
-			return 0;
+	if (page_file_pos(page, &key.ino, &key.dev, &pos, &head) == 0 &&
+	    bpf_map_lookup_elem(&files, &key)) {
+		/* a page-cache page of a traced file: its writeback */
 	} else {
-		/* No page-cache owner: a direct write of a traced thread, or nothing of ours. */
+		/*
+		 * Not a traced file's page cache: a direct write of a traced thread, or nothing
+		 * of ours. The context decides, not the page: a direct write's buffer may be
+		 * anonymous memory, or shmem, SysV shm, memfd or hugetlbfs pages, which belong
+		 * to a mapping of their own (PostgreSQL's shared buffers).
+		 */
 		if (opf & tw_req_flag_mask(bpf_core_enum_value(enum req_flag_bits, __REQ_META)))
 			return 0;
 		if (!is_traced_tgid(bpf_get_current_pid_tgid() >> 32))

@@ -39,10 +39,12 @@ if [ "${1:-}" != "--unit-only" ]; then
 	run "sanitizers" tests/e2e/sanitize.sh
 	for fs in ext4 xfs; do
 		run "core on $fs" tests/e2e/core.sh "$fs"
+		run "exits on $fs" tests/e2e/exits.sh "$fs"
 		run "device facts on $fs" tests/e2e/devfacts.sh "$fs"
 		run "stable pages on $fs" tests/e2e/stable.sh "$fs"
 		run "throttled writeback on $fs" tests/e2e/throttle.sh "$fs"
 		run "write modes on $fs" tests/e2e/modes.sh "$fs"
+		run "buffer memory kinds on $fs" tests/e2e/memkinds.sh "$fs"
 		run "PostgreSQL on $fs" tests/real/postgres.sh "$fs"
 		run "fio on $fs" tests/real/fio.sh "$fs"
 		run "stress on $fs" tests/real/stress.sh "$fs"

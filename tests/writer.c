@@ -22,6 +22,11 @@
  *     -t          print the time per write (ns) and the CPU time (for bench/)
  *     -P          preallocate the file's range with zeros, synced, before writing
  *     -S USEC     sleep USEC microseconds after each write
+ *     -B MEM      the memory the data is written from: private (default: posix_memalign),
+ *                 shared (MAP_SHARED|MAP_ANONYMOUS), sysv (SysV shm), memfd (a memfd
+ *                 mapped shared), hugetlb (MAP_HUGETLB shared anonymous: needs
+ *                 vm.nr_hugepages; exits 77 without). PostgreSQL's shared buffers are
+ *                 the shared kinds.
  *     -T THREADS  share the writes among THREADS threads (write i goes to thread i % T),
  *                 all started before the first write (and before -w's wait ends)
  *     -W          write back the first 4 KiB of each write on its own, before the rest:
@@ -41,6 +46,7 @@
 #include <linux/aio_abi.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/shm.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -158,6 +164,65 @@ struct job {
 	long sleep_us;
 };
 
+static const char *mem_kind = "private";
+
+/* SIZE bytes of the memory kind -B names, page aligned (see the usage above). */
+static char *buf_alloc(uint64_t size)
+{
+	uint64_t len = (size + (2 << 20) - 1) & ~((2ULL << 20) - 1);	/* fits a huge page */
+	void *p = MAP_FAILED;
+	int fd, id;
+
+	if (!strcmp(mem_kind, "private")) {
+		if (posix_memalign(&p, 4096, size))
+			die("posix_memalign");
+		return p;
+	}
+	if (!strcmp(mem_kind, "shared")) {
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	} else if (!strcmp(mem_kind, "hugetlb")) {
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+		if (p == MAP_FAILED) {
+			fprintf(stderr, "writer: no huge pages (vm.nr_hugepages): %s\n",
+				strerror(errno));
+			exit(77);
+		}
+	} else if (!strcmp(mem_kind, "memfd")) {
+		fd = memfd_create("writer-buf", MFD_CLOEXEC);
+		if (fd < 0 || ftruncate(fd, len))
+			die("memfd_create");
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		close(fd);
+	} else if (!strcmp(mem_kind, "sysv")) {
+		id = shmget(IPC_PRIVATE, len, IPC_CREAT | 0600);
+		if (id < 0)
+			die("shmget");
+		p = shmat(id, NULL, 0);
+		shmctl(id, IPC_RMID, NULL);	/* gone once detached */
+		if (p == (void *)-1)
+			die("shmat");
+		return p;
+	} else {
+		fprintf(stderr, "writer: -B %s: give private, shared, sysv, memfd or hugetlb\n",
+			mem_kind);
+		exit(2);
+	}
+	if (p == MAP_FAILED)
+		die("mmap");
+	return p;
+}
+
+static void buf_free(char *p, uint64_t size)
+{
+	if (!strcmp(mem_kind, "private"))
+		free(p);
+	else if (!strcmp(mem_kind, "sysv"))
+		shmdt(p);
+	else
+		munmap(p, (size + (2 << 20) - 1) & ~((2ULL << 20) - 1));
+}
+
 static volatile int go;	/* set once -w's file exists: the threads start writing */
 
 /* Writes first, first + step, ... of the run: one thread's share. */
@@ -168,8 +233,7 @@ static void *run_job(void *arg)
 
 	while (!go)
 		usleep(1000);
-	if (posix_memalign((void **)&buf, 4096, j->size))
-		die("posix_memalign");
+	buf = buf_alloc(j->size);
 	memset(buf, 0xa5, j->size);
 	for (uint64_t i = j->first; i < j->count; i += j->step) {
 		uint64_t off = j->off0 + i * j->stride;
@@ -186,7 +250,7 @@ static void *run_job(void *arg)
 		if (j->sleep_us)
 			usleep(j->sleep_us);
 	}
-	free(buf);
+	buf_free(buf, j->size);
 	return NULL;
 }
 
@@ -203,7 +267,7 @@ int main(int argc, char **argv)
 	pthread_t th[64];
 	struct job jobs[64];
 
-	while ((c = getopt(argc, argv, "m:s:n:o:g:ry:Fw:tPWT:S:")) != -1) {
+	while ((c = getopt(argc, argv, "m:s:n:o:g:ry:Fw:tPWT:S:B:")) != -1) {
 		switch (c) {
 		case 'm': mode = optarg; break;
 		case 's': size = parse_sz(optarg); break;
@@ -219,8 +283,9 @@ int main(int argc, char **argv)
 		case 'W': wb_split = 1; break;
 		case 'T': nthreads = atoi(optarg); break;
 		case 'S': sleep_us = atol(optarg); break;
+		case 'B': mem_kind = optarg; break;
 		default:
-			fprintf(stderr, "usage: writer [-m mode] [-s size] [-n count] [-o off] "
+			fprintf(stderr, "usage: writer [-m mode] [-B mem] [-s size] [-n count] [-o off] "
 				"[-g stride] [-r] [-y N] [-F] [-w path] [-t] [-P] FILE\n");
 			return 2;
 		}

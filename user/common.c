@@ -80,10 +80,16 @@ bad:
 }
 
 static volatile sig_atomic_t *stop_flagp;
+static volatile sig_atomic_t signals_seen;
 
+/*
+ * The first signal stops tracing; the second changes nothing (tornwatch is already ending,
+ * and a second Ctrl-C must not cost the report); the third ends at once, for a tornwatch
+ * stuck at its end (an output FIFO nobody reads). Nothing stays attached either way.
+ */
 static void on_signal(int sig)
 {
-	if (*stop_flagp)
+	if (++signals_seen >= 3)
 		_exit(128 + sig);
 	*stop_flagp = 1;
 }

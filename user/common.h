@@ -27,7 +27,7 @@ int parse_uint(const char *s, const char *opt, uint64_t min, uint64_t max, uint6
 	       char *err, size_t errlen);
 bool is_pow2(uint64_t x);
 
-/* SIGINT/SIGTERM set the flag; a second one ends the process at once. */
+/* SIGINT/SIGTERM set the flag; a second one changes nothing, a third ends the process. */
 void signals_install(volatile sig_atomic_t *stop_flag);
 
 /* Kernel dev_t (major << 20 | minor) to "maj:min". */

@@ -3,16 +3,30 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "follow.h"
 
 bool pid_alive(pid_t pid)
 {
 	return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+int pid_watch(pid_t pid)
+{
+	return syscall(SYS_pidfd_open, pid, 0);
+}
+
+bool pid_watch_exited(int pidfd)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1;
 }
 
 static pid_t read_ppid(pid_t pid)

@@ -7,6 +7,13 @@
 #include <sys/types.h>
 
 bool pid_alive(pid_t pid);
+/*
+ * A pidfd: the process itself, not its number, which the kernel gives to another
+ * process once it is reaped. -1 and errno (ESRCH: none; EINVAL: a thread, not a process).
+ */
+int pid_watch(pid_t pid);
+/* The process has exited (a zombie included: its writes are over). */
+bool pid_watch_exited(int pidfd);
 /* Call add() for every live descendant of root (not root itself); returns how many. */
 int follow_descendants(pid_t root, int (*add)(void *ctx, pid_t pid), void *ctx);
 

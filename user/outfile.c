@@ -303,7 +303,9 @@ static int open_in_place(struct outfile *of)
 		of->fd = connect_socket(of->path);
 		return of->fd < 0 ? of->fd : 0;
 	}
-	of->fd = open(of->path, O_WRONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	do	/* a FIFO waits for its reader: a signal meanwhile does not give the report up */
+		of->fd = open(of->path, O_WRONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	while (of->fd < 0 && errno == EINTR);
 	if (of->fd < 0)
 		return -errno;
 	if (fstat(of->fd, &st))

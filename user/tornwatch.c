@@ -376,8 +376,14 @@ static int add_pid_cb(void *ctx, pid_t pid)
 	return tracer__add_pid(ctx, pid);
 }
 
-/* Put the -p PIDs (and with -f their descendants) in the traced set. */
-static int trace_pids(struct tracer *tr, const struct tw_opts *o, char *err, size_t errlen)
+/*
+ * Put the -p PIDs (and with -f their descendants) in the traced set. A process that ended
+ * since its pidfd was opened may have left its pid to another one by now: that pid is taken
+ * out again (the kernel side drops a pid when its process exits, but that may have been
+ * before it was put in), and nothing is followed under it.
+ */
+static int trace_pids(struct tracer *tr, const struct tw_opts *o, const int *pidfds, char *err,
+		      size_t errlen)
 {
 	for (int i = 0; i < o->nr_pids; i++) {
 		int n;
@@ -386,6 +392,11 @@ static int trace_pids(struct tracer *tr, const struct tw_opts *o, char *err, siz
 			snprintf(err, errlen, "cannot trace pid %d: %s; raise --max-procs",
 				 o->pids[i], strerror(errno));
 			return -1;
+		}
+		if (pidfds[i] >= 0 && pid_watch_exited(pidfds[i])) {
+			tracer__del_pid(tr, o->pids[i]);
+			fprintf(stderr, "tornwatch: -p %d ended before tracing began\n", o->pids[i]);
+			continue;
 		}
 		if (!o->follow)
 			continue;
@@ -397,10 +408,11 @@ static int trace_pids(struct tracer *tr, const struct tw_opts *o, char *err, siz
 	return 0;
 }
 
-static bool any_pid_alive(const struct tw_opts *o)
+/* By pidfd: a pid reused by another process once ours was reaped does not keep us going. */
+static bool any_pid_alive(const struct tw_opts *o, const int *pidfds)
 {
 	for (int i = 0; i < o->nr_pids; i++)
-		if (pid_alive(o->pids[i]))
+		if (pidfds[i] >= 0 ? !pid_watch_exited(pidfds[i]) : pid_alive(o->pids[i]))
 			return true;
 	return false;
 }
@@ -483,20 +495,34 @@ static void probe_writethrough(void)
 	close(fd);
 }
 
-static int check_live_preconditions(const struct tw_opts *o)
+/* Root, and each -p PID a live process, held by a pidfd from now on (-1: no pidfds here). */
+static int check_live_preconditions(const struct tw_opts *o, int *pidfds)
 {
 	if (geteuid() != 0) {
 		fprintf(stderr, "tornwatch: needs root (CAP_BPF, CAP_PERFMON); run it with sudo\n");
 		return -1;
 	}
 	for (int i = 0; i < o->nr_pids; i++) {
-		if (!pid_alive(o->pids[i])) {
+		pidfds[i] = pid_watch(o->pids[i]);
+		if (pidfds[i] < 0 && errno == EINVAL) {
+			fprintf(stderr, "tornwatch: -p %d is a thread, not a process; give its "
+				"process id (Tgid in /proc/%d/status)\n", o->pids[i], o->pids[i]);
+			return -1;
+		}
+		if ((pidfds[i] < 0 && errno != ENOSYS) || !pid_alive(o->pids[i])) {
 			fprintf(stderr, "tornwatch: -p %d: no such process; check the pid with "
 				"'ps -p %d'\n", o->pids[i], o->pids[i]);
 			return -1;
 		}
 	}
 	return 0;
+}
+
+static void close_pidfds(int *pidfds, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (pidfds[i] >= 0)
+			close(pidfds[i]);
 }
 
 static int run_live(const struct tw_opts *o)
@@ -520,13 +546,19 @@ static int run_live(const struct tw_opts *o)
 	bool child_done = false;
 	struct tw_summary prev = {};
 	unsigned int intervals = 0;
+	int pidfds[TW_MAX_PIDS];
 
-	if (check_live_preconditions(o))
+	for (int i = 0; i < TW_MAX_PIDS; i++)
+		pidfds[i] = -1;
+	if (check_live_preconditions(o, pidfds)) {
+		close_pidfds(pidfds, o->nr_pids);
 		return TW_EXIT_ERROR;
+	}
 	kernel_release(kernel, sizeof(kernel));
 	in.tracker = tracker__new(o->unit_size, o->max_units);
 	if (!in.tracker) {
 		fprintf(stderr, "tornwatch: out of memory\n");
+		close_pidfds(pidfds, o->nr_pids);
 		return TW_EXIT_ERROR;
 	}
 	setup_events(in.tracker, o);
@@ -553,7 +585,7 @@ static int run_live(const struct tw_opts *o)
 		}
 		spawn_release(release_fd);
 		release_fd = -1;
-	} else if (trace_pids(in.tracer, o, err, sizeof(err))) {
+	} else if (trace_pids(in.tracer, o, pidfds, err, sizeof(err))) {
 		goto fail;
 	}
 	if (o->verbose)
@@ -580,7 +612,7 @@ static int run_live(const struct tw_opts *o)
 			child_done = true;
 			break;
 		}
-		if (o->nr_pids && !any_pid_alive(o))
+		if (o->nr_pids && !any_pid_alive(o, pidfds))
 			break;
 		if (deadline && now_s() >= deadline)
 			break;
@@ -634,6 +666,7 @@ fail:
 		waitpid(child, NULL, 0);
 	}
 out:
+	close_pidfds(pidfds, o->nr_pids);
 	tracer__free(in.tracer);
 	ksyms__free(in.ksyms);
 	recorder__discard(in.rec);	/* a failed run leaves the path as it was */

@@ -332,6 +332,15 @@ int tracer__add_pid(struct tracer *tr, pid_t pid)
 	return bpf_map_update_elem(bpf_map__fd(tr->skel->maps.traced), &key, &one, BPF_ANY);
 }
 
+int tracer__del_pid(struct tracer *tr, pid_t pid)
+{
+	__u32 key = pid;
+
+	if (bpf_map_delete_elem(bpf_map__fd(tr->skel->maps.traced), &key) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
 int tracer__poll(struct tracer *tr, int timeout_ms)
 {
 	int n = ring_buffer__poll(tr->rb, timeout_ms);

@@ -30,6 +30,8 @@ int tracer__load(struct tracer *tr, char *err, size_t errlen);
 int tracer__attach(struct tracer *tr, char *err, size_t errlen);
 /* Trace this process (all its threads); with follow_forks, its future children too. */
 int tracer__add_pid(struct tracer *tr, pid_t pid);
+/* No longer trace this pid (its process ended before it was added: the pid may be another's). */
+int tracer__del_pid(struct tracer *tr, pid_t pid);
 /* Deliver what is in the ring buffer; wait up to timeout_ms for more. */
 int tracer__poll(struct tracer *tr, int timeout_ms);
 void tracer__stats(struct tracer *tr, uint64_t out[TW_NR_STATS]);
