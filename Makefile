@@ -6,6 +6,14 @@ CLANG ?= clang
 BPFTOOL ?= bpftool
 CC ?= gcc
 OUT := build
+TW_BIN := tornwatch
+# 'make SAN=1': the same build with ASan and UBSan, in its own folder so build/ and ./tornwatch
+# stay as they are; any report aborts (tests/e2e/sanitize.sh).
+ifeq ($(SAN),1)
+OUT := build-san
+TW_BIN := $(OUT)/tornwatch
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
 VMLINUX := vmlinux/$(ARCH)/vmlinux.h
 VERSION := 0.1.0
 
@@ -19,7 +27,7 @@ endif
 
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -Werror -std=gnu11 -D_GNU_SOURCE -MMD -MP \
-	  -I$(OUT) -Ibpf -Iuser -DTW_VERSION='"$(VERSION)"'
+	  -I$(OUT) -Ibpf -Iuser -DTW_VERSION='"$(VERSION)"' $(SAN_FLAGS)
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -I$(dir $(VMLINUX)) -Ibpf -MMD -MP
 LDLIBS := -lbpf -lelf -lz
@@ -49,9 +57,17 @@ FUZZ_OBJS := $(patsubst user/%.c,$(FUZZ_OUT)/%.o,$(PURE_SRCS))
 
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS)
-.PHONY: all deps clean test unit-test fuzz fuzz-build e2e-test demo bench compare vmlinux install vmtest
+.PHONY: all deps clean test unit-test fuzz fuzz-build e2e-test demo bench compare vmlinux install \
+	vmtest san
 
-all: tornwatch $(OUT)/writer
+all: $(TW_BIN) $(OUT)/writer
+ifeq ($(SAN),1)
+all: $(UNIT_TESTS) $(OUT)/gen_records
+endif
+
+# What tests/e2e/sanitize.sh runs, built by a second make in build-san/.
+san:
+	$(Q)$(MAKE) --no-print-directory SAN=1
 
 deps:
 	$(Q)./scripts/deps.sh
@@ -73,7 +89,7 @@ $(OUT)/%.o: user/%.c | $(OUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-tornwatch: $(PURE_OBJS) $(LIVE_OBJS)
+$(TW_BIN): $(PURE_OBJS) $(LIVE_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
@@ -105,7 +121,8 @@ unit-test: $(UNIT_TESTS)
 	$(Q)./tests/run.sh --unit-only
 
 # Everything: unit tests, CLI smoke, end-to-end on ext4 and XFS. Needs root.
-test: deps all $(UNIT_TESTS) $(OUT)/fusehold $(OUT)/gen_records $(OUT)/withpid $(OUT)/vm/modtp $(FUZZ_TARGETS)
+test: deps all $(UNIT_TESTS) $(OUT)/fusehold $(OUT)/gen_records $(OUT)/withpid $(OUT)/vm/modtp \
+      $(FUZZ_TARGETS) san
 	$(Q)./tests/run.sh
 
 # The CLI smoke and core tests again on Debian's 6.1 and 6.12 kernels, each booted under qemu
@@ -174,6 +191,6 @@ install: tornwatch docs/tornwatch.8
 	$(Q)install -m 0644 docs/tornwatch.8 $(DESTDIR)$(MANDIR)/man8/tornwatch.8
 
 clean:
-	$(Q)rm -rf $(OUT) tornwatch
+	$(Q)rm -rf $(OUT) $(TW_BIN) build-san
 
 -include $(wildcard $(OUT)/*.d $(OUT)/tests/*.d $(OUT)/vm/*.d $(FUZZ_OUT)/*.d)

@@ -36,6 +36,7 @@ if [ "${1:-}" != "--unit-only" ]; then
 	run "install" tests/e2e/install.sh
 	run "prometheus" tests/e2e/prom.sh
 	run "json schema" tests/e2e/schema.sh
+	run "sanitizers" tests/e2e/sanitize.sh
 	for fs in ext4 xfs; do
 		run "core on $fs" tests/e2e/core.sh "$fs"
 		run "exits on $fs" tests/e2e/exits.sh "$fs"

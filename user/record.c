@@ -190,6 +190,8 @@ struct tracker *replay_file_prepared(const char *path, const struct tw_replay_op
 	FILE *f;
 	int fd;
 
+	/* Defined on every failure too: replay_file() copies it out before looking at t. */
+	memset(info, 0, sizeof(*info));
 	/* A FIFO is fine (replay from a pipe); a directory or a device is not a record. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {

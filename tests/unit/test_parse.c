@@ -65,11 +65,15 @@ static int parse(struct tw_opts *o, char *err, size_t len, int argc, char **argv
 #define ARGV(...) ((char *[]){ "tornwatch", __VA_ARGS__, NULL })
 #define ARGC(...) ((int)(sizeof((char *[]){ "tornwatch", __VA_ARGS__ }) / sizeof(char *)))
 #define PARSE(...) parse(&o, err, sizeof(err), ARGC(__VA_ARGS__), ARGV(__VA_ARGS__))
+/* o.cmd points into argv, and PARSE's argv dies with its ASSERT: one that lives on, for o.cmd. */
+#define PARSE_ARGV(a) parse(&o, err, sizeof(err), (int)(sizeof(a) / sizeof(a[0])) - 1, a)
 
 static bool test_opts(void)
 {
 	struct tw_opts o;
 	char err[256];
+	char *cmd_argv[] = { "tornwatch", "--unit", "16k", "--", "true", "x", NULL };
+	char *interval_cmd_argv[] = { "tornwatch", "-i", "2", "--", "true", NULL };
 
 	ASSERT_EQ(PARSE("-p", "1", "--unit", "8k"), OPTS_RUN, "-p 1 --unit 8k");
 	ASSERT_EQ(o.unit_size, 8192, "unit");
@@ -77,7 +81,7 @@ static bool test_opts(void)
 	ASSERT_EQ(PARSE("-p", "1", "-p", "2", "-f"), OPTS_RUN, "two pids, -f");
 	ASSERT_EQ(o.nr_pids, 2, "two pids");
 	ASSERT_TRUE(o.follow, "follow");
-	ASSERT_EQ(PARSE("--unit", "16k", "--", "true", "x"), OPTS_RUN, "-- cmd");
+	ASSERT_EQ(PARSE_ARGV(cmd_argv), OPTS_RUN, "-- cmd");
 	ASSERT_STREQ(o.cmd[0], "true", "cmd[0]");
 	ASSERT_STREQ(o.cmd[1], "x", "cmd[1]");
 
@@ -98,7 +102,7 @@ static bool test_opts(void)
 	ASSERT_EQ(PARSE("-i", "1", "5", "-p", "1"), OPTS_RUN, "-i 1 5");
 	ASSERT_EQ(o.interval_s, 1, "interval");
 	ASSERT_EQ(o.interval_count, 5, "interval count");
-	ASSERT_EQ(PARSE("-i", "2", "--", "true"), OPTS_RUN, "-i 2 -- cmd");
+	ASSERT_EQ(PARSE_ARGV(interval_cmd_argv), OPTS_RUN, "-i 2 -- cmd");
 	ASSERT_EQ(o.interval_count, 0, "no count");
 	ASSERT_STREQ(o.cmd[0], "true", "the command after -i");
 	ASSERT_EQ(PARSE("-i", "0", "-p", "1"), OPTS_ERROR, "interval 0");
