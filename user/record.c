@@ -198,7 +198,12 @@ struct tracker *replay_file_prepared(const char *path, const struct tw_replay_op
 		snprintf(err, errlen, "--replay: cannot open %s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (fstat(fd, &st) || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode))) {
+	if (fstat(fd, &st)) {
+		snprintf(err, errlen, "--replay: cannot stat %s: %s", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (!(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode))) {
 		snprintf(err, errlen, "--replay: %s is %s, not a record file; give a file made "
 			 "by --record", path, S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
 		close(fd);
