@@ -31,6 +31,7 @@ for t in build/tests/test_*; do
 done
 if [ "${1:-}" != "--unit-only" ]; then
 	run "cli" tests/e2e/cli.sh
+	run "bad input" tests/e2e/badinput.sh
 	run "output files" tests/e2e/outfile.sh
 	run "install" tests/e2e/install.sh
 	run "prometheus" tests/e2e/prom.sh

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "outfile.h"
@@ -93,15 +94,38 @@ struct tracker *replay_file_prepared(const char *path, uint64_t max_units,
 	} rec;
 	struct tracker *t = NULL;
 	FILE *f = fopen(path, "r");
+	struct stat st;
 	size_t n;
 
 	if (!f) {
 		snprintf(err, errlen, "--replay: cannot open %s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (fread(&h, sizeof(h), 1, f) != 1 || memcmp(h.magic, TW_RECORD_MAGIC, 8)) {
-		snprintf(err, errlen, "--replay: %s is not a tornwatch record (made by --record)",
+	if (!fstat(fileno(f), &st) && S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "--replay: %s is a directory; give a file made by --record",
 			 path);
+		goto out;
+	}
+	n = fread(&h, 1, sizeof(h), f);
+	if (!n) {
+		snprintf(err, errlen, "--replay: %s is empty; give a file made by --record (a run "
+			 "that failed leaves none)", path);
+		goto out;
+	}
+	if (n < sizeof(h.magic) || memcmp(h.magic, TW_RECORD_MAGIC, 8)) {
+		snprintf(err, errlen, "--replay: %s is not a tornwatch record; give a file made by "
+			 "--record", path);
+		goto out;
+	}
+	if (n < sizeof(h)) {
+		snprintf(err, errlen, "--replay: %s ends inside its header (%zu of %zu bytes); "
+			 "record again", path, n, sizeof(h));
+		goto out;
+	}
+	if (h.version > TW_RECORD_VERSION) {
+		snprintf(err, errlen, "--replay: %s has record format %u, newer than this "
+			 "tornwatch's %u: replay it with the tornwatch that recorded it", path,
+			 h.version, TW_RECORD_VERSION);
 		goto out;
 	}
 	if (h.version != TW_RECORD_VERSION || h.hdr_size != sizeof(h)) {

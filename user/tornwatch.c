@@ -478,14 +478,15 @@ static void probe_writethrough(void)
 
 static int check_live_preconditions(const struct tw_opts *o)
 {
+	char err[256];
+
 	if (geteuid() != 0) {
 		fprintf(stderr, "tornwatch: needs root (CAP_BPF, CAP_PERFMON); run it with sudo\n");
 		return -1;
 	}
 	for (int i = 0; i < o->nr_pids; i++) {
-		if (!pid_alive(o->pids[i])) {
-			fprintf(stderr, "tornwatch: -p %d: no such process; check the pid with "
-				"'ps -p %d'\n", o->pids[i], o->pids[i]);
+		if (pid_traceable(o->pids[i], err, sizeof(err))) {
+			fprintf(stderr, "tornwatch: %s\n", err);
 			return -1;
 		}
 	}

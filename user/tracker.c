@@ -52,6 +52,11 @@ int tw_parse_fail_on(const char *list, uint32_t *mask, char *err, size_t errlen)
 		size_t n = strcspn(p, ",");
 		int k;
 
+		if (!n || (p[n] == ',' && !p[n + 1])) {
+			snprintf(err, errlen, "--fail-on: '%s' has an empty kind; give a comma list "
+				 "without empty items, e.g. split,modified,lost", list);
+			return -1;
+		}
 		for (k = 0; k < TW_F_NR; k++)
 			if (strlen(tw_fail_names[k]) == n && !strncmp(p, tw_fail_names[k], n))
 				break;
