@@ -42,6 +42,7 @@ if [ "${1:-}" != "--unit-only" ]; then
 		run "stable pages on $fs" tests/e2e/stable.sh "$fs"
 		run "throttled writeback on $fs" tests/e2e/throttle.sh "$fs"
 		run "write modes on $fs" tests/e2e/modes.sh "$fs"
+		run "limits on $fs" tests/e2e/limits.sh "$fs"
 		run "PostgreSQL on $fs" tests/real/postgres.sh "$fs"
 		run "fio on $fs" tests/real/fio.sh "$fs"
 		run "stress on $fs" tests/real/stress.sh "$fs"

@@ -595,6 +595,10 @@ static int run_live(const struct tw_opts *o)
 		stats.stats[i] = counters[i];
 	deliver(&in, &stats, sizeof(stats));
 	tracker__finish(in.tracker);
+	if (o->verbose)
+		fprintf(stderr, "tornwatch: unit table: at most %llu units followed at once "
+			"(--max-units %llu)\n", (unsigned long long)tracker__peak_units(in.tracker),
+			(unsigned long long)o->max_units);
 	/* The rest since the last interval, pending verdicts included: intervals sum to totals. */
 	if (o->interval_s)
 		print_interval(&in, ++intervals, now_s() - t0, &prev, true);
