@@ -38,9 +38,18 @@ LIVE_OBJS := $(patsubst user/%.c,$(OUT)/%.o,$(LIVE_SRCS))
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/test_*.c))
 
+# libFuzzer targets: tests/fuzz/ (rules below)
+FUZZ_OUT := $(OUT)/fuzz
+FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	       -fno-sanitize-recover=all -Wall -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE \
+	       -Ibpf -Iuser -DTW_VERSION='"$(VERSION)"'
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(FUZZ_OUT)/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_OBJS := $(patsubst user/%.c,$(FUZZ_OUT)/%.o,$(PURE_SRCS))
+.SECONDARY: $(FUZZ_OBJS)
+
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS)
-.PHONY: all deps clean test unit-test e2e-test demo bench compare vmlinux install vmtest
+.PHONY: all deps clean test unit-test fuzz fuzz-build e2e-test demo bench compare vmlinux install vmtest
 
 all: tornwatch $(OUT)/writer
 
@@ -91,7 +100,7 @@ unit-test: $(UNIT_TESTS)
 	$(Q)./tests/run.sh --unit-only
 
 # Everything: unit tests, CLI smoke, end-to-end on ext4 and XFS. Needs root.
-test: deps all $(UNIT_TESTS) $(OUT)/fusehold $(OUT)/gen_records $(OUT)/vm/modtp
+test: deps all $(UNIT_TESTS) $(OUT)/fusehold $(OUT)/gen_records $(OUT)/vm/modtp $(FUZZ_TARGETS)
 	$(Q)./tests/run.sh
 
 # The CLI smoke and core tests again on Debian's 6.1 and 6.12 kernels, each booted under qemu
@@ -125,6 +134,25 @@ bench: deps all
 compare: deps all
 	$(Q)./bench/compare.sh
 
+# libFuzzer targets (tests/fuzz/): the record reader and tracker (--replay), the option
+# parser. Built with clang's ASan and UBSan; 'make fuzz' runs each for a bounded time.
+
+$(FUZZ_OUT):
+	$(Q)mkdir -p $@
+
+$(FUZZ_OUT)/%.o: user/%.c | $(FUZZ_OUT)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
+	$(call msg,LINK-FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJS) -o $@
+
+fuzz-build: $(FUZZ_TARGETS)
+
+fuzz: deps $(FUZZ_TARGETS)
+	$(Q)./tests/fuzz/run.sh
+
 # Regenerate the checked-in vmlinux.h from the running kernel's BTF.
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX)
@@ -143,4 +171,4 @@ install: tornwatch docs/tornwatch.8
 clean:
 	$(Q)rm -rf $(OUT) tornwatch
 
--include $(wildcard $(OUT)/*.d $(OUT)/tests/*.d $(OUT)/vm/*.d)
+-include $(wildcard $(OUT)/*.d $(OUT)/tests/*.d $(OUT)/vm/*.d $(FUZZ_OUT)/*.d)

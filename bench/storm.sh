@@ -98,7 +98,8 @@ run_phase() {
 		a=$(kb "$TW_PID" RssAnon)
 		[ -n "$a" ] && [ "$a" -gt "$peak_anon" ] && peak_anon=$a
 		# reap the writer once it is done: tornwatch -p ends when its pid is gone
-		if [ -n "$WRITER_PID" ] && [ "$(awk '{ print $3 }' "/proc/$WRITER_PID/stat")" == Z ]; then
+		if [ -n "$WRITER_PID" ] && { ! [ -e "/proc/$WRITER_PID" ] ||
+			[ "$(awk '{ print $3 }' "/proc/$WRITER_PID/stat" 2>/dev/null)" == Z ]; }; then
 			t1=$(date +%s.%N)
 			wait "$WRITER_PID" || die "$tag: the writer failed"
 			WRITER_PID=""

@@ -6,6 +6,7 @@ pkgs=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc
       e2fsprogs xfsprogs util-linux python3 fuse3 libfuse3-dev
       groff-base mandoc man-db python3-jsonschema prometheus-node-exporter prometheus
       postgresql fio bpftrace libbpf-tools
+      libclang-rt-14-dev	# libFuzzer and the sanitizers' runtime: make fuzz
       qemu-system-x86 busybox-static kmod xz-utils)	# the last line: make vmtest
 missing=()
 for p in "${pkgs[@]}"; do

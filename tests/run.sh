@@ -30,6 +30,7 @@ for t in build/tests/test_*; do
 	[ -x "$t" ] && run "unit: $(basename "$t")" "$t"
 done
 if [ "${1:-}" != "--unit-only" ]; then
+	run "fuzz" tests/fuzz/run.sh
 	run "cli" tests/e2e/cli.sh
 	run "bad input" tests/e2e/badinput.sh
 	run "output files" tests/e2e/outfile.sh

@@ -220,14 +220,14 @@ static int check_replay_alone(const struct tw_opts *o, const unsigned char *give
 	return 0;
 }
 
-int opts_parse(struct tw_opts *o, int argc, char **argv, char *err, size_t errlen)
+static int parse(struct tw_opts *o, int argc, char **argv, char *err, size_t errlen)
 {
 	unsigned char given[OPT_END];
 	uint64_t v;
 	int c;
 
 	opts_defaults(o);
-	optind = 1;
+	optind = 0;	/* glibc: 0 resets its state too (a second parse, the fuzzer) */
 	opterr = 0;
 	memset(given, 0, sizeof(given));
 	while ((c = getopt_long(argc, argv, "+p:fu:d:i:j:w:r:vVh", long_opts, NULL)) != -1) {
@@ -395,4 +395,16 @@ int opts_parse(struct tw_opts *o, int argc, char **argv, char *err, size_t errle
 		return OPTS_ERROR;
 	}
 	return OPTS_RUN;
+}
+
+int opts_parse(struct tw_opts *o, int argc, char **argv, char *err, size_t errlen)
+{
+	int ret = parse(o, argc, argv, err, errlen);
+
+	/* The message quotes what was typed: keep it one printable line whatever that was. */
+	if (ret == OPTS_ERROR)
+		for (char *p = err; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
+	return ret;
 }

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "outfile.h"
 #include "record.h"
 #include "tornwatch.h"
@@ -78,88 +81,141 @@ void recorder__discard(struct tw_recorder *r)
 struct tracker *replay_file(const char *path, uint64_t max_units, uint64_t *unit_size,
 			    char *kernel, size_t kernel_len, char *err, size_t errlen)
 {
-	return replay_file_prepared(path, max_units, NULL, NULL, unit_size, kernel, kernel_len,
-				    err, errlen);
+	struct tw_replay_opts ro = { .max_units = max_units };
+	struct tw_replay_info info;
+	struct tracker *t = replay_file_prepared(path, &ro, &info, err, errlen);
+
+	*unit_size = info.unit_size;
+	snprintf(kernel, kernel_len, "%s", info.kernel);
+	return t;
 }
 
-struct tracker *replay_file_prepared(const char *path, uint64_t max_units,
-				     void (*prepare)(struct tracker *t, void *ctx), void *ctx,
-				     uint64_t *unit_size, char *kernel, size_t kernel_len,
-				     char *err, size_t errlen)
+/* A --unit from a file header: what opts.c accepts (0, or a power of two 512..1 MiB). */
+static bool unit_ok(uint64_t u)
+{
+	return !u || (u >= TW_UNIT_MIN && u <= TW_UNIT_MAX && !(u & (u - 1)));
+}
+
+struct tracker *replay_stream(FILE *f, const char *name, const struct tw_replay_opts *ro,
+			      struct tw_replay_info *info, char *err, size_t errlen)
 {
 	struct tw_record_file_hdr h;
 	union {
 		struct tw_hdr h;
-		char buf[512];
+		char buf[TW_RECORD_MAX];
 	} rec;
-	struct tracker *t = NULL;
-	FILE *f = fopen(path, "r");
-	struct stat st;
+	struct tracker *t;
+	uint64_t at = sizeof(h);
 	size_t n;
 
-	if (!f) {
+	memset(info, 0, sizeof(*info));
+	n = fread(&h, 1, sizeof(h), f);
+	if (n == 0) {
+		snprintf(err, errlen, "--replay: %s is empty; give a file made by --record", name);
+		return NULL;
+	}
+	if (n < sizeof(h.magic) || memcmp(h.magic, TW_RECORD_MAGIC, sizeof(h.magic))) {
+		snprintf(err, errlen, "--replay: %s is not a tornwatch record; give a file made by "
+			 "--record", name);
+		return NULL;
+	}
+	if (n >= offsetof(struct tw_record_file_hdr, hdr_size) && h.version > TW_RECORD_VERSION) {
+		snprintf(err, errlen, "--replay: %s has record format %u, newer than this "
+			 "tornwatch's %u: replay it with the tornwatch that recorded it", name,
+			 h.version, TW_RECORD_VERSION);
+		return NULL;
+	}
+	if (n < offsetof(struct tw_record_file_hdr, hdr_size) || h.version != TW_RECORD_VERSION) {
+		snprintf(err, errlen, "--replay: %s has record format %u; this tornwatch reads %u "
+			 "only: replay it with the tornwatch that recorded it, or record again",
+			 name, n < offsetof(struct tw_record_file_hdr, hdr_size) ? 0 : h.version,
+			 TW_RECORD_VERSION);
+		return NULL;
+	}
+	if (n < sizeof(h) || h.hdr_size != sizeof(h)) {
+		snprintf(err, errlen, "--replay: %s: the file header is truncated or corrupt "
+			 "(%zu of %zu bytes, header size %u)", name, n, sizeof(h),
+			 n < offsetof(struct tw_record_file_hdr, unit_size) ? 0 : h.hdr_size);
+		return NULL;
+	}
+	if (!unit_ok(h.unit_size)) {
+		snprintf(err, errlen, "--replay: %s: the header's unit size %" PRIu64 " is corrupt "
+			 "(0 or a power of two from 512 to 1m)", name, (uint64_t)h.unit_size);
+		return NULL;
+	}
+	info->unit_size = h.unit_size;
+	snprintf(info->kernel, sizeof(info->kernel), "%.*s", (int)sizeof(h.kernel), h.kernel);
+	t = tracker__new(h.unit_size, ro ? ro->max_units : 0);
+	if (!t) {
+		snprintf(err, errlen, "--replay: out of memory");
+		return NULL;
+	}
+	if (ro && ro->prepare)
+		ro->prepare(t, ro->ctx);
+	while ((n = fread(&rec.h, 1, sizeof(rec.h), f)) == sizeof(rec.h)) {
+		/* The size field decides where the next record starts: a wrong one ends the file. */
+		if (rec.h.size < sizeof(rec.h) || rec.h.size > sizeof(rec)) {
+			snprintf(err, errlen, "--replay: %s: corrupt record at byte %" PRIu64
+				 ": size %u (records are %zu to %zu bytes); the rest cannot be read",
+				 name, at, rec.h.size, sizeof(rec.h), sizeof(rec));
+			goto bad;
+		}
+		if (rec.h.size > sizeof(rec.h) &&
+		    fread(rec.buf + sizeof(rec.h), rec.h.size - sizeof(rec.h), 1, f) != 1) {
+			snprintf(err, errlen, "--replay: %s is truncated: the record at byte %" PRIu64
+				 " (%u bytes) ends early", name, at, rec.h.size);
+			goto bad;
+		}
+		if (tracker__feed(t, &rec, rec.h.size)) {
+			if (!info->bad++)
+				info->first_bad = at;
+		}
+		info->records++;
+		at += rec.h.size;
+	}
+	if (n) {
+		snprintf(err, errlen, "--replay: %s is truncated: %zu bytes at byte %" PRIu64
+			 " are not a whole record header", name, n, at);
+		goto bad;
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "--replay: %s: read error at byte %" PRIu64, name, at);
+		goto bad;
+	}
+	return t;
+bad:
+	tracker__free(t);
+	return NULL;
+}
+
+struct tracker *replay_file_prepared(const char *path, const struct tw_replay_opts *ro,
+				     struct tw_replay_info *info, char *err, size_t errlen)
+{
+	struct tracker *t;
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	/* A FIFO is fine (replay from a pipe); a directory or a device is not a record. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
 		snprintf(err, errlen, "--replay: cannot open %s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (!fstat(fileno(f), &st) && S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "--replay: %s is a directory; give a file made by --record",
-			 path);
-		goto out;
+	if (fstat(fd, &st) || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode))) {
+		snprintf(err, errlen, "--replay: %s is %s, not a record file; give a file made "
+			 "by --record", path, S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
+		close(fd);
+		return NULL;
 	}
-	n = fread(&h, 1, sizeof(h), f);
-	if (!n) {
-		snprintf(err, errlen, "--replay: %s is empty; give a file made by --record (a run "
-			 "that failed leaves none)", path);
-		goto out;
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	f = fdopen(fd, "r");
+	if (!f) {
+		snprintf(err, errlen, "--replay: %s: %s", path, strerror(errno));
+		close(fd);
+		return NULL;
 	}
-	if (n < sizeof(h.magic) || memcmp(h.magic, TW_RECORD_MAGIC, 8)) {
-		snprintf(err, errlen, "--replay: %s is not a tornwatch record; give a file made by "
-			 "--record", path);
-		goto out;
-	}
-	if (n < sizeof(h)) {
-		snprintf(err, errlen, "--replay: %s ends inside its header (%zu of %zu bytes); "
-			 "record again", path, n, sizeof(h));
-		goto out;
-	}
-	if (h.version > TW_RECORD_VERSION) {
-		snprintf(err, errlen, "--replay: %s has record format %u, newer than this "
-			 "tornwatch's %u: replay it with the tornwatch that recorded it", path,
-			 h.version, TW_RECORD_VERSION);
-		goto out;
-	}
-	if (h.version != TW_RECORD_VERSION || h.hdr_size != sizeof(h)) {
-		snprintf(err, errlen, "--replay: %s has record format %u; this tornwatch reads %u "
-			 "only: replay it with the tornwatch that recorded it, or record again",
-			 path, h.version, TW_RECORD_VERSION);
-		goto out;
-	}
-	*unit_size = h.unit_size;
-	snprintf(kernel, kernel_len, "%.*s", (int)sizeof(h.kernel), h.kernel);
-	t = tracker__new(h.unit_size, max_units);
-	if (!t) {
-		snprintf(err, errlen, "--replay: out of memory");
-		goto out;
-	}
-	if (prepare)
-		prepare(t, ctx);
-	while ((n = fread(&rec.h, 1, sizeof(rec.h), f)) == sizeof(rec.h)) {
-		if (rec.h.size < sizeof(rec.h) || rec.h.size > sizeof(rec) ||
-		    (rec.h.size > sizeof(rec.h) &&
-		     fread(rec.buf + sizeof(rec.h), rec.h.size - sizeof(rec.h), 1, f) != 1)) {
-			snprintf(err, errlen, "--replay: %s is truncated or corrupt", path);
-			tracker__free(t);
-			t = NULL;
-			goto out;
-		}
-		tracker__feed(t, &rec, rec.h.size);
-	}
-	if (n) {
-		snprintf(err, errlen, "--replay: %s ends inside a record", path);
-		tracker__free(t);
-		t = NULL;
-	}
-out:
+	t = replay_stream(f, path, ro, info, err, errlen);
 	fclose(f);
 	return t;
 }

@@ -7,6 +7,7 @@
 #define TW_RECORD_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <linux/types.h>
 
@@ -38,16 +39,36 @@ void recorder__discard(struct tw_recorder *r);
 
 struct tracker;
 
+/* The largest record: every record type fits (their sizes are in tracker.c). */
+#define TW_RECORD_MAX 512
+
+struct tw_replay_opts {
+	uint64_t max_units;
+	void (*prepare)(struct tracker *t, void *ctx);	/* before the first record, or NULL */
+	void *ctx;
+};
+
+struct tw_replay_info {
+	uint64_t unit_size;	/* of the recorded run */
+	char kernel[65];	/* uname -r of the recorded host */
+	uint64_t records;
+	uint64_t bad;		/* records refused by tracker__feed(): skipped, counted */
+	uint64_t first_bad;	/* byte offset of the first of them */
+};
+
 /*
- * Read a record file into a new tracker built with the file's unit size.
- * Returns NULL with a message in err. *kernel gets the recorded release.
+ * Read a record file (untrusted: it may come from another host) into a new tracker built
+ * with the file's unit size. A record that fails validation is counted and skipped; a
+ * record whose size cannot be trusted ends the replay. Returns NULL with a one-line
+ * message in err, naming the byte offset where the file went wrong.
  */
+struct tracker *replay_file_prepared(const char *path, const struct tw_replay_opts *ro,
+				     struct tw_replay_info *info, char *err, size_t errlen);
+/* The same from an open stream; name is for messages. */
+struct tracker *replay_stream(FILE *f, const char *name, const struct tw_replay_opts *ro,
+			      struct tw_replay_info *info, char *err, size_t errlen);
+/* The simple form, for tests. */
 struct tracker *replay_file(const char *path, uint64_t max_units, uint64_t *unit_size,
 			    char *kernel, size_t kernel_len, char *err, size_t errlen);
-/* The same, with prepare(tracker, ctx) called before the first record is fed. */
-struct tracker *replay_file_prepared(const char *path, uint64_t max_units,
-				     void (*prepare)(struct tracker *t, void *ctx), void *ctx,
-				     uint64_t *unit_size, char *kernel, size_t kernel_len,
-				     char *err, size_t errlen);
 
 #endif

@@ -7,6 +7,7 @@
  */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stddef.h>
@@ -347,19 +348,25 @@ static void replay_atomic_sizes(struct tracker *t, void *ctx)
 
 static int run_replay(const struct tw_opts *o)
 {
-	char err[256], kernel[65];
-	uint64_t unit;
+	struct tw_replay_opts ro = { .max_units = o->max_units, .prepare = replay_atomic_sizes,
+				     .ctx = (void *)o };
+	struct tw_replay_info info;
 	struct tracker *t;
+	char err[320];
 	int rc;
 
-	t = replay_file_prepared(o->replay_path, o->max_units, replay_atomic_sizes, (void *)o,
-				 &unit, kernel, sizeof(kernel), err, sizeof(err));
+	t = replay_file_prepared(o->replay_path, &ro, &info, err, sizeof(err));
 	if (!t) {
 		fprintf(stderr, "tornwatch: %s\n", err);
 		return TW_EXIT_ERROR;
 	}
+	if (info.bad)
+		fprintf(stderr, "tornwatch: --replay: %s: %" PRIu64 " of %" PRIu64 " records are "
+			"corrupt and were skipped (the first at byte %" PRIu64 "); the report "
+			"counts them as join.bad_records\n", o->replay_path, info.bad, info.records,
+			info.first_bad);
 	tracker__finish(t);
-	rc = write_reports(t, o, "replay", kernel, -1, false, 0);
+	rc = write_reports(t, o, "replay", info.kernel, -1, false, 0);
 	tracker__free(t);
 	return rc;
 }

@@ -967,7 +967,8 @@ static void make_units(struct tracker *t, struct wrec *w, uint64_t len)
 	off = (w->pos + U - 1) / U * U;
 	end = (w->pos + len) / U * U;
 	for (; off + U <= end; off += U) {
-		struct uslot *s = slot_get(t, f, off, true);
+		/* a full table: only a unit already here can change (superseded), at no cost */
+		struct uslot *s = slot_get(t, f, off, t->live_units < t->max_units);
 
 		if (!s) {
 			t->c.untracked++;
@@ -2085,6 +2086,94 @@ enum tw_wait_context tw_wait_context_of(const char *fn)
 	return TW_WAIT_UNKNOWN;
 }
 
+/*
+ * ---- validation ----
+ * Records may come from a file of another host (--replay): each is checked against what
+ * the kernel can send before anything uses it, so that no field drives a loop, an index
+ * or an allocation past what a real run could. docs/record-format.md lists these limits.
+ */
+static bool range_ok(uint64_t pos, uint64_t len, uint64_t max_len)
+{
+	return len <= max_len && pos <= TW_MAX_LOFF && len <= TW_MAX_LOFF - pos;
+}
+
+static bool record_valid(struct tracker *t, const void *rec)
+{
+	const struct tw_hdr *h = rec;
+
+	switch (h->type) {
+	case TW_EV_DEVICE: {
+		const struct tw_device_ev *e = rec;
+
+		return t->nr_devices < TW_MAX_DEVICES || device_find(t, e->dev);
+	}
+	case TW_EV_WRITE_BEGIN: {
+		const struct tw_write_ev *e = rec;
+
+		return range_ok(e->pos, e->count, TW_MAX_RW) && e->iovcnt <= TW_MAX_IOV;
+	}
+	case TW_EV_DIO_BEGIN: {
+		const struct tw_dio_ev *e = rec;
+
+		return range_ok(e->pos, e->count, TW_MAX_RW);
+	}
+	case TW_EV_ATOMIC_COW: {
+		const struct tw_cow_ev *e = rec;
+
+		return range_ok(e->off, e->count, TW_MAX_RW);
+	}
+	case TW_EV_BIO_QUEUE: {
+		const struct tw_bio_ev *e = rec;
+		uint64_t sum = 0;
+
+		if (e->nr_ext > TW_MAX_EXT || e->sector > TW_MAX_LOFF >> 9)
+			return false;
+		for (uint32_t i = 0; i < e->nr_ext; i++) {
+			if (!range_ok(e->ext[i].off, e->ext[i].len, e->size))
+				return false;
+			sum += e->ext[i].len;
+		}
+		return sum <= e->size;
+	}
+	case TW_EV_BIO_SPLIT: {
+		const struct tw_split_ev *e = rec;
+
+		return e->sector <= TW_MAX_LOFF >> 9;
+	}
+	case TW_EV_RQ_ISSUE:
+	case TW_EV_RQ_COMPLETE: {
+		const struct tw_rq_ev *e = rec;
+
+		return e->sector <= TW_MAX_LOFF >> 9;
+	}
+	case TW_EV_MODIFIED: {
+		const struct tw_modified_ev *e = rec;
+
+		return range_ok(e->off, e->len, TW_MAX_FOLIO) && e->index <= TW_MAX_LOFF >> 12 &&
+		       e->nr_pages <= TW_MAX_FOLIO >> 12;
+	}
+	case TW_EV_WAIT_BEGIN: {
+		const struct tw_wait_begin_ev *e = rec;
+
+		return e->index <= TW_MAX_LOFF >> 12 && e->nr_stack <= TW_STACK_DEPTH;
+	}
+	case TW_EV_DISCARD: {
+		const struct tw_discard_ev *e = rec;
+
+		return range_ok(e->pos, e->len, TW_MAX_FOLIO);
+	}
+	case TW_EV_WB_START: {
+		const struct tw_wb_ev *e = rec;
+
+		/* a pass may cover the whole file: ~0 for a cyclic one (on_wb_start clamps) */
+		if (e->flags & TW_WB_PASS)
+			return e->pos <= TW_MAX_LOFF;
+		return range_ok(e->pos, e->len, TW_MAX_FOLIO);
+	}
+	}
+	return true;
+}
+
 int tracker__feed(struct tracker *t, const void *rec, size_t len)
 {
 	const struct tw_hdr *h = rec;
@@ -2092,7 +2181,7 @@ int tracker__feed(struct tracker *t, const void *rec, size_t len)
 
 	t->join.records++;
 	if (len < sizeof(*h) || h->size > len || !(want = tw_record_size(h->type)) ||
-	    h->size != want) {
+	    h->size != want || !record_valid(t, rec)) {
 		t->join.bad_records++;
 		return -EINVAL;
 	}
@@ -2162,7 +2251,8 @@ static void close_open_writes(struct tracker *t, struct htab *h)
 	size_t bkt;
 	struct hnode *n;
 
-	while (h->buckets && (bkt = 0, n = htab_next(h, &bkt, NULL)))
+	/* closing frees the write: each bucket's head again, never back to bucket 0 */
+	for (bkt = 0; h->buckets && (n = htab_next(h, &bkt, NULL));)
 		wrec_close(t, container_of(n, struct wrec, k.hn), 0);
 }
 
@@ -2204,9 +2294,12 @@ void tracker__finish(struct tracker *t)
 			t->modes[t->devs[i].u[k].mode].not_persisted++;
 		t->devs[i].n = 0;
 	}
-	/* Finalizing frees slots under the iterator: restart the scan each time. */
-	for (;;) {
-		bkt = 0;
+	/*
+	 * Finalizing frees slots under the iterator: take each bucket's head again, but never
+	 * go back to bucket 0 (a table only grows on add, and finalizing adds nothing), so that
+	 * a million pending units end in linear time, not quadratic.
+	 */
+	for (bkt = 0;;) {
 		n = htab_next(&t->slots, &bkt, NULL);
 		if (!n)
 			break;

@@ -264,6 +264,18 @@ typedef void (*tw_event_fn)(void *ctx, const struct tw_unit_event *ev);
 
 struct tracker;
 
+/*
+ * Bounds on what a record may claim (tracker__feed counts a record past them in
+ * join.bad_records and skips it): what the kernel can produce.
+ */
+#define TW_UNIT_MIN	512ULL
+#define TW_UNIT_MAX	(1ULL << 20)
+#define TW_MAX_LOFF	(1ULL << 63)		/* loff_t: file offsets and ends */
+#define TW_MAX_RW	0x7ffff000ULL		/* MAX_RW_COUNT: one write syscall's bytes */
+#define TW_MAX_IOV	1024			/* UIO_MAXIOV */
+#define TW_MAX_FOLIO	(1ULL << 30)		/* a folio's bytes (PUD order at most) */
+#define TW_MAX_DEVICES	4096			/* DEVICE records kept; more are bad records */
+
 struct tracker *tracker__new(uint64_t unit_size, uint64_t max_units);
 /* Call fn at each unit's verdict: all, or only those that are not whole/atomic. */
 void tracker__set_events(struct tracker *t, bool all, tw_event_fn fn, void *ctx);

@@ -148,13 +148,13 @@ bad 2 "-u/--unit $LIVE" --replay "$T/old.twr" --unit 8k
 bad 2 "--ringbuf $LIVE" --replay "$T/old.twr" --ringbuf 4m
 bad 2 "--no-stable $LIVE" --replay "$T/old.twr" --no-stable
 bad 2 "--replay: cannot open $T/none: No such file or directory" --replay "$T/none"
-bad 2 "--replay: $T/dir.twr is a directory; give a file made by --record" --replay "$T/dir.twr"
-bad 2 "--replay: $T/empty.twr is empty; give a file made by --record (a run that failed leaves none)" \
-	--replay "$T/empty.twr"
+bad 2 "--replay: $T/dir.twr is a directory, not a record file; give a file made by --record" \
+	--replay "$T/dir.twr"
+bad 2 "--replay: $T/empty.twr is empty; give a file made by --record" --replay "$T/empty.twr"
 bad 2 "--replay: $TW is not a tornwatch record; give a file made by --record" --replay "$TW"
 bad 2 "--replay: $T/x.png is not a tornwatch record; give a file made by --record" \
 	--replay "$T/x.png"
-bad 2 "--replay: $T/short.twr ends inside its header (40 of 96 bytes); record again" \
+bad 2 "--replay: $T/short.twr: the file header is truncated or corrupt (40 of 96 bytes, header size 96)" \
 	--replay "$T/short.twr"
 bad 2 "--replay: $T/old.twr has record format 6; this tornwatch reads 7 only: replay it with the tornwatch that recorded it, or record again" \
 	--replay "$T/old.twr"
