@@ -14,7 +14,8 @@
 # RSS once attached, before the first write (the baseline), the peak of its anonymous
 # memory (RssAnon, sampled every 0.2 s: the unit table lives there; the ring buffer's
 # pages do not), the most units followed at once (-v's "unit table" line), the bytes per
-# unit followed ((peak RssAnon - baseline RssAnon) / that peak), tornwatch's CPU time
+# unit followed ((peak RssAnon - baseline RssAnon) / that peak; "-" below 10000 units, where
+# the other state, some MiB of tables and buffers, outweighs the units), tornwatch's CPU time
 # (user + sys) and per write, units, untracked and lost. A benchmark, not a test: the
 # targets are reported PASS/MISS, the exit status is non-zero only when something broke.
 #
@@ -118,7 +119,7 @@ j = json.load(open(sys.argv[1]))
 print(j["units"]["total"], j["units"]["untracked"], j["lost"]["total"])' "$RES/$tag.json")
 	printf '%-8s %9d %9.0f %8d %8d %8d %9d %9s %8.1f %6.2f %9d %9d %6d\n' "$name" "$n" \
 		"$(echo "$n / ($t1 - $t0)" | bc -l)" "$hwm" "$base_rss" "$peak_anon" "$peak" \
-		"$([ "$peak" -gt 0 ] && echo $(((peak_anon - base_anon) * 1024 / peak)) || echo -)" \
+		"$([ "$peak" -ge 10000 ] && echo $(((peak_anon - base_anon) * 1024 / peak)) || echo -)" \
 		"$(echo "$ut + $st" | bc -l)" "$(echo "($ut + $st) * 1000000 / $n" | bc -l)" \
 		"$units" "$untracked" "$lost"
 	echo "$name $n $peak $untracked $lost" >>"$TMP/targets"
