@@ -41,6 +41,9 @@ int pid_traceable(pid_t pid, char *err, size_t errlen)
 	q = strrchr(buf, ')');
 	if (p && q > p)
 		snprintf(comm, sizeof(comm), "%.*s", (int)(q - p - 1), p + 1);
+	for (char *c = comm; *c; c++)	/* a process names itself: keep the message one line */
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	/* after ") ": state ppid pgrp session tty_nr tpgid flags */
 	if (q && sscanf(q + 1, " %*c %*d %*d %*d %*d %*d %u", &flags) == 1 &&
 	    (flags & TW_PF_KTHREAD)) {
