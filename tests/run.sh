@@ -32,6 +32,7 @@ done
 if [ "${1:-}" != "--unit-only" ]; then
 	run "fuzz" tests/fuzz/run.sh
 	run "cli" tests/e2e/cli.sh
+	run "bad input" tests/e2e/badinput.sh
 	run "output files" tests/e2e/outfile.sh
 	run "install" tests/e2e/install.sh
 	run "prometheus" tests/e2e/prom.sh
@@ -45,6 +46,7 @@ if [ "${1:-}" != "--unit-only" ]; then
 		run "throttled writeback on $fs" tests/e2e/throttle.sh "$fs"
 		run "write modes on $fs" tests/e2e/modes.sh "$fs"
 		run "buffer memory kinds on $fs" tests/e2e/memkinds.sh "$fs"
+		run "limits on $fs" tests/e2e/limits.sh "$fs"
 		run "PostgreSQL on $fs" tests/real/postgres.sh "$fs"
 		run "fio on $fs" tests/real/fio.sh "$fs"
 		run "stress on $fs" tests/real/stress.sh "$fs"

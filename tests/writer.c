@@ -15,6 +15,8 @@
  *     -n COUNT    number of writes (default 1)
  *     -o OFFSET   offset of the first write (default 0)
  *     -g STRIDE   distance between write offsets (default SIZE)
+ *     -R RANGE    random offsets instead: write i at a SIZE-aligned offset in
+ *                 [OFFSET, OFFSET + RANGE), the same for every run (a fixed hash of i)
  *     -r          rewrite the first write's range once more before syncing
  *     -y N        fdatasync every N writes (0: never; default: once at the end)
  *     -F          no sync at all (leave the data in the page cache)
@@ -69,6 +71,8 @@ static uint64_t parse_sz(const char *s)
 		v <<= 10;
 	else if (*end == 'm' || *end == 'M')
 		v <<= 20;
+	else if (*end == 'g' || *end == 'G')
+		v <<= 30;
 	return v;
 }
 
@@ -155,10 +159,19 @@ static void do_write(int fd, const char *mode, char *buf, uint64_t size, uint64_
 	}
 }
 
+/* splitmix64: a fixed, well-mixed hash of the write's number (-R: the same offsets each run). */
+static uint64_t mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
 struct job {
 	int fd;
 	const char *mode;
-	uint64_t size, off0, stride, count, first, step;
+	uint64_t size, off0, stride, count, first, step, range;
 	long sync_every;
 	int rewrite, wb_split;
 	long sleep_us;
@@ -236,7 +249,8 @@ static void *run_job(void *arg)
 	buf = buf_alloc(j->size);
 	memset(buf, 0xa5, j->size);
 	for (uint64_t i = j->first; i < j->count; i += j->step) {
-		uint64_t off = j->off0 + i * j->stride;
+		uint64_t off = j->range ? j->off0 + mix64(i) % (j->range / j->size) * j->size :
+					  j->off0 + i * j->stride;
 
 		do_write(j->fd, j->mode, buf, j->size, off);
 		if (j->rewrite && i == 0)
@@ -256,7 +270,7 @@ static void *run_job(void *arg)
 
 int main(int argc, char **argv)
 {
-	uint64_t size = 8192, count = 1, off0 = 0, stride = 0;
+	uint64_t size = 8192, count = 1, off0 = 0, stride = 0, range = 0;
 	const char *mode = "buffered", *wait_path = NULL;
 	int c, fd, flags = O_WRONLY | O_CREAT, rewrite = 0, timing = 0, prealloc = 0, wb_split = 0;
 	int nthreads = 1;
@@ -267,13 +281,14 @@ int main(int argc, char **argv)
 	pthread_t th[64];
 	struct job jobs[64];
 
-	while ((c = getopt(argc, argv, "m:s:n:o:g:ry:Fw:tPWT:S:B:")) != -1) {
+	while ((c = getopt(argc, argv, "m:s:n:o:g:R:ry:Fw:tPWT:S:B:")) != -1) {
 		switch (c) {
 		case 'm': mode = optarg; break;
 		case 's': size = parse_sz(optarg); break;
 		case 'n': count = strtoull(optarg, NULL, 10); break;
 		case 'o': off0 = parse_sz(optarg); break;
 		case 'g': stride = parse_sz(optarg); break;
+		case 'R': range = parse_sz(optarg); break;
 		case 'r': rewrite = 1; break;
 		case 'y': sync_every = strtol(optarg, NULL, 10); break;
 		case 'F': sync_every = -2; break;
@@ -286,7 +301,7 @@ int main(int argc, char **argv)
 		case 'B': mem_kind = optarg; break;
 		default:
 			fprintf(stderr, "usage: writer [-m mode] [-B mem] [-s size] [-n count] [-o off] "
-				"[-g stride] [-r] [-y N] [-F] [-w path] [-t] [-P] FILE\n");
+				"[-g stride] [-R range] [-r] [-y N] [-F] [-w path] [-t] [-P] FILE\n");
 			return 2;
 		}
 	}
@@ -296,6 +311,11 @@ int main(int argc, char **argv)
 	}
 	if (!stride)
 		stride = size;
+	if (range && (range < size || prealloc || wb_split || rewrite)) {
+		fprintf(stderr, "writer: -R takes a range of at least SIZE, and goes with none of "
+			"-P, -W, -r\n");
+		return 2;
+	}
 	if (nthreads < 1 || nthreads > 64 || (nthreads > 1 && (rewrite || wb_split))) {
 		fprintf(stderr, "writer: -T takes 1 to 64, and goes with neither -r nor -W\n");
 		return 2;
@@ -353,6 +373,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nthreads; i++) {
 		jobs[i] = (struct job){ .fd = fd, .mode = mode, .size = size, .off0 = off0,
 					.stride = stride, .count = count, .first = i, .step = nthreads,
+					.range = range,
 					.sync_every = sync_every, .rewrite = rewrite,
 					.wb_split = wb_split, .sleep_us = sleep_us };
 		if (nthreads > 1 && pthread_create(&th[i], NULL, run_job, &jobs[i]))

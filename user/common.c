@@ -18,12 +18,12 @@ int parse_uint(const char *s, const char *opt, uint64_t min, uint64_t max, uint6
 	char *end;
 
 	errno = 0;
-	if (!s || !*s || *s == '-' || *s == '+')
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
 		goto bad;
 	v = strtoull(s, &end, 10);
-	if (errno || *end)
+	if (*end || end == s)
 		goto bad;
-	if (v < min || v > max) {
+	if (errno == ERANGE || v < min || v > max) {
 		snprintf(err, errlen, "%s: %s is out of range; give %llu to %llu", opt, s,
 			 (unsigned long long)min, (unsigned long long)max);
 		return -1;
@@ -36,18 +36,33 @@ bad:
 	return -1;
 }
 
+void fmt_size_arg(uint64_t bytes, char *buf, size_t len)
+{
+	static const char sfx[] = "kmg";
+	int i = -1;
+
+	while (i < 2 && bytes && !(bytes & 1023)) {
+		bytes >>= 10;
+		i++;
+	}
+	if (i < 0)
+		snprintf(buf, len, "%llu", (unsigned long long)bytes);
+	else
+		snprintf(buf, len, "%llu%c", (unsigned long long)bytes, sfx[i]);
+}
+
 int parse_size(const char *s, const char *opt, uint64_t min, uint64_t max, uint64_t *out,
 	       char *err, size_t errlen)
 {
 	unsigned long long v;
 	uint64_t mult = 1;
-	char *end;
+	char *end, lo[24], hi[24];
 
 	errno = 0;
 	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
 		goto bad;
 	v = strtoull(s, &end, 10);
-	if (errno || end == s)
+	if (end == s)
 		goto bad;
 	switch (*end) {
 	case '\0':
@@ -62,7 +77,7 @@ int parse_size(const char *s, const char *opt, uint64_t min, uint64_t max, uint6
 		end++;
 	if (*end)
 		goto bad;
-	if (v > UINT64_MAX / mult)
+	if (errno == ERANGE || v > UINT64_MAX / mult)
 		goto range;
 	v *= mult;
 	if (v < min || v > max)
@@ -70,9 +85,10 @@ int parse_size(const char *s, const char *opt, uint64_t min, uint64_t max, uint6
 	*out = v;
 	return 0;
 range:
-	snprintf(err, errlen, "%s: %s is out of range; give %llu to %llu bytes (e.g. 8k)", opt, s,
-		 (unsigned long long)min, (unsigned long long)max);
-	return -1;
+	fmt_size_arg(min, lo, sizeof(lo));
+	fmt_size_arg(max, hi, sizeof(hi));
+	snprintf(err, errlen, "%s: %s is out of range; give %s to %s", opt, s, lo, hi);
+	return -ERANGE;
 bad:
 	snprintf(err, errlen, "%s: '%s' is not a size; give a number with an optional k/m suffix "
 		 "such as 8k", opt, s ? s : "");

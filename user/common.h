@@ -18,7 +18,8 @@
 
 /*
  * Parse "8k", "16K", "1m", "4096" into bytes (k/m/g are powers of 1024).
- * On error returns -1 and writes a message naming the option into err.
+ * On error returns -1 (not a size) or -ERANGE (out of [min, max]) and writes a message
+ * naming the option into err.
  */
 int parse_size(const char *s, const char *opt, uint64_t min, uint64_t max, uint64_t *out,
 	       char *err, size_t errlen);
@@ -26,6 +27,8 @@ int parse_size(const char *s, const char *opt, uint64_t min, uint64_t max, uint6
 int parse_uint(const char *s, const char *opt, uint64_t min, uint64_t max, uint64_t *out,
 	       char *err, size_t errlen);
 bool is_pow2(uint64_t x);
+/* Bytes as parse_size() reads them back: 65536 -> "64k", 1 << 30 -> "1g", 1000 -> "1000". */
+void fmt_size_arg(uint64_t bytes, char *buf, size_t len);
 
 /* SIGINT/SIGTERM set the flag; a second one changes nothing, a third ends the process. */
 void signals_install(volatile sig_atomic_t *stop_flag);

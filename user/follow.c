@@ -29,6 +29,56 @@ bool pid_watch_exited(int pidfd)
 	return poll(&p, 1, 0) == 1;
 }
 
+#define TW_PF_KTHREAD 0x00200000	/* include/linux/sched.h: the task is a kernel thread */
+
+int pid_traceable(pid_t pid, char *err, size_t errlen)
+{
+	char path[64], buf[512], comm[32] = "?", *p, *q;
+	unsigned int flags = 0;
+	int tgid = pid;
+	FILE *f;
+	size_t n;
+
+	if (!pid_alive(pid)) {
+		snprintf(err, errlen, "-p %d: no such process; check the pid with 'ps -p %d'", pid,
+			 pid);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;	/* gone since: its exit ends the run */
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strchr(buf, '(');
+	q = strrchr(buf, ')');
+	if (p && q > p)
+		snprintf(comm, sizeof(comm), "%.*s", (int)(q - p - 1), p + 1);
+	for (char *c = comm; *c; c++)	/* a process names itself: keep the message one line */
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	/* after ") ": state ppid pgrp session tty_nr tpgid flags */
+	if (q && sscanf(q + 1, " %*c %*d %*d %*d %*d %*d %u", &flags) == 1 &&
+	    (flags & TW_PF_KTHREAD)) {
+		snprintf(err, errlen, "-p %d: %s is a kernel thread, it writes no files of its own; "
+			 "give the pid of a user process (e.g. pgrep -o postgres)", pid, comm);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	while (f && fgets(buf, sizeof(buf), f) && sscanf(buf, "Tgid: %d", &tgid) != 1)
+		;
+	if (f)
+		fclose(f);
+	if (tgid != pid) {
+		snprintf(err, errlen, "-p %d: a thread of process %d (%s); give -p %d, which traces "
+			 "all its threads", pid, tgid, comm, tgid);
+		return -1;
+	}
+	return 0;
+}
+
 static pid_t read_ppid(pid_t pid)
 {
 	char path[64], buf[512], *p;

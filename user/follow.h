@@ -14,6 +14,11 @@ bool pid_alive(pid_t pid);
 int pid_watch(pid_t pid);
 /* The process has exited (a zombie included: its writes are over). */
 bool pid_watch_exited(int pidfd);
+/*
+ * Can -p PID be traced: alive, a user-space process (not a kernel thread), a thread group
+ * leader (not one of its threads)? 0, or -1 with the reason and the fix in err.
+ */
+int pid_traceable(pid_t pid, char *err, size_t errlen);
 /* Call add() for every live descendant of root (not root itself); returns how many. */
 int follow_descendants(pid_t root, int (*add)(void *ctx, pid_t pid), void *ctx);
 

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -101,6 +102,7 @@ enum {
 	OPT_EVENTS,
 	OPT_PROM,
 	OPT_ATOMIC_SIZE,
+	OPT_END,
 };
 
 static const struct option long_opts[] = {
@@ -140,15 +142,102 @@ static int parse_atomic_size_opt(struct tw_opts *o, const char *arg, char *err, 
 	return tw_parse_atomic_size(arg, &o->atomic_sizes[o->nr_atomic_sizes++], err, errlen);
 }
 
+/* "-d/--duration" or "--ringbuf": how messages name option c. */
+static const char *opt_name(int c)
+{
+	static char name[48];
+
+	for (const struct option *lo = long_opts; lo->name; lo++) {
+		if (lo->val != c)
+			continue;
+		if (c < OPT_TOP)
+			snprintf(name, sizeof(name), "-%c/--%s", c, lo->name);
+		else
+			snprintf(name, sizeof(name), "--%s", lo->name);
+		break;
+	}
+	return name;
+}
+
+/* Options with one value: a second one is a mistake, not an override. */
+static bool takes_one_value(int c)
+{
+	return c != 'p' && c != OPT_ATOMIC_SIZE && c != 'f' && c != 'v' && c != OPT_NO_STABLE &&
+	       c != OPT_CHECK;
+}
+
+/* Options of live tracing that a --replay has no use for. */
+static const int live_only[] = { 'f', 'u', 'd', 'i', OPT_MAX_FILES, OPT_MAX_BIOS, OPT_MAX_PROCS,
+				 OPT_RINGBUF, OPT_NO_STABLE };
+
+/* A size that must be a power of two in [min, max]; example says what to give. */
+static int parse_pow2(const char *arg, const char *opt, uint64_t min, uint64_t max,
+		      const char *example, uint64_t *out, char *err, size_t errlen)
+{
+	char lo[24], hi[24];
+	uint64_t v = 0;
+	int rc = parse_size(arg, opt, 0, UINT64_MAX, &v, err, errlen);
+
+	if (rc && rc != -ERANGE)
+		return -1;
+	fmt_size_arg(min, lo, sizeof(lo));
+	fmt_size_arg(max, hi, sizeof(hi));
+	if (!rc && v && !is_pow2(v)) {
+		snprintf(err, errlen, "%s: %s is not a power of two; give one from %s to %s, %s",
+			 opt, arg, lo, hi, example);
+		return -1;
+	}
+	if (rc || v < min || v > max) {
+		snprintf(err, errlen, "%s: %s is out of range; give a power of two from %s to %s, "
+			 "%s", opt, arg, lo, hi, example);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* --replay reads a record: nothing of live tracing goes with it. */
+static int check_replay_alone(const struct tw_opts *o, const unsigned char *given, char *err,
+			      size_t errlen)
+{
+	if (o->nr_pids || o->cmd) {
+		snprintf(err, errlen, "--replay reports from a record file, it traces nothing: "
+			 "drop %s, or drop --replay to trace", o->cmd ? "the command" : "-p");
+		return -1;
+	}
+	if (o->record_path) {
+		snprintf(err, errlen, "--replay reads a record, it makes none: drop --record (cp "
+			 "copies a record)");
+		return -1;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(live_only); i++) {
+		if (given[live_only[i]]) {
+			snprintf(err, errlen, "%s is for live tracing; a --replay takes it from "
+				 "its record or has no use for it: drop it", opt_name(live_only[i]));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int parse(struct tw_opts *o, int argc, char **argv, char *err, size_t errlen)
 {
+	unsigned char given[OPT_END];
 	uint64_t v;
 	int c;
 
 	opts_defaults(o);
 	optind = 0;	/* glibc: 0 resets its state too (a second parse, the fuzzer) */
 	opterr = 0;
+	memset(given, 0, sizeof(given));
 	while ((c = getopt_long(argc, argv, "+p:fu:d:i:j:w:r:vVh", long_opts, NULL)) != -1) {
+		if (c > 0 && c < OPT_END && c != '?') {
+			if (given[c] && takes_one_value(c)) {
+				snprintf(err, errlen, "%s given twice; give it once", opt_name(c));
+				return OPTS_ERROR;
+			}
+			given[c] = 1;
+		}
 		switch (c) {
 		case 'p':
 			if (o->nr_pids >= TW_MAX_PIDS) {
@@ -164,13 +253,9 @@ static int parse(struct tw_opts *o, int argc, char **argv, char *err, size_t err
 			o->follow = true;
 			break;
 		case 'u':
-			if (parse_size(optarg, "--unit", 512, 1 << 20, &v, err, errlen))
+			if (parse_pow2(optarg, "--unit", 512, 1 << 20, "e.g. 8k, 16k", &v, err,
+				       errlen))
 				return OPTS_ERROR;
-			if (!is_pow2(v)) {
-				snprintf(err, errlen, "--unit: %s is not a power of two; give 512, 4k, "
-					 "8k, 16k ... 1m", optarg);
-				return OPTS_ERROR;
-			}
 			o->unit_size = v;
 			break;
 		case 'd':
@@ -221,14 +306,9 @@ static int parse(struct tw_opts *o, int argc, char **argv, char *err, size_t err
 				return OPTS_ERROR;
 			break;
 		case OPT_RINGBUF:
-			if (parse_size(optarg, "--ringbuf", 1 << 16, 1ULL << 30, &o->ringbuf_bytes,
-				       err, errlen))
+			if (parse_pow2(optarg, "--ringbuf", 1 << 16, 1ULL << 30, "e.g. 4m or 64m",
+				       &o->ringbuf_bytes, err, errlen))
 				return OPTS_ERROR;
-			if (!is_pow2(o->ringbuf_bytes)) {
-				snprintf(err, errlen, "--ringbuf: %s is not a power of two; give e.g. "
-					 "16m", optarg);
-				return OPTS_ERROR;
-			}
 			break;
 		case OPT_NO_STABLE:
 			o->no_stable = true;
@@ -298,14 +378,8 @@ static int parse(struct tw_opts *o, int argc, char **argv, char *err, size_t err
 		snprintf(err, errlen, "--fail-on goes with --check; add --check");
 		return OPTS_ERROR;
 	}
-	if (o->replay_path) {
-		if (o->nr_pids || o->cmd || o->record_path) {
-			snprintf(err, errlen, "--replay reports from a file: drop -p, --record and "
-				 "the command");
-			return OPTS_ERROR;
-		}
-		return OPTS_RUN;
-	}
+	if (o->replay_path)
+		return check_replay_alone(o, given, err, errlen) ? OPTS_ERROR : OPTS_RUN;
 	if (!o->nr_pids && !o->cmd) {
 		snprintf(err, errlen, "nothing to trace; give -p PID or -- COMMAND "
 			 "(see 'tornwatch --help')");

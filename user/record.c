@@ -115,8 +115,14 @@ struct tracker *replay_stream(FILE *f, const char *name, const struct tw_replay_
 		return NULL;
 	}
 	if (n < sizeof(h.magic) || memcmp(h.magic, TW_RECORD_MAGIC, sizeof(h.magic))) {
-		snprintf(err, errlen, "--replay: %s is not a tornwatch record (made by --record)",
-			 name);
+		snprintf(err, errlen, "--replay: %s is not a tornwatch record; give a file made by "
+			 "--record", name);
+		return NULL;
+	}
+	if (n >= offsetof(struct tw_record_file_hdr, hdr_size) && h.version > TW_RECORD_VERSION) {
+		snprintf(err, errlen, "--replay: %s has record format %u, newer than this "
+			 "tornwatch's %u: replay it with the tornwatch that recorded it", name,
+			 h.version, TW_RECORD_VERSION);
 		return NULL;
 	}
 	if (n < offsetof(struct tw_record_file_hdr, hdr_size) || h.version != TW_RECORD_VERSION) {

@@ -498,18 +498,19 @@ static void probe_writethrough(void)
 /* Root, and each -p PID a live process, held by a pidfd from now on (-1: no pidfds here). */
 static int check_live_preconditions(const struct tw_opts *o, int *pidfds)
 {
+	char err[256];
+
 	if (geteuid() != 0) {
 		fprintf(stderr, "tornwatch: needs root (CAP_BPF, CAP_PERFMON); run it with sudo\n");
 		return -1;
 	}
 	for (int i = 0; i < o->nr_pids; i++) {
-		pidfds[i] = pid_watch(o->pids[i]);
-		if (pidfds[i] < 0 && errno == EINVAL) {
-			fprintf(stderr, "tornwatch: -p %d is a thread, not a process; give its "
-				"process id (Tgid in /proc/%d/status)\n", o->pids[i], o->pids[i]);
+		if (pid_traceable(o->pids[i], err, sizeof(err))) {
+			fprintf(stderr, "tornwatch: %s\n", err);
 			return -1;
 		}
-		if ((pidfds[i] < 0 && errno != ENOSYS) || !pid_alive(o->pids[i])) {
+		pidfds[i] = pid_watch(o->pids[i]);
+		if (pidfds[i] < 0 && errno != ENOSYS) {
 			fprintf(stderr, "tornwatch: -p %d: no such process; check the pid with "
 				"'ps -p %d'\n", o->pids[i], o->pids[i]);
 			return -1;
@@ -633,6 +634,10 @@ static int run_live(const struct tw_opts *o)
 		stats.stats[i] = counters[i];
 	deliver(&in, &stats, sizeof(stats));
 	tracker__finish(in.tracker);
+	if (o->verbose)
+		fprintf(stderr, "tornwatch: unit table: at most %llu units followed at once "
+			"(--max-units %llu)\n", (unsigned long long)tracker__peak_units(in.tracker),
+			(unsigned long long)o->max_units);
 	/* The rest since the last interval, pending verdicts included: intervals sum to totals. */
 	if (o->interval_s)
 		print_interval(&in, ++intervals, now_s() - t0, &prev, true);

@@ -52,6 +52,11 @@ int tw_parse_fail_on(const char *list, uint32_t *mask, char *err, size_t errlen)
 		size_t n = strcspn(p, ",");
 		int k;
 
+		if (!n || (p[n] == ',' && !p[n + 1])) {
+			snprintf(err, errlen, "--fail-on: '%s' has an empty kind; give a comma list "
+				 "without empty items, e.g. split,modified,lost", list);
+			return -1;
+		}
 		for (k = 0; k < TW_F_NR; k++)
 			if (strlen(tw_fail_names[k]) == n && !strncmp(p, tw_fail_names[k], n))
 				break;
@@ -259,6 +264,7 @@ struct tracker {
 	uint64_t unit_size;
 	uint64_t max_units;
 	uint64_t live_units;	/* allocated, verdict or not, still referenced */
+	uint64_t peak_units;	/* the most live_units at once */
 	uint64_t next_id;
 	struct htab files, slots, bios, rqs, writes, aio;
 	struct tw_counts c;
@@ -852,7 +858,8 @@ static struct unit *unit_new(struct tracker *t, struct file_ent *f, uint64_t off
 		f->st.c.untracked++;
 		return NULL;
 	}
-	t->live_units++;
+	if (++t->live_units > t->peak_units)
+		t->peak_units = t->live_units;
 	if (off + len > f->clean_from)
 		f->clean_from = UINT64_MAX;
 	u->f = f;
@@ -2247,6 +2254,11 @@ static void close_open_writes(struct tracker *t, struct htab *h)
 	/* closing frees the write: each bucket's head again, never back to bucket 0 */
 	for (bkt = 0; h->buckets && (n = htab_next(h, &bkt, NULL));)
 		wrec_close(t, container_of(n, struct wrec, k.hn), 0);
+}
+
+uint64_t tracker__peak_units(const struct tracker *t)
+{
+	return t->peak_units;
 }
 
 size_t tracker__open_writes(struct tracker *t, struct tw_open_write *out, size_t max)

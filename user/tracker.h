@@ -286,6 +286,8 @@ void tracker__set_events(struct tracker *t, bool all, tw_event_fn fn, void *ctx)
 int tracker__set_atomic_size(struct tracker *t, uint32_t dev, uint32_t bytes);
 /* Feed one record; the record's own size field says how long it is (<= len). */
 int tracker__feed(struct tracker *t, const void *rec, size_t len);
+/* The most units followed at once (at most --max-units): what the unit table's memory held. */
+uint64_t tracker__peak_units(const struct tracker *t);
 /* Tracing ended: what is not on the device is pending. */
 /* Syscall writes still open (no return seen): up to max of them in out; returns how many. */
 struct tw_open_write {

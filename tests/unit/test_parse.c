@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Size and number parsing, and the command line's refusals. */
+#include <errno.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -22,7 +23,8 @@ static bool size_bad(const char *s, const char *needle)
 	char err[256] = "";
 	uint64_t v = 0;
 
-	ASSERT_EQ(parse_size(s, "--unit", 512, 1 << 20, &v, err, sizeof(err)), -1, s);
+	ASSERT_EQ(parse_size(s, "--unit", 512, 1 << 20, &v, err, sizeof(err)),
+		  strstr(needle, "range") ? -ERANGE : -1, s);
 	ASSERT_TRUE(strstr(err, "--unit") != NULL, "message names the option");
 	ASSERT_TRUE(strstr(err, needle) != NULL, needle);
 	return true;
@@ -40,7 +42,7 @@ static bool test_sizes_refused(void)
 	return size_bad("abc", "not a size") && size_bad("", "not a size") &&
 	       size_bad("-8k", "not a size") && size_bad("8x", "not a size") &&
 	       size_bad("2m", "out of range") && size_bad("256", "out of range") &&
-	       size_bad("99999999999999999999k", "not a size") && size_bad("8k ", "not a size");
+	       size_bad("99999999999999999999k", "out of range") && size_bad("8k ", "not a size");
 }
 
 static bool test_uint(void)
@@ -106,6 +108,17 @@ static bool test_opts(void)
 	ASSERT_EQ(o.interval_count, 0, "no count");
 	ASSERT_STREQ(o.cmd[0], "true", "the command after -i");
 	ASSERT_EQ(PARSE("-i", "0", "-p", "1"), OPTS_ERROR, "interval 0");
+	ASSERT_EQ(PARSE("--ringbuf", "3000", "-p", "1"), OPTS_ERROR, "ringbuf 3000");
+	ASSERT_STREQ(err, "--ringbuf: 3000 is not a power of two; give one from 64k to 1g, "
+		     "e.g. 4m or 64m", "ringbuf 3000: says power of two and the range");
+	ASSERT_EQ(PARSE("-d", "1", "-d", "2", "-p", "1"), OPTS_ERROR, "-d twice");
+	ASSERT_STREQ(err, "-d/--duration given twice; give it once", "-d twice: names -d");
+	ASSERT_EQ(PARSE("-p", "1", "-p", "2", "-v", "-v"), OPTS_RUN, "-p and -v repeat");
+	ASSERT_EQ(PARSE("--replay", "x", "--unit", "8k"), OPTS_ERROR, "replay with --unit");
+	ASSERT_TRUE(strstr(err, "-u/--unit is for live tracing") != NULL, "names --unit");
+	ASSERT_EQ(PARSE("--replay", "x", "--check", "--fail-on", "pending", "--max-units", "9"),
+		  OPTS_RUN, "replay with --check --fail-on --max-units");
+	ASSERT_EQ(PARSE("--check", "--fail-on", "split,", "-p", "1"), OPTS_ERROR, "split,");
 	return true;
 }
 
