@@ -101,6 +101,17 @@ holding_cmd() {
 	HOLDING=(sh -c "'$WRITER' -s 8k -n $N '$MNT/$1' && touch '$TMPD/written' && exec sleep 600")
 }
 
+# start_holding NAME TW-ARGS...: tornwatch TW-ARGS -- the holding command, its pid in CMDPID,
+# once the command's writes are done.
+start_holding() {
+	local name=$1
+	shift
+	holding_cmd "$name"
+	start_tw "$name" "$@" -- "${HOLDING[@]}"
+	cmd_pid
+	until_true test -e "$TMPD/written"
+}
+
 # cmd_pid: CMDPID, the command of tornwatch $TWPID (its only child).
 cmd_pid() {
 	read -r CMDPID _ <"/proc/$TWPID/task/$TWPID/children"
@@ -119,10 +130,7 @@ command_outlived() {
 # SIGINT, SIGTERM to tornwatch alone (a service manager's stop): report, exit 0.
 scenario_signal() {
 	local sig=$1 name=sig${1,,}
-	holding_cmd "$name"
-	start_tw "$name" --unit 8k --json "$TMPD/$name.json" -- "${HOLDING[@]}"
-	cmd_pid
-	until_true test -e "$TMPD/written"
+	start_holding "$name" --unit 8k --json "$TMPD/$name.json"
 	kill -"$sig" "$TWPID"
 	wait "$TWPID"
 	check "$FS SIG$sig: exit status" 0 $?
@@ -140,10 +148,7 @@ scenario_signal() {
 scenario_two_signals() {
 	local name=sig2
 	mkfifo "$TMPD/$name.fifo"
-	holding_cmd "$name"
-	start_tw "$name" --unit 8k --json "$TMPD/$name.fifo" -- "${HOLDING[@]}"
-	cmd_pid
-	until_true test -e "$TMPD/written"
+	start_holding "$name" --unit 8k --json "$TMPD/$name.fifo"
 	kill -TERM "$TWPID"
 	until_true signal_taken "$TWPID" TERM
 	until_true in_fifo_open "$TWPID" ||
@@ -159,10 +164,7 @@ scenario_two_signals() {
 scenario_sigkill() {
 	local name=sigkill
 	mkdir "$TMPD/killdir"
-	holding_cmd "$name"
-	start_tw "$name" --unit 8k --json "$TMPD/killdir/r.json" -- "${HOLDING[@]}"
-	cmd_pid
-	until_true test -e "$TMPD/written"
+	start_holding "$name" --unit 8k --json "$TMPD/killdir/r.json"
 	kill -KILL "$TWPID"
 	{ wait "$TWPID"; } 2>/dev/null	# without bash's "Killed" line
 	check "$FS SIGKILL: exit status" 137 $?
@@ -175,10 +177,7 @@ scenario_sigkill() {
 # command's status; with --check, 3 (the command failed) and the status in the JSON.
 scenario_command_killed() {
 	local name=cmdkill
-	holding_cmd "$name"
-	start_tw "$name" --unit 8k --json "$TMPD/$name.json" -- "${HOLDING[@]}"
-	cmd_pid
-	until_true test -e "$TMPD/written"
+	start_holding "$name" --unit 8k --json "$TMPD/$name.json"
 	kill -KILL "$CMDPID"
 	wait "$TWPID"
 	check "$FS command killed: exit status 128+SIGKILL" 137 $?
@@ -186,10 +185,7 @@ scenario_command_killed() {
 	bpf_gone "$name"
 
 	name=cmdkill-check
-	holding_cmd "$name"
-	start_tw "$name" --check --unit 8k --json "$TMPD/$name.json" -- "${HOLDING[@]}"
-	cmd_pid
-	until_true test -e "$TMPD/written"
+	start_holding "$name" --check --unit 8k --json "$TMPD/$name.json"
 	kill -KILL "$CMDPID"
 	wait "$TWPID"
 	check "$FS command killed, --check: exit status 3" 3 $?
