@@ -253,6 +253,44 @@ static __always_inline void send_held_end(struct task_state *ts)
 	ts->end_ns = 0;
 }
 
+/* fsync/fdatasync(fd) enters: remember the file, if it is a traced one, and when. */
+static __always_inline void note_sync_file(struct task_state *ts, __u32 fd)
+{
+	struct file *file = fd_to_file(fd);
+	struct file_key key = {};
+	struct inode *inode;
+
+	if (!file)
+		return;
+	inode = BPF_CORE_READ(file, f_inode);
+	key.ino = BPF_CORE_READ(inode, i_ino);
+	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	if (!bpf_map_lookup_elem(&files, &key))
+		return;
+	ts->sync_ino = key.ino;
+	ts->sync_dev = key.dev;
+	ts->sync_t0 = bpf_ktime_get_ns();
+}
+
+/* ... and returns: what it waited for has ended (tw_sync_ev). */
+static __always_inline void send_sync_end(struct task_state *ts, long ret)
+{
+	struct tw_sync_ev *ev;
+
+	if (!ts->sync_t0)
+		return;
+	ev = ev_reserve(sizeof(*ev), TW_EV_SYNC_END);
+	if (ev) {
+		ev->ino = ts->sync_ino;
+		ev->dev = ts->sync_dev;
+		ev->t0 = ts->sync_t0;
+		ev->ret = ret;
+		ev->pad = 0;
+		ev_submit(ev);
+	}
+	ts->sync_t0 = 0;
+}
+
 /* A syscall enters; a[] holds its arguments (x86_64: di, si, dx, r10, r8, r9). */
 static __always_inline int sys_enter(long id, const unsigned long *a)
 {
@@ -271,6 +309,9 @@ static __always_inline int sys_enter(long id, const unsigned long *a)
 		if (ts) {
 			ts->in_sync = trig;
 			send_held_end(ts);
+			ts->sync_t0 = 0;
+			if (trig == TW_TRIG_FSYNC)
+				note_sync_file(ts, a[0]);
 		}
 		return 0;
 	}
@@ -359,8 +400,10 @@ static __always_inline int sys_exit(long id, long ret)
 
 	if (sync_trigger(id)) {
 		ts = task_state_get(false);
-		if (ts)
+		if (ts) {
 			ts->in_sync = 0;
+			send_sync_end(ts, ret);
+		}
 		return 0;
 	}
 	if (!is_write_nr(id))

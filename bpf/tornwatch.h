@@ -10,7 +10,7 @@
 #ifndef TORNWATCH_H
 #define TORNWATCH_H
 
-#define TW_RECORD_VERSION 7
+#define TW_RECORD_VERSION 8
 
 #define TW_MAX_EXT	8	/* file extents carried in one bio record */
 #define TW_RPATH_LEN	320	/* path inside its filesystem, components leaf first */
@@ -41,6 +41,7 @@ enum tw_ev_type {
 	TW_EV_DISCARD,		/* a traced file lost cached folios: truncated or unlinked */
 	TW_EV_WB_START,		/* writeback of a traced file's folio, or a pass over a range, began */
 	TW_EV_BIO_GONE,		/* a followed bio's address came back: that bio ended unseen */
+	TW_EV_SYNC_END,		/* a traced thread's fsync/fdatasync of a traced file returned */
 	TW_EV_MAX,
 };
 
@@ -378,6 +379,22 @@ struct tw_gone_ev {
 	__u32 pad;
 };
 
+/*
+ * A traced thread's fsync or fdatasync of a traced file returned (sys_exit). Returning 0, it
+ * waited for the writeback of every page of the file that was under writeback or dirty when
+ * it began: each bio of the file queued before t0, or by this thread since, has ended, seen
+ * or not (user space infers a completion no program ran for; join.completions_inferred).
+ */
+struct tw_sync_ev {
+	struct tw_hdr h;
+	__u64 ino;
+	__u64 t0;		/* the syscall's entry (ns) */
+	__s64 ret;
+	__u32 dev;
+	__u32 pad;
+};
+
+_Static_assert(sizeof(struct tw_sync_ev) == 56, "tw_sync_ev layout");
 _Static_assert(sizeof(struct tw_discard_ev) == 56, "tw_discard_ev layout");
 _Static_assert(sizeof(struct tw_wb_ev) == 64, "tw_wb_ev layout");
 _Static_assert(sizeof(struct tw_gone_ev) == 40, "tw_gone_ev layout");
@@ -416,9 +433,13 @@ struct task_state {
 	__u32 dio_dev;
 	__u32 pad;
 	__u64 end_ns;		/* the last full write returned then; not yet sent (0: none) */
+	__u64 sync_t0;		/* fsync/fdatasync of a traced file in progress since (ns), 0: none */
+	__u64 sync_ino;		/* ... of that file */
+	__u32 sync_dev;
+	__u32 pad1;
 };
 
-_Static_assert(sizeof(struct task_state) == 136, "task_state layout");
+_Static_assert(sizeof(struct task_state) == 160, "task_state layout");
 
 /* Counters the BPF side keeps; TW_LOST_* are data lost, summed into lost.total. */
 enum tw_stat {

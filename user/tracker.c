@@ -196,6 +196,7 @@ struct bio_rec {
 	uint64_t id;
 	uint64_t ts;		/* queued at */
 	uint32_t trigger;
+	uint32_t tid;		/* the thread it was queued in */
 	uint64_t cur, end;	/* the bytes this bio still carries */
 	struct piece *p;
 	uint32_t np, cap;
@@ -358,6 +359,7 @@ size_t tw_record_size(uint32_t type)
 	case TW_EV_DISCARD: return sizeof(struct tw_discard_ev);
 	case TW_EV_WB_START: return sizeof(struct tw_wb_ev);
 	case TW_EV_BIO_GONE: return sizeof(struct tw_gone_ev);
+	case TW_EV_SYNC_END: return sizeof(struct tw_sync_ev);
 	}
 	return 0;
 }
@@ -1422,10 +1424,51 @@ static void on_bio_queue(struct tracker *t, const struct tw_bio_ev *e)
 	if (!b)
 		return;
 	b->trigger = e->trigger < TW_TRIG_NR ? e->trigger : TW_TRIG_UNKNOWN;
+	b->tid = e->h.tid;
 	for (uint32_t i = 0; i < e->nr_ext && i < TW_MAX_EXT; i++) {
 		assign_extent(t, b, &e->ext[i], off);
 		off += e->ext[i].len;
 	}
+}
+
+struct sync_scope {
+	const struct file_ent *f;
+	uint64_t t0;
+	uint32_t tid;
+};
+
+/* An issued bio of the file that the sync waited for: queued before it, or by it. */
+static bool bio_synced(const struct hnode *n, const void *ctx)
+{
+	const struct bio_rec *b = container_of(n, struct bio_rec, k.hn);
+	const struct sync_scope *sc = ctx;
+
+	if (!b->rq_id || !(b->ts < sc->t0 || b->tid == sc->tid))
+		return false;
+	for (uint32_t i = 0; i < b->np; i++)
+		if (b->p[i].u->f == sc->f)
+			return true;
+	return false;
+}
+
+/*
+ * fsync/fdatasync returned 0 (tw_sync_ev): every bio of the file it waited for has ended.
+ * One still open lost its completion record (a completion no program ran for); it is
+ * inferred now, with the return as the upper bound of its device time.
+ */
+static void on_sync_end(struct tracker *t, const struct tw_sync_ev *e)
+{
+	struct file_ent *f = file_get(t, e->dev, e->ino, false);
+	struct sync_scope sc = { .f = f, .t0 = e->t0, .tid = e->h.tid };
+	struct hnode **v;
+	size_t nr;
+
+	if (!f || e->ret)
+		return;
+	v = htab_select(&t->bios, bio_synced, &sc, &nr);
+	for (size_t i = 0; i < nr; i++)	/* each frees only itself */
+		bio_infer_done(t, container_of(v[i], struct bio_rec, k.hn), e->h.ts_ns);
+	free(v);
 }
 
 /* BPF found the address of a followed bio queued again: that bio ended unseen (tw_gone_ev). */
@@ -2213,6 +2256,7 @@ int tracker__feed(struct tracker *t, const void *rec, size_t len)
 	case TW_EV_DISCARD: on_discard(t, rec); break;
 	case TW_EV_WB_START: on_wb_start(t, rec); break;
 	case TW_EV_BIO_GONE: on_bio_gone(t, rec); break;
+	case TW_EV_SYNC_END: on_sync_end(t, rec); break;
 	}
 	return 0;
 }

@@ -125,14 +125,17 @@ bad 2 "-w/--record given twice; give it once" --record "$T/a" --record "$T/b" --
 bad 2 "-r/--replay given twice; give it once" --replay "$T/a" --replay "$T/b"
 
 # Replay: a record file, alone.
+# the format this tornwatch reads (bpf/tornwatch.h), the one before and the one after
+V=$(sed -n 's/^#define TW_RECORD_VERSION \([0-9]*\)$/\1/p' "$TOP/bpf/tornwatch.h")
 python3 -c "
 import struct, sys
+v = int(sys.argv[2])
 hdr = lambda v: b'TORNWREC' + struct.pack('<IIQQ64s', v, 96, 8192, 0, b'k')
-open(sys.argv[1] + '/old.twr', 'wb').write(hdr(6))
-open(sys.argv[1] + '/new.twr', 'wb').write(hdr(8))
-open(sys.argv[1] + '/short.twr', 'wb').write(hdr(7)[:40])
+open(sys.argv[1] + '/old.twr', 'wb').write(hdr(v - 1))
+open(sys.argv[1] + '/new.twr', 'wb').write(hdr(v + 1))
+open(sys.argv[1] + '/short.twr', 'wb').write(hdr(v)[:40])
 open(sys.argv[1] + '/x.png', 'wb').write(b'\x89PNG\r\n\x1a\n' + bytes(200))
-" "$T"
+" "$T" "$V"
 : >"$T/empty.twr"
 mkdir "$T/dir.twr"
 bad 2 "--replay reports from a record file, it traces nothing: drop -p, or drop --replay to trace" \
@@ -156,9 +159,9 @@ bad 2 "--replay: $T/x.png is not a tornwatch record; give a file made by --recor
 	--replay "$T/x.png"
 bad 2 "--replay: $T/short.twr: the file header is truncated or corrupt (40 of 96 bytes, header size 96)" \
 	--replay "$T/short.twr"
-bad 2 "--replay: $T/old.twr has record format 6; this tornwatch reads 7 only: replay it with the tornwatch that recorded it, or record again" \
+bad 2 "--replay: $T/old.twr has record format $((V - 1)); this tornwatch reads $V only: replay it with the tornwatch that recorded it, or record again" \
 	--replay "$T/old.twr"
-bad 2 "--replay: $T/new.twr has record format 8, newer than this tornwatch's 7: replay it with the tornwatch that recorded it" \
+bad 2 "--replay: $T/new.twr has record format $((V + 1)), newer than this tornwatch's $V: replay it with the tornwatch that recorded it" \
 	--replay "$T/new.twr"
 
 need_root "bad input (root part)"

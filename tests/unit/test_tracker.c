@@ -1528,8 +1528,71 @@ static bool test_replay_refuses_old_format(void)
 	return true;
 }
 
+/* fsync/fdatasync of the file (ino) by tid returned ret; it began at t0. */
+static void sync_end(uint32_t tid, uint64_t ino, uint64_t t0, int64_t ret)
+{
+	struct tw_sync_ev e = { .h = HDR(TW_EV_SYNC_END, tid), .ino = ino, .dev = DEV, .t0 = t0,
+				.ret = ret };
+
+	e.h.size = sizeof(e);
+	feed(&e);
+}
+
+/*
+ * A request completion no BPF program ran for (an interrupt on this platform's init
+ * threads): the fsync that waited for it returns 0, so the bio ended. Its units get their
+ * verdicts, counted as inferred; the fsync's return bounds their device time.
+ */
+static bool test_fsync_infers_a_lost_completion(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	write_ok(0, 16 * K);
+	bio1(0xb1, 0, 16 * K);		/* queued before the fsync (the flusher) */
+	issue(0xa1, 0xb1, 16 * K);	/* ... and its completion never comes */
+	sync_end(1, INO, ts, 0);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 2, "whole: one request carried both units");
+	ASSERT_EQ(c->verdict[TW_V_PENDING], 0, "none pending");
+	ASSERT_EQ(S.join.completions_inferred, 1, "the completion, inferred");
+	ASSERT_EQ(S.join.units_inferred, 2, "counted apart");
+	return true;
+}
+
+static bool test_fsync_infers_only_what_it_waited_for(void)
+{
+	const struct tw_counts *c;
+	uint64_t t0;
+
+	start(8 * K, 100);
+	write_ok(0, 8 * K);
+	bio1(0xb1, 0, 8 * K);		/* before the fsync, never issued: no request to judge */
+	t0 = ts;
+	write_ok(8 * K, 8 * K);
+	bio1(0xb2, 8 * K, 8 * K);	/* another thread (the flusher), after the fsync began */
+	issue(0xa2, 0xb2, 8 * K);
+	sync_end(1, INO, t0, 0);
+	sync_end(1, INO + 1, 0, 0);	/* a file nobody traced */
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_PENDING], 2, "both pending: nothing proven");
+	ASSERT_EQ(S.join.completions_inferred, 0, "nothing inferred");
+
+	start(8 * K, 100);		/* a failed fsync proves nothing either */
+	write_ok(0, 8 * K);
+	bio1(0xb1, 0, 8 * K);
+	issue(0xa1, 0xb1, 8 * K);
+	sync_end(1, INO, ts, -5);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_PENDING], 1, "pending after -EIO");
+	ASSERT_EQ(S.join.completions_inferred, 0, "nothing inferred after -EIO");
+	return true;
+}
+
 int main(void)
 {
+	RUN(test_fsync_infers_a_lost_completion);
+	RUN(test_fsync_infers_only_what_it_waited_for);
 	RUN(test_whole_two_units_one_request);
 	RUN(test_split_at_writeback);
 	RUN(test_merged_bios_are_whole);
