@@ -382,7 +382,8 @@ struct tw_gone_ev {
 /*
  * A traced thread's fsync or fdatasync of a traced file returned (sys_exit). Returning 0, it
  * waited for the writeback of every page of the file that was under writeback or dirty when
- * it began: each bio of the file queued before t0, or by this thread since, has ended, seen
+ * it began: each page-writeback bio of the file queued before t0, or by this thread since,
+ * has ended (not a direct write's: fsync does not wait for aio in flight), seen
  * or not (user space infers a completion no program ran for; join.completions_inferred).
  */
 struct tw_sync_ev {

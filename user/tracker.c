@@ -197,6 +197,7 @@ struct bio_rec {
 	uint64_t ts;		/* queued at */
 	uint32_t trigger;
 	uint32_t tid;		/* the thread it was queued in */
+	bool dio;		/* a direct write's (TW_BIO_DIO) */
 	uint64_t cur, end;	/* the bytes this bio still carries */
 	struct piece *p;
 	uint32_t np, cap;
@@ -1425,6 +1426,7 @@ static void on_bio_queue(struct tracker *t, const struct tw_bio_ev *e)
 		return;
 	b->trigger = e->trigger < TW_TRIG_NR ? e->trigger : TW_TRIG_UNKNOWN;
 	b->tid = e->h.tid;
+	b->dio = e->flags & TW_BIO_DIO;
 	for (uint32_t i = 0; i < e->nr_ext && i < TW_MAX_EXT; i++) {
 		assign_extent(t, b, &e->ext[i], off);
 		off += e->ext[i].len;
@@ -1443,10 +1445,12 @@ static bool bio_synced(const struct hnode *n, const void *ctx)
 	const struct bio_rec *b = container_of(n, struct bio_rec, k.hn);
 	const struct sync_scope *sc = ctx;
 
-	if (!b->rq_id || !(b->ts < sc->t0 || b->tid == sc->tid))
+	/* fsync waits for page writeback, not for direct writes in flight (aio) */
+	/* fsync waits for page writeback, not for direct writes in flight (aio) */
+	if (!b->rq_id || b->dio || !(b->ts < sc->t0 || b->tid == sc->tid))
 		return false;
 	for (uint32_t i = 0; i < b->np; i++)
-		if (b->p[i].u->f == sc->f)
+		if (b->p[i].u->f == sc->f && !(b->p[i].u->flags & U_DIRECT))
 			return true;
 	return false;
 }

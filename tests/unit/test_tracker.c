@@ -1578,6 +1578,25 @@ static bool test_fsync_infers_only_what_it_waited_for(void)
 	ASSERT_EQ(c->verdict[TW_V_PENDING], 2, "both pending: nothing proven");
 	ASSERT_EQ(S.join.completions_inferred, 0, "nothing inferred");
 
+	start(8 * K, 100);		/* nor does it wait for a direct write in flight (aio) */
+	{
+		struct tw_dio_ev d = { .h = HDR(TW_EV_DIO_BEGIN, 7), .ino = INO, .dev = DEV,
+				       .pos = 0, .count = 8 * K, .ki_flags = TW_IOCB_DIRECT };
+		struct tw_bio_ev b = { .h = HDR(TW_EV_BIO_QUEUE, 7), .bio = 0xb1, .dev = DEV,
+				       .opf = 1, .flags = TW_BIO_DIO, .size = 8 * K, .nr_ext = 1 };
+
+		d.h.size = sizeof(d);
+		feed(&d);
+		b.h.size = sizeof(b);
+		b.ext[0] = (struct tw_ext){ .ino = INO, .dev = DEV, .off = 0, .len = 8 * K };
+		feed(&b);
+		issue(0xa1, 0xb1, 8 * K);
+	}
+	sync_end(1, INO, ts, 0);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_PENDING], 1, "an aio direct write stays pending");
+	ASSERT_EQ(S.join.completions_inferred, 0, "nothing inferred for a direct write");
+
 	start(8 * K, 100);		/* a failed fsync proves nothing either */
 	write_ok(0, 8 * K);
 	bio1(0xb1, 0, 8 * K);
