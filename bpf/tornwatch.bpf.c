@@ -29,6 +29,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define NR_fdatasync	75
 #define NR_sync		162
 #define NR_sync_file_range 277
+#define NR_io_submit	209
+#define MAX_AIO_IOCBS	64	/* iocbs read per io_submit */
 #define NR_syncfs	306
 
 const volatile __u32 follow_forks = 0;
@@ -291,6 +293,72 @@ static __always_inline void send_sync_end(struct task_state *ts, long ret)
 	ts->sync_t0 = 0;
 }
 
+struct aio_batch {
+	struct iocb **uiocbs;	/* io_submit's iocbpp (user memory) */
+	__u32 nr;
+	__u32 sent;
+};
+
+/*
+ * One iocb of io_submit: a buffered PWRITE/PWRITEV to a traced file becomes a WRITE_BEGIN
+ * (TW_W_AIO). Linux AIO runs buffered writes inside io_submit itself, in this thread,
+ * and has no tracepoint of its own. Direct ones are followed from iomap_dio_rw_begin.
+ */
+static long aio_one(__u64 i, void *data)
+{
+	struct aio_batch *b = data;
+	struct task_state *ts = task_state_get(false);
+	struct tw_write_ev *ev;
+	struct iocb *up = NULL;
+	struct iocb cb;
+	struct inode *inode;
+	struct file *file;
+	__u32 wflags = TW_W_AIO, iovcnt = 1, f_flags;
+	__u64 count;
+
+	if (!ts || i >= b->nr)
+		return 1;
+	if (bpf_probe_read_user(&up, sizeof(up), &b->uiocbs[i]) ||
+	    bpf_probe_read_user(&cb, sizeof(cb), up))
+		return 1;
+	if (cb.aio_lio_opcode != IOCB_CMD_PWRITE && cb.aio_lio_opcode != IOCB_CMD_PWRITEV)
+		return 0;
+	file = fd_to_file(cb.aio_fildes);
+	if (!file || resolve_file(ts, file, cb.aio_fildes, &inode) != TW_FILE_REG)
+		return 0;
+	f_flags = BPF_CORE_READ(file, f_flags);
+	if (f_flags & TW_O_DIRECT)
+		return 0;
+	if (cb.aio_lio_opcode == IOCB_CMD_PWRITEV) {
+		iovcnt = cb.aio_nbytes;
+		count = sum_iov((void *)cb.aio_buf, iovcnt, &wflags);
+		if (wflags & TW_W_COUNT_UNKNOWN) {	/* no return to learn it from */
+			stat_inc(TW_LOST_AIO_IOCBS);
+			return 0;
+		}
+	} else {
+		count = cb.aio_nbytes;
+	}
+	ev = ev_reserve(sizeof(*ev), TW_EV_WRITE_BEGIN);
+	if (!ev)
+		return 0;
+	ev->ino = ts->c_ino;
+	ev->pos = cb.aio_offset;
+	ev->count = count;
+	ev->dev = ts->c_dev;
+	ev->fd = cb.aio_fildes;
+	ev->f_flags = f_flags;
+	ev->rwf = cb.aio_rw_flags;
+	ev->sysno = NR_io_submit;
+	ev->wflags = wflags;
+	ev->iovcnt = iovcnt;
+	ev->aio_index = i;
+	ev->prev_end_ns = 0;
+	ev_submit(ev);
+	b->sent++;
+	return 0;
+}
+
 /* A syscall enters; a[] holds its arguments (x86_64: di, si, dx, r10, r8, r9). */
 static __always_inline int sys_enter(long id, const unsigned long *a)
 {
@@ -313,6 +381,24 @@ static __always_inline int sys_enter(long id, const unsigned long *a)
 			if (trig == TW_TRIG_FSYNC)
 				note_sync_file(ts, a[0]);
 		}
+		return 0;
+	}
+	if (id == NR_io_submit) {
+		struct aio_batch b = { .uiocbs = (void *)a[2], .nr = a[1] };
+
+		ts = traced_task_state();
+		if (!ts || (long)a[1] <= 0)
+			return 0;
+		announce_task(ts);
+		send_held_end(ts);
+		if (b.nr > MAX_AIO_IOCBS) {
+			stat_add(TW_LOST_AIO_IOCBS, b.nr - MAX_AIO_IOCBS);
+			b.nr = MAX_AIO_IOCBS;
+		}
+		bpf_loop(MAX_AIO_IOCBS, aio_one, &b, 0);
+		ts = task_state_get(false);
+		if (ts)
+			ts->aio_sent = b.sent;
 		return 0;
 	}
 	if (!is_write_nr(id))
@@ -385,7 +471,7 @@ static __always_inline int sys_enter(long id, const unsigned long *a)
 	ev->sysno = id;
 	ev->wflags = wflags;
 	ev->iovcnt = iovcnt;
-	ev->pad = 0;
+	ev->aio_index = 0;
 	ev->prev_end_ns = ts->end_ns;
 	ts->end_ns = 0;
 	ev_submit(ev);
@@ -403,6 +489,18 @@ static __always_inline int sys_exit(long id, long ret)
 		if (ts) {
 			ts->in_sync = 0;
 			send_sync_end(ts, ret);
+		}
+		return 0;
+	}
+	if (id == NR_io_submit) {	/* its buffered writes are done: visible now */
+		ts = task_state_get(false);
+		if (!ts || !ts->aio_sent)
+			return 0;
+		ts->aio_sent = 0;
+		ev = ev_reserve(sizeof(*ev), TW_EV_AIO_END);
+		if (ev) {
+			ev->ret = ret;
+			ev_submit(ev);
 		}
 		return 0;
 	}
@@ -477,6 +575,7 @@ SYSCALL_TPS(sync_file_range, NR_sync_file_range)
 SYSCALL_TPS(msync, NR_msync)
 SYSCALL_TPS(sync, NR_sync)
 SYSCALL_TPS(syncfs, NR_syncfs)
+SYSCALL_TPS(io_submit, NR_io_submit)
 
 /* Direct writes of traced tasks in flight, by kiocb: their completion may run anywhere. */
 struct {

@@ -42,12 +42,14 @@ enum tw_ev_type {
 	TW_EV_WB_START,		/* writeback of a traced file's folio, or a pass over a range, began */
 	TW_EV_BIO_GONE,		/* a followed bio's address came back: that bio ended unseen */
 	TW_EV_SYNC_END,		/* a traced thread's fsync/fdatasync of a traced file returned */
+	TW_EV_AIO_END,		/* io_submit with buffered writes of a traced thread returned */
 	TW_EV_MAX,
 };
 
 /* tw_write_ev.wflags */
 #define TW_W_COUNT_UNKNOWN	0x1	/* more iovecs than the BPF side reads: use ret */
 #define TW_W_APPEND		0x2	/* position is the file size at entry */
+#define TW_W_AIO		0x4	/* an io_submit iocb (buffered): its place in the batch in aio_index */
 
 /* tw_bio_ev.flags */
 #define TW_BIO_DIO		0x1	/* extents come from the writer's direct I/O */
@@ -121,7 +123,7 @@ struct tw_write_ev {
 	__u32 sysno;
 	__u32 wflags;		/* TW_W_* */
 	__u32 iovcnt;		/* segments: 1 for write and pwrite64 */
-	__u32 pad;
+	__u32 aio_index;	/* TW_W_AIO: the iocb's place in its io_submit batch */
 	/*
 	 * The thread's previous traced write wrote all it asked and returned at this time
 	 * (0: no such write pending). A full write sends no WRITE_END of its own: its return
@@ -437,7 +439,7 @@ struct task_state {
 	__u64 sync_t0;		/* fsync/fdatasync of a traced file in progress since (ns), 0: none */
 	__u64 sync_ino;		/* ... of that file */
 	__u32 sync_dev;
-	__u32 pad1;
+	__u32 aio_sent;		/* io_submit in progress: buffered-write iocbs sent (TW_W_AIO) */
 };
 
 _Static_assert(sizeof(struct task_state) == 160, "task_state layout");
@@ -452,6 +454,7 @@ enum tw_stat {
 	TW_LOST_EXT_TRUNC,	/* a bio had more file extents than a record holds */
 	TW_LOST_RQ_WALK,	/* a request had more bios than the walk follows */
 	TW_LOST_BVEC_WALK,	/* a bio had more bvecs than the walk follows */
+	TW_LOST_AIO_IOCBS,	/* io_submit iocbs not followed: past the 64 read, or > 8 iovecs */
 	TW_LOST_PROG_MISSES,	/* user space: program runs the kernel skipped (recursion_misses) */
 	TW_NR_LOST,
 	TW_STAT_BIO_INEXACT = TW_NR_LOST, /* bvec spanning folios, attributed by its first page */
@@ -466,7 +469,7 @@ _Static_assert(TW_NR_STATS <= 16, "tw_stats_ev holds every counter");
 	{                                                                                          \
 		"ringbuf_full", "traced_map_full", "files_map_full", "task_state_failed",              \
 		"bios_map_full", "bio_extents_truncated", "rq_walk_truncated",                     \
-		"bvec_walk_truncated", "prog_recursion_misses", "bio_inexact", "dio_no_state",     \
+		"bvec_walk_truncated", "aio_iocbs_unread", "prog_recursion_misses", "bio_inexact", "dio_no_state",     \
 		"bio_end_no_request",                                                              \
 	}
 

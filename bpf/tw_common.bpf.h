@@ -46,10 +46,15 @@ struct {
 	__uint(max_entries, 1 << 24);
 } events SEC(".maps");
 
-static __always_inline void stat_inc(int i)
+static __always_inline void stat_add(int i, __u64 n)
 {
 	if (i >= 0 && i < TW_NR_STATS)
-		__sync_fetch_and_add(&tw_stats[i], 1);
+		__sync_fetch_and_add(&tw_stats[i], n);
+}
+
+static __always_inline void stat_inc(int i)
+{
+	stat_add(i, 1);
 }
 
 /* struct task_state: bpf/tornwatch.h */

@@ -6,6 +6,7 @@
  *   writer [options] FILE
  *     -m MODE     buffered (default), direct, dsync, atomic (O_DIRECT + RWF_ATOMIC),
  *                 aio (O_DIRECT through io_submit), aio-atomic (the same with RWF_ATOMIC),
+ *                 aio-buffered (io_submit without O_DIRECT: the page cache),
  *                 mmap (stores through a shared mapping of the range; the file must
  *                 already be that long; no msync), sync (O_SYNC), rwf-dsync (pwritev2
  *                 RWF_DSYNC), direct-dsync (O_DIRECT | O_DSYNC), atomic-buffered
@@ -329,7 +330,8 @@ int main(int argc, char **argv)
 		flags |= O_DSYNC;
 	else if (!strcmp(mode, "sync"))
 		flags |= O_SYNC;
-	else if (!strcmp(mode, "rwf-dsync") || !strcmp(mode, "atomic-buffered"))
+	else if (!strcmp(mode, "rwf-dsync") || !strcmp(mode, "atomic-buffered") ||
+		 !strcmp(mode, "aio-buffered"))
 		;	/* the flag goes with each pwritev2 */
 	else if (!strcmp(mode, "mmap"))
 		flags = (flags & ~O_WRONLY) | O_RDWR;	/* a shared writable mapping needs both */

@@ -225,6 +225,11 @@ static void choose_syscall_hooks(struct tracer *tr)
 		if (!strncmp(name, "tw_enter_", 9) || !strncmp(name, "tw_exit_", 8))
 			bpf_program__set_autoload(p, per_syscall);
 	}
+	/* A kernel without CONFIG_AIO has no io_submit (nor its tracepoints). */
+	if (per_syscall && access(TRACEFS "/events/syscalls/sys_enter_io_submit", F_OK)) {
+		bpf_program__set_autoload(s->progs.tw_enter_io_submit, false);
+		bpf_program__set_autoload(s->progs.tw_exit_io_submit, false);
+	}
 	bpf_program__set_autoload(s->progs.tw_sys_enter, !per_syscall);
 	bpf_program__set_autoload(s->progs.tw_sys_exit, !per_syscall);
 	if (tr->cfg.verbose)

@@ -361,6 +361,7 @@ size_t tw_record_size(uint32_t type)
 	case TW_EV_WB_START: return sizeof(struct tw_wb_ev);
 	case TW_EV_BIO_GONE: return sizeof(struct tw_gone_ev);
 	case TW_EV_SYNC_END: return sizeof(struct tw_sync_ev);
+	case TW_EV_AIO_END: return sizeof(struct tw_write_end_ev);
 	}
 	return 0;
 }
@@ -1129,10 +1130,56 @@ static bool rq_breaks_atomic_limits(const struct tracker *t, const struct tw_rq_
 /* WRITE_BEGIN makes the units of the bytes asked for; WRITE_END corrects short writes. */
 static void write_returned(struct tracker *t, struct wrec *w, int64_t ret, uint64_t ts);
 
+/*
+ * A buffered iocb of io_submit (TW_W_AIO) is open in the aio table under its thread and
+ * place in the batch (bit 62: never a kernel kiocb address) until io_submit returns.
+ */
+#define AIO_KEY(tid, i) ((1ULL << 62) | ((uint64_t)(tid) << 8) | (i))
+
+struct aio_of_tid {
+	uint64_t key0;
+};
+
+static bool aio_of_tid(const struct hnode *n, const void *ctx)
+{
+	const struct wrec *w = container_of(n, struct wrec, k.hn);
+
+	return (w->k.key & ~0xffULL) == ((const struct aio_of_tid *)ctx)->key0;
+}
+
+/*
+ * io_submit returned ret, the number of iocbs it took (or -errno): those ran inside it
+ * (buffered AIO is synchronous), so their bytes are visible now; the rest wrote nothing.
+ * Each taken one counts as a full write: AIO reports its own result only in the ring.
+ */
+static void on_aio_end(struct tracker *t, const struct tw_write_end_ev *e)
+{
+	struct aio_of_tid sel = { AIO_KEY(e->h.tid, 0) };
+	struct hnode **v;
+	size_t nr;
+
+	v = htab_select(&t->aio, aio_of_tid, &sel, &nr);
+	for (size_t i = 0; i < nr; i++) {
+		struct wrec *w = container_of(v[i], struct wrec, k.hn);
+		int64_t idx = w->k.key & 0xff;
+
+		write_returned(t, w, e->ret < 0 ? e->ret : idx < e->ret ? (int64_t)w->count : 0,
+			       e->h.ts_ns);
+	}
+	free(v);
+}
+
 static void on_write_begin(struct tracker *t, const struct tw_write_ev *e)
 {
 	uint32_t uflags = 0;
+	struct htab *h = &t->writes;
+	uint64_t key = e->h.tid;
 	struct wrec *w;
+
+	if (e->wflags & TW_W_AIO) {
+		h = &t->aio;
+		key = AIO_KEY(e->h.tid, e->aio_index);
+	}
 
 	/* The thread's previous write wrote all it asked; its return time comes only now. */
 	if (e->prev_end_ns && (w = wrec_find(&t->writes, e->h.tid)))
@@ -1142,7 +1189,7 @@ static void on_write_begin(struct tracker *t, const struct tw_write_ev *e)
 		uflags |= U_DIRECT;
 	if (e->rwf & TW_RWF_ATOMIC)
 		uflags |= U_ATOMIC_WRITE;
-	w = write_start(t, &t->writes, e->h.tid, &e->h, e->dev, e->ino, e->pos, e->count, uflags,
+	w = write_start(t, h, key, &e->h, e->dev, e->ino, e->pos, e->count, uflags,
 			tw_mode_of_write(e->f_flags, e->rwf));
 	if (!w)
 		return;
@@ -2157,7 +2204,8 @@ static bool record_valid(struct tracker *t, const void *rec)
 	case TW_EV_WRITE_BEGIN: {
 		const struct tw_write_ev *e = rec;
 
-		return range_ok(e->pos, e->count, TW_MAX_RW) && e->iovcnt <= TW_MAX_IOV;
+		return range_ok(e->pos, e->count, TW_MAX_RW) && e->iovcnt <= TW_MAX_IOV &&
+		       (!(e->wflags & TW_W_AIO) || e->aio_index < TW_MAX_AIO_BATCH);
 	}
 	case TW_EV_DIO_BEGIN: {
 		const struct tw_dio_ev *e = rec;
@@ -2261,6 +2309,7 @@ int tracker__feed(struct tracker *t, const void *rec, size_t len)
 	case TW_EV_WB_START: on_wb_start(t, rec); break;
 	case TW_EV_BIO_GONE: on_bio_gone(t, rec); break;
 	case TW_EV_SYNC_END: on_sync_end(t, rec); break;
+	case TW_EV_AIO_END: on_aio_end(t, rec); break;
 	}
 	return 0;
 }

@@ -275,6 +275,7 @@ struct tracker;
 #define TW_MAX_IOV	1024			/* UIO_MAXIOV */
 #define TW_MAX_FOLIO	(1ULL << 30)		/* a folio's bytes (PUD order at most) */
 #define TW_MAX_DEVICES	4096			/* DEVICE records kept; more are bad records */
+#define TW_MAX_AIO_BATCH 64			/* iocbs of one io_submit the BPF side reads */
 
 struct tracker *tracker__new(uint64_t unit_size, uint64_t max_units);
 /* Call fn at each unit's verdict: all, or only those that are not whole/atomic. */

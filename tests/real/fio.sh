@@ -5,8 +5,9 @@
 # (jobs[0].write.total_ios, jobs[0].sync.total_ios), never tornwatch's output.
 # With --unit 8k a bs=8k write is one unit, a bs=16k write two; tornwatch's `writes` counts
 # write calls (psync, pvsync2) or kiocbs (libaio, io_uring), so it equals fio's total_ios.
-# Buffered writes are followed through the write syscalls only, so libaio and io_uring run
-# direct jobs alone (README: io_uring/aio buffered writes are not followed).
+# Buffered writes are followed through the write syscalls and io_submit (libaio buffered:
+# iodepth 1 and 32, fio's batches of iocbs); io_uring runs direct jobs alone (README:
+# io_uring buffered writes are not followed yet).
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
 
@@ -93,11 +94,11 @@ check_ge() {
 	fi
 }
 
-# fio_job ENGINE BS buffered|direct none|end_fsync|fsync: run one fio job under tornwatch and
-# compare tornwatch's counts to fio's.
+# fio_job ENGINE BS buffered|direct none|end_fsync|fsync [IODEPTH]: run one fio job under
+# tornwatch and compare tornwatch's counts to fio's. IODEPTH (libaio, io_uring): 8.
 fio_job() {
-	local engine=$1 bs=$2 io=$3 sync=$4
-	local name="$engine-$bs-$io-$sync" per=$((${bs%k} / 8))
+	local engine=$1 bs=$2 io=$3 sync=$4 depth=${5:-8}
+	local name="$engine-$bs-$io-$sync-$depth" per=$((${bs%k} / 8))
 	local label="$engine bs=$bs $io ${sync/none/no-fsync}"
 	local json="$TMPD/$name.json" out="$TMPD/$name.fio" reader rc fd ios exp synced
 	local args=(--name="$name" --filename="$MNT/$name" --rw=write --bs="$bs"
@@ -108,7 +109,10 @@ fio_job() {
 	end_fsync) args+=(--end_fsync=1) ;;
 	esac
 	case $engine in
-	libaio | io_uring) args+=(--iodepth=8) ;;
+	libaio | io_uring)
+		args+=(--iodepth="$depth")
+		label+=" iodepth=$depth"
+		;;
 	esac
 
 	cat "$FIFO" >"$out" &
@@ -180,6 +184,14 @@ if [ "$(cat /proc/sys/kernel/io_uring_disabled 2>/dev/null || echo 0)" = 2 ]; th
 	skip "fio $FS io_uring: kernel.io_uring_disabled is 2"
 	uring=0
 fi
+# libaio buffered: io_submit runs the writes itself, a batch of up to IODEPTH iocbs a call
+for depth in 1 32; do
+	for bs in 8k 16k; do
+		for sync in none end_fsync fsync; do
+			fio_job libaio "$bs" buffered "$sync" "$depth"
+		done
+	done
+done
 for engine in libaio io_uring; do
 	[ "$engine" = io_uring ] && [ $uring = 0 ] && continue
 	for bs in 8k 16k; do

@@ -1608,8 +1608,53 @@ static bool test_fsync_infers_only_what_it_waited_for(void)
 	return true;
 }
 
+/* One buffered iocb of an io_submit batch (TW_W_AIO), at its place i. */
+static void aio_iocb(uint32_t i, uint64_t pos, uint64_t count)
+{
+	struct tw_write_ev e = { .h = HDR(TW_EV_WRITE_BEGIN, 1), .ino = INO, .pos = pos,
+				 .count = count, .dev = DEV, .wflags = TW_W_AIO, .iovcnt = 1,
+				 .aio_index = i };
+
+	e.h.size = sizeof(e);
+	feed(&e);
+}
+
+static void aio_end(int64_t ret)
+{
+	struct tw_write_end_ev e = { .h = HDR(TW_EV_AIO_END, 1), .ret = ret };
+
+	e.h.size = sizeof(e);
+	feed(&e);
+}
+
+/* io_submit took 2 of 3 buffered iocbs: two writes' units, the third wrote nothing. */
+static bool test_aio_buffered_batch(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	aio_iocb(0, 0, 8 * K);
+	aio_iocb(1, 8 * K, 16 * K);
+	aio_iocb(2, 64 * K, 8 * K);
+	aio_end(2);
+	one_request(0xa1, 0xb1, 0, 24 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 3, "the units of the iocbs taken");
+	ASSERT_EQ(tw_units_total(c), 3, "none for the one not taken");
+	ASSERT_EQ(S.modes[TW_M_BUFFERED].incomplete, 0, "their return is known");
+	ASSERT_EQ(samples(TW_ST_SYSCALL), 3, "syscall stage: io_submit's return");
+
+	start(8 * K, 100);		/* io_submit failed: nothing was written */
+	aio_iocb(0, 0, 8 * K);
+	aio_end(-11);
+	c = finish();
+	ASSERT_EQ(tw_units_total(c), 0, "no units after -EAGAIN");
+	return true;
+}
+
 int main(void)
 {
+	RUN(test_aio_buffered_batch);
 	RUN(test_fsync_infers_a_lost_completion);
 	RUN(test_fsync_infers_only_what_it_waited_for);
 	RUN(test_whole_two_units_one_request);
