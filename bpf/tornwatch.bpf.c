@@ -293,6 +293,35 @@ static __always_inline void send_sync_end(struct task_state *ts, long ret)
 	ts->sync_t0 = 0;
 }
 
+/* A WRITE_BEGIN: these, and the file the thread resolved last (ts->c_ino, c_dev). */
+struct write_begin {
+	__u64 pos, count;
+	__u32 fd, f_flags, rwf, sysno, wflags, iovcnt, aio_index;
+};
+
+static __always_inline bool send_write_begin(struct task_state *ts, const struct write_begin *wb)
+{
+	struct tw_write_ev *ev = ev_reserve(sizeof(*ev), TW_EV_WRITE_BEGIN);
+
+	if (!ev)
+		return false;
+	ev->ino = ts->c_ino;
+	ev->pos = wb->pos;
+	ev->count = wb->count;
+	ev->dev = ts->c_dev;
+	ev->fd = wb->fd;
+	ev->f_flags = wb->f_flags;
+	ev->rwf = wb->rwf;
+	ev->sysno = wb->sysno;
+	ev->wflags = wb->wflags;
+	ev->iovcnt = wb->iovcnt;
+	ev->aio_index = wb->aio_index;
+	ev->prev_end_ns = ts->end_ns;	/* the held return of the thread's last write */
+	ts->end_ns = 0;
+	ev_submit(ev);
+	return true;
+}
+
 struct aio_batch {
 	struct iocb **uiocbs;	/* io_submit's iocbpp (user memory) */
 	__u32 nr;
@@ -308,7 +337,7 @@ static long aio_one(__u64 i, void *data)
 {
 	struct aio_batch *b = data;
 	struct task_state *ts = task_state_get(false);
-	struct tw_write_ev *ev;
+	struct write_begin wb;
 	struct iocb *up = NULL;
 	struct iocb cb;
 	struct inode *inode;
@@ -339,23 +368,12 @@ static long aio_one(__u64 i, void *data)
 	} else {
 		count = cb.aio_nbytes;
 	}
-	ev = ev_reserve(sizeof(*ev), TW_EV_WRITE_BEGIN);
-	if (!ev)
-		return 0;
-	ev->ino = ts->c_ino;
-	ev->pos = cb.aio_offset;
-	ev->count = count;
-	ev->dev = ts->c_dev;
-	ev->fd = cb.aio_fildes;
-	ev->f_flags = f_flags;
-	ev->rwf = cb.aio_rw_flags;
-	ev->sysno = NR_io_submit;
-	ev->wflags = wflags;
-	ev->iovcnt = iovcnt;
-	ev->aio_index = i;
-	ev->prev_end_ns = 0;
-	ev_submit(ev);
-	b->sent++;
+	wb = (struct write_begin){ .pos = cb.aio_offset, .count = count, .fd = cb.aio_fildes,
+				   .f_flags = f_flags, .rwf = cb.aio_rw_flags,
+				   .sysno = NR_io_submit, .wflags = wflags, .iovcnt = iovcnt,
+				   .aio_index = i };
+	if (send_write_begin(ts, &wb))
+		b->sent++;
 	return 0;
 }
 
@@ -363,7 +381,7 @@ static long aio_one(__u64 i, void *data)
 static __always_inline int sys_enter(long id, const unsigned long *a)
 {
 	struct task_state *ts;
-	struct tw_write_ev *ev;
+	struct write_begin wb;
 	struct file *file;
 	struct inode *inode;
 	__u64 pos, count = 0;
@@ -458,23 +476,9 @@ static __always_inline int sys_enter(long id, const unsigned long *a)
 		ts->dio_consumed = 0;
 	}
 
-	ev = ev_reserve(sizeof(*ev), TW_EV_WRITE_BEGIN);
-	if (!ev)
-		return 0;
-	ev->ino = ts->c_ino;
-	ev->pos = pos;
-	ev->count = count;
-	ev->dev = ts->c_dev;
-	ev->fd = fd;
-	ev->f_flags = f_flags;
-	ev->rwf = rwf;
-	ev->sysno = id;
-	ev->wflags = wflags;
-	ev->iovcnt = iovcnt;
-	ev->aio_index = 0;
-	ev->prev_end_ns = ts->end_ns;
-	ts->end_ns = 0;
-	ev_submit(ev);
+	wb = (struct write_begin){ .pos = pos, .count = count, .fd = fd, .f_flags = f_flags,
+				   .rwf = rwf, .sysno = id, .wflags = wflags, .iovcnt = iovcnt };
+	send_write_begin(ts, &wb);
 	return 0;
 }
 
