@@ -253,7 +253,7 @@ static int parse(struct tw_opts *o, int argc, char **argv, char *err, size_t err
 			o->follow = true;
 			break;
 		case 'u':
-			if (parse_pow2(optarg, "--unit", 512, 1 << 20, "e.g. 8k, 16k", &v, err,
+			if (parse_pow2(optarg, "--unit", TW_UNIT_MIN, TW_UNIT_MAX, "e.g. 8k, 16k", &v, err,
 				       errlen))
 				return OPTS_ERROR;
 			o->unit_size = v;
