@@ -10,7 +10,7 @@
 #ifndef TORNWATCH_H
 #define TORNWATCH_H
 
-#define TW_RECORD_VERSION 8
+#define TW_RECORD_VERSION 9
 
 #define TW_MAX_EXT	8	/* file extents carried in one bio record */
 #define TW_RPATH_LEN	320	/* path inside its filesystem, components leaf first */
@@ -43,6 +43,7 @@ enum tw_ev_type {
 	TW_EV_BIO_GONE,		/* a followed bio's address came back: that bio ended unseen */
 	TW_EV_SYNC_END,		/* a traced thread's fsync/fdatasync of a traced file returned */
 	TW_EV_AIO_END,		/* io_submit with buffered writes of a traced thread returned */
+	TW_EV_URING_END,	/* an io_uring buffered write of a traced process completed */
 	TW_EV_MAX,
 };
 
@@ -50,6 +51,12 @@ enum tw_ev_type {
 #define TW_W_COUNT_UNKNOWN	0x1	/* more iovecs than the BPF side reads: use ret */
 #define TW_W_APPEND		0x2	/* position is the file size at entry */
 #define TW_W_AIO		0x4	/* an io_submit iocb (buffered): its place in the batch in aio_index */
+#define TW_W_URING		0x8	/* an io_uring request (buffered): its address in req */
+#define TW_W_URING_NOCQE	0x10	/* ... with IOSQE_CQE_SKIP_SUCCESS: a full write posts nothing */
+
+/* tw_uring_end_ev.flags */
+#define TW_URING_OVERFLOW	0x1	/* its CQE went to the overflow list (CQ ring full) */
+#define TW_URING_SILENT		0x2	/* no CQE (skip on success): the request was reused or freed */
 
 /* tw_bio_ev.flags */
 #define TW_BIO_DIO		0x1	/* extents come from the writer's direct I/O */
@@ -130,6 +137,7 @@ struct tw_write_ev {
 	 * rides on the thread's next write, sync or exit, or is read at the end of tracing.
 	 */
 	__u64 prev_end_ns;
+	__u64 req;		/* TW_W_URING: the io_kiocb's address, its URING_END's key */
 };
 
 struct tw_task_ev {
@@ -165,6 +173,14 @@ struct tw_dio_end_ev {
 	struct tw_hdr h;
 	__u64 iocb;
 	__s64 ret;
+};
+
+struct tw_uring_end_ev {
+	struct tw_hdr h;
+	__u64 req;		/* the io_kiocb of a TW_W_URING write */
+	__s64 ret;		/* the CQE's res; TW_URING_SILENT: none */
+	__u32 flags;		/* TW_URING_* */
+	__u32 pad;
 };
 
 struct tw_ext {
@@ -243,11 +259,12 @@ struct tw_path_ev {
 
 _Static_assert(sizeof(struct tw_hdr) == 24, "tw_hdr layout");
 _Static_assert(sizeof(struct tw_file_ev) == 40 + TW_RPATH_LEN, "tw_file_ev layout");
-_Static_assert(sizeof(struct tw_write_ev) == 88, "tw_write_ev layout");
+_Static_assert(sizeof(struct tw_write_ev) == 96, "tw_write_ev layout");
 _Static_assert(sizeof(struct tw_task_ev) == 40, "tw_task_ev layout");
 _Static_assert(sizeof(struct tw_write_end_ev) == 32, "tw_write_end_ev layout");
 _Static_assert(sizeof(struct tw_dio_ev) == 64, "tw_dio_ev layout");
 _Static_assert(sizeof(struct tw_dio_end_ev) == 40, "tw_dio_end_ev layout");
+_Static_assert(sizeof(struct tw_uring_end_ev) == 48, "tw_uring_end_ev layout");
 _Static_assert(sizeof(struct tw_flush_ev) == 48, "tw_flush_ev layout");
 _Static_assert(sizeof(struct tw_ext) == 24, "tw_ext layout");
 _Static_assert(sizeof(struct tw_bio_ev) == 64 + 24 * TW_MAX_EXT, "tw_bio_ev layout");
@@ -455,6 +472,7 @@ enum tw_stat {
 	TW_LOST_RQ_WALK,	/* a request had more bios than the walk follows */
 	TW_LOST_BVEC_WALK,	/* a bio had more bvecs than the walk follows */
 	TW_LOST_AIO_IOCBS,	/* io_submit iocbs not followed: past the 64 read, or > 8 iovecs */
+	TW_LOST_URING_WRITES,	/* io_uring buffered writes not followed (see uring_submit) */
 	TW_LOST_PROG_MISSES,	/* user space: program runs the kernel skipped (recursion_misses) */
 	TW_NR_LOST,
 	TW_STAT_BIO_INEXACT = TW_NR_LOST, /* bvec spanning folios, attributed by its first page */
@@ -469,7 +487,8 @@ _Static_assert(TW_NR_STATS <= 16, "tw_stats_ev holds every counter");
 	{                                                                                          \
 		"ringbuf_full", "traced_map_full", "files_map_full", "task_state_failed",              \
 		"bios_map_full", "bio_extents_truncated", "rq_walk_truncated",                     \
-		"bvec_walk_truncated", "aio_iocbs_unread", "prog_recursion_misses", "bio_inexact", "dio_no_state",     \
+		"bvec_walk_truncated", "aio_iocbs_unread", "uring_writes_unfollowed",                \
+		"prog_recursion_misses", "bio_inexact", "dio_no_state",     \
 		"bio_end_no_request",                                                              \
 	}
 

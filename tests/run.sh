@@ -46,6 +46,7 @@ if [ "${1:-}" != "--unit-only" ]; then
 		run "throttled writeback on $fs" tests/e2e/throttle.sh "$fs"
 		run "write modes on $fs" tests/e2e/modes.sh "$fs"
 		run "buffer memory kinds on $fs" tests/e2e/memkinds.sh "$fs"
+		run "io_uring on $fs" tests/e2e/uring.sh "$fs"
 		run "limits on $fs" tests/e2e/limits.sh "$fs"
 		run "PostgreSQL on $fs" tests/real/postgres.sh "$fs"
 		run "fio on $fs" tests/real/fio.sh "$fs"

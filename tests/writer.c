@@ -11,7 +11,11 @@
  *                 already be that long; no msync), sync (O_SYNC), rwf-dsync (pwritev2
  *                 RWF_DSYNC), direct-dsync (O_DIRECT | O_DSYNC), atomic-buffered
  *                 (pwritev2 RWF_ATOMIC without O_DIRECT: refused by today's kernels),
- *                 atomic-2iov (RWF_ATOMIC with the bytes in two iovecs)
+ *                 atomic-2iov (RWF_ATOMIC with the bytes in two iovecs),
+ *                 uring (buffered through io_uring: tests/writer_uring.c, -d, -U)
+ *     -d DEPTH    uring: writes submitted with one io_uring_enter (default 1)
+ *     -U OPTS     uring: vec, fixedbuf, fixedfile, sqpoll, skip, cq=N, dsync, atomic,
+ *                 short=N (see tests/writer_uring.c)
  *     -s SIZE     bytes per write (default 8192)
  *     -n COUNT    number of writes (default 1)
  *     -o OFFSET   offset of the first write (default 0)
@@ -56,14 +60,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef RWF_ATOMIC
-#define RWF_ATOMIC 0x00000040
-#endif
-#ifndef RWF_DSYNC
-#define RWF_DSYNC 0x00000002
-#endif
+#include "writer.h"
 
-static uint64_t parse_sz(const char *s)
+uint64_t parse_sz(const char *s)
 {
 	char *end;
 	uint64_t v = strtoull(s, &end, 10);
@@ -85,7 +84,7 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void die(const char *what)
+void die(const char *what)
 {
 	fprintf(stderr, "writer: %s: %s\n", what, strerror(errno));
 	exit(1);
@@ -169,6 +168,9 @@ static uint64_t mix64(uint64_t x)
 	return x ^ (x >> 31);
 }
 
+static unsigned uring_depth = 1;
+static const char *uring_opts;
+
 struct job {
 	int fd;
 	const char *mode;
@@ -249,6 +251,12 @@ static void *run_job(void *arg)
 		usleep(1000);
 	buf = buf_alloc(j->size);
 	memset(buf, 0xa5, j->size);
+	if (!strcmp(j->mode, "uring")) {
+		uring_writes(j->fd, buf, j->size, j->count, j->off0, j->stride, uring_depth,
+			     uring_opts);
+		buf_free(buf, j->size);
+		return NULL;
+	}
 	for (uint64_t i = j->first; i < j->count; i += j->step) {
 		uint64_t off = j->range ? j->off0 + mix64(i) % (j->range / j->size) * j->size :
 					  j->off0 + i * j->stride;
@@ -282,7 +290,7 @@ int main(int argc, char **argv)
 	pthread_t th[64];
 	struct job jobs[64];
 
-	while ((c = getopt(argc, argv, "m:s:n:o:g:R:ry:Fw:tPWT:S:B:")) != -1) {
+	while ((c = getopt(argc, argv, "m:s:n:o:g:R:ry:Fw:tPWT:S:B:d:U:")) != -1) {
 		switch (c) {
 		case 'm': mode = optarg; break;
 		case 's': size = parse_sz(optarg); break;
@@ -300,6 +308,8 @@ int main(int argc, char **argv)
 		case 'T': nthreads = atoi(optarg); break;
 		case 'S': sleep_us = atol(optarg); break;
 		case 'B': mem_kind = optarg; break;
+		case 'd': uring_depth = strtoul(optarg, NULL, 10); break;
+		case 'U': uring_opts = optarg; break;
 		default:
 			fprintf(stderr, "usage: writer [-m mode] [-B mem] [-s size] [-n count] [-o off] "
 				"[-g stride] [-R range] [-r] [-y N] [-F] [-w path] [-t] [-P] FILE\n");
@@ -333,7 +343,14 @@ int main(int argc, char **argv)
 	else if (!strcmp(mode, "rwf-dsync") || !strcmp(mode, "atomic-buffered") ||
 		 !strcmp(mode, "aio-buffered"))
 		;	/* the flag goes with each pwritev2 */
-	else if (!strcmp(mode, "mmap"))
+	else if (!strcmp(mode, "uring")) {
+		if (nthreads > 1 || rewrite || wb_split || range || sync_every > 0 ||
+		    uring_depth < 1 || uring_depth > 1024) {
+			fprintf(stderr, "writer: -m uring takes -d 1..1024, and none of -T, -r, -W, "
+				"-R, -y N\n");
+			return 2;
+		}
+	} else if (!strcmp(mode, "mmap"))
 		flags = (flags & ~O_WRONLY) | O_RDWR;	/* a shared writable mapping needs both */
 	else if (strcmp(mode, "buffered")) {
 		fprintf(stderr, "writer: unknown mode %s\n", mode);

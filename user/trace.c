@@ -137,6 +137,7 @@ static int set_sizes(struct tracer *tr, char *err, size_t errlen)
 		{ s->maps.files, tr->cfg.max_files },
 		{ s->maps.bios, tr->cfg.max_bios },
 		{ s->maps.iocbs, tr->cfg.max_bios },
+		{ s->maps.urings, tr->cfg.max_bios },
 		{ s->maps.events, tr->cfg.ringbuf_bytes },
 	};
 
@@ -255,6 +256,21 @@ static void choose_iomap_writeback(struct tracer *tr)
 			"no tracepoint; XFS writeback is seen from its bios only");
 }
 
+/* io_uring's submission tracepoint was io_uring_submit_sqe before 6.4. */
+static void choose_uring_submit(struct tracer *tr)
+{
+	struct tornwatch_bpf *s = tr->skel;
+	bool now = tp_btf_exists(tr, "io_uring_submit_req", NULL);
+	bool old = !now && tp_btf_exists(tr, "io_uring_submit_sqe", NULL);
+
+	bpf_program__set_autoload(s->progs.tw_uring_submit, now);
+	bpf_program__set_autoload(s->progs.tw_uring_submit_sqe, old);
+	if (tr->cfg.verbose || (!now && !old))
+		fprintf(stderr, "tornwatch: io_uring submission: %s\n", now ?
+			"io_uring_submit_req (tp_btf)" : old ? "io_uring_submit_sqe (tp_btf)" :
+			"no tracepoint; io_uring buffered writes are not followed");
+}
+
 int tracer__load(struct tracer *tr, char *err, size_t errlen)
 {
 	struct tornwatch_bpf *s = tr->skel;
@@ -271,6 +287,10 @@ int tracer__load(struct tracer *tr, char *err, size_t errlen)
 		  "ext4 writeback is seen from its bios only" },
 		{ s->progs.tw_ext4_writepages_result, "ext4_writepages_result", "ext4",
 		  "ext4 writeback is seen from its bios only" },
+		{ s->progs.tw_uring_complete, "io_uring_complete", NULL,
+		  "io_uring buffered writes have no return time" },
+		{ s->progs.tw_uring_overflow, "io_uring_cqe_overflow", NULL,
+		  "an io_uring write whose CQE overflows has no return time" },
 	};
 	int err_load;
 
@@ -290,6 +310,7 @@ int tracer__load(struct tracer *tr, char *err, size_t errlen)
 				ok ? "" : opt[i].without, "");
 	}
 	choose_iomap_writeback(tr);
+	choose_uring_submit(tr);
 	err_load = tornwatch_bpf__load(s);
 	if (err_load) {
 		snprintf(err, errlen, "cannot load the BPF programs (%s); run with -v for the "

@@ -362,6 +362,7 @@ size_t tw_record_size(uint32_t type)
 	case TW_EV_BIO_GONE: return sizeof(struct tw_gone_ev);
 	case TW_EV_SYNC_END: return sizeof(struct tw_sync_ev);
 	case TW_EV_AIO_END: return sizeof(struct tw_write_end_ev);
+	case TW_EV_URING_END: return sizeof(struct tw_uring_end_ev);
 	}
 	return 0;
 }
@@ -1169,6 +1170,32 @@ static void on_aio_end(struct tracker *t, const struct tw_write_end_ev *e)
 	free(v);
 }
 
+/*
+ * A buffered io_uring write (TW_W_URING) is open in the aio table under its request's
+ * address with bit 62 cleared: never a kernel kiocb address (bits 48..63 all set), never
+ * an AIO_KEY (bit 63 clear).
+ */
+#define URING_KEY(req) ((req) & ~(1ULL << 62))
+
+/*
+ * Its CQE was posted (or queued on the overflow list): ret is what it wrote, or -errno.
+ * TW_URING_SILENT: its request was reused without a CQE seen. With IOSQE_CQE_SKIP_SUCCESS
+ * it wrote all it asked (a short or failed write posts a CQE). Without, its CQE went
+ * unseen: its units stay as asked, for their bios to judge. Either way the time it
+ * returned is unknown, and its latency samples count as incomplete.
+ */
+static void on_uring_end(struct tracker *t, const struct tw_uring_end_ev *e)
+{
+	struct wrec *w = wrec_find(&t->aio, URING_KEY(e->req));
+
+	if (!w)
+		return;
+	if (e->flags & TW_URING_SILENT)
+		wrec_close(t, w, 0);
+	else
+		write_returned(t, w, e->ret, e->h.ts_ns);
+}
+
 static void on_write_begin(struct tracker *t, const struct tw_write_ev *e)
 {
 	uint32_t uflags = 0;
@@ -1179,6 +1206,9 @@ static void on_write_begin(struct tracker *t, const struct tw_write_ev *e)
 	if (e->wflags & TW_W_AIO) {
 		h = &t->aio;
 		key = AIO_KEY(e->h.tid, e->aio_index);
+	} else if (e->wflags & TW_W_URING) {
+		h = &t->aio;
+		key = URING_KEY(e->req);
 	}
 
 	/* The thread's previous write wrote all it asked; its return time comes only now. */
@@ -2205,7 +2235,14 @@ static bool record_valid(struct tracker *t, const void *rec)
 		const struct tw_write_ev *e = rec;
 
 		return range_ok(e->pos, e->count, TW_MAX_RW) && e->iovcnt <= TW_MAX_IOV &&
-		       (!(e->wflags & TW_W_AIO) || e->aio_index < TW_MAX_AIO_BATCH);
+		       (!(e->wflags & TW_W_AIO) || e->aio_index < TW_MAX_AIO_BATCH) &&
+		       !((e->wflags & TW_W_AIO) && (e->wflags & TW_W_URING)) &&
+		       !((e->wflags & TW_W_URING_NOCQE) && (e->wflags & TW_W_COUNT_UNKNOWN));
+	}
+	case TW_EV_URING_END: {
+		const struct tw_uring_end_ev *e = rec;
+
+		return !(e->flags & ~(TW_URING_OVERFLOW | TW_URING_SILENT));
 	}
 	case TW_EV_DIO_BEGIN: {
 		const struct tw_dio_ev *e = rec;
@@ -2310,6 +2347,7 @@ int tracker__feed(struct tracker *t, const void *rec, size_t len)
 	case TW_EV_BIO_GONE: on_bio_gone(t, rec); break;
 	case TW_EV_SYNC_END: on_sync_end(t, rec); break;
 	case TW_EV_AIO_END: on_aio_end(t, rec); break;
+	case TW_EV_URING_END: on_uring_end(t, rec); break;
 	}
 	return 0;
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every buffer memory kind a database writes from, through every write path of build/writer:
 # private anonymous memory, MAP_SHARED anonymous memory (PostgreSQL's shared buffers),
-# SysV shm, a memfd, and hugetlbfs pages, each written buffered (pwrite, and io_submit
-# without O_DIRECT), direct (pwrite O_DIRECT) and aio direct (io_submit). A direct write's bio carries the buffer's pages, which belong
+# SysV shm, a memfd, and hugetlbfs pages, each written buffered (pwrite, io_submit
+# without O_DIRECT, and io_uring), direct (pwrite O_DIRECT) and aio direct (io_submit). A direct write's bio carries the buffer's pages, which belong
 # to a shmem or hugetlbfs mapping for the shared kinds: tornwatch must join the bio by the
 # writing context, not take those pages for another file's page cache. Exact counts:
 # 8 writes of 16 KiB, unit 8 KiB: 16 units, all whole, none pending, nothing lost.
@@ -22,13 +22,13 @@ else
 fi
 
 for mem in $KINDS; do
-	for mode in buffered aio-buffered direct aio; do
+	for mode in buffered aio-buffered uring direct aio; do
 		name="$mode from $mem memory"
 		tw "$TMPD/m.json" --unit 8k -- "$WRITER" -m "$mode" -B "$mem" -s 16k -n 8 \
 			"$MNT/$mode-$mem"
 		check "$FS $name: exit status" 0 $?
 		case $mode in
-		buffered | aio-buffered) jmode=buffered ;;
+		buffered | aio-buffered | uring) jmode=buffered ;;
 		*) jmode=direct ;;
 		esac
 		expect "$name" "$TMPD/m.json" writes=8 units.total=16 units.whole=16 \

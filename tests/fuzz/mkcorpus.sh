@@ -20,6 +20,9 @@ for fs in ext4 xfs; do
 	rec direct -m direct -s 8k -n 4 "$MNT/d"
 	rec dsync -m dsync -s 16k -n 2 "$MNT/s"
 	rec aio -m aio -s 8k -n 3 "$MNT/a"
+	rec aio-buffered -m aio-buffered -s 8k -n 3 "$MNT/ab"
+	rec uring -m uring -s 16k -n 4 -d 2 "$MNT/ur"
+	rec uring-skip -m uring -s 8k -n 4 -d 2 -U skip,fixedfile "$MNT/us"
 	rec misaligned -s 6k -n 3 -o 1k "$MNT/m"
 	rec unsynced -s 8k -n 4 -F "$MNT/u"
 	"$WRITER" -s 16k -n 2 "$MNT/mm" >/dev/null

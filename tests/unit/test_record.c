@@ -230,14 +230,14 @@ static bool test_reader_names_the_offset(void)
 	ASSERT_TRUE(expect_refused(&im, "r.twr is empty"), "empty");
 	put(&im, fh, len);
 	put_write(&im, 0, 8192);
-	put(&im, &h, sizeof(h));	/* at byte 96 + 88 = 184 */
-	ASSERT_TRUE(expect_refused(&im, "corrupt record at byte 184: size 4096"), "bad size");
+	put(&im, &h, sizeof(h));	/* at byte 96 + 96 = 192 */
+	ASSERT_TRUE(expect_refused(&im, "corrupt record at byte 192: size 4096"), "bad size");
 	im.n = len + sizeof(struct tw_write_ev);
 	put_write(&im, 8192, 8192);
 	im.n -= 10;			/* the second write, cut */
-	ASSERT_TRUE(expect_refused(&im, "truncated: the record at byte 184 (88 bytes)"), "cut");
+	ASSERT_TRUE(expect_refused(&im, "truncated: the record at byte 192 (96 bytes)"), "cut");
 	im.n = len + sizeof(struct tw_write_ev) + 10;	/* ten stray bytes */
-	ASSERT_TRUE(expect_refused(&im, "10 bytes at byte 184 are not a whole record header"),
+	ASSERT_TRUE(expect_refused(&im, "10 bytes at byte 192 are not a whole record header"),
 		    "stray bytes");
 	im.n = 0;
 	put(&im, file_hdr(3, &len), len);
@@ -260,7 +260,7 @@ static bool test_reader_skips_bad_records(void)
 
 	put(&im, fh, len);
 	put_write(&im, 0, 8192);
-	put_write(&im, 0, 1ULL << 40);	/* at byte 184: refused, skipped */
+	put_write(&im, 0, 1ULL << 40);	/* at byte 192: refused, skipped */
 	put_write(&im, 8192, 8192);
 	put_write(&im, ~0ULL, 8192);	/* at byte 360 */
 	t = replay_bytes(im.b, im.n, &info, err, sizeof(err));
@@ -270,7 +270,7 @@ static bool test_reader_skips_bad_records(void)
 	tracker__free(t);
 	ASSERT_EQ(info.records, 4, "records read");
 	ASSERT_EQ(info.bad, 2, "records skipped");
-	ASSERT_EQ(info.first_bad, 184, "the first skipped, by byte offset");
+	ASSERT_EQ(info.first_bad, 192, "the first skipped, by byte offset");
 	ASSERT_EQ(s.join.bad_records, 2, "counted in the report");
 	ASSERT_EQ(s.c.verdict[TW_V_PENDING], 2, "the good writes are units");
 	return true;

@@ -1652,8 +1652,82 @@ static bool test_aio_buffered_batch(void)
 	return true;
 }
 
+/* A buffered io_uring write (TW_W_URING) of request req, submitted by thread tid. */
+static void uring_write(uint32_t tid, uint64_t req, uint64_t pos, uint64_t count, uint32_t wflags)
+{
+	struct tw_write_ev e = { .h = HDR(TW_EV_WRITE_BEGIN, tid), .ino = INO, .pos = pos,
+				 .count = count, .dev = DEV, .wflags = TW_W_URING | wflags,
+				 .iovcnt = 1, .req = req };
+
+	e.h.size = sizeof(e);
+	feed(&e);
+}
+
+/* Its CQE, posted by whichever thread ran the completion. */
+static void uring_end(uint32_t tid, uint64_t req, int64_t ret, uint32_t flags)
+{
+	struct tw_uring_end_ev e = { .h = HDR(TW_EV_URING_END, tid), .req = req, .ret = ret,
+				     .flags = flags };
+
+	e.h.size = sizeof(e);
+	feed(&e);
+}
+
+#define REQ(n) (0xffff888000100000ULL + (n) * 0x100)
+
+/*
+ * Requests in flight together end in any order, from any thread; a short one keeps what it
+ * wrote, a failed one nothing; an overflowed CQE is a return like any other.
+ */
+static bool test_io_uring_buffered(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	uring_write(1, REQ(1), 0, 16 * K, 0);
+	uring_write(1, REQ(2), 16 * K, 16 * K, 0);
+	uring_write(1, REQ(3), 32 * K, 16 * K, 0);
+	uring_write(1, REQ(4), 48 * K, 16 * K, 0);
+	uring_end(9, REQ(3), 16 * K, TW_URING_OVERFLOW);
+	uring_end(1, REQ(2), 8 * K, 0);		/* short: its first unit only */
+	uring_end(9, REQ(4), -27, 0);		/* EFBIG: nothing */
+	uring_end(1, REQ(1), 16 * K, 0);
+	one_request(0xa1, 0xb1, 0, 48 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 5, "2 + 1 (short) + 2 (overflowed CQE)");
+	ASSERT_EQ(tw_units_total(c), 5, "none for the failed one");
+	ASSERT_EQ(S.writes, 4, "four writes");
+	ASSERT_EQ(S.modes[TW_M_BUFFERED].refused, 1, "one refused");
+	ASSERT_EQ(S.modes[TW_M_BUFFERED].incomplete, 0, "every return known");
+	ASSERT_EQ(samples(TW_ST_SYSCALL), 5, "syscall stage: submit to CQE");
+	return true;
+}
+
+/*
+ * IOSQE_CQE_SKIP_SUCCESS: no CQE; the request's slot reused (SILENT) closes the write with
+ * all its units, at a time nobody saw. A CQE never seen, likewise: its units stay as asked.
+ */
+static bool test_io_uring_cqe_skipped(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	uring_write(1, REQ(1), 0, 16 * K, TW_W_URING_NOCQE);
+	uring_end(1, REQ(1), 0, TW_URING_SILENT);
+	uring_write(1, REQ(1), 16 * K, 8 * K, 0);	/* the slot's next request */
+	uring_end(1, REQ(1), 8 * K, 0);
+	one_request(0xa1, 0xb1, 0, 24 * K);		/* written back after both returned */
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 3, "every unit judged");
+	ASSERT_EQ(S.modes[TW_M_BUFFERED].incomplete, 2, "the skipped one's: no return time");
+	ASSERT_EQ(samples(TW_ST_SYSCALL), 1, "the second one's return is known");
+	return true;
+}
+
 int main(void)
 {
+	RUN(test_io_uring_buffered);
+	RUN(test_io_uring_cqe_skipped);
 	RUN(test_aio_buffered_batch);
 	RUN(test_fsync_infers_a_lost_completion);
 	RUN(test_fsync_infers_only_what_it_waited_for);

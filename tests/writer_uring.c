@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * writer -m uring: the writes through io_uring, with raw syscalls (no liburing), so a test
+ * knows every request it made: which opcode, buffer, file slot and flags, how many were in
+ * flight at once, and what each CQE said. -U takes a comma-separated list:
+ *
+ *   vec        IORING_OP_WRITEV (two iovecs per write) instead of IORING_OP_WRITE
+ *   fixedbuf   the buffer registered: WRITE_FIXED (WRITEV_FIXED with vec; exits 77 where
+ *              the kernel has no such opcode)
+ *   fixedfile  the file registered: IOSQE_FIXED_FILE, slot 0
+ *   sqpoll     IORING_SETUP_SQPOLL: a kernel thread of the process submits
+ *   skip       IOSQE_CQE_SKIP_SUCCESS on every write, each batch linked (IOSQE_IO_LINK)
+ *              to a NOP that posts the only CQE (drain is refused with skip)
+ *   cq=N       a CQ ring of N entries, reaped only after every write was submitted: the
+ *              CQEs past N overflow (prints "cq_overflow 1" once the kernel flags it)
+ *   dsync      RWF_DSYNC on every write
+ *   atomic     RWF_ATOMIC on every write (buffered: refused); prints "refused N"
+ *   short=N    RLIMIT_FSIZE at N bytes: the write across N is short, later ones fail;
+ *              prints "short N" and "refused N"
+ *
+ * -d DEPTH writes are submitted with one io_uring_enter (default 1).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/io_uring.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "writer.h"
+
+#ifndef IORING_OP_WRITEV_FIXED
+#define IORING_OP_WRITEV_FIXED 61	/* 6.15 */
+#endif
+
+static int saw_overflow;	/* io_uring_enter said -EBUSY: CQEs wait on the overflow list */
+
+struct ring {
+	int fd;
+	unsigned *sq_head, *sq_tail, *sq_mask, *sq_array, *sq_flags;
+	unsigned *cq_head, *cq_tail, *cq_mask;
+	struct io_uring_sqe *sqes;
+	struct io_uring_cqe *cqes;
+	unsigned sq_entries;
+};
+
+struct uopts {
+	int vec, fixedbuf, fixedfile, sqpoll, skip, dsync, atomic;
+	unsigned cq;
+	uint64_t short_at;
+};
+
+static struct uopts parse_uopts(const char *s)
+{
+	struct uopts o = {};
+	char *dup = strdup(s ? s : ""), *tok, *save = NULL;
+
+	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "vec"))
+			o.vec = 1;
+		else if (!strcmp(tok, "fixedbuf"))
+			o.fixedbuf = 1;
+		else if (!strcmp(tok, "fixedfile"))
+			o.fixedfile = 1;
+		else if (!strcmp(tok, "sqpoll"))
+			o.sqpoll = 1;
+		else if (!strcmp(tok, "skip"))
+			o.skip = 1;
+		else if (!strcmp(tok, "dsync"))
+			o.dsync = 1;
+		else if (!strcmp(tok, "atomic"))
+			o.atomic = 1;
+		else if (!strncmp(tok, "cq=", 3))
+			o.cq = strtoul(tok + 3, NULL, 10);
+		else if (!strncmp(tok, "short=", 6))
+			o.short_at = parse_sz(tok + 6);
+		else {
+			fprintf(stderr, "writer: -U %s: unknown (see tests/writer_uring.c)\n", tok);
+			exit(2);
+		}
+	}
+	free(dup);
+	return o;
+}
+
+static void *map_ring(int fd, size_t len, off_t off)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, off);
+
+	if (p == MAP_FAILED)
+		die("mmap io_uring");
+	return p;
+}
+
+static void ring_init(struct ring *r, unsigned entries, const struct uopts *o)
+{
+	struct io_uring_params p = {};
+	char *sq, *cq;
+
+	if (o->sqpoll) {
+		p.flags |= IORING_SETUP_SQPOLL;
+		p.sq_thread_idle = 1000;
+	}
+	if (o->cq) {
+		p.flags |= IORING_SETUP_CQSIZE;
+		p.cq_entries = o->cq;
+	}
+	r->fd = syscall(__NR_io_uring_setup, entries, &p);
+	if (r->fd < 0)
+		die("io_uring_setup");
+	if (o->cq && !(p.features & IORING_FEAT_NODROP)) {
+		fprintf(stderr, "writer: this kernel drops overflowed CQEs (no IORING_FEAT_NODROP)\n");
+		exit(77);
+	}
+	sq = map_ring(r->fd, p.sq_off.array + p.sq_entries * sizeof(unsigned),
+		      IORING_OFF_SQ_RING);
+	cq = map_ring(r->fd, p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe),
+		      IORING_OFF_CQ_RING);
+	r->sqes = map_ring(r->fd, p.sq_entries * sizeof(struct io_uring_sqe), IORING_OFF_SQES);
+	r->sq_head = (unsigned *)(sq + p.sq_off.head);
+	r->sq_tail = (unsigned *)(sq + p.sq_off.tail);
+	r->sq_mask = (unsigned *)(sq + p.sq_off.ring_mask);
+	r->sq_array = (unsigned *)(sq + p.sq_off.array);
+	r->sq_flags = (unsigned *)(sq + p.sq_off.flags);
+	r->cq_head = (unsigned *)(cq + p.cq_off.head);
+	r->cq_tail = (unsigned *)(cq + p.cq_off.tail);
+	r->cq_mask = (unsigned *)(cq + p.cq_off.ring_mask);
+	r->cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
+	r->sq_entries = p.sq_entries;
+}
+
+static struct io_uring_sqe *sqe_get(struct ring *r)
+{
+	unsigned tail = *r->sq_tail;
+	struct io_uring_sqe *sqe;
+
+	if (tail - __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE) >= r->sq_entries) {
+		fprintf(stderr, "writer: the SQ ring is full\n");
+		exit(1);
+	}
+	sqe = &r->sqes[tail & *r->sq_mask];
+	memset(sqe, 0, sizeof(*sqe));
+	r->sq_array[tail & *r->sq_mask] = tail & *r->sq_mask;
+	__atomic_store_n(r->sq_tail, tail + 1, __ATOMIC_RELEASE);
+	return sqe;
+}
+
+static int enter(struct ring *r, unsigned submit, unsigned wait, unsigned flags)
+{
+	int n = syscall(__NR_io_uring_enter, r->fd, submit, wait, flags, NULL, 0);
+
+	return n < 0 ? -errno : n;
+}
+
+/* Hand the queued SQEs to the kernel: io_uring_enter, or a wake-up of the SQ thread. */
+static void submit(struct ring *r, unsigned n, const struct uopts *o)
+{
+	int ret;
+
+	if (o->sqpoll) {
+		if (__atomic_load_n(r->sq_flags, __ATOMIC_ACQUIRE) & IORING_SQ_NEED_WAKEUP)
+			enter(r, 0, 0, IORING_ENTER_SQ_WAKEUP);
+		while (__atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE) != *r->sq_tail)
+			usleep(100);	/* taken by the SQ thread */
+		return;
+	}
+	while ((ret = enter(r, n, 0, 0)) == -EBUSY || ret == -EAGAIN) {
+		saw_overflow |= ret == -EBUSY;
+		enter(r, 0, 1, IORING_ENTER_GETEVENTS);	/* CQ backlog: let it drain */
+	}
+	if (ret != (int)n) {
+		errno = ret < 0 ? -ret : EIO;
+		die("io_uring_enter (submit)");
+	}
+}
+
+/* The next CQE, waiting for it if need be. */
+static void cqe_next(struct ring *r, struct io_uring_cqe *c)
+{
+	unsigned head = *r->cq_head;
+
+	while (head == __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE)) {
+		int ret = enter(r, 0, 1, IORING_ENTER_GETEVENTS);
+
+		if (ret < 0 && ret != -EINTR && ret != -EBUSY) {
+			errno = -ret;
+			die("io_uring_enter (wait)");
+		}
+	}
+	*c = r->cqes[head & *r->cq_mask];
+	__atomic_store_n(r->cq_head, head + 1, __ATOMIC_RELEASE);
+}
+
+struct tally {
+	uint64_t refused, shorts, overflowed;
+};
+
+/* A write's CQE: all it asked, or (as -U said) short or refused; anything else ends us. */
+static void check_cqe(const struct io_uring_cqe *c, uint64_t size, const struct uopts *o,
+		      struct tally *t)
+{
+	if (c->res == (int)size)
+		return;
+	if (c->res >= 0 && (uint64_t)c->res < size && o->short_at) {
+		t->shorts++;
+		return;
+	}
+	if (c->res < 0 && (o->atomic || o->short_at)) {
+		t->refused++;
+		return;
+	}
+	errno = c->res < 0 ? -c->res : EIO;
+	fprintf(stderr, "writer: io_uring write %llu: res %d of %llu\n",
+		(unsigned long long)c->user_data, c->res, (unsigned long long)size);
+	exit(errno == EINVAL && o->vec && o->fixedbuf ? 77 : 1);
+}
+
+void uring_writes(int fd, char *buf, uint64_t size, uint64_t count, uint64_t off0,
+		  uint64_t stride, unsigned depth, const char *opts)
+{
+	struct uopts o = parse_uopts(opts);
+	struct iovec iov[2] = { { buf, size / 2 }, { buf + size / 2, size - size / 2 } };
+	struct iovec whole = { buf, size };
+	struct tally t = {};
+	struct ring r;
+	uint64_t i = 0, pending = 0;
+	int rfd = fd;
+
+	if (!depth)
+		depth = 1;
+	ring_init(&r, depth + 1, &o);
+	if (o.fixedbuf &&
+	    syscall(__NR_io_uring_register, r.fd, IORING_REGISTER_BUFFERS, &whole, 1))
+		die("IORING_REGISTER_BUFFERS");
+	if (o.fixedfile) {
+		if (syscall(__NR_io_uring_register, r.fd, IORING_REGISTER_FILES, &fd, 1))
+			die("IORING_REGISTER_FILES");
+		rfd = 0;
+	}
+	if (o.short_at) {
+		struct rlimit rl = { o.short_at, o.short_at };
+
+		signal(SIGXFSZ, SIG_IGN);	/* a write past the limit fails with EFBIG */
+		if (setrlimit(RLIMIT_FSIZE, &rl))
+			die("setrlimit");
+	}
+	while (i < count) {
+		unsigned n = 0;
+
+		for (; n < depth && i < count; n++, i++) {
+			struct io_uring_sqe *sqe = sqe_get(&r);
+
+			sqe->fd = rfd;
+			sqe->off = off0 + i * stride;
+			sqe->user_data = i;
+			if (o.vec) {
+				sqe->opcode = o.fixedbuf ? IORING_OP_WRITEV_FIXED : IORING_OP_WRITEV;
+				sqe->addr = (uintptr_t)iov;
+				sqe->len = 2;
+			} else {
+				sqe->opcode = o.fixedbuf ? IORING_OP_WRITE_FIXED : IORING_OP_WRITE;
+				sqe->addr = (uintptr_t)buf;
+				sqe->len = size;
+			}
+			sqe->buf_index = 0;
+			sqe->rw_flags = (o.dsync ? RWF_DSYNC : 0) | (o.atomic ? RWF_ATOMIC : 0);
+			sqe->flags = (o.fixedfile ? IOSQE_FIXED_FILE : 0) |
+				     (o.skip ? IOSQE_CQE_SKIP_SUCCESS | IOSQE_IO_LINK : 0);
+		}
+		if (o.skip) {	/* runs after the chain of writes: its CQE is the batch's */
+			struct io_uring_sqe *sqe = sqe_get(&r);
+
+			sqe->opcode = IORING_OP_NOP;
+			sqe->user_data = ~0ULL;
+			n++;
+		}
+		submit(&r, n, &o);
+		pending += n;
+		if (o.cq)	/* reaped at the end: let the CQ ring fill and overflow */
+			continue;
+		while (pending) {
+			struct io_uring_cqe c;
+
+			cqe_next(&r, &c);
+			if (c.user_data != ~0ULL) {
+				check_cqe(&c, size, &o, &t);
+				pending--;
+			} else if (c.res) {
+				errno = -c.res;
+				die("io_uring NOP after the skipped writes");
+			} else {
+				pending = 0;	/* every write of the chain succeeded, silently */
+			}
+		}
+	}
+	if (o.cq) {
+		/* Until a CQE waits on the overflow list (10 s at most: then "0" fails the test). */
+		for (int ms = 0; ms < 10000 && pending > o.cq && !saw_overflow; ms++) {
+			if (__atomic_load_n(r.sq_flags, __ATOMIC_ACQUIRE) & IORING_SQ_CQ_OVERFLOW)
+				saw_overflow = 1;
+			else
+				usleep(1000);
+		}
+		t.overflowed = saw_overflow;
+		for (; pending; pending--) {
+			struct io_uring_cqe c;
+
+			cqe_next(&r, &c);
+			check_cqe(&c, size, &o, &t);
+		}
+		printf("cq_overflow %llu\n", (unsigned long long)t.overflowed);
+	}
+	if (o.atomic || o.short_at)
+		printf("refused %llu\n", (unsigned long long)t.refused);
+	if (o.short_at)
+		printf("short %llu\n", (unsigned long long)t.shorts);
+	fflush(stdout);
+	close(r.fd);
+}
