@@ -158,11 +158,13 @@ fio_job() {
 	elif [ "$sync" = fsync ]; then
 		# fio fsyncs after each write but not after its last one (sync.total_ios says how
 		# many): the synced writes' units are whole, the rest may still be cached.
-		# With iodepth > 1 fio may fsync more often than it writes: at most every unit.
-		synced=$((per * ${F[sync.total_ios]}))
-		[ "$synced" -gt "$exp" ] && synced=$exp
-		check_ge "$FS $label: units.whole >= units fio fsynced ($per x ${F[sync.total_ios]}, at most $exp)" \
-			"$synced" "${T[units.whole]}"
+		# io_uring and libaio at iodepth > 1: fio's fsyncs are requests in flight beside
+		# the writes, in no order with them; what they covered is unknown to the test.
+		if [ "$depth" = 1 ] || [ "$engine" = psync ] || [ "$engine" = pvsync2 ]; then
+			synced=$((per * ${F[sync.total_ios]}))
+			check_ge "$FS $label: units.whole >= units fio fsynced ($per x ${F[sync.total_ios]})" \
+				"$synced" "${T[units.whole]}"
+		fi
 		jcheck "$FS $label: units.whole + units.pending = fio's units" "$exp" \
 			"$((${T[units.whole]} + ${T[units.pending]}))"
 		tw_expect "$label (fio: $ios writes)" units.split=0
@@ -207,8 +209,11 @@ if [ $uring = 1 ]; then
 			done
 		done
 	done
+	# fio's end_fsync does not reach a registered file (the data stays dirty at exit, seen
+	# in /proc/meminfo): no end_fsync job with registerfiles.
+	fio_job io_uring 16k buffered end_fsync 32 sqpoll
+	fio_job io_uring 16k buffered none 32 fixed
 	for opt in sqpoll fixed; do
-		fio_job io_uring 16k buffered end_fsync 32 "$opt"
 		fio_job io_uring 8k buffered fsync 1 "$opt"
 	done
 fi
