@@ -3,8 +3,8 @@
 # linux-image of that series with apt-get download (cached), build a busybox initramfs that
 # loads the modules the tests need, boot it under qemu (TCG, no KVM needed) with the host's
 # root shared read-only over virtio-9p, and run tests/vm/guest.sh there: a tp_btf program on
-# a module's tracepoint (build/vm/modtp), the CLI smoke test and core.sh on ext4 and on XFS,
-# unchanged, and RWF_ATOMIC on a scsi_debug disk with atomic-write limits
+# a module's tracepoint (build/vm/modtp), the CLI smoke test, core.sh, modes.sh and
+# memkinds.sh on ext4 and on XFS, unchanged, and RWF_ATOMIC on a scsi_debug disk with atomic-write limits
 # (tests/vm/scsi_atomic.sh: it loads scsi_debug from the unpacked package, seen over 9p). Each result line comes back labelled with the guest's kernel, e.g.
 # "ok - [6.1.0-57-amd64] xfs buffered 8k fsync: lost.total".
 #
@@ -12,7 +12,8 @@
 #
 # Environment: TW_VM_CACHE (default /var/cache/tornwatch-vmtest: .debs and unpacked
 # kernels), TW_VM_TIMEOUT (seconds per guest, default 900), TW_VM_SUITES (what the guest
-# runs, default "modtp cli core-ext4 core-xfs atomic-scsi"), TW_VM_MEM (MiB, default 2048),
+# runs, default "modtp cli core-ext4 core-xfs modes-ext4 modes-xfs memkinds-ext4 memkinds-xfs
+# atomic-scsi"), TW_VM_MEM (MiB, default 2048),
 # TW_VM_SMP (vCPUs, default 1), TW_VM_KEEP (a directory to keep each guest's console logs and
 # results).
 set -uo pipefail
@@ -22,7 +23,7 @@ CACHE=${TW_VM_CACHE:-/var/cache/tornwatch-vmtest}
 # 900: a guest of 280-320 s alone took over 600 s (core-ext4 399 s instead of 111) with two
 # other TCG guests and a busy loop on the 2-core machine; a hang still ends it, a soft lockup panics.
 TIMEOUT=${TW_VM_TIMEOUT:-900}
-SUITES=${TW_VM_SUITES:-modtp cli core-ext4 core-xfs atomic-scsi}
+SUITES=${TW_VM_SUITES:-modtp cli core-ext4 core-xfs modes-ext4 modes-xfs memkinds-ext4 memkinds-xfs atomic-scsi}
 MEM=${TW_VM_MEM:-2048}
 # One vCPU by default: with two, TCG sometimes ran a CPU's stale copy of kernel text that
 # the other had just patched (tracepoint static keys toggled at attach and detach): an
