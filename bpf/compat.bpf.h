@@ -106,9 +106,10 @@ static __always_inline struct page *tw_compound_head(struct page *page)
 }
 
 /*
- * 6.15 rewrote struct iomap_iter: the iterating functions advance pos themselves (status),
- * where 6.1..6.14 advanced it in iomap_iter() from the last extent's "processed". Only the
- * old form is read (tw_iomap_iter, loaded where iomap_dio_rw_begin is missing: 6.1).
+ * struct iomap_iter: 6.1 advances pos in iomap_iter() from the last extent's "processed";
+ * later kernels (6.18 here) replaced it by "status", the iterating functions advancing pos
+ * themselves. Only the old form is read (tw_iomap_iter, loaded where iomap_dio_rw_begin is
+ * missing: 6.1).
  */
 struct iomap_iter___processed {
 	struct inode *inode;

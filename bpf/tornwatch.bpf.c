@@ -660,7 +660,7 @@ int BPF_PROG(tw_dio_complete, struct kiocb *iocb, int error, ssize_t ret)
 	return 0;
 }
 
-/* iomap_iter's flags (include/linux/iomap.h macros, the same 5.15..6.18). */
+/* iomap_iter's flags: macros of 6.1's include/linux/iomap.h (not in BTF). */
 #define TW_IOMAP_WRITE	(1u << 0)
 #define TW_IOMAP_DIRECT	(1u << 4)
 
