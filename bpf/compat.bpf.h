@@ -105,4 +105,43 @@ static __always_inline struct page *tw_compound_head(struct page *page)
 	return page;
 }
 
+/*
+ * struct iomap_iter: 6.1 advances pos in iomap_iter() from the last extent's "processed";
+ * later kernels (6.18 here) replaced it by "status", the iterating functions advancing pos
+ * themselves. Only the old form is read (tw_iomap_iter, loaded where iomap_dio_rw_begin is
+ * missing: 6.1).
+ */
+struct iomap_iter___processed {
+	struct inode *inode;
+	loff_t pos;
+	u64 len;
+	s64 processed;
+	unsigned int flags;
+	struct iomap iomap;
+} __attribute__((preserve_access_index));
+
+/*
+ * iomap_iter() is about to map the next extent of iter: where that extent starts and what
+ * is left of the operation. The tracepoint fires before the last extent's processed bytes
+ * are added to pos (on the first call nothing was processed and iomap.length is 0).
+ * Returns false when nothing is left or the layout is not the old one.
+ */
+static __always_inline bool tw_iomap_iter_next(void *iter, __u64 *pos, __u64 *left)
+{
+	struct iomap_iter___processed *it = iter;
+	__s64 done = 0;
+	__u64 len;
+
+	if (!bpf_core_field_exists(struct iomap_iter___processed, processed))
+		return false;
+	if (BPF_CORE_READ(it, iomap.length))
+		done = BPF_CORE_READ(it, processed);
+	len = BPF_CORE_READ(it, len);
+	if (done < 0 || (__u64)done >= len)
+		return false;
+	*pos = BPF_CORE_READ(it, pos) + done;
+	*left = len - done;
+	return true;
+}
+
 #endif /* TW_COMPAT_BPF_H */

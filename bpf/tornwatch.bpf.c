@@ -34,6 +34,11 @@ char LICENSE[] SEC("license") = "GPL";
 #define NR_syncfs	306
 
 const volatile __u32 follow_forks = 0;
+/*
+ * No iomap_dio_rw_begin (6.1): direct writes are joined to their bios from iomap_iter
+ * (tw_iomap_iter), and io_submit's direct iocbs make their own WRITE_BEGINs (aio_one).
+ */
+const volatile __u32 dio_by_iter = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -332,7 +337,9 @@ struct aio_batch {
 /*
  * One iocb of io_submit: a buffered PWRITE/PWRITEV to a traced file becomes a WRITE_BEGIN
  * (TW_W_AIO). Linux AIO runs buffered writes inside io_submit itself, in this thread,
- * and has no tracepoint of its own. Direct ones are followed from iomap_dio_rw_begin.
+ * and has no tracepoint of its own. Direct ones are followed from iomap_dio_rw_begin, or
+ * where it is missing (dio_by_iter) from here too: their bios are queued inside io_submit
+ * and joined by tw_iomap_iter; their completion is not seen.
  */
 static long aio_one(__u64 i, void *data)
 {
@@ -357,7 +364,7 @@ static long aio_one(__u64 i, void *data)
 	if (!file || resolve_file(ts, file, cb.aio_fildes, &inode) != TW_FILE_REG)
 		return 0;
 	f_flags = BPF_CORE_READ(file, f_flags);
-	if (f_flags & TW_O_DIRECT)
+	if ((f_flags & TW_O_DIRECT) && !dio_by_iter)
 		return 0;
 	if (cb.aio_lio_opcode == IOCB_CMD_PWRITEV) {
 		iovcnt = cb.aio_nbytes;
@@ -499,7 +506,10 @@ static __always_inline int sys_exit(long id, long ret)
 	}
 	if (id == NR_io_submit) {	/* its buffered writes are done: visible now */
 		ts = task_state_get(false);
-		if (!ts || !ts->aio_sent)
+		if (!ts)
+			return 0;
+		ts->dio_count = 0;	/* its direct iocbs' bios are all queued */
+		if (!ts->aio_sent)
 			return 0;
 		ts->aio_sent = 0;
 		ev = ev_reserve(sizeof(*ev), TW_EV_AIO_END);
@@ -656,7 +666,8 @@ int BPF_PROG(tw_dio_complete, struct kiocb *iocb, int error, ssize_t ret)
  * io_uring_submit_req; it is issued inline or by an io-wq worker of the same process; its
  * CQE is posted (io_uring_complete), or queued on the overflow list when the CQ ring is
  * full (io_uring_cqe_overflow, which names only ctx and user_data), or skipped on success
- * (IOSQE_CQE_SKIP_SUCCESS). Direct ones are followed from iomap_dio_rw_begin.
+ * (IOSQE_CQE_SKIP_SUCCESS). Direct ones are followed from iomap_dio_rw_begin, and
+ * without it (6.1) from here, their bios placed by iomap_iter.
  */
 #define IORING_OP_WRITEV	2	/* uapi: stable numbers */
 #define IORING_OP_WRITE_FIXED	5
@@ -772,7 +783,8 @@ static __always_inline int uring_submit(struct io_kiocb *req)
 	if (!file || resolve_file(ts, file, fd, &inode) != TW_FILE_REG)
 		return 0;
 	f_flags = BPF_CORE_READ(file, f_flags);
-	if (f_flags & TW_O_DIRECT)
+	/* Direct ones have their kiocb's iomap_dio_rw_begin; 6.1 has none: made here too. */
+	if ((f_flags & TW_O_DIRECT) && !dio_by_iter)
 		return 0;
 	pos = BPF_CORE_READ(rw, kiocb.ki_pos);
 	rwf = BPF_CORE_READ(rw, flags);
@@ -880,6 +892,50 @@ int BPF_PROG(tw_uring_overflow, void *ring, __u64 user_data, __s32 res, __u32 cf
 		return 0;
 	bpf_map_delete_elem(&urings, &f.req);
 	send_uring_end(f.req, res, TW_URING_OVERFLOW);
+	return 0;
+}
+
+/* iomap_iter's flags: macros of 6.1's include/linux/iomap.h (not in BTF). */
+#define TW_IOMAP_WRITE	(1u << 0)
+#define TW_IOMAP_DIRECT	(1u << 4)
+
+/*
+ * Kernels without iomap_dio_rw_begin (6.1): iomap_iter() fires in the writing thread
+ * before each extent of a direct write is mapped, and that extent's bios are queued
+ * before the next call, by this thread (pwrite, io_submit, an io_uring submitter or
+ * worker alike, on ext4 and XFS). The bios that follow carry the bytes from the extent's
+ * start on: the thread's dio state is set here, exactly, for a file that is traced.
+ */
+SEC("tp_btf/iomap_iter")
+int BPF_PROG(tw_iomap_iter, struct iomap_iter *iter, const void *ops, unsigned long caller)
+{
+	struct file_key key = {};
+	struct task_state *st;
+	struct inode *inode;
+	__u32 flags = BPF_CORE_READ(iter, flags);
+	__u64 pos, left;
+
+	if ((flags & (TW_IOMAP_WRITE | TW_IOMAP_DIRECT)) != (TW_IOMAP_WRITE | TW_IOMAP_DIRECT))
+		return 0;
+	st = traced_task_state();
+	if (!st)
+		return 0;
+	if (!tw_iomap_iter_next(iter, &pos, &left)) {
+		st->dio_count = 0;
+		return 0;
+	}
+	inode = BPF_CORE_READ(iter, inode);
+	key.ino = BPF_CORE_READ(inode, i_ino);
+	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	if (!bpf_map_lookup_elem(&files, &key)) {
+		st->dio_count = 0;
+		return 0;
+	}
+	st->dio_ino = key.ino;
+	st->dio_dev = key.dev;
+	st->dio_pos = pos;
+	st->dio_count = left;
+	st->dio_consumed = 0;
 	return 0;
 }
 

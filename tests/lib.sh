@@ -76,6 +76,17 @@ mkfs_loop() {
 	QUEUE=/sys/block/$(basename "$LOOP")/queue
 }
 
+# have_tp NAME: the kernel (vmlinux or a module's BTF) has tracepoint NAME. Scenarios whose
+# tracepoint an older kernel lacks (tests/vm/ boots 6.1 and 6.12) say so in a skip line.
+have_tp() {
+	local f
+	for f in /sys/kernel/btf/*; do
+		# grep reads it all (no -q): an early exit would fail tr, and the pipe, on SIGPIPE
+		tr '\0' '\n' <"$f" | grep -x "btf_trace_$1" >/dev/null && return 0
+	done
+	return 1
+}
+
 # set_sysfs FILE VALUE: remembered and restored on exit.
 set_sysfs() {
 	RESTORE+=("$1 $(cat "$1")")

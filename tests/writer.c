@@ -7,6 +7,8 @@
  *     -m MODE     buffered (default), direct, dsync, atomic (O_DIRECT + RWF_ATOMIC),
  *                 aio (O_DIRECT through io_submit), aio-atomic (the same with RWF_ATOMIC),
  *                 aio-buffered (io_submit without O_DIRECT: the page cache),
+ *                 aio-batch (O_DIRECT through io_submit, AIO_BATCH iocbs per call: a
+ *                 thread's writes in order, each batch reaped before the next),
  *                 mmap (stores through a shared mapping of the range; the file must
  *                 already be that long; no msync), sync (O_SYNC), rwf-dsync (pwritev2
  *                 RWF_DSYNC), direct-dsync (O_DIRECT | O_DSYNC), atomic-buffered
@@ -116,6 +118,45 @@ static ssize_t aio_write1(int fd, char *buf, uint64_t size, uint64_t off, int rw
 		return -1;
 	}
 	return ev.res;
+}
+
+#define AIO_BATCH 16
+
+/* n writes of size bytes at offs[], as io_submit calls of up to AIO_BATCH iocbs (-r, -W, -y, -S: ignored). */
+static void aio_batches(int fd, char *buf, uint64_t size, uint64_t *offs, uint64_t n)
+{
+	static aio_context_t ctx;
+	struct iocb cb[AIO_BATCH], *cbs[AIO_BATCH];
+	struct io_event ev[AIO_BATCH];
+	long got;
+
+	if (!ctx && syscall(SYS_io_setup, AIO_BATCH, &ctx))
+		die("io_setup");
+	for (uint64_t i = 0; i < n; i += AIO_BATCH) {
+		long nr = n - i < AIO_BATCH ? n - i : AIO_BATCH;
+
+		for (long k = 0; k < nr; k++) {
+			cb[k] = (struct iocb){ .aio_fildes = fd, .aio_lio_opcode = IOCB_CMD_PWRITE,
+					       .aio_buf = (uint64_t)(uintptr_t)buf,
+					       .aio_nbytes = size, .aio_offset = offs[i + k] };
+			cbs[k] = &cb[k];
+		}
+		if (syscall(SYS_io_submit, ctx, nr, cbs) != nr)
+			die("io_submit");
+		for (got = 0; got < nr;) {
+			long r = syscall(SYS_io_getevents, ctx, nr - got, nr - got, ev, NULL);
+
+			if (r <= 0)
+				die("io_getevents");
+			for (long k = 0; k < r; k++)
+				if (ev[k].res != (long long)size) {
+					fprintf(stderr, "writer: aio write: %lld of %llu\n",
+						(long long)ev[k].res, (unsigned long long)size);
+					exit(1);
+				}
+			got += r;
+		}
+	}
 }
 
 /* A store of size bytes at off through a shared mapping: no write syscall at all. */
@@ -257,6 +298,19 @@ static void *run_job(void *arg)
 		buf_free(buf, j->size);
 		return NULL;
 	}
+	if (!strcmp(j->mode, "aio-batch")) {
+		uint64_t n = 0, *offs = calloc(j->count, sizeof(*offs));
+
+		if (!offs)
+			die("calloc");
+		for (uint64_t i = j->first; i < j->count; i += j->step)
+			offs[n++] = j->range ? j->off0 + mix64(i) % (j->range / j->size) * j->size :
+					       j->off0 + i * j->stride;
+		aio_batches(j->fd, buf, j->size, offs, n);
+		free(offs);
+		buf_free(buf, j->size);
+		return NULL;
+	}
 	for (uint64_t i = j->first; i < j->count; i += j->step) {
 		uint64_t off = j->range ? j->off0 + mix64(i) % (j->range / j->size) * j->size :
 					  j->off0 + i * j->stride;
@@ -332,7 +386,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!strcmp(mode, "direct") || !strcmp(mode, "atomic") || !strcmp(mode, "aio") ||
-	    !strcmp(mode, "aio-atomic") || !strcmp(mode, "atomic-2iov"))
+	    !strcmp(mode, "aio-atomic") || !strcmp(mode, "atomic-2iov") ||
+	    !strcmp(mode, "aio-batch"))
 		flags |= O_DIRECT;
 	else if (!strcmp(mode, "direct-dsync"))
 		flags |= O_DIRECT | O_DSYNC;

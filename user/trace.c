@@ -271,12 +271,32 @@ static void choose_uring_submit(struct tracer *tr)
 			"no tracepoint; io_uring buffered writes are not followed");
 }
 
+/*
+ * Direct writes: iomap_dio_rw_begin (6.2) names each one's kiocb. Without it (6.1),
+ * iomap_iter places the bios of every direct write of ext4 and XFS from the writing
+ * thread; the write itself is the syscall's, or io_submit's iocb.
+ */
+static void choose_direct(struct tracer *tr)
+{
+	struct tornwatch_bpf *s = tr->skel;
+	bool begin = tp_btf_exists(tr, "iomap_dio_rw_begin", NULL);
+	bool iter = !begin && tp_btf_exists(tr, "iomap_iter", NULL);
+
+	bpf_program__set_autoload(s->progs.tw_dio_begin, begin);
+	bpf_program__set_autoload(s->progs.tw_iomap_iter, iter);
+	s->rodata->dio_by_iter = iter;
+	if (tr->cfg.verbose || !(begin || iter))
+		fprintf(stderr, "tornwatch: direct writes: %s\n", begin ?
+			"iomap_dio_rw_begin (tp_btf): each write's kiocb, from any path" : iter ?
+			"no iomap_dio_rw_begin; iomap_iter (tp_btf) places the bios of the write "
+			"syscalls', io_submit's and io_uring's direct writes" :
+			"neither iomap_dio_rw_begin nor iomap_iter; direct writes are not followed");
+}
+
 int tracer__load(struct tracer *tr, char *err, size_t errlen)
 {
 	struct tornwatch_bpf *s = tr->skel;
 	struct optional_prog opt[] = {
-		{ s->progs.tw_dio_begin, "iomap_dio_rw_begin", NULL,
-		  "direct writes are not followed" },
 		{ s->progs.tw_dio_complete, "iomap_dio_complete", NULL,
 		  "io_uring and aio direct writes have no completion time" },
 		{ s->progs.tw_xfs_atomic_cow, "xfs_iomap_atomic_write_cow", "xfs",
@@ -309,6 +329,7 @@ int tracer__load(struct tracer *tr, char *err, size_t errlen)
 				ok ? "present, attached as tp_btf" : "absent; ",
 				ok ? "" : opt[i].without, "");
 	}
+	choose_direct(tr);
 	choose_iomap_writeback(tr);
 	choose_uring_submit(tr);
 	err_load = tornwatch_bpf__load(s);

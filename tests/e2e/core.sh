@@ -10,17 +10,6 @@ need_root "core $FS"
 mkfs_loop "$FS" "fs"
 N=32
 
-# have_tp NAME: the kernel (vmlinux or a module's BTF) has tracepoint NAME. Scenarios whose
-# tracepoint an older kernel lacks (tests/vm/ boots 6.1 and 6.12) say so in a skip line.
-have_tp() {
-	local f
-	for f in /sys/kernel/btf/*; do
-		# grep reads it all (no -q): an early exit would fail tr, and the pipe, on SIGPIPE
-		tr '\0' '\n' <"$f" | grep -x "btf_trace_$1" >/dev/null && return 0
-	done
-	return 1
-}
-
 scenario_buffered_whole() {
 	tw "$TMPD/a.json" --unit 8k -- "$WRITER" -s 8k -n $N "$MNT/buffered" ||
 		notok "$FS buffered: tornwatch exit $?"
@@ -79,13 +68,24 @@ scenario_writeback_split() {
 }
 
 scenario_aio_direct() {
-	# io_submit writes: no write syscall, the kiocb (iomap_dio_rw_begin) is the only record.
-	local n=16
+	# io_submit writes: no write syscall; the kiocb (iomap_dio_rw_begin) is the record, or
+	# (6.1) io_submit's own iocbs with their bios placed by iomap_iter. Without
+	# iomap_dio_complete the completion is never seen: every latency sample is incomplete.
+	local n=16 inc=0
+	have_tp iomap_dio_complete || inc=$n
 	tw "$TMPD/o.json" --unit 16k -- "$WRITER" -m aio -s 16k -n $n "$MNT/aio"
-	expect "aio direct 16k" "$TMPD/o.json" units.total=$n units.whole=$n writes=$n
+	expect "aio direct 16k" "$TMPD/o.json" units.total=$n units.whole=$n writes=$n \
+		units.pending=0 modes.direct.incomplete=$inc
+	# 40 writes as io_submit calls of 16, 16 and 8 iocbs: each iocb's bios are its own.
+	tw "$TMPD/o2.json" --unit 16k -- "$WRITER" -m aio-batch -s 16k -n 40 "$MNT/aio-batch"
+	expect "aio direct 16k, 16 iocbs per io_submit" "$TMPD/o2.json" units.total=40 \
+		units.whole=40 writes=40 units.pending=0 join.bad_records=0 join.unmatched_bytes=0
 	set_sysfs "$QUEUE/max_sectors_kb" 4
 	tw "$TMPD/p.json" --unit 16k -- "$WRITER" -m aio -s 16k -n $n "$MNT/aio-split"
 	expect "aio direct 16k, max_sectors_kb 4" "$TMPD/p.json" units.total=$n units.split=$n
+	tw "$TMPD/p2.json" --unit 16k -- "$WRITER" -m aio-batch -s 16k -n 40 "$MNT/aio-batch-split"
+	expect "aio direct 16k batched, max_sectors_kb 4" "$TMPD/p2.json" units.total=40 \
+		units.split=40 units.pending=0
 	cleanup_sysfs_now
 }
 
@@ -232,19 +232,24 @@ scenario_atomic() {
 	fi
 }
 
+# Direct writes are followed from iomap_dio_rw_begin (6.2 on) or iomap_iter (5.15 on).
+have_dio() {
+	have_tp iomap_dio_rw_begin || have_tp iomap_iter
+}
+
 scenario_buffered_whole
 scenario_buffered_split
-if have_tp iomap_dio_rw_begin; then
+if have_dio; then
 	scenario_direct
 else
-	skip "$FS direct 16k: no iomap_dio_rw_begin tracepoint in this kernel: direct writes" \
-		"are not followed"
+	skip "$FS direct 16k: neither iomap_dio_rw_begin nor iomap_iter in this kernel: direct" \
+		"writes are not followed"
 fi
 scenario_writeback_split
-if have_tp iomap_dio_rw_begin; then
+if have_dio; then
 	scenario_aio_direct
 else
-	skip "$FS aio direct 16k: no iomap_dio_rw_begin tracepoint: not followed on this kernel"
+	skip "$FS aio direct 16k: neither iomap_dio_rw_begin nor iomap_iter: not followed"
 fi
 scenario_misaligned
 scenario_superseded

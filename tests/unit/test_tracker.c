@@ -1609,14 +1609,19 @@ static bool test_fsync_infers_only_what_it_waited_for(void)
 }
 
 /* One buffered iocb of an io_submit batch (TW_W_AIO), at its place i. */
-static void aio_iocb(uint32_t i, uint64_t pos, uint64_t count)
+static void aio_iocb_flags(uint32_t i, uint64_t pos, uint64_t count, uint32_t f_flags)
 {
 	struct tw_write_ev e = { .h = HDR(TW_EV_WRITE_BEGIN, 1), .ino = INO, .pos = pos,
-				 .count = count, .dev = DEV, .wflags = TW_W_AIO, .iovcnt = 1,
-				 .aio_index = i };
+				 .count = count, .dev = DEV, .f_flags = f_flags, .wflags = TW_W_AIO,
+				 .iovcnt = 1, .aio_index = i };
 
 	e.h.size = sizeof(e);
 	feed(&e);
+}
+
+static void aio_iocb(uint32_t i, uint64_t pos, uint64_t count)
+{
+	aio_iocb_flags(i, pos, count, 0);
 }
 
 static void aio_end(int64_t ret)
@@ -1724,10 +1729,43 @@ static bool test_io_uring_cqe_skipped(void)
 	return true;
 }
 
+/*
+ * Direct iocbs from io_submit (kernels without iomap_dio_rw_begin, 6.1): their bios,
+ * queued inside io_submit, give the verdicts; their completion is never seen, so io_submit's
+ * return is no end time: every sample is incomplete. The iocb not taken has no units.
+ */
+static bool test_aio_direct_batch_without_kiocb(void)
+{
+	const struct tw_counts *c;
+	uint64_t a[] = { 0, 8 * K }, b1[] = { 8 * K, 4 * K }, b2[] = { 12 * K, 4 * K };
+
+	start(8 * K, 100);
+	aio_iocb_flags(0, 0, 8 * K, TW_O_DIRECT);
+	aio_iocb_flags(1, 8 * K, 8 * K, TW_O_DIRECT);
+	aio_iocb_flags(2, 64 * K, 8 * K, TW_O_DIRECT);
+	bioq(0xb1, TW_BIO_DIO, 1, a);
+	bioq(0xb2, TW_BIO_DIO, 1, b1);	/* the second iocb went out in two bios */
+	bioq(0xb3, TW_BIO_DIO, 1, b2);
+	aio_end(2);
+	for (uint64_t i = 1; i <= 3; i++) {
+		issue(0xa0 + i, 0xb0 + i, i == 1 ? 8 * K : 4 * K);
+		done(0xa0 + i, 0xb0 + i, i == 1 ? 8 * K : 4 * K);
+	}
+	c = finish();
+	ASSERT_EQ(tw_units_total(c), 2, "units of the two iocbs taken");
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "the first: one bio");
+	ASSERT_EQ(c->verdict[TW_V_SPLIT], 1, "the second: two bios");
+	ASSERT_EQ(S.modes[TW_M_DIRECT].units, 2, "direct units");
+	ASSERT_EQ(S.modes[TW_M_DIRECT].incomplete, 2, "no end time: incomplete, not invented");
+	ASSERT_EQ(samples(TW_ST_SYSCALL), 0, "no syscall stage from io_submit's return");
+	return true;
+}
+
 int main(void)
 {
 	RUN(test_io_uring_buffered);
 	RUN(test_io_uring_cqe_skipped);
+	RUN(test_aio_direct_batch_without_kiocb);
 	RUN(test_aio_buffered_batch);
 	RUN(test_fsync_infers_a_lost_completion);
 	RUN(test_fsync_infers_only_what_it_waited_for);
