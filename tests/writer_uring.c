@@ -135,6 +135,20 @@ static void ring_init(struct ring *r, unsigned entries, const struct uopts *o)
 	r->sq_entries = p.sq_entries;
 }
 
+/* The kernel's IORING_REGISTER_PROBE: whether it knows the opcode. */
+static int op_supported(struct ring *r, unsigned op)
+{
+	size_t len = sizeof(struct io_uring_probe) + 256 * sizeof(struct io_uring_probe_op);
+	struct io_uring_probe *p = calloc(1, len);
+	int ok;
+
+	if (!p || syscall(__NR_io_uring_register, r->fd, IORING_REGISTER_PROBE, p, 256))
+		die("IORING_REGISTER_PROBE");
+	ok = op <= p->last_op && (p->ops[op].flags & IO_URING_OP_SUPPORTED);
+	free(p);
+	return ok;
+}
+
 static struct io_uring_sqe *sqe_get(struct ring *r)
 {
 	unsigned tail = *r->sq_tail;
@@ -218,7 +232,7 @@ static void check_cqe(const struct io_uring_cqe *c, uint64_t size, const struct 
 	errno = c->res < 0 ? -c->res : EIO;
 	fprintf(stderr, "writer: io_uring write %llu: res %d of %llu\n",
 		(unsigned long long)c->user_data, c->res, (unsigned long long)size);
-	exit(errno == EINVAL && o->vec && o->fixedbuf ? 77 : 1);
+	exit(1);
 }
 
 void uring_writes(int fd, char *buf, uint64_t size, uint64_t count, uint64_t off0,
@@ -235,6 +249,10 @@ void uring_writes(int fd, char *buf, uint64_t size, uint64_t count, uint64_t off
 	if (!depth)
 		depth = 1;
 	ring_init(&r, depth + 1, &o);
+	if (o.vec && o.fixedbuf && !op_supported(&r, IORING_OP_WRITEV_FIXED)) {
+		fprintf(stderr, "writer: no IORING_OP_WRITEV_FIXED in this kernel (6.15)\n");
+		exit(77);
+	}
 	if (o.fixedbuf &&
 	    syscall(__NR_io_uring_register, r.fd, IORING_REGISTER_BUFFERS, &whole, 1))
 		die("IORING_REGISTER_BUFFERS");

@@ -5,7 +5,7 @@
 #
 #   guest.sh RESULTS_DIR SUITES     (comma-separated: modtp, cli, core-ext4, core-xfs,
 #                                    modes-ext4, modes-xfs, memkinds-ext4, memkinds-xfs,
-#                                    atomic-scsi)
+#                                    uring-ext4, uring-xfs, atomic-scsi)
 # RESULTS_DIR/kroot, written by vmtest.sh, names the unpacked kernel package (its modules).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -17,7 +17,7 @@ TW_VM_KROOT=$(cat "$res/kroot" 2>/dev/null)
 export TW_VM_KROOT
 # What tornwatch probes and chooses on this kernel (init loaded xfs: its BTF is there).
 ./tornwatch -v -d 1 -p $$ >/dev/null 2>"$res/probe-full.txt"
-grep -E '^tornwatch: (tracepoint|syscalls|direct|loaded|stablepage|probe|cannot)' "$res/probe-full.txt" >"$res/probe.txt"
+grep -E '^tornwatch: (tracepoint|syscalls|direct|io_uring|loaded|stablepage|probe|cannot)' "$res/probe-full.txt" >"$res/probe.txt"
 
 # modtp: tp_btf on a module's tracepoint (xfs), on an XFS of its own.
 modtp() {
@@ -44,6 +44,8 @@ for s in $suites; do
 	# dependent path; a buffered write copies the buffer (the host runs those).
 	memkinds-ext4) cmd=(env TW_MEMKINDS_MODES="direct aio" tests/e2e/memkinds.sh ext4) ;;
 	memkinds-xfs) cmd=(env TW_MEMKINDS_MODES="direct aio" tests/e2e/memkinds.sh xfs) ;;
+	uring-ext4) cmd=(tests/e2e/uring.sh ext4) ;;
+	uring-xfs) cmd=(tests/e2e/uring.sh xfs) ;;
 	atomic-scsi) cmd=(tests/vm/scsi_atomic.sh) ;;
 	*) echo "not ok - unknown suite $s" >"$res/$s.out"; echo 1 >"$res/$s.rc"; continue ;;
 	esac

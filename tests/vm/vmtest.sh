@@ -26,7 +26,7 @@ CACHE=${TW_VM_CACHE:-/var/cache/tornwatch-vmtest}
 TIMEOUT=${TW_VM_TIMEOUT:-1500}
 # memkinds-xfs is there to be asked for: the buffer's memory kind meets no filesystem code
 # (core-xfs runs direct and aio on XFS), and every suite costs minutes under TCG.
-SUITES=${TW_VM_SUITES:-modtp cli core-ext4 core-xfs modes-ext4 modes-xfs memkinds-ext4 atomic-scsi}
+SUITES=${TW_VM_SUITES:-modtp cli core-ext4 core-xfs modes-ext4 modes-xfs memkinds-ext4 uring-ext4 uring-xfs atomic-scsi}
 MEM=${TW_VM_MEM:-2048}
 # One vCPU by default: with two, TCG sometimes ran a CPU's stale copy of kernel text that
 # the other had just patched (tracepoint static keys toggled at attach and detach): an
