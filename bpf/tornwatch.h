@@ -10,13 +10,14 @@
 #ifndef TORNWATCH_H
 #define TORNWATCH_H
 
-#define TW_RECORD_VERSION 8
+#define TW_RECORD_VERSION 9
 
 #define TW_MAX_EXT	8	/* file extents carried in one bio record */
 #define TW_RPATH_LEN	320	/* path inside its filesystem, components leaf first */
 #define TW_RPATH_DEPTH	24	/* directory levels walked up */
 #define TW_PATH_LEN	256	/* full path, resolved by user space */
 #define TW_COMM_LEN	16
+#define TW_FD_NONE	0xffffffffu	/* tw_file_ev.fd of a file first met through mmap */
 
 enum tw_ev_type {
 	TW_EV_FILE = 1,		/* a traced process wrote a file for the first time */
@@ -43,6 +44,8 @@ enum tw_ev_type {
 	TW_EV_BIO_GONE,		/* a followed bio's address came back: that bio ended unseen */
 	TW_EV_SYNC_END,		/* a traced thread's fsync/fdatasync of a traced file returned */
 	TW_EV_AIO_END,		/* io_submit with buffered writes of a traced thread returned */
+	/* 25: TW_EV_URING_END (io_uring, another branch) */
+	TW_EV_MMAP_DIRTY = 26,	/* stablepage: a traced thread's store through a mapping dirtied a folio */
 	TW_EV_MAX,
 };
 
@@ -102,7 +105,7 @@ struct tw_file_ev {
 	struct tw_hdr h;
 	__u64 ino;
 	__u32 dev;		/* kernel dev_t of the superblock */
-	__u32 fd;
+	__u32 fd;		/* TW_FD_NONE: first met through a mapping, not an fd */
 	/*
 	 * The file's path inside its filesystem, as NUL-terminated components from
 	 * the file up to the filesystem root: "f\0dir\0" is <mount>/dir/f. An empty
@@ -397,6 +400,27 @@ struct tw_sync_ev {
 	__u32 pad;
 };
 
+/* tw_mmap_ev.flags */
+#define TW_MMAP_WRITEBACK	0x1	/* the folio was under writeback (PG_writeback) */
+
+/*
+ * A traced thread's write fault made a clean folio of a file dirty: a store through a shared
+ * mapping (page_mkwrite). Its bytes will reach the device by writeback, like a buffered
+ * write's. Only a clean folio's first store is seen: once dirty (and its page table entry
+ * writable), further stores to it fire nothing until its writeback write-protects it again.
+ */
+struct tw_mmap_ev {
+	struct tw_hdr h;
+	__u64 ino;
+	__u64 index;		/* the folio's first page */
+	__u64 pos;		/* file offset of the page the store faulted on */
+	__u32 dev;
+	__u32 nr_pages;		/* the folio's size: all of it is dirty now */
+	__u32 flags;		/* TW_MMAP_* */
+	__u32 pad;
+};
+
+_Static_assert(sizeof(struct tw_mmap_ev) == 64, "tw_mmap_ev layout");
 _Static_assert(sizeof(struct tw_sync_ev) == 56, "tw_sync_ev layout");
 _Static_assert(sizeof(struct tw_discard_ev) == 56, "tw_discard_ev layout");
 _Static_assert(sizeof(struct tw_wb_ev) == 64, "tw_wb_ev layout");
