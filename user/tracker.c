@@ -1704,8 +1704,14 @@ static void on_rq_issue(struct tracker *t, const struct tw_rq_ev *e)
 		hkey_add(&t->rqs, &r->k, e->rq);
 		r->completed = true;
 	}
-	if (!r->completed && r->sector != e->sector)	/* reused before its completion came */
+	if (!r->completed && r->sector != e->sector) {	/* reused before its completion came */
 		rq_infer_done(t, r, e->h.ts_ns);
+		/* the bio itself was on that request: its bytes are done, its record gone */
+		if (!(b = bio_get(t, e->bio))) {
+			t->join.unknown_bio++;
+			return;
+		}
+	}
 	if (r->completed) {	/* a new request in a reused struct request */
 		r->id = ++t->next_id;
 		r->sector = e->sector;

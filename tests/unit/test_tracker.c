@@ -1109,6 +1109,25 @@ static bool test_mmap_bad_records(void)
 	return true;
 }
 
+/* A bio issued again on its own request at another sector (fuzzer: a use after free). */
+static bool test_bio_reissued_on_its_reused_request(void)
+{
+	struct tw_rq_ev e = { .h = HDR(TW_EV_RQ_ISSUE, 0), .rq = 0xa1, .bio = 0xb1, .dev = DEV,
+			      .sector = 64, .bio_bytes = 8 * K };
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	write_ok(0, 8 * K);
+	bio1(0xb1, 0, 8 * K);
+	issue(0xa1, 0xb1, 8 * K);
+	e.h.size = sizeof(e);
+	feed(&e);
+	c = finish();
+	ASSERT_EQ(S.join.completions_inferred, 1, "its completion inferred");
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "whole");
+	return true;
+}
+
 static bool test_foreign_and_bad_records(void)
 {
 	struct tw_hdr junk = { .type = 99, .size = sizeof(junk) };
@@ -1872,6 +1891,7 @@ int main(void)
 	RUN(test_modes_of_flags);
 	RUN(test_io_uring_eagain_retry_is_one_write);
 	RUN(test_foreign_and_bad_records);
+	RUN(test_bio_reissued_on_its_reused_request);
 	RUN(test_record_replay_round_trip);
 	RUN(test_replay_refuses_garbage);
 	RUN(test_json_has_the_documented_keys);
