@@ -175,10 +175,9 @@ static __always_inline void send_held_end(struct task_state *ts)
 	ts->end_ns = 0;
 }
 
-/* fsync/fdatasync(fd) enters: remember the file, if it is a traced one, and when. */
-static __always_inline void note_sync_file(struct task_state *ts, __u32 fd)
+/* fsync/fdatasync(fd) or msync enters: remember the file, if it is a traced one, and when. */
+static __always_inline void note_sync_file(struct task_state *ts, struct file *file)
 {
-	struct file *file = fd_to_file(fd);
 	struct file_key key = {};
 	struct inode *inode;
 
@@ -194,8 +193,25 @@ static __always_inline void note_sync_file(struct task_state *ts, __u32 fd)
 	ts->sync_t0 = bpf_ktime_get_ns();
 }
 
+static long vma_file(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	*(__u64 *)data = (__u64)vma->vm_file;
+	return 0;
+}
+
+/* msync(addr, len, MS_SYNC): the file mapped at addr (MS_ASYNC starts no writeback). */
+static __always_inline struct file *msync_file(unsigned long addr, unsigned long flags)
+{
+	__u64 file = 0;
+
+	if (!(flags & 4 /* MS_SYNC */) ||
+	    bpf_find_vma(bpf_get_current_task_btf(), addr, vma_file, &file, 0))
+		return NULL;
+	return (struct file *)file;
+}
+
 /* ... and returns: what it waited for has ended (tw_sync_ev). */
-static __always_inline void send_sync_end(struct task_state *ts, long ret)
+static __always_inline void send_sync_end(struct task_state *ts, long ret, __u32 flags)
 {
 	struct tw_sync_ev *ev;
 
@@ -207,7 +223,7 @@ static __always_inline void send_sync_end(struct task_state *ts, long ret)
 		ev->dev = ts->sync_dev;
 		ev->t0 = ts->sync_t0;
 		ev->ret = ret;
-		ev->pad = 0;
+		ev->flags = flags;
 		ev_submit(ev);
 	}
 	ts->sync_t0 = 0;
@@ -317,7 +333,9 @@ static __always_inline int sys_enter(long id, const unsigned long *a)
 			send_held_end(ts);
 			ts->sync_t0 = 0;
 			if (trig == TW_TRIG_FSYNC)
-				note_sync_file(ts, a[0]);
+				note_sync_file(ts, fd_to_file(a[0]));
+			else if (trig == TW_TRIG_MSYNC)
+				note_sync_file(ts, msync_file(a[0], a[2]));
 		}
 		return 0;
 	}
@@ -412,7 +430,7 @@ static __always_inline int sys_exit(long id, long ret)
 		ts = task_state_get(false);
 		if (ts) {
 			ts->in_sync = 0;
-			send_sync_end(ts, ret);
+			send_sync_end(ts, ret, id == NR_msync ? TW_SYNC_MSYNC : 0);
 		}
 		return 0;
 	}

@@ -385,7 +385,8 @@ struct tw_gone_ev {
 };
 
 /*
- * A traced thread's fsync or fdatasync of a traced file returned (sys_exit). Returning 0, it
+ * A traced thread's fsync or fdatasync of a traced file returned (sys_exit), or its msync
+ * (TW_SYNC_MSYNC). Returning 0, it
  * waited for the writeback of every page of the file that was under writeback or dirty when
  * it began: each page-writeback bio of the file queued before t0, or by this thread since,
  * has ended (not a direct write's: fsync does not wait for aio in flight), seen
@@ -397,8 +398,14 @@ struct tw_sync_ev {
 	__u64 t0;		/* the syscall's entry (ns) */
 	__s64 ret;
 	__u32 dev;
-	__u32 pad;
+	__u32 flags;		/* TW_SYNC_*; 0 in records of version 8 (a pad then) */
 };
+
+/*
+ * tw_sync_ev.flags: msync(MS_SYNC) of a mapping of the file. It waits only for the writeback
+ * of its range: of the file's bios, only those this thread queued inside it are known ended.
+ */
+#define TW_SYNC_MSYNC	0x1
 
 /* tw_mmap_ev.flags */
 #define TW_MMAP_WRITEBACK	0x1	/* the folio was under writeback (PG_writeback) */

@@ -1571,6 +1571,7 @@ struct sync_scope {
 	const struct file_ent *f;
 	uint64_t t0;
 	uint32_t tid;
+	bool own;		/* msync: only the bios the thread queued inside it */
 };
 
 /* An issued bio of the file that the sync waited for: queued before it, or by it. */
@@ -1580,8 +1581,9 @@ static bool bio_synced(const struct hnode *n, const void *ctx)
 	const struct sync_scope *sc = ctx;
 
 	/* fsync waits for page writeback, not for direct writes in flight (aio) */
-	/* fsync waits for page writeback, not for direct writes in flight (aio) */
 	if (!b->rq_id || b->dio || !(b->ts < sc->t0 || b->tid == sc->tid))
+		return false;
+	if (sc->own && !(b->tid == sc->tid && b->ts >= sc->t0))
 		return false;
 	for (uint32_t i = 0; i < b->np; i++)
 		if (b->p[i].u->f == sc->f && !(b->p[i].u->flags & U_DIRECT))
@@ -1590,14 +1592,16 @@ static bool bio_synced(const struct hnode *n, const void *ctx)
 }
 
 /*
- * fsync/fdatasync returned 0 (tw_sync_ev): every bio of the file it waited for has ended.
+ * fsync/fdatasync returned 0 (tw_sync_ev): every bio of the file it waited for has ended;
+ * msync (TW_SYNC_MSYNC) waited only for those it queued itself, for its range.
  * One still open lost its completion record (a completion no program ran for); it is
  * inferred now, with the return as the upper bound of its device time.
  */
 static void on_sync_end(struct tracker *t, const struct tw_sync_ev *e)
 {
 	struct file_ent *f = file_get(t, e->dev, e->ino, false);
-	struct sync_scope sc = { .f = f, .t0 = e->t0, .tid = e->h.tid };
+	struct sync_scope sc = { .f = f, .t0 = e->t0, .tid = e->h.tid,
+				 .own = e->flags & TW_SYNC_MSYNC };
 	struct hnode **v;
 	size_t nr;
 

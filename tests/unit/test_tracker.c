@@ -1739,6 +1739,39 @@ static bool test_fsync_infers_a_lost_completion(void)
 	return true;
 }
 
+/*
+ * msync waits only for the writeback of its range: of the file's bios in flight, only those
+ * its thread queued inside it are known ended. An fsync would have waited for both.
+ */
+static bool test_msync_infers_only_its_own_bios(void)
+{
+	for (int msync = 1; msync >= 0; msync--) {
+		struct tw_bio_ev b = { .h = HDR(TW_EV_BIO_QUEUE, 1), .bio = 0xb1, .dev = DEV,
+				       .opf = 1, .size = 8 * K, .nr_ext = 1 };
+		struct tw_sync_ev e = { .h = HDR(TW_EV_SYNC_END, 1), .ino = INO, .dev = DEV,
+					.flags = msync ? TW_SYNC_MSYNC : 0 };
+		const struct tw_counts *c;
+
+		start(8 * K, 100);
+		mmap_dirty(1, 0, 2, 0, 0);
+		mmap_dirty(1, 4, 2, 16 * K, 0);
+		bio1(0xb2, 16 * K, 8 * K);	/* the flusher's, before */
+		issue(0xa2, 0xb2, 8 * K);
+		e.t0 = ts + 1;
+		b.h.size = sizeof(b);
+		b.ext[0] = (struct tw_ext){ .ino = INO, .dev = DEV, .off = 0, .len = 8 * K };
+		feed(&b);			/* queued by the msync itself */
+		issue(0xa1, 0xb1, 8 * K);
+		e.h.size = sizeof(e);
+		feed(&e);
+		c = finish();
+		ASSERT_EQ(S.join.completions_inferred, msync ? 1 : 2, "inferred");
+		ASSERT_EQ(c->verdict[TW_V_WHOLE], msync ? 1 : 2, "whole");
+		ASSERT_EQ(c->verdict[TW_V_PENDING], msync ? 1 : 0, "pending");
+	}
+	return true;
+}
+
 static bool test_fsync_infers_only_what_it_waited_for(void)
 {
 	const struct tw_counts *c;
@@ -1836,6 +1869,7 @@ int main(void)
 	RUN(test_aio_buffered_batch);
 	RUN(test_fsync_infers_a_lost_completion);
 	RUN(test_fsync_infers_only_what_it_waited_for);
+	RUN(test_msync_infers_only_its_own_bios);
 	RUN(test_whole_two_units_one_request);
 	RUN(test_split_at_writeback);
 	RUN(test_merged_bios_are_whole);
