@@ -2,7 +2,9 @@
 /*
  * stablepage: pages a traced process changes while their writeback I/O is in
  * flight (what lands on the device may then mix old and new bytes), and the
- * time traced writers spend waiting for writeback (stable pages enforced).
+ * time traced writers spend waiting for writeback (stable pages enforced). And
+ * the writes that make no syscall: stores through a shared mapping that dirty a
+ * clean folio (MMAP_DIRTY), seen from the same dirtying of a folio.
  *
  * Loaded after the core with the core's maps (traced set, files, task state,
  * ring buffer): its records interleave in order with the core's bio records.
@@ -97,8 +99,8 @@ static __always_inline bool fault_page(struct task_state *ts, __u64 ino, __u32 d
  * met here first (never written through an fd): it becomes a traced file, so its
  * writeback bios are followed.
  */
-static __always_inline void send_mmap_dirty(struct folio *folio, __u64 ino, __u32 dev,
-					    __u32 nr_pages, const struct vma_query *q, bool wb)
+static __always_inline void send_mmap_dirty(__u64 ino, __u32 dev, __u64 index, __u32 nr_pages,
+					    const struct vma_query *q, bool wb)
 {
 	struct tw_mmap_ev *ev;
 
@@ -109,7 +111,7 @@ static __always_inline void send_mmap_dirty(struct folio *folio, __u64 ino, __u3
 		return;
 	ev->ino = ino;
 	ev->dev = dev;
-	ev->index = BPF_CORE_READ(folio, index);
+	ev->index = index;
 	ev->pos = q->pos;
 	ev->nr_pages = nr_pages;
 	ev->flags = wb ? TW_MMAP_WRITEBACK : 0;
@@ -183,7 +185,7 @@ int BPF_PROG(sp_dirty_folio, struct folio *folio, struct address_space *mapping)
 	ev_submit(ev);
 out:
 	if (mmap)
-		send_mmap_dirty(folio, ino, dev, nr_pages, &q, wb);
+		send_mmap_dirty(ino, dev, index, nr_pages, &q, wb);
 	return 0;
 }
 

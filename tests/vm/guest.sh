@@ -4,7 +4,7 @@
 # and duration go to the results share, read back by tests/vm/vmtest.sh.
 #
 #   guest.sh RESULTS_DIR SUITES     (comma-separated: modtp, cli, core-ext4, core-xfs,
-#                                    atomic-scsi)
+#                                    atomic-scsi, mmap-ext4, mmap-xfs)
 # RESULTS_DIR/kroot, written by vmtest.sh, names the unpacked kernel package (its modules).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -37,6 +37,8 @@ for s in $suites; do
 	cli) cmd=(tests/e2e/cli.sh) ;;
 	core-ext4) cmd=(tests/e2e/core.sh ext4) ;;
 	core-xfs) cmd=(tests/e2e/core.sh xfs) ;;
+	mmap-ext4) cmd=(tests/e2e/mmap.sh ext4) ;;
+	mmap-xfs) cmd=(tests/e2e/mmap.sh xfs) ;;
 	atomic-scsi) cmd=(tests/vm/scsi_atomic.sh) ;;
 	*) echo "not ok - unknown suite $s" >"$res/$s.out"; echo 1 >"$res/$s.rc"; continue ;;
 	esac
