@@ -1323,33 +1323,54 @@ static void on_dio_end(struct tracker *t, const struct tw_dio_end_ev *e)
 		write_returned(t, w, e->ret, e->h.ts_ns);
 }
 
+/* An instance made by stores, all still in the cache (no bio, no writeback seen). */
+static bool mmap_growable(const struct unit *u)
+{
+	return u->live && (u->flags & U_MMAP) && u->in_cached && !(u->flags & (U_WB | U_DISPLACED));
+}
+
 /*
- * One grid unit's bytes [lo, hi) dirtied by a store. An instance the stores of this unit made
- * before, still all in the cache (no bio, no writeback seen), grows to cover them when they
- * touch it; else a new instance.
+ * One grid unit's bytes [lo, hi) dirtied by a store. Instances the stores of this unit made
+ * before, still all in the cache, that touch them become one instance covering them all
+ * (stores come in any order: a memcpy may fault its pages from the last); else a new one.
  */
 static void mmap_unit(struct tracker *t, struct file_ent *f, struct wrec *w, uint64_t off,
 		      uint64_t lo, uint64_t hi)
 {
 	struct uslot *s = slot_get(t, f, off, t->live_units < t->max_units);
-	struct unit *u;
+	struct unit *u, *next, *keep = NULL;
+	bool grew = true;
 
 	if (!s) {
 		t->c.untracked++;
 		f->st.c.untracked++;
 		return;
 	}
-	for (u = s->oldest; u; u = u->next) {
-		if (!u->live || !(u->flags & U_MMAP) || !u->in_cached ||
-		    (u->flags & (U_WB | U_DISPLACED)) || u->off > hi || lo > u->off + u->len)
-			continue;
-		if (lo < u->off) {
-			u->len += u->off - lo;
-			u->off = lo;
+	while (grew) {
+		grew = false;
+		for (u = s->oldest; u; u = next) {
+			next = u->next;
+			if (u == keep || !mmap_growable(u) || u->off > hi || lo > u->off + u->len)
+				continue;
+			lo = lo < u->off ? lo : u->off;
+			hi = hi > u->off + u->len ? hi : u->off + u->len;
+			grew = true;
+			if (!keep) {
+				keep = u;
+			} else {	/* absorbed: never judged, never counted */
+				unit_unlink(t, u);
+				u->live = false;
+				if (!u->refs)
+					unit_free(t, u);
+			}
 		}
-		if (hi > u->off + u->len)
-			u->len = hi - u->off;
-		if (u->off + u->len > f->clean_from)
+		if (keep) {
+			keep->off = lo;
+			keep->len = hi - lo;
+		}
+	}
+	if (keep) {
+		if (hi > f->clean_from)
 			f->clean_from = UINT64_MAX;
 		return;
 	}
