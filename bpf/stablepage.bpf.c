@@ -2,7 +2,9 @@
 /*
  * stablepage: pages a traced process changes while their writeback I/O is in
  * flight (what lands on the device may then mix old and new bytes), and the
- * time traced writers spend waiting for writeback (stable pages enforced).
+ * time traced writers spend waiting for writeback (stable pages enforced). And
+ * the writes that make no syscall: stores through a shared mapping that dirty a
+ * clean folio (MMAP_DIRTY), seen from the same dirtying of a folio.
  *
  * Loaded after the core with the core's maps (traced set, files, task state,
  * ring buffer): its records interleave in order with the core's bio records.
@@ -59,6 +61,7 @@ struct vma_query {
 	__u32 dev;
 	__u32 found;
 	__u64 pos;		/* file offset of addr's page */
+	__u64 file;		/* the vma's struct file * */
 };
 
 static long vma_file_pos(struct task_struct *task, struct vm_area_struct *vma, void *data)
@@ -73,48 +76,99 @@ static long vma_file_pos(struct task_struct *task, struct vm_area_struct *vma, v
 	if (!inode || inode->i_ino != q->ino || inode->i_sb->s_dev != q->dev)
 		return 0;
 	q->pos = ((q->addr - vma->vm_start) & ~4095ULL) + ((__u64)vma->vm_pgoff << PAGE_SHIFT_4K);
+	q->file = (__u64)file;
 	q->found = 1;
 	return 0;
 }
 
 /*
- * A folio becomes dirty. Under writeback, its I/O is in flight: whoever dirties it
- * now changes bytes the device may still be reading.
+ * The thread's last write fault, if its vma maps this file at a page of the folio [lo, hi):
+ * that page's file offset. The fault is used once.
+ */
+static __always_inline bool fault_page(struct task_state *ts, __u64 ino, __u32 dev, __u64 lo,
+				       __u64 hi, struct vma_query *q)
+{
+	*q = (struct vma_query){ .addr = ts->fault_addr, .ino = ino, .dev = dev };
+	ts->fault_addr = 0;
+	return !bpf_find_vma(bpf_get_current_task_btf(), q->addr, vma_file_pos, q, 0) &&
+	       q->found && q->pos >= lo && q->pos < hi;
+}
+
+/*
+ * A store through a shared mapping dirtied a clean folio: an mmap write. The file may be
+ * met here first (never written through an fd): it becomes a traced file, so its
+ * writeback bios are followed.
+ */
+static __always_inline void send_mmap_dirty(__u64 ino, __u32 dev, __u64 index, __u32 nr_pages,
+					    const struct vma_query *q, bool wb)
+{
+	struct tw_mmap_ev *ev;
+
+	if (!note_file((struct file *)q->file, ino, dev, TW_FD_NONE))
+		return;
+	ev = ev_reserve(sizeof(*ev), TW_EV_MMAP_DIRTY);
+	if (!ev)
+		return;
+	ev->ino = ino;
+	ev->dev = dev;
+	ev->index = index;
+	ev->pos = q->pos;
+	ev->nr_pages = nr_pages;
+	ev->flags = wb ? TW_MMAP_WRITEBACK : 0;
+	ev->pad = 0;
+	ev_submit(ev);
+}
+
+/*
+ * A folio becomes dirty. In a traced thread's write fault, a store through a mapping: an
+ * mmap write. Under writeback, its I/O is in flight: whoever dirties it now changes bytes
+ * the device may still be reading.
  */
 SEC("tp_btf/writeback_dirty_folio")
 int BPF_PROG(sp_dirty_folio, struct folio *folio, struct address_space *mapping)
 {
 	unsigned long flags = tw_folio_flags(folio);
-	struct task_state *ts;
+	struct task_state *ts = task_state_get(false);
 	struct tw_modified_ev *ev;
-	__u64 ino, lo, hi, wlo, whi;
-	__u32 dev;
+	struct vma_query q;
+	__u64 ino, index, lo, hi, wlo, whi;
+	__u32 dev, nr_pages;
+	bool wb, in_own_write, mmap = false;
 
-	if (!tw_folio_test(folio, flags, bpf_core_enum_value(enum pageflags, PG_writeback)))
+	if (!mapping)
 		return 0;
-	/*
-	 * Stable writes: the writer waits for the writeback before its bytes go in (some
-	 * page_mkwrite paths mark the folio dirty first, then wait): nothing changes in flight.
-	 */
-	if (!mapping || tw_mapping_stable_writes(mapping))
+	wb = tw_folio_test(folio, flags, bpf_core_enum_value(enum pageflags, PG_writeback));
+	if (!wb && !(ts && ts->fault_addr))
 		return 0;
 	if (!current_traced(&ts) || !folio_file(mapping, &ino, &dev))
 		return 0;
+	index = BPF_CORE_READ(folio, index);
+	nr_pages = tw_folio_nr_pages(folio, flags);
+	lo = index << PAGE_SHIFT_4K;
+	hi = lo + ((__u64)nr_pages << PAGE_SHIFT_4K);
+	in_own_write = ts && ts->in_write && ts->c_ino == ino && ts->c_dev == dev;
+	if (!in_own_write && ts && ts->fault_addr)
+		mmap = fault_page(ts, ino, dev, lo, hi, &q);
+	/*
+	 * Stable writes: the writer waits for the writeback before its bytes go in (some
+	 * page_mkwrite paths mark the folio dirty first, then wait): nothing changes in flight.
+	 * A store's new instance comes after the modification of the one in flight.
+	 */
+	if (!wb || tw_mapping_stable_writes(mapping))
+		goto out;
 	ev = ev_reserve(sizeof(*ev), TW_EV_MODIFIED);
 	if (!ev)
-		return 0;
+		goto out;
 	ev->ino = ino;
 	ev->dev = dev;
-	ev->index = BPF_CORE_READ(folio, index);
-	ev->nr_pages = tw_folio_nr_pages(folio, flags);
+	ev->index = index;
+	ev->nr_pages = nr_pages;
 	ev->flags = 0;
 	ev->pad = 0;
-	lo = ev->index << PAGE_SHIFT_4K;
-	hi = lo + ((__u64)ev->nr_pages << PAGE_SHIFT_4K);
 	ev->off = lo;
 	ev->len = hi - lo;
 	/* Inside a write to this file: its bytes in this folio are what changed. */
-	if (ts && ts->in_write && ts->c_ino == ino && ts->c_dev == dev) {
+	if (in_own_write) {
 		wlo = ts->w_pos > lo ? ts->w_pos : lo;
 		whi = ts->w_pos + ts->w_count < hi ? ts->w_pos + ts->w_count : hi;
 		if (wlo < whi) {
@@ -122,19 +176,16 @@ int BPF_PROG(sp_dirty_folio, struct folio *folio, struct address_space *mapping)
 			ev->len = whi - wlo;
 			ev->flags = TW_MOD_RANGE;
 		}
-	} else if (ts && ts->fault_addr) {
+	} else if (mmap) {
 		/* A store through a mapping: the faulting page, found through the vma. */
-		struct vma_query q = { .addr = ts->fault_addr, .ino = ino, .dev = dev };
-
-		ts->fault_addr = 0;
-		if (!bpf_find_vma(bpf_get_current_task_btf(), q.addr, vma_file_pos, &q, 0) &&
-		    q.found && q.pos >= lo && q.pos < hi) {
-			ev->off = q.pos;
-			ev->len = 1 << PAGE_SHIFT_4K;
-			ev->flags = TW_MOD_RANGE | TW_MOD_MMAP;
-		}
+		ev->off = q.pos;
+		ev->len = 1 << PAGE_SHIFT_4K;
+		ev->flags = TW_MOD_RANGE | TW_MOD_MMAP;
 	}
 	ev_submit(ev);
+out:
+	if (mmap)
+		send_mmap_dirty(ino, dev, index, nr_pages, &q, wb);
 	return 0;
 }
 

@@ -76,86 +76,6 @@ static __always_inline bool inode_is_blk(struct inode *inode)
 #define TW_FILE_REG	1	/* a regular file of a block-backed filesystem */
 #define TW_FILE_BDEV	2	/* a block device opened O_DIRECT */
 
-#define TW_NAME_MAX 256	/* NAME_MAX + 1 */
-
-struct path_walk {
-	struct dentry *d;
-	__u32 off;
-	__u32 pad;
-	char buf[TW_RPATH_LEN + TW_NAME_MAX];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct path_walk);
-} path_scratch SEC(".maps");
-
-/* One level up: copy this dentry's name, move to its parent; stop at the root. */
-static long path_one_level(__u64 i, void *unused)
-{
-	__u32 zero = 0;
-	struct path_walk *w = bpf_map_lookup_elem(&path_scratch, &zero);
-	struct dentry *d, *parent;
-	__u32 off;
-	long n;
-
-	/* Locals, not w->d inside BPF_CORE_READ: this struct is ours, not the kernel's. */
-	if (!w || !(d = w->d))
-		return 1;
-	off = w->off;
-	if (off >= TW_RPATH_LEN)
-		return 1;
-	parent = BPF_CORE_READ(d, d_parent);
-	if (!parent || parent == d)
-		return 1;
-	n = bpf_probe_read_kernel_str(&w->buf[off], TW_NAME_MAX, BPF_CORE_READ(d, d_name.name));
-	if (n <= 0)
-		return 1;
-	w->off += n;
-	w->d = parent;
-	return 0;
-}
-
-/* Remember a traced file; the first time, tell user space where it is. */
-static __always_inline bool note_file(struct file *file, __u64 ino, __u32 dev, __u32 fd)
-{
-	struct file_key key = { .ino = ino, .dev = dev };
-	struct path_walk *w;
-	struct tw_file_ev *ev;
-	__u32 zero = 0;
-	__u8 one = 1;
-	int err;
-
-	if (bpf_map_lookup_elem(&files, &key))
-		return true;
-	err = bpf_map_update_elem(&files, &key, &one, BPF_NOEXIST);
-	if (err == -17 /* EEXIST: another CPU won */)
-		return true;
-	if (err) {
-		stat_inc(TW_LOST_FILES_FULL);
-		return false;
-	}
-	w = bpf_map_lookup_elem(&path_scratch, &zero);
-	if (!w)
-		return true;
-	w->d = BPF_CORE_READ(file, f_path.dentry);
-	w->off = 0;
-	__builtin_memset(w->buf, 0, TW_RPATH_LEN);
-	bpf_loop(TW_RPATH_DEPTH, path_one_level, NULL, 0);
-
-	ev = ev_reserve(sizeof(*ev), TW_EV_FILE);
-	if (!ev)
-		return true;
-	ev->ino = ino;
-	ev->dev = dev;
-	ev->fd = fd;
-	__builtin_memcpy(ev->rpath, w->buf, TW_RPATH_LEN);
-	ev_submit(ev);
-	return true;
-}
-
 static __always_inline __u64 sum_iov(const struct iovec *uiov, __u32 cnt, __u32 *wflags)
 {
 	struct iovec iov;
@@ -260,10 +180,9 @@ static __always_inline void send_held_end(struct task_state *ts)
 	ts->end_ns = 0;
 }
 
-/* fsync/fdatasync(fd) enters: remember the file, if it is a traced one, and when. */
-static __always_inline void note_sync_file(struct task_state *ts, __u32 fd)
+/* fsync/fdatasync(fd) or msync enters: remember the file, if it is a traced one, and when. */
+static __always_inline void note_sync_file(struct task_state *ts, struct file *file)
 {
-	struct file *file = fd_to_file(fd);
 	struct file_key key = {};
 	struct inode *inode;
 
@@ -279,8 +198,25 @@ static __always_inline void note_sync_file(struct task_state *ts, __u32 fd)
 	ts->sync_t0 = bpf_ktime_get_ns();
 }
 
+static long vma_file(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	*(__u64 *)data = (__u64)vma->vm_file;
+	return 0;
+}
+
+/* msync(addr, len, MS_SYNC): the file mapped at addr (MS_ASYNC starts no writeback). */
+static __always_inline struct file *msync_file(unsigned long addr, unsigned long flags)
+{
+	__u64 file = 0;
+
+	if (!(flags & 4 /* MS_SYNC */) ||
+	    bpf_find_vma(bpf_get_current_task_btf(), addr, vma_file, &file, 0))
+		return NULL;
+	return (struct file *)file;
+}
+
 /* ... and returns: what it waited for has ended (tw_sync_ev). */
-static __always_inline void send_sync_end(struct task_state *ts, long ret)
+static __always_inline void send_sync_end(struct task_state *ts, long ret, __u32 flags)
 {
 	struct tw_sync_ev *ev;
 
@@ -292,7 +228,7 @@ static __always_inline void send_sync_end(struct task_state *ts, long ret)
 		ev->dev = ts->sync_dev;
 		ev->t0 = ts->sync_t0;
 		ev->ret = ret;
-		ev->pad = 0;
+		ev->flags = flags;
 		ev_submit(ev);
 	}
 	ts->sync_t0 = 0;
@@ -405,7 +341,9 @@ static __always_inline int sys_enter(long id, const unsigned long *a)
 			send_held_end(ts);
 			ts->sync_t0 = 0;
 			if (trig == TW_TRIG_FSYNC)
-				note_sync_file(ts, a[0]);
+				note_sync_file(ts, fd_to_file(a[0]));
+			else if (trig == TW_TRIG_MSYNC)
+				note_sync_file(ts, msync_file(a[0], a[2]));
 		}
 		return 0;
 	}
@@ -500,7 +438,7 @@ static __always_inline int sys_exit(long id, long ret)
 		ts = task_state_get(false);
 		if (ts) {
 			ts->in_sync = 0;
-			send_sync_end(ts, ret);
+			send_sync_end(ts, ret, id == NR_msync ? TW_SYNC_MSYNC : 0);
 		}
 		return 0;
 	}
@@ -622,7 +560,7 @@ int BPF_PROG(tw_dio_begin, struct kiocb *iocb, struct iov_iter *iter, unsigned i
 	st->dio_ino = BPF_CORE_READ(inode, i_ino);
 	st->dio_dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	/* io_uring and aio writes make no write syscall: name their file from here. */
-	note_file(BPF_CORE_READ(iocb, ki_filp), st->dio_ino, st->dio_dev, ~0u);
+	note_file(BPF_CORE_READ(iocb, ki_filp), st->dio_ino, st->dio_dev, TW_FD_NONE);
 	st->dio_pos = BPF_CORE_READ(iocb, ki_pos);
 	st->dio_count = BPF_CORE_READ(iter, count);
 	st->dio_consumed = 0;

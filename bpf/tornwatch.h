@@ -17,6 +17,7 @@
 #define TW_RPATH_DEPTH	24	/* directory levels walked up */
 #define TW_PATH_LEN	256	/* full path, resolved by user space */
 #define TW_COMM_LEN	16
+#define TW_FD_NONE	0xffffffffu	/* tw_file_ev.fd of a file first met through mmap */
 
 enum tw_ev_type {
 	TW_EV_FILE = 1,		/* a traced process wrote a file for the first time */
@@ -44,6 +45,7 @@ enum tw_ev_type {
 	TW_EV_SYNC_END,		/* a traced thread's fsync/fdatasync of a traced file returned */
 	TW_EV_AIO_END,		/* io_submit with buffered writes of a traced thread returned */
 	TW_EV_URING_END,	/* an io_uring buffered write of a traced process completed */
+	TW_EV_MMAP_DIRTY = 26,	/* stablepage: a traced thread's store through a mapping dirtied a folio */
 	TW_EV_MAX,
 };
 
@@ -109,7 +111,7 @@ struct tw_file_ev {
 	struct tw_hdr h;
 	__u64 ino;
 	__u32 dev;		/* kernel dev_t of the superblock */
-	__u32 fd;
+	__u32 fd;		/* TW_FD_NONE: first met through a mapping, not an fd */
 	/*
 	 * The file's path inside its filesystem, as NUL-terminated components from
 	 * the file up to the filesystem root: "f\0dir\0" is <mount>/dir/f. An empty
@@ -399,7 +401,8 @@ struct tw_gone_ev {
 };
 
 /*
- * A traced thread's fsync or fdatasync of a traced file returned (sys_exit). Returning 0, it
+ * A traced thread's fsync or fdatasync of a traced file returned (sys_exit), or its msync
+ * (TW_SYNC_MSYNC). Returning 0, it
  * waited for the writeback of every page of the file that was under writeback or dirty when
  * it began: each page-writeback bio of the file queued before t0, or by this thread since,
  * has ended (not a direct write's: fsync does not wait for aio in flight), seen
@@ -411,9 +414,36 @@ struct tw_sync_ev {
 	__u64 t0;		/* the syscall's entry (ns) */
 	__s64 ret;
 	__u32 dev;
+	__u32 flags;		/* TW_SYNC_*; 0 in records of version 8 (a pad then) */
+};
+
+/*
+ * tw_sync_ev.flags: msync(MS_SYNC) of a mapping of the file. It waits only for the writeback
+ * of its range: of the file's bios, only those this thread queued inside it are known ended.
+ */
+#define TW_SYNC_MSYNC	0x1
+
+/* tw_mmap_ev.flags */
+#define TW_MMAP_WRITEBACK	0x1	/* the folio was under writeback (PG_writeback) */
+
+/*
+ * A traced thread's write fault made a clean folio of a file dirty: a store through a shared
+ * mapping (page_mkwrite). Its bytes will reach the device by writeback, like a buffered
+ * write's. Only a clean folio's first store is seen: once dirty (and its page table entry
+ * writable), further stores to it fire nothing until its writeback write-protects it again.
+ */
+struct tw_mmap_ev {
+	struct tw_hdr h;
+	__u64 ino;
+	__u64 index;		/* the folio's first page */
+	__u64 pos;		/* file offset of the page the store faulted on */
+	__u32 dev;
+	__u32 nr_pages;		/* the folio's size: all of it is dirty now */
+	__u32 flags;		/* TW_MMAP_* */
 	__u32 pad;
 };
 
+_Static_assert(sizeof(struct tw_mmap_ev) == 64, "tw_mmap_ev layout");
 _Static_assert(sizeof(struct tw_sync_ev) == 56, "tw_sync_ev layout");
 _Static_assert(sizeof(struct tw_discard_ev) == 56, "tw_discard_ev layout");
 _Static_assert(sizeof(struct tw_wb_ev) == 64, "tw_wb_ev layout");

@@ -136,4 +136,88 @@ static __always_inline void announce_task(struct task_state *ts)
 	ts->announced = 1;
 }
 
+/*
+ * A traced file's first sight (a write through an fd, a direct write's kiocb, a store through a
+ * mapping): its FILE record, with the path walked up from its dentry.
+ */
+#define TW_NAME_MAX 256	/* NAME_MAX + 1 */
+
+struct path_walk {
+	struct dentry *d;
+	__u32 off;
+	__u32 pad;
+	char buf[TW_RPATH_LEN + TW_NAME_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct path_walk);
+} path_scratch SEC(".maps");
+
+/* One level up: copy this dentry's name, move to its parent; stop at the root. */
+static long path_one_level(__u64 i, void *unused)
+{
+	__u32 zero = 0;
+	struct path_walk *w = bpf_map_lookup_elem(&path_scratch, &zero);
+	struct dentry *d, *parent;
+	__u32 off;
+	long n;
+
+	/* Locals, not w->d inside BPF_CORE_READ: this struct is ours, not the kernel's. */
+	if (!w || !(d = w->d))
+		return 1;
+	off = w->off;
+	if (off >= TW_RPATH_LEN)
+		return 1;
+	parent = BPF_CORE_READ(d, d_parent);
+	if (!parent || parent == d)
+		return 1;
+	n = bpf_probe_read_kernel_str(&w->buf[off], TW_NAME_MAX, BPF_CORE_READ(d, d_name.name));
+	if (n <= 0)
+		return 1;
+	w->off += n;
+	w->d = parent;
+	return 0;
+}
+
+/* Remember a traced file; the first time, tell user space where it is. */
+static __always_inline bool note_file(struct file *file, __u64 ino, __u32 dev, __u32 fd)
+{
+	struct file_key key = { .ino = ino, .dev = dev };
+	struct path_walk *w;
+	struct tw_file_ev *ev;
+	__u32 zero = 0;
+	__u8 one = 1;
+	int err;
+
+	if (bpf_map_lookup_elem(&files, &key))
+		return true;
+	err = bpf_map_update_elem(&files, &key, &one, BPF_NOEXIST);
+	if (err == -17 /* EEXIST: another CPU won */)
+		return true;
+	if (err) {
+		stat_inc(TW_LOST_FILES_FULL);
+		return false;
+	}
+	w = bpf_map_lookup_elem(&path_scratch, &zero);
+	if (!w)
+		return true;
+	w->d = BPF_CORE_READ(file, f_path.dentry);
+	w->off = 0;
+	__builtin_memset(w->buf, 0, TW_RPATH_LEN);
+	bpf_loop(TW_RPATH_DEPTH, path_one_level, NULL, 0);
+
+	ev = ev_reserve(sizeof(*ev), TW_EV_FILE);
+	if (!ev)
+		return true;
+	ev->ino = ino;
+	ev->dev = dev;
+	ev->fd = fd;
+	__builtin_memcpy(ev->rpath, w->buf, TW_RPATH_LEN);
+	ev_submit(ev);
+	return true;
+}
+
 #endif /* TW_COMMON_BPF_H */

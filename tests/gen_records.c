@@ -11,7 +11,7 @@
  * Unit size 8 KiB. The stream holds, for file "table" (buffered and direct writes):
  * whole (also rejoined by merging, and misaligned), split at writeback, split in the
  * block layer, superseded, modified (a rewrite while the unit is under writeback),
- * discarded (file "sort.0", deleted while cached), pending (cached and in flight), one unit of each write mode, a write that never
+ * discarded (file "sort.0", deleted while cached), pending (cached and in flight), one unit of each write mode (mmap: a store through a mapping), a write that never
  * returned; and for file "atomic" (RWF_ATOMIC writes on a device with atomic limits):
  * atomic, cow-atomic, a request crossing the device's atomic boundary, and refused
  * atomic writes breaking each of the kernel's rules. Plus stable-page waits, a cache
@@ -205,6 +205,14 @@ static void modified(uint32_t tid, uint64_t ino, uint64_t off, uint64_t len)
 	emit(&e, TW_EV_MODIFIED, sizeof(e), tid);
 }
 
+static void mmap_dirty(uint32_t tid, uint64_t ino, uint64_t folio, uint32_t pages, uint64_t pos)
+{
+	struct tw_mmap_ev e = { .ino = ino, .index = folio / 4096, .pos = pos, .dev = DEV,
+				.nr_pages = pages };
+
+	emit(&e, TW_EV_MMAP_DIRTY, sizeof(e), tid);
+}
+
 static void wait_pair(uint32_t tid, uint32_t ctx, uint32_t in_write, uint64_t ns)
 {
 	struct tw_wait_begin_ev b = { .ino = INO_TABLE, .dev = DEV, .context = ctx,
@@ -304,6 +312,9 @@ static void table_units(void)
 	to_device(0xb10, 0xa10, T, 112 * K, 8 * K, 0, 0, TW_TRIG_FLUSHER_OTHER);
 	/* bytes of a file no traced process wrote: join.foreign_bytes */
 	to_device(0xb11, 0xa11, INO_FOREIGN, 0, 4 * K, 0, 0, TW_TRIG_UNKNOWN);
+	/* mmap: a store at 148k dirtied the clean folio [144k, 152k); msync wrote it back */
+	mmap_dirty(TID, T, 144 * K, 2, 148 * K);
+	to_device(0xb12, 0xa12, T, 144 * K, 8 * K, 0, 0, TW_TRIG_MSYNC);
 }
 
 /* File "atomic": RWF_ATOMIC writes, O_DIRECT, on a device with atomic limits. */

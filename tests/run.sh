@@ -45,6 +45,7 @@ if [ "${1:-}" != "--unit-only" ]; then
 		run "stable pages on $fs" tests/e2e/stable.sh "$fs"
 		run "throttled writeback on $fs" tests/e2e/throttle.sh "$fs"
 		run "write modes on $fs" tests/e2e/modes.sh "$fs"
+		run "mmap stores on $fs" tests/e2e/mmap.sh "$fs"
 		run "buffer memory kinds on $fs" tests/e2e/memkinds.sh "$fs"
 		run "io_uring on $fs" tests/e2e/uring.sh "$fs"
 		run "limits on $fs" tests/e2e/limits.sh "$fs"

@@ -9,8 +9,9 @@
  *                 aio-buffered (io_submit without O_DIRECT: the page cache),
  *                 aio-batch (O_DIRECT through io_submit, AIO_BATCH iocbs per call: a
  *                 thread's writes in order, each batch reaped before the next),
- *                 mmap (stores through a shared mapping of the range; the file must
- *                 already be that long; no msync), sync (O_SYNC), rwf-dsync (pwritev2
+ *                 mmap (stores through one shared mapping of the whole range, made
+ *                 before the first write; the file must already be that long; msync
+ *                 only with -M), sync (O_SYNC), rwf-dsync (pwritev2
  *                 RWF_DSYNC), direct-dsync (O_DIRECT | O_DSYNC), atomic-buffered
  *                 (pwritev2 RWF_ATOMIC without O_DIRECT: refused by today's kernels),
  *                 atomic-2iov (RWF_ATOMIC with the bytes in two iovecs),
@@ -25,6 +26,7 @@
  *     -R RANGE    random offsets instead: write i at a SIZE-aligned offset in
  *                 [OFFSET, OFFSET + RANGE), the same for every run (a fixed hash of i)
  *     -r          rewrite the first write's range once more before syncing
+ *     -M N        mmap: msync(MS_SYNC) the mapping every N writes (after -r's rewrite)
  *     -y N        fdatasync every N writes (0: never; default: once at the end)
  *     -F          no sync at all (leave the data in the page cache)
  *     -w PATH     wait until PATH exists before the first write (for -p tests)
@@ -159,16 +161,23 @@ static void aio_batches(int fd, char *buf, uint64_t size, uint64_t *offs, uint64
 	}
 }
 
-/* A store of size bytes at off through a shared mapping: no write syscall at all. */
-static ssize_t mmap_store(int fd, const char *buf, uint64_t size, uint64_t off)
-{
-	uint64_t base = off & ~4095ULL;
-	char *p = mmap(NULL, off + size - base, PROT_READ | PROT_WRITE, MAP_SHARED, fd, base);
+/* mmap mode: one shared mapping of the file's bytes [map_off, map_off + map_len). */
+static char *map_base;
+static uint64_t map_off, map_len;
 
-	if (p == MAP_FAILED)
+static void map_range(int fd, uint64_t lo, uint64_t hi)
+{
+	map_off = lo & ~4095ULL;
+	map_len = hi - map_off;
+	map_base = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, map_off);
+	if (map_base == MAP_FAILED)
 		die("mmap");
-	memcpy(p + (off - base), buf, size);
-	munmap(p, off + size - base);
+}
+
+/* A store of size bytes at off through the shared mapping: no write syscall at all. */
+static ssize_t mmap_store(const char *buf, uint64_t size, uint64_t off)
+{
+	memcpy(map_base + (off - map_off), buf, size);
 	return size;
 }
 
@@ -177,7 +186,7 @@ static void do_write(int fd, const char *mode, char *buf, uint64_t size, uint64_
 	ssize_t n;
 
 	if (!strcmp(mode, "mmap")) {
-		n = mmap_store(fd, buf, size, off);
+		n = mmap_store(buf, size, off);
 	} else if (!strncmp(mode, "aio", 3)) {
 		n = aio_write1(fd, buf, size, off, strcmp(mode, "aio-atomic") ? 0 : RWF_ATOMIC);
 	} else if (!strcmp(mode, "atomic-2iov")) {
@@ -216,7 +225,7 @@ struct job {
 	int fd;
 	const char *mode;
 	uint64_t size, off0, stride, count, first, step, range;
-	long sync_every;
+	long sync_every, msync_every;
 	int rewrite, wb_split;
 	long sleep_us;
 };
@@ -324,6 +333,9 @@ static void *run_job(void *arg)
 			die("sync_file_range");
 		if (j->sync_every > 0 && (long)((i + 1) % j->sync_every) == 0 && fdatasync(j->fd))
 			die("fdatasync");
+		if (j->msync_every > 0 && (long)((i + 1) % j->msync_every) == 0 &&
+		    msync(map_base, map_len, MS_SYNC))
+			die("msync");
 		if (j->sleep_us)
 			usleep(j->sleep_us);
 	}
@@ -338,13 +350,13 @@ int main(int argc, char **argv)
 	int c, fd, flags = O_WRONLY | O_CREAT, rewrite = 0, timing = 0, prealloc = 0, wb_split = 0;
 	int nthreads = 1;
 	long sleep_us = 0;
-	long sync_every = -1;
+	long sync_every = -1, msync_every = 0;
 	double t0, t1;
 	struct rusage ru;
 	pthread_t th[64];
 	struct job jobs[64];
 
-	while ((c = getopt(argc, argv, "m:s:n:o:g:R:ry:Fw:tPWT:S:B:d:U:")) != -1) {
+	while ((c = getopt(argc, argv, "m:s:n:o:g:R:ry:M:Fw:tPWT:S:B:d:U:")) != -1) {
 		switch (c) {
 		case 'm': mode = optarg; break;
 		case 's': size = parse_sz(optarg); break;
@@ -354,6 +366,7 @@ int main(int argc, char **argv)
 		case 'R': range = parse_sz(optarg); break;
 		case 'r': rewrite = 1; break;
 		case 'y': sync_every = strtol(optarg, NULL, 10); break;
+		case 'M': msync_every = strtol(optarg, NULL, 10); break;
 		case 'F': sync_every = -2; break;
 		case 'w': wait_path = optarg; break;
 		case 't': timing = 1; break;
@@ -366,7 +379,7 @@ int main(int argc, char **argv)
 		case 'U': uring_opts = optarg; break;
 		default:
 			fprintf(stderr, "usage: writer [-m mode] [-B mem] [-s size] [-n count] [-o off] "
-				"[-g stride] [-R range] [-r] [-y N] [-F] [-w path] [-t] [-P] FILE\n");
+				"[-g stride] [-R range] [-r] [-y N] [-M N] [-F] [-w path] [-t] [-P] FILE\n");
 			return 2;
 		}
 	}
@@ -443,12 +456,19 @@ int main(int argc, char **argv)
 			if (pread(fd, page, sizeof(page), o) != sizeof(page))
 				die("pread (the range must exist: -P)");
 	}
+	if (msync_every && strcmp(mode, "mmap")) {
+		fprintf(stderr, "writer: -M goes with -m mmap\n");
+		return 2;
+	}
+	if (!strcmp(mode, "mmap"))
+		map_range(fd, off0, range ? off0 + range : off0 + (count - 1) * stride + size);
 	/* Threads exist before the wait ends: a -p attach finds them all running. */
 	for (int i = 0; i < nthreads; i++) {
 		jobs[i] = (struct job){ .fd = fd, .mode = mode, .size = size, .off0 = off0,
 					.stride = stride, .count = count, .first = i, .step = nthreads,
 					.range = range,
-					.sync_every = sync_every, .rewrite = rewrite,
+					.sync_every = sync_every, .msync_every = msync_every,
+					.rewrite = rewrite,
 					.wb_split = wb_split, .sleep_us = sleep_us };
 		if (nthreads > 1 && pthread_create(&th[i], NULL, run_job, &jobs[i]))
 			die("pthread_create");

@@ -186,7 +186,8 @@ static int load_stable(struct tracer *tr, char *err, size_t errlen)
 	}
 	if (tr->cfg.verbose)
 		fprintf(stderr, "tornwatch: stablepage loaded: writeback_dirty_folio, "
-			"folio_wait_writeback, sched_wakeup (tp_btf)\n");
+			"page_fault_user (mmap stores), folio_wait_writeback, sched_wakeup "
+			"(tp_btf)\n");
 	return 0;
 }
 

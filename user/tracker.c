@@ -20,6 +20,7 @@ const char *const tw_mode_names[TW_M_NR] = {
 	[TW_M_BUFFERED_SYNC] = "buffered-sync",	[TW_M_DIRECT] = "direct",
 	[TW_M_DIRECT_DSYNC] = "direct-dsync",	[TW_M_ATOMIC_DIRECT] = "atomic-direct",
 	[TW_M_ATOMIC_BUFFERED] = "atomic-buffered", [TW_M_WRITETHROUGH] = "writethrough",
+	[TW_M_MMAP] = "mmap",
 };
 
 const char *const tw_stage_names[TW_ST_NR] = {
@@ -140,6 +141,8 @@ enum tw_mode tw_mode_of_kiocb(uint32_t ki_flags)
 #define U_DISPLACED	0x200	/* a later write replaced it in the cache: superseded, unless
 				   its writeback proves to have begun before (supersede_cached()) */
 #define U_INFERRED	0x400	/* bytes of it were done by an inferred completion */
+#define U_MMAP		0x800	/* made by stores through a mapping: its bytes are the dirtied
+				   folios' part of its grid unit (on_mmap_dirty()) */
 
 struct file_ent;
 struct uslot;
@@ -363,6 +366,7 @@ size_t tw_record_size(uint32_t type)
 	case TW_EV_SYNC_END: return sizeof(struct tw_sync_ev);
 	case TW_EV_AIO_END: return sizeof(struct tw_write_end_ev);
 	case TW_EV_URING_END: return sizeof(struct tw_uring_end_ev);
+	case TW_EV_MMAP_DIRTY: return sizeof(struct tw_mmap_ev);
 	}
 	return 0;
 }
@@ -902,7 +906,8 @@ static bool wrec_hold(struct wrec *w, struct unit *u)
 }
 
 /*
- * A new write of a whole unit whose previous instance no bio carried yet. Whose writeback
+ * A new write of a whole unit whose previous instance no bio carried yet (a grid instance
+ * made by mmap stores may hold only part of the unit: one inside the range counts). Whose writeback
  * began (U_WB) is in flight, not superseded. One not known to be is displaced (w given):
  * its folio may be under writeback already, its bio held before the block layer (blk-throttle)
  * or not yet built. While w writes, its own thread finds such a folio under writeback (a
@@ -916,7 +921,8 @@ static void supersede_cached(struct tracker *t, struct unit *list, uint64_t off,
 
 	for (u = list; u; u = next) {
 		next = u->next;
-		if (!u->live || u->off != off || u->len != len || u->queued ||
+		if (!u->live || u->off < off || u->off + u->len > off + len ||
+		    (!u->slot && u->off + u->len != off + len) || u->queued ||
 		    (u->flags & (U_WB | U_DISPLACED)))
 			continue;
 		if (w && wrec_hold(w, u)) {
@@ -1039,22 +1045,16 @@ static void drop_unwritten(struct tracker *t, struct wrec *w, uint64_t written)
 
 /* ---- records ---- */
 
-/* A write begins: its record, open under key in h (tid, or kiocb for async direct). */
-static struct wrec *write_start(struct tracker *t, struct htab *h, uint64_t key,
-				const struct tw_hdr *hdr, uint32_t dev, uint64_t ino, uint64_t pos,
-				uint64_t count, uint32_t uflags, enum tw_mode mode)
+/* A write of f, counted; one reference, the caller's. */
+static struct wrec *wrec_new(struct tracker *t, struct file_ent *f, const struct tw_hdr *hdr,
+			     uint64_t pos, uint64_t count, uint32_t uflags, enum tw_mode mode)
 {
-	struct wrec *w = wrec_find(h, key);
-	struct file_ent *f = file_get(t, dev, ino, true);
+	struct wrec *w = calloc(1, sizeof(*w));
 
-	if (w)		/* the last one never returned (its END was lost): give it up */
-		wrec_close(t, w, 0);
-	if (!f || !(w = calloc(1, sizeof(*w))))
+	if (!w)
 		return NULL;
 	w->refs = 1;
 	w->written = UINT64_MAX;
-	w->open_in = h;
-	hkey_add(h, &w->k, key);
 	w->f = f;
 	w->pos = pos;
 	w->count = count;
@@ -1067,6 +1067,23 @@ static struct wrec *write_start(struct tracker *t, struct htab *h, uint64_t key,
 	f->st.writes++;
 	t->writes_n++;
 	t->modes[mode].writes++;
+	return w;
+}
+
+/* A write begins: its record, open under key in h (tid, or kiocb for async direct). */
+static struct wrec *write_start(struct tracker *t, struct htab *h, uint64_t key,
+				const struct tw_hdr *hdr, uint32_t dev, uint64_t ino, uint64_t pos,
+				uint64_t count, uint32_t uflags, enum tw_mode mode)
+{
+	struct wrec *w = wrec_find(h, key);
+	struct file_ent *f = file_get(t, dev, ino, true);
+
+	if (w)		/* the last one never returned (its END was lost): give it up */
+		wrec_close(t, w, 0);
+	if (!f || !(w = wrec_new(t, f, hdr, pos, count, uflags, mode)))
+		return NULL;
+	w->open_in = h;
+	hkey_add(h, &w->k, key);
 	return w;
 }
 
@@ -1344,6 +1361,97 @@ static void on_dio_end(struct tracker *t, const struct tw_dio_end_ev *e)
 		write_returned(t, w, e->ret, e->h.ts_ns);
 }
 
+/* An instance made by stores, all still in the cache (no bio, no writeback seen). */
+static bool mmap_growable(const struct unit *u)
+{
+	return u->live && (u->flags & U_MMAP) && u->in_cached && !(u->flags & (U_WB | U_DISPLACED));
+}
+
+/*
+ * One grid unit's bytes [lo, hi) dirtied by a store. Instances the stores of this unit made
+ * before, still all in the cache, that touch them become one instance covering them all
+ * (stores come in any order: a memcpy may fault its pages from the last); else a new one.
+ */
+static void mmap_unit(struct tracker *t, struct file_ent *f, struct wrec *w, uint64_t off,
+		      uint64_t lo, uint64_t hi)
+{
+	struct uslot *s = slot_get(t, f, off, t->live_units < t->max_units);
+	struct unit *u, *next, *keep = NULL;
+	bool grew = true;
+
+	if (!s) {
+		t->c.untracked++;
+		f->st.c.untracked++;
+		return;
+	}
+	while (grew) {
+		grew = false;
+		for (u = s->oldest; u; u = next) {
+			next = u->next;
+			if (u == keep || !mmap_growable(u) || u->off > hi || lo > u->off + u->len)
+				continue;
+			lo = lo < u->off ? lo : u->off;
+			hi = hi > u->off + u->len ? hi : u->off + u->len;
+			grew = true;
+			if (!keep) {
+				keep = u;
+			} else {	/* absorbed: never judged, never counted */
+				unit_unlink(t, u);
+				u->live = false;
+				if (!u->refs)
+					unit_free(t, u);
+			}
+		}
+		if (keep) {
+			keep->off = lo;
+			keep->len = hi - lo;
+		}
+	}
+	if (keep) {
+		if (hi > f->clean_from)
+			f->clean_from = UINT64_MAX;
+		return;
+	}
+	u = unit_new(t, f, lo, hi - lo, w, U_MMAP);
+	if (!u) {
+		if (!s->oldest) {
+			htab_del(&t->slots, &s->hn);
+			free(s);
+		}
+		return;
+	}
+	u->slot = s;
+	list_append(&s->oldest, u);
+	cached_add(u);
+}
+
+/*
+ * A store through a shared mapping dirtied a clean folio (tw_mmap_ev): an mmap write, visible
+ * at once. Its units are the grid units holding the page stored to. Of each, the bytes that
+ * writeback will carry are the dirty folio's: the whole unit when the folio holds it, else
+ * the folio (units and folios are naturally aligned powers of two). The unit's other folios
+ * are clean: the device already holds their bytes, unless a store dirties them too (then the
+ * instance grows), or they were dirty already (stores to them were not seen).
+ */
+static void on_mmap_dirty(struct tracker *t, const struct tw_mmap_ev *e)
+{
+	uint64_t U = t->unit_size, flo = e->index << 12, fhi = flo + ((uint64_t)e->nr_pages << 12);
+	struct file_ent *f = file_get(t, e->dev, e->ino, true);
+	struct wrec *w;
+
+	if (!f || !(w = wrec_new(t, f, &e->h, flo, fhi - flo, 0, TW_M_MMAP)))
+		return;
+	w->t_visible = e->h.ts_ns;
+	f->st.bytes += fhi - flo;
+	t->write_bytes += fhi - flo;
+	for (uint64_t off = U ? e->pos / U * U : UINT64_MAX; off < e->pos + 4096; off += U) {
+		uint64_t lo = off > flo ? off : flo, hi = off + U < fhi ? off + U : fhi;
+
+		mmap_unit(t, f, w, off, lo, hi);
+	}
+	wrec_put(w);
+}
+
 static void on_cow(struct tracker *t, const struct tw_cow_ev *e)
 {
 	struct file_ent *f = file_get(t, e->dev, e->ino, false);
@@ -1522,6 +1630,7 @@ struct sync_scope {
 	const struct file_ent *f;
 	uint64_t t0;
 	uint32_t tid;
+	bool own;		/* msync: only the bios the thread queued inside it */
 };
 
 /* An issued bio of the file that the sync waited for: queued before it, or by it. */
@@ -1531,8 +1640,9 @@ static bool bio_synced(const struct hnode *n, const void *ctx)
 	const struct sync_scope *sc = ctx;
 
 	/* fsync waits for page writeback, not for direct writes in flight (aio) */
-	/* fsync waits for page writeback, not for direct writes in flight (aio) */
 	if (!b->rq_id || b->dio || !(b->ts < sc->t0 || b->tid == sc->tid))
+		return false;
+	if (sc->own && !(b->tid == sc->tid && b->ts >= sc->t0))
 		return false;
 	for (uint32_t i = 0; i < b->np; i++)
 		if (b->p[i].u->f == sc->f && !(b->p[i].u->flags & U_DIRECT))
@@ -1541,14 +1651,16 @@ static bool bio_synced(const struct hnode *n, const void *ctx)
 }
 
 /*
- * fsync/fdatasync returned 0 (tw_sync_ev): every bio of the file it waited for has ended.
+ * fsync/fdatasync returned 0 (tw_sync_ev): every bio of the file it waited for has ended;
+ * msync (TW_SYNC_MSYNC) waited only for those it queued itself, for its range.
  * One still open lost its completion record (a completion no program ran for); it is
  * inferred now, with the return as the upper bound of its device time.
  */
 static void on_sync_end(struct tracker *t, const struct tw_sync_ev *e)
 {
 	struct file_ent *f = file_get(t, e->dev, e->ino, false);
-	struct sync_scope sc = { .f = f, .t0 = e->t0, .tid = e->h.tid };
+	struct sync_scope sc = { .f = f, .t0 = e->t0, .tid = e->h.tid,
+				 .own = e->flags & TW_SYNC_MSYNC };
 	struct hnode **v;
 	size_t nr;
 
@@ -1655,8 +1767,14 @@ static void on_rq_issue(struct tracker *t, const struct tw_rq_ev *e)
 		hkey_add(&t->rqs, &r->k, e->rq);
 		r->completed = true;
 	}
-	if (!r->completed && r->sector != e->sector)	/* reused before its completion came */
+	if (!r->completed && r->sector != e->sector) {	/* reused before its completion came */
 		rq_infer_done(t, r, e->h.ts_ns);
+		/* the bio itself was on that request: its bytes are done, its record gone */
+		if (!(b = bio_get(t, e->bio))) {
+			t->join.unknown_bio++;
+			return;
+		}
+	}
 	if (r->completed) {	/* a new request in a reused struct request */
 		r->id = ++t->next_id;
 		r->sector = e->sector;
@@ -2292,6 +2410,15 @@ static bool record_valid(struct tracker *t, const void *rec)
 		return range_ok(e->off, e->len, TW_MAX_FOLIO) && e->index <= TW_MAX_LOFF >> 12 &&
 		       e->nr_pages <= TW_MAX_FOLIO >> 12;
 	}
+	case TW_EV_MMAP_DIRTY: {
+		const struct tw_mmap_ev *e = rec;
+		uint64_t lo = e->index << 12;
+
+		return e->nr_pages && e->nr_pages <= TW_MAX_FOLIO >> 12 &&
+		       e->index <= TW_MAX_LOFF >> 12 &&
+		       range_ok(lo, (uint64_t)e->nr_pages << 12, TW_MAX_FOLIO) && !(e->pos & 4095) &&
+		       e->pos >= lo && e->pos - lo < (uint64_t)e->nr_pages << 12;
+	}
 	case TW_EV_WAIT_BEGIN: {
 		const struct tw_wait_begin_ev *e = rec;
 
@@ -2356,6 +2483,7 @@ int tracker__feed(struct tracker *t, const void *rec, size_t len)
 	case TW_EV_SYNC_END: on_sync_end(t, rec); break;
 	case TW_EV_AIO_END: on_aio_end(t, rec); break;
 	case TW_EV_URING_END: on_uring_end(t, rec); break;
+	case TW_EV_MMAP_DIRTY: on_mmap_dirty(t, rec); break;
 	}
 	return 0;
 }

@@ -41,6 +41,7 @@ enum tw_mode {
 	TW_M_ATOMIC_DIRECT,
 	TW_M_ATOMIC_BUFFERED,
 	TW_M_WRITETHROUGH,
+	TW_M_MMAP,		/* a store through a shared mapping (no syscall): tw_mmap_ev */
 	TW_M_NR,
 };
 

@@ -137,7 +137,7 @@ bad=
 for c in 'd["units"]["whole"] = str(d["units"]["whole"])' \
 	'd["units"]["torn"] = 0' \
 	'del d["lost"]["total"]' \
-	'd["modes"]["mmap"] = d["modes"]["direct"]' \
+	'd["modes"]["readonly"] = d["modes"]["direct"]' \
 	'd["modes"]["buffered"]["hist"]["device"].append({"lo": 3, "hi": 8, "count": 1})'; do
 	jsonschema_run "$TMPD/live.json" "$c" >/dev/null 2>&1
 	[ $? -eq 3 ] || bad="$bad [$c]"

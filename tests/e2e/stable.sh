@@ -76,10 +76,13 @@ xfs_io -c 'sync_range -b 0 $((8192 * K))' '$f'
 	wait $twpid
 	check "$FS stable_writes=0: workload exit status" 0 $?
 	# K units under writeback: M+M2 changed in flight. Then K units rewritten and synced:
-	# whole. The writes of single pages are misaligned and make no unit.
+	# whole. The writes of single pages are misaligned and make no unit. Each mmap store
+	# dirtied its page again: a new mmap unit (of that 4 KiB folio), superseded by the
+	# rewrite before any writeback.
 	expect "stable_writes=0" "$TMPD/s0.json" stable.modified=$((M + M2)) \
 		units.modified=$((M + M2)) units.whole=$((2 * K - M - M2)) \
-		units.total=$((2 * K)) stable.waits=0 stable.devices.0.stable_writes=0
+		units.total=$((2 * K + M2)) units.superseded=$M2 modes.mmap.writes=$M2 \
+		modes.mmap.units=$M2 stable.waits=0 stable.devices.0.stable_writes=0
 	check "$FS stable_writes=0: the mmap stores named their pages" "$M2" \
 		"$(python3 -c "import json;print(sum(1 for m in json.load(open('$TMPD/s0.json'))['stable']['modifications'] if m['mmap'] and m['range_known']))")"
 	check "$FS stable_writes=0: only the traced file" "$((M + M2))" \
@@ -116,7 +119,10 @@ wait \$pids
 	"$TW" --unit 8k --json "$TMPD/s1.json" -- bash -c "$wl" >"$TMPD/s1.txt" 2>&1
 	check "$FS stable_writes=1: workload exit status (every writer blocked)" 0 $?
 	[ -n "${DEBUG:-}" ] && sed -n '/STABLE/,/LOST/p' "$TMPD/s1.txt" >&2
+	# The mmap stores dirtied their pages (then waited): new mmap units, whole by the
+	# last writer's fsync.
 	expect "stable_writes=1" "$TMPD/s1.json" stable.modified=0 units.modified=0 \
+		modes.mmap.writes=$M2 modes.mmap.units=$M2 units.pending=0 \
 		stable.waits_write=$M stable.waits_mmap=$M2 stable.waits=$((M + M2)) \
 		stable.devices.0.stable_writes=1
 	hold_release s1

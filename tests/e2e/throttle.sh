@@ -88,13 +88,15 @@ run_scenario() {	# NAME STABLE CHANGES AFTER
 }
 
 # Two 4 KiB pwrites and one mmap store, each into its own unit (units 0, 1, 2): three units
-# modified in flight, one whole.
+# modified in flight, one whole. The store dirtied unit 2's folio again: a new mmap unit,
+# whole once the file is synced after the release.
 run_scenario partial 0 "
 '$WRITER' -s 4k -n 2 -g $U -F '$TMPD/partial/table'
-'$WRITER' -m mmap -s 4k -n 1 -o $((2 * U)) -F '$TMPD/partial/table'" "" &&
-	expect "partial" "$TMPD/partial.json" units.total=$K units.modified=3 \
-		units.whole=$((K - 3)) units.superseded=0 units.pending=0 stable.modified=3 \
-		stable.modified_unit_unknown=0 &&
+'$WRITER' -m mmap -s 4k -n 1 -o $((2 * U)) -F '$TMPD/partial/table'" \
+	"sync '$TMPD/partial/table'" &&
+	expect "partial" "$TMPD/partial.json" units.total=$((K + 1)) units.modified=3 \
+		units.whole=$((K - 2)) modes.mmap.units=1 units.superseded=0 units.pending=0 \
+		stable.modified=3 stable.modified_unit_unknown=0 &&
 	check "$FS partial: writeback seen apart from its held bios (cache, queued samples)" \
 		"$K $K" "$(hist_counts "$TMPD/partial.json" cache queued)"
 

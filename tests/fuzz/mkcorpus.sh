@@ -26,7 +26,7 @@ for fs in ext4 xfs; do
 	rec misaligned -s 6k -n 3 -o 1k "$MNT/m"
 	rec unsynced -s 8k -n 4 -F "$MNT/u"
 	"$WRITER" -s 16k -n 2 "$MNT/mm" >/dev/null
-	rec mmap -m mmap -s 16k -n 2 "$MNT/mm"
+	rec mmap -m mmap -s 16k -n 2 -M 1 "$MNT/mm"
 	rec atomic -m atomic -s 4k -n 2 "$MNT/at" || true	# refused on a loop device: kept
 	set_sysfs "$QUEUE/max_sectors_kb" 4
 	rec split -s 8k -n 3 "$MNT/sp"

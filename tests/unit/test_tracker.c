@@ -949,6 +949,195 @@ static bool test_io_uring_eagain_retry_is_one_write(void)
 	return true;
 }
 
+/* ---- stores through a shared mapping (tw_mmap_ev) ---- */
+
+/* A traced thread's store at page pos dirtied the clean folio [index, index + pages). */
+static int mmap_dirty(uint32_t tid, uint64_t index, uint32_t pages, uint64_t pos, uint32_t flags)
+{
+	struct tw_mmap_ev e = { .h = HDR(TW_EV_MMAP_DIRTY, tid), .ino = INO, .dev = DEV,
+				.index = index, .nr_pages = pages, .pos = pos, .flags = flags };
+
+	e.h.size = sizeof(e);
+	e.h.ts_ns = ++ts;
+	return tracker__feed(T, &e, sizeof(e));
+}
+
+static bool test_mmap_store_makes_a_unit(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	mmap_dirty(1, 2, 2, 12 * K, 0);		/* folio [8k, 16k), the store at 12k */
+	one_request(0xa1, 0xb1, 8 * K, 8 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "whole");
+	ASSERT_EQ(tw_units_total(c), 1, "total");
+	ASSERT_EQ(S.modes[TW_M_MMAP].units, 1, "mmap units");
+	ASSERT_EQ(S.modes[TW_M_MMAP].writes, 1, "mmap writes");
+	ASSERT_EQ(S.modes[TW_M_BUFFERED].units, 0, "buffered units");
+	ASSERT_EQ(S.join.unmatched_bytes, 0, "unmatched");
+	ASSERT_STREQ(tw_mode_names[TW_M_MMAP], "mmap", "mode name");
+	return true;
+}
+
+/* A folio smaller than the unit: the unit's bytes are the folio's, the rest is clean. */
+static bool test_mmap_unit_of_a_small_folio(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	mmap_dirty(1, 1, 1, 4 * K, 0);
+	one_request(0xa1, 0xb1, 4 * K, 4 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "whole, of its 4 KiB");
+	ASSERT_EQ(c->verdict[TW_V_PENDING], 0, "the clean half waits for nothing");
+	/* the same, carried in two requests of 2 KiB: split */
+	start(8 * K, 100);
+	mmap_dirty(1, 1, 1, 4 * K, 0);
+	bio1(0xb1, 4 * K, 4 * K);
+	split(0xb2, 0xb1, 2 * K);
+	issue(0xa1, 0xb2, 2 * K);
+	done(0xa1, 0xb2, 2 * K);
+	issue(0xa2, 0xb1, 2 * K);
+	done(0xa2, 0xb1, 2 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_SPLIT], 1, "split");
+	ASSERT_EQ(tw_units_total(c), 1, "total");
+	return true;
+}
+
+/* Stores to neighbouring folios of a unit before any left the cache: one instance. */
+static bool test_mmap_stores_grow_one_instance(void)
+{
+	const struct tw_counts *c;
+
+	start(16 * K, 100);
+	mmap_dirty(1, 1, 1, 4 * K, 0);
+	mmap_dirty(1, 0, 1, 0, 0);		/* below it */
+	mmap_dirty(1, 2, 1, 8 * K, 0);		/* above it */
+	one_request(0xa1, 0xb1, 0, 12 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "whole");
+	ASSERT_EQ(tw_units_total(c), 1, "one unit");
+	ASSERT_EQ(S.modes[TW_M_MMAP].writes, 3, "three stores");
+	/* a memcpy that faults each 8 KiB from its last page (seen on the 6.1 guest) */
+	start(16 * K, 100);
+	mmap_dirty(1, 1, 1, 4 * K, 0);
+	mmap_dirty(1, 0, 1, 0, 0);
+	mmap_dirty(1, 3, 1, 12 * K, 0);		/* not touching [0, 8k) yet: a second instance */
+	mmap_dirty(1, 2, 1, 8 * K, 0);		/* joins both */
+	one_request(0xa1, 0xb1, 0, 16 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "whole, in any order");
+	ASSERT_EQ(tw_units_total(c), 1, "one unit, in any order");
+	/* once its bytes left the cache, a store to the unit's next folio is a new instance */
+	start(16 * K, 100);
+	mmap_dirty(1, 0, 1, 0, 0);
+	bio1(0xb1, 0, 4 * K);
+	mmap_dirty(1, 1, 1, 4 * K, 0);
+	issue(0xa1, 0xb1, 4 * K);
+	done(0xa1, 0xb1, 4 * K);
+	one_request(0xa2, 0xb2, 4 * K, 4 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 2, "two instances, each whole");
+	return true;
+}
+
+/* Units smaller than a page: every unit inside the page stored to, none elsewhere. */
+static bool test_mmap_units_smaller_than_a_page(void)
+{
+	const struct tw_counts *c;
+
+	start(1 * K, 100);
+	mmap_dirty(1, 0, 4, 8 * K, 0);		/* folio [0, 16k), the store at 8k */
+	one_request(0xa1, 0xb1, 0, 16 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 4, "the page's four units");
+	ASSERT_EQ(tw_units_total(c), 4, "total");
+	ASSERT_EQ(S.join.unmatched_bytes, 12 * K, "the folio's other pages");
+	/* no --unit: no units, the store still counts as a write */
+	start(0, 100);
+	mmap_dirty(1, 0, 1, 0, 0);
+	c = finish();
+	ASSERT_EQ(tw_units_total(c), 0, "no units");
+	ASSERT_EQ(S.modes[TW_M_MMAP].writes, 1, "one write");
+	return true;
+}
+
+/* A write of the whole unit before a partial mmap instance left the cache supersedes it. */
+static bool test_mmap_instance_superseded_by_a_write(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	mmap_dirty(1, 0, 1, 0, 0);
+	write_ok(0, 8 * K);
+	write_ok(64 * K, 8 * K);		/* the first write returned: settled */
+	one_request(0xa1, 0xb1, 0, 8 * K);
+	one_request(0xa2, 0xb2, 64 * K, 8 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_SUPERSEDED], 1, "the mmap instance");
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 2, "the writes' units");
+	ASSERT_EQ(S.modes[TW_M_MMAP].units, 1, "counted as mmap");
+	return true;
+}
+
+/* A store to a folio under writeback: the unit in flight is modified, the store a new unit. */
+static bool test_mmap_store_in_flight(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	write_ok(0, 8 * K);
+	bio1(0xb1, 0, 8 * K);
+	issue(0xa1, 0xb1, 8 * K);
+	modified(2, 0, 2, 4 * K, 4 * K, true);
+	mmap_dirty(2, 0, 2, 4 * K, TW_MMAP_WRITEBACK);
+	done(0xa1, 0xb1, 8 * K);
+	one_request(0xa2, 0xb2, 0, 8 * K);
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_MODIFIED], 1, "the unit in flight");
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "the store's unit, written back after");
+	ASSERT_EQ(S.modes[TW_M_MMAP].units, 1, "mmap units");
+	ASSERT_EQ(S.modes[TW_M_BUFFERED].units, 1, "buffered units");
+	return true;
+}
+
+static bool test_mmap_bad_records(void)
+{
+	start(8 * K, 100);
+	ASSERT_EQ(mmap_dirty(1, 0, 0, 0, 0), -22, "no pages");
+	ASSERT_EQ(mmap_dirty(1, 1, 1, 0, 0), -22, "store before the folio");
+	ASSERT_EQ(mmap_dirty(1, 1, 1, 8 * K, 0), -22, "store past the folio");
+	ASSERT_EQ(mmap_dirty(1, 1, 2, 6 * K, 0), -22, "store not on a page");
+	ASSERT_EQ(mmap_dirty(1, 0, (TW_MAX_FOLIO >> 12) + 1, 0, 0), -22, "folio too big");
+	ASSERT_EQ(mmap_dirty(1, TW_MAX_LOFF >> 12, 1, TW_MAX_LOFF, 0), -22, "past loff_t");
+	ASSERT_EQ(mmap_dirty(1, 1, 2, 8 * K, 0), 0, "a good one");
+	finish();
+	ASSERT_EQ(S.join.bad_records, 6, "bad records");
+	ASSERT_EQ(tw_units_total(&S.c), 1, "the good one's unit (pending)");
+	return true;
+}
+
+/* A bio issued again on its own request at another sector (fuzzer: a use after free). */
+static bool test_bio_reissued_on_its_reused_request(void)
+{
+	struct tw_rq_ev e = { .h = HDR(TW_EV_RQ_ISSUE, 0), .rq = 0xa1, .bio = 0xb1, .dev = DEV,
+			      .sector = 64, .bio_bytes = 8 * K };
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	write_ok(0, 8 * K);
+	bio1(0xb1, 0, 8 * K);
+	issue(0xa1, 0xb1, 8 * K);
+	e.h.size = sizeof(e);
+	feed(&e);
+	c = finish();
+	ASSERT_EQ(S.join.completions_inferred, 1, "its completion inferred");
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "whole");
+	return true;
+}
+
 static bool test_foreign_and_bad_records(void)
 {
 	struct tw_hdr junk = { .type = 99, .size = sizeof(junk) };
@@ -1560,6 +1749,39 @@ static bool test_fsync_infers_a_lost_completion(void)
 	return true;
 }
 
+/*
+ * msync waits only for the writeback of its range: of the file's bios in flight, only those
+ * its thread queued inside it are known ended. An fsync would have waited for both.
+ */
+static bool test_msync_infers_only_its_own_bios(void)
+{
+	for (int msync = 1; msync >= 0; msync--) {
+		struct tw_bio_ev b = { .h = HDR(TW_EV_BIO_QUEUE, 1), .bio = 0xb1, .dev = DEV,
+				       .opf = 1, .size = 8 * K, .nr_ext = 1 };
+		struct tw_sync_ev e = { .h = HDR(TW_EV_SYNC_END, 1), .ino = INO, .dev = DEV,
+					.flags = msync ? TW_SYNC_MSYNC : 0 };
+		const struct tw_counts *c;
+
+		start(8 * K, 100);
+		mmap_dirty(1, 0, 2, 0, 0);
+		mmap_dirty(1, 4, 2, 16 * K, 0);
+		bio1(0xb2, 16 * K, 8 * K);	/* the flusher's, before */
+		issue(0xa2, 0xb2, 8 * K);
+		e.t0 = ts + 1;
+		b.h.size = sizeof(b);
+		b.ext[0] = (struct tw_ext){ .ino = INO, .dev = DEV, .off = 0, .len = 8 * K };
+		feed(&b);			/* queued by the msync itself */
+		issue(0xa1, 0xb1, 8 * K);
+		e.h.size = sizeof(e);
+		feed(&e);
+		c = finish();
+		ASSERT_EQ(S.join.completions_inferred, msync ? 1 : 2, "inferred");
+		ASSERT_EQ(c->verdict[TW_V_WHOLE], msync ? 1 : 2, "whole");
+		ASSERT_EQ(c->verdict[TW_V_PENDING], msync ? 1 : 0, "pending");
+	}
+	return true;
+}
+
 static bool test_fsync_infers_only_what_it_waited_for(void)
 {
 	const struct tw_counts *c;
@@ -1769,6 +1991,7 @@ int main(void)
 	RUN(test_aio_buffered_batch);
 	RUN(test_fsync_infers_a_lost_completion);
 	RUN(test_fsync_infers_only_what_it_waited_for);
+	RUN(test_msync_infers_only_its_own_bios);
 	RUN(test_whole_two_units_one_request);
 	RUN(test_split_at_writeback);
 	RUN(test_merged_bios_are_whole);
@@ -1801,6 +2024,13 @@ int main(void)
 	RUN(test_dio_after_a_finished_sync_write_makes_units);
 	RUN(test_write_bytes_follow_the_return);
 	RUN(test_modified_in_flight);
+	RUN(test_mmap_store_makes_a_unit);
+	RUN(test_mmap_unit_of_a_small_folio);
+	RUN(test_mmap_stores_grow_one_instance);
+	RUN(test_mmap_units_smaller_than_a_page);
+	RUN(test_mmap_instance_superseded_by_a_write);
+	RUN(test_mmap_store_in_flight);
+	RUN(test_mmap_bad_records);
 	RUN(test_modified_without_io_marks_no_unit);
 	RUN(test_modified_page_unknown_claims_no_unit);
 	RUN(test_pass_then_modified);
@@ -1817,6 +2047,7 @@ int main(void)
 	RUN(test_modes_of_flags);
 	RUN(test_io_uring_eagain_retry_is_one_write);
 	RUN(test_foreign_and_bad_records);
+	RUN(test_bio_reissued_on_its_reused_request);
 	RUN(test_record_replay_round_trip);
 	RUN(test_replay_refuses_garbage);
 	RUN(test_json_has_the_documented_keys);

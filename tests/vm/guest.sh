@@ -5,7 +5,8 @@
 #
 #   guest.sh RESULTS_DIR SUITES     (comma-separated: modtp, cli, core-ext4, core-xfs,
 #                                    modes-ext4, modes-xfs, memkinds-ext4, memkinds-xfs,
-#                                    uring-ext4, uring-xfs, atomic-scsi)
+#                                    uring-ext4, uring-xfs, atomic-scsi,
+#                                    mmap-ext4, mmap-xfs)
 # RESULTS_DIR/kroot, written by vmtest.sh, names the unpacked kernel package (its modules).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -46,6 +47,8 @@ for s in $suites; do
 	memkinds-xfs) cmd=(env TW_MEMKINDS_MODES="direct aio" tests/e2e/memkinds.sh xfs) ;;
 	uring-ext4) cmd=(tests/e2e/uring.sh ext4) ;;
 	uring-xfs) cmd=(tests/e2e/uring.sh xfs) ;;
+	mmap-ext4) cmd=(tests/e2e/mmap.sh ext4) ;;
+	mmap-xfs) cmd=(tests/e2e/mmap.sh xfs) ;;
 	atomic-scsi) cmd=(tests/vm/scsi_atomic.sh) ;;
 	*) echo "not ok - unknown suite $s" >"$res/$s.out"; echo 1 >"$res/$s.rc"; continue ;;
 	esac
