@@ -8,12 +8,11 @@ cd "$(dirname "$0")/.."
 
 passed=0 failed=0 skipped=0
 
-run() {	# run NAME CMD...: count its result lines; a crash without them is a failure
-	local name=$1 out rc
-	shift
+# count NAME RC OUT: print a suite's output and count its result lines; a crash without
+# them is a failure.
+count() {
+	local name=$1 rc=$2 out=$3
 	echo "# $name"
-	out=$("$@" 2>&1)
-	rc=$?
 	printf '%s\n' "$out" | sed 's/^/  /'
 	local p f s
 	p=$(printf '%s\n' "$out" | grep -c '^ok - ')
@@ -26,10 +25,46 @@ run() {	# run NAME CMD...: count its result lines; a crash without them is a fai
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 }
 
+run() {	# run NAME CMD...: one suite, now
+	local name=$1 out rc
+	shift
+	out=$("$@" 2>&1)
+	rc=$?
+	count "$name" "$rc" "$out"
+}
+
+# The guests (qemu, TCG) take one CPU each for minutes and share nothing with the host's
+# suites (their own kernel, loop devices and BPF programs): they run one after the other
+# beside the host suites, and their results are counted at the end.
+BG=$(mktemp -d /tmp/tw-run.XXXXXX)
+trap 'rm -rf "$BG"' EXIT
+bg_start() {	# bg_start CMD...: run each "NAME|CMD ARGS" in turn, in the background
+	(
+		local i=0 spec
+		for spec in "$@"; do
+			i=$((i + 1))
+			# shellcheck disable=SC2086
+			${spec#*|} >"$BG/$i.out" 2>&1
+			echo $? >"$BG/$i.rc"
+			echo "${spec%%|*}" >"$BG/$i.name"
+		done
+	) &
+	BG_PID=$!
+}
+bg_collect() {
+	local i
+	wait "$BG_PID"
+	for i in $(ls "$BG" | sed -n 's/\.name$//p' | sort -n); do
+		count "$(cat "$BG/$i.name")" "$(cat "$BG/$i.rc")" "$(cat "$BG/$i.out")"
+	done
+}
+
 for t in build/tests/test_*; do
 	[ -x "$t" ] && run "unit: $(basename "$t")" "$t"
 done
 if [ "${1:-}" != "--unit-only" ]; then
+	# The same suites in guests running Debian's 6.1 and 6.12 kernels (qemu), meanwhile.
+	bg_start "vmtest 6.1|tests/vm/vmtest.sh 6.1" "vmtest 6.12|tests/vm/vmtest.sh 6.12"
 	run "fuzz" tests/fuzz/run.sh
 	run "cli" tests/e2e/cli.sh
 	run "bad input" tests/e2e/badinput.sh
@@ -53,9 +88,7 @@ if [ "${1:-}" != "--unit-only" ]; then
 		run "fio on $fs" tests/real/fio.sh "$fs"
 		run "stress on $fs" tests/real/stress.sh "$fs"
 	done
-	# The same CLI and core tests in guests running Debian's 6.1 and 6.12 kernels (qemu).
-	run "vmtest 6.1" tests/vm/vmtest.sh 6.1
-	run "vmtest 6.12" tests/vm/vmtest.sh 6.12
+	bg_collect
 fi
 
 echo "$passed passed, $failed failed, $skipped skipped"

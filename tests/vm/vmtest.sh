@@ -3,30 +3,31 @@
 # linux-image of that series with apt-get download (cached), build a busybox initramfs that
 # loads the modules the tests need, boot it under qemu (TCG, no KVM needed) with the host's
 # root shared read-only over virtio-9p, and run tests/vm/guest.sh there: a tp_btf program on
-# a module's tracepoint (build/vm/modtp), the CLI smoke test, core.sh, modes.sh and
-# memkinds.sh on ext4 and on XFS, unchanged, and RWF_ATOMIC on a scsi_debug disk with atomic-write limits
+# a module's tracepoint (build/vm/modtp), the CLI smoke test, core.sh, modes.sh, uring.sh
+# and mmap.sh on ext4 and on XFS and memkinds.sh on ext4, unchanged, and RWF_ATOMIC on a scsi_debug disk with atomic-write limits
 # (tests/vm/scsi_atomic.sh: it loads scsi_debug from the unpacked package, seen over 9p). Each result line comes back labelled with the guest's kernel, e.g.
 # "ok - [6.1.0-57-amd64] xfs buffered 8k fsync: lost.total".
 #
 #   tests/vm/vmtest.sh [SERIES...]      (default: 6.1 6.12; needs root)
 #
 # Environment: TW_VM_CACHE (default /var/cache/tornwatch-vmtest: .debs and unpacked
-# kernels), TW_VM_TIMEOUT (seconds per guest, default 1500), TW_VM_SUITES (what the guest
-# runs, default "modtp cli core-ext4 core-xfs modes-ext4 modes-xfs memkinds-ext4
-# atomic-scsi"; memkinds-xfs too if asked), TW_VM_MEM (MiB, default 2048),
+# kernels), TW_VM_TIMEOUT (seconds per guest, default 2400), TW_VM_SUITES (what the guest
+# runs, default "modtp cli core-ext4 core-xfs modes-ext4 modes-xfs memkinds-ext4 uring-ext4
+# uring-xfs mmap-ext4 mmap-xfs atomic-scsi"; memkinds-xfs too if asked), TW_VM_MEM (MiB, default 2048),
 # TW_VM_SMP (vCPUs, default 1), TW_VM_KEEP (a directory to keep each guest's console logs and
 # results).
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
 
 CACHE=${TW_VM_CACHE:-/var/cache/tornwatch-vmtest}
-# 1500: a guest of 280-320 s alone took over 600 s (core-ext4 399 s instead of 111) with two
-# other TCG guests and a busy loop on the 2-core machine; with modes and memkinds the guests
-# take 10-13 min under load; a hang still ends it, a soft lockup panics.
-TIMEOUT=${TW_VM_TIMEOUT:-1500}
+# 2400: a guest of 280-320 s alone took over 600 s (core-ext4 399 s instead of 111) with two
+# other TCG guests and a busy loop on the 2-core machine; with modes, memkinds, io_uring and
+# mmap a guest takes 12-15 min alone, and runs beside the host's suites in make test; a
+# hang still ends it, a soft lockup panics.
+TIMEOUT=${TW_VM_TIMEOUT:-2400}
 # memkinds-xfs is there to be asked for: the buffer's memory kind meets no filesystem code
 # (core-xfs runs direct and aio on XFS), and every suite costs minutes under TCG.
-SUITES=${TW_VM_SUITES:-modtp cli core-ext4 core-xfs modes-ext4 modes-xfs memkinds-ext4 uring-ext4 uring-xfs atomic-scsi}
+SUITES=${TW_VM_SUITES:-modtp cli core-ext4 core-xfs modes-ext4 modes-xfs memkinds-ext4 uring-ext4 uring-xfs mmap-ext4 mmap-xfs atomic-scsi}
 MEM=${TW_VM_MEM:-2048}
 # One vCPU by default: with two, TCG sometimes ran a CPU's stale copy of kernel text that
 # the other had just patched (tracepoint static keys toggled at attach and detach): an
