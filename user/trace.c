@@ -242,34 +242,22 @@ static void choose_syscall_hooks(struct tracer *tr)
 			"run for every syscall");
 }
 
-/* iomap's per-folio writeback tracepoint was iomap_writepage before 6.17. */
-static void choose_iomap_writeback(struct tracer *tr)
+/*
+ * A tracepoint the kernel renamed: the program for the name it has is loaded, the other
+ * not; -v (or neither name) says which.
+ */
+static void choose_renamed(struct tracer *tr, const char *what, struct bpf_program *now_prog,
+			   const char *now_tp, struct bpf_program *old_prog, const char *old_tp,
+			   const char *without)
 {
-	struct tornwatch_bpf *s = tr->skel;
-	bool now = tp_btf_exists(tr, "iomap_writeback_folio", NULL);
-	bool old = !now && tp_btf_exists(tr, "iomap_writepage", NULL);
+	bool now = tp_btf_exists(tr, now_tp, NULL);
+	bool old = !now && tp_btf_exists(tr, old_tp, NULL);
 
-	bpf_program__set_autoload(s->progs.tw_iomap_wb_folio, now);
-	bpf_program__set_autoload(s->progs.tw_iomap_writepage, old);
+	bpf_program__set_autoload(now_prog, now);
+	bpf_program__set_autoload(old_prog, old);
 	if (tr->cfg.verbose || (!now && !old))
-		fprintf(stderr, "tornwatch: iomap writeback: %s\n", now ?
-			"iomap_writeback_folio (tp_btf)" : old ? "iomap_writepage (tp_btf)" :
-			"no tracepoint; XFS writeback is seen from its bios only");
-}
-
-/* io_uring's submission tracepoint was io_uring_submit_sqe before 6.4. */
-static void choose_uring_submit(struct tracer *tr)
-{
-	struct tornwatch_bpf *s = tr->skel;
-	bool now = tp_btf_exists(tr, "io_uring_submit_req", NULL);
-	bool old = !now && tp_btf_exists(tr, "io_uring_submit_sqe", NULL);
-
-	bpf_program__set_autoload(s->progs.tw_uring_submit, now);
-	bpf_program__set_autoload(s->progs.tw_uring_submit_sqe, old);
-	if (tr->cfg.verbose || (!now && !old))
-		fprintf(stderr, "tornwatch: io_uring submission: %s\n", now ?
-			"io_uring_submit_req (tp_btf)" : old ? "io_uring_submit_sqe (tp_btf)" :
-			"no tracepoint; io_uring buffered writes are not followed");
+		fprintf(stderr, "tornwatch: %s: %s%s\n", what, now ? now_tp : old ? old_tp : without,
+			now || old ? " (tp_btf)" : "");
 }
 
 /*
@@ -331,8 +319,14 @@ int tracer__load(struct tracer *tr, char *err, size_t errlen)
 				ok ? "" : opt[i].without, "");
 	}
 	choose_direct(tr);
-	choose_iomap_writeback(tr);
-	choose_uring_submit(tr);
+	/* iomap's per-folio writeback tracepoint was iomap_writepage before 6.17 */
+	choose_renamed(tr, "iomap writeback", s->progs.tw_iomap_wb_folio, "iomap_writeback_folio",
+		       s->progs.tw_iomap_writepage, "iomap_writepage",
+		       "no tracepoint; XFS writeback is seen from its bios only");
+	/* io_uring's submission tracepoint was io_uring_submit_sqe before 6.4 */
+	choose_renamed(tr, "io_uring submission", s->progs.tw_uring_submit, "io_uring_submit_req",
+		       s->progs.tw_uring_submit_sqe, "io_uring_submit_sqe",
+		       "no tracepoint; io_uring writes are not followed");
 	err_load = tornwatch_bpf__load(s);
 	if (err_load) {
 		snprintf(err, errlen, "cannot load the BPF programs (%s); run with -v for the "
