@@ -18,7 +18,7 @@
  *                 uring (buffered through io_uring: tests/writer_uring.c, -d, -U)
  *     -d DEPTH    uring: writes submitted with one io_uring_enter (default 1)
  *     -U OPTS     uring: vec, fixedbuf, fixedfile, sqpoll, skip, cq=N, dsync, atomic,
- *                 short=N (see tests/writer_uring.c)
+ *                 short=N, direct (see tests/writer_uring.c)
  *     -s SIZE     bytes per write (default 8192)
  *     -n COUNT    number of writes (default 1)
  *     -o OFFSET   offset of the first write (default 0)
@@ -418,6 +418,8 @@ int main(int argc, char **argv)
 				"-R, -y N\n");
 			return 2;
 		}
+		if (uring_opts && strstr(uring_opts, "direct"))
+			flags |= O_DIRECT;
 	} else if (!strcmp(mode, "mmap"))
 		flags = (flags & ~O_WRONLY) | O_RDWR;	/* a shared writable mapping needs both */
 	else if (strcmp(mode, "buffered")) {

@@ -17,6 +17,7 @@
  *   atomic     RWF_ATOMIC on every write (buffered: refused); prints "refused N"
  *   short=N    RLIMIT_FSIZE at N bytes: the write across N is short, later ones fail;
  *              prints "short N" and "refused N"
+ *   direct     the file opened O_DIRECT (tests/writer.c): direct writes through io_uring
  *
  * -d DEPTH writes are submitted with one io_uring_enter (default 1).
  */
@@ -76,6 +77,8 @@ static struct uopts parse_uopts(const char *s)
 			o.dsync = 1;
 		else if (!strcmp(tok, "atomic"))
 			o.atomic = 1;
+		else if (!strcmp(tok, "direct"))
+			;	/* the open's O_DIRECT: tests/writer.c */
 		else if (!strncmp(tok, "cq=", 3))
 			o.cq = strtoul(tok + 3, NULL, 10);
 		else if (!strncmp(tok, "short=", 6))

@@ -4,8 +4,8 @@
 # write to an io-wq worker, XFS tries it inline with IOCB_NOWAIT and retries in a worker
 # after -EAGAIN: one write either way), with registered buffers and file, the submission
 # thread (SQPOLL), CQEs skipped on success, a CQ ring that overflows, RWF_DSYNC, RWF_ATOMIC
-# (refused: buffered), and a short write (RLIMIT_FSIZE). Exact counts from what the writer
-# did: 16 KiB writes, unit 8 KiB.
+# (refused: buffered), a short write (RLIMIT_FSIZE), and direct writes. Exact counts from
+# what the writer did: 16 KiB writes, unit 8 KiB.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
 FS=${1:?usage: uring.sh ext4|xfs}
@@ -67,6 +67,12 @@ uring overflow -n 32 -d 2 -U cq=4
 check "$FS io_uring CQ overflow: the writer saw its CQ ring overflow" 1 "$(said overflow cq_overflow)"
 expect "io_uring CQ overflow" "$TMPD/overflow.json" writes=32 units.total=64 units.whole=64 \
 	units.pending=0 modes.buffered.incomplete=0
+
+# Direct: followed from the kiocb (iomap_dio_rw_begin), or on 6.1 from the request, its
+# bios placed by iomap_iter.
+uring direct -n 8 -d 4 -U direct
+expect "io_uring direct" "$TMPD/direct.json" writes=8 units.total=16 units.whole=16 \
+	units.pending=0 modes.direct.writes=8 modes.direct.units=16 modes.buffered.writes=0
 
 uring dsync -n 8 -U dsync
 expect "io_uring RWF_DSYNC" "$TMPD/dsync.json" writes=8 units.total=16 units.whole=16 \
