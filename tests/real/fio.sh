@@ -192,23 +192,20 @@ if [ "$(cat /proc/sys/kernel/io_uring_disabled 2>/dev/null || echo 0)" = 2 ]; th
 	skip "fio $FS io_uring: kernel.io_uring_disabled is 2"
 	uring=0
 fi
-# libaio buffered: io_submit runs the writes itself, a batch of up to IODEPTH iocbs a call
-for depth in 1 32; do
-	for bs in 8k 16k; do
-		for sync in none end_fsync fsync; do
-			fio_job libaio "$bs" buffered "$sync" "$depth"
-		done
-	done
-done
-# io_uring buffered: ext4 hands every write to an io-wq worker, XFS tries it inline first
-if [ $uring = 1 ]; then
+# Buffered, iodepth 1 and 32. libaio: io_submit runs the writes itself, a batch of up to
+# IODEPTH iocbs a call. io_uring: ext4 hands every write to an io-wq worker, XFS tries it
+# inline first.
+for engine in libaio io_uring; do
+	[ "$engine" = io_uring ] && [ $uring = 0 ] && continue
 	for depth in 1 32; do
 		for bs in 8k 16k; do
 			for sync in none end_fsync fsync; do
-				fio_job io_uring "$bs" buffered "$sync" "$depth"
+				fio_job "$engine" "$bs" buffered "$sync" "$depth"
 			done
 		done
 	done
+done
+if [ $uring = 1 ]; then
 	# fio's end_fsync does not reach a registered file (the data stays dirty at exit, seen
 	# in /proc/meminfo): no end_fsync job with registerfiles.
 	fio_job io_uring 16k buffered end_fsync 32 sqpoll
