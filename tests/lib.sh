@@ -57,6 +57,19 @@ need_root() {
 	fi
 }
 
+# need_tracefs: bpftrace's tracepoint: probes look their events up in tracefs, which a fresh
+# machine (no systemd) may not have mounted. Mounted at its standard place if absent, and left
+# there: suites run in parallel, and one must not unmount it under another's bpftrace.
+need_tracefs() {
+	[ -d /sys/kernel/tracing/events ] && return 0
+	if mount -t tracefs tracefs /sys/kernel/tracing; then
+		echo "# mounted tracefs at /sys/kernel/tracing (bpftrace needs it)"
+	else
+		notok "cannot mount tracefs at /sys/kernel/tracing: bpftrace's tracepoints need it"
+		return 1
+	fi
+}
+
 # mkfs_loop FS NAME: a fresh filesystem on its own loop device, mounted at $TMPD/NAME.
 # Sets LOOP (e.g. /dev/loop3), QUEUE (its sysfs queue dir) and MNT.
 mkfs_loop() {

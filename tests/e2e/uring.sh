@@ -57,6 +57,7 @@ expect "io_uring plain" "$TMPD/plain.json" writes=8 units.total=16 units.whole=1
 # write all the same.
 rm -f "$MNT"/u*
 "$WRITER" -s 16k -n 8 "$MNT/u" || notok "$FS io_uring retry: the first, untraced writer failed"
+need_tracefs
 bpftrace -q -e 'tracepoint:io_uring:io_uring_queue_async_work /comm == "writer"/ { @punted = count(); }' \
 	-c "$TW --json $TMPD/retry.json --unit 8k -- $WRITER -m uring -s 16k -n 8 -d 4 $MNT/u" \
 	>"$TMPD/retry.bt" 2>&1
