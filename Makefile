@@ -94,9 +94,9 @@ $(TW_BIN): $(PURE_OBJS) $(LIVE_OBJS)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # The ground-truth writer used by tests, the demo and the benchmark.
-$(OUT)/writer: tests/writer.c tests/writer_uring.c tests/writer.h | $(OUT)
+$(OUT)/writer: tests/writer.c tests/writer_uring.c tests/writer_stamp.c tests/writer.h | $(OUT)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) tests/writer.c tests/writer_uring.c -o $@
+	$(Q)$(CC) $(CFLAGS) tests/writer.c tests/writer_uring.c tests/writer_stamp.c -lz -o $@
 
 $(OUT)/tests/%: tests/unit/%.c $(PURE_OBJS) | $(OUT)/tests
 	$(call msg,CC,$@)
