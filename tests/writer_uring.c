@@ -154,6 +154,7 @@ static int op_supported(struct ring *r, unsigned op)
 	return ok;
 }
 
+/* The next free SQE, zeroed; the kernel sees it only once sqe_queue() publishes it. */
 static struct io_uring_sqe *sqe_get(struct ring *r)
 {
 	unsigned tail = *r->sq_tail;
@@ -166,8 +167,16 @@ static struct io_uring_sqe *sqe_get(struct ring *r)
 	sqe = &r->sqes[tail & *r->sq_mask];
 	memset(sqe, 0, sizeof(*sqe));
 	r->sq_array[tail & *r->sq_mask] = tail & *r->sq_mask;
-	__atomic_store_n(r->sq_tail, tail + 1, __ATOMIC_RELEASE);
 	return sqe;
+}
+
+/*
+ * Publish the SQE sqe_get() gave, once filled: with SQPOLL the kernel thread may take an SQE
+ * as soon as the tail moves past it.
+ */
+static void sqe_queue(struct ring *r)
+{
+	__atomic_store_n(r->sq_tail, *r->sq_tail + 1, __ATOMIC_RELEASE);
 }
 
 static int enter(struct ring *r, unsigned submit, unsigned wait, unsigned flags)
@@ -316,12 +325,14 @@ void uring_writes(int fd, char *buf, uint64_t size, uint64_t count, uint64_t off
 			sqe->rw_flags = (o.dsync ? RWF_DSYNC : 0) | (o.atomic ? RWF_ATOMIC : 0);
 			sqe->flags = (o.fixedfile ? IOSQE_FIXED_FILE : 0) |
 				     (o.skip ? IOSQE_CQE_SKIP_SUCCESS | IOSQE_IO_LINK : 0);
+			sqe_queue(&r);
 		}
 		if (o.skip) {	/* runs after the chain of writes: its CQE is the batch's */
 			struct io_uring_sqe *sqe = sqe_get(&r);
 
 			sqe->opcode = IORING_OP_NOP;
 			sqe->user_data = ~0ULL;
+			sqe_queue(&r);
 			n++;
 		}
 		submit(&r, n, &o);
