@@ -325,6 +325,8 @@ def main():
     if a.summary:
         with open(a.summary, "w") as f:
             json.dump(summary, f, indent=1)
+    print(f"# cuts.py: base image {summary['base_seconds']} s, {summary['seconds']} s in all",
+          file=sys.stderr)
     for model, m in summary["models"].items():
         print(f"# cuts.py: {model}-atomic: {m['cuts']} cuts, {m['images']} images "
               f"({m['repaired']} mounted only once repaired, {m['mount_failures']} not at "

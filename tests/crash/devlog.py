@@ -8,6 +8,7 @@ after T never happened. Any other write received by T is volatile: absent, prese
 present in part.
 
     python3 devlog.py replay LOG DATA OUT [--upto LINES]   rebuild the device (sparse)
+    python3 devlog.py verify LOG DATA BACKING               the log replayed == BACKING
     python3 devlog.py check-mark LOG --mark LINES           every change before LINES durable
 """
 import argparse
@@ -182,6 +183,40 @@ def replay(log, data, out, upto=None):
         os.close(fd)
 
 
+def data_extents(fd, size):
+    """(start, end) of the ranges SEEK_DATA finds: outside them the file reads as zeros."""
+    out, off = [], 0
+    while off < size:
+        try:
+            start = os.lseek(fd, off, os.SEEK_DATA)
+        except OSError:
+            break	# ENXIO: a hole to the end
+        end = os.lseek(fd, start, os.SEEK_HOLE)
+        out.append((start, end))
+        off = end
+    return out
+
+
+def first_difference(a, b):
+    """The first offset where files a and b differ (None: the same), reading only where
+    either has data."""
+    fa, fb = os.open(a, os.O_RDONLY), os.open(b, os.O_RDONLY)
+    try:
+        size = os.fstat(fa).st_size
+        if os.fstat(fb).st_size != size:
+            return min(size, os.fstat(fb).st_size)
+        for start, end in sorted(data_extents(fa, size) + data_extents(fb, size)):
+            for off in range(start, end, 1 << 20):
+                n = min(1 << 20, end - off)
+                x, y = os.pread(fa, n, off), os.pread(fb, n, off)
+                if x != y:
+                    return off + next(i for i in range(n) if x[i:i + 1] != y[i:i + 1])
+        return None
+    finally:
+        os.close(fa)
+        os.close(fb)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -191,6 +226,11 @@ def main():
     r.add_argument("data")
     r.add_argument("out")
     r.add_argument("--upto", type=int, help="only the log's first UPTO lines")
+    v = sub.add_parser("verify", help="the log replayed gives the backing file")
+    v.add_argument("log")
+    v.add_argument("data")
+    v.add_argument("backing")
+    v.add_argument("--workdir", default="/dev/shm")
     m = sub.add_parser("check-mark", help="every change before the mark is durable")
     m.add_argument("log")
     m.add_argument("--mark", type=int, required=True)
@@ -201,6 +241,21 @@ def main():
             data = Data(a.data)
             replay(log, data, a.out, a.upto)
             data.close()
+            return 0
+        if a.cmd == "verify":
+            out = os.path.join(a.workdir, f"devlog-verify.{os.getpid()}")
+            try:
+                replay(log, Data(a.data), out)
+                diff = first_difference(out, a.backing)
+            finally:
+                if os.path.exists(out):
+                    os.unlink(out)
+            if diff is not None:
+                print(f"devlog: the log replayed differs from {a.backing} at byte {diff}",
+                      file=sys.stderr)
+                return 1
+            print(f"# devlog: {len(log.changes())} changes replayed: {a.backing} byte for "
+                  f"byte", file=sys.stderr)
             return 0
         bad = log.not_durable_before(a.mark)
         for op in bad[:10]:
