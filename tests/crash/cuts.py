@@ -353,7 +353,7 @@ def run_model(model, a, seed, changes, flushes, data, base, scratch, mounter, ou
             build(base, scratch, changes, keep, data)
             buf, err, repair = mounter.read(scratch)
             os.unlink(scratch)
-            if repair:
+            if repair and buf is not None:	# mounted only after fsck
                 m["repaired"] += 1
                 if len(m["repairs"]) < 5:
                     m["repairs"].append(repair)
