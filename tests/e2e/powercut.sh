@@ -182,6 +182,30 @@ scenario() {
 	echo "# $label: $(since "$t0") s in all, $(since "$start") s for the cuts and checks"
 }
 
+# log_failure_fails_write: a write whose bytes cannot be logged (the data file is /dev/full)
+# fails with EIO, and fusehold says why, rather than going unlogged.
+log_failure_fails_write() {
+	local fuse=$TMPD/full.fuse pid i err
+	mkdir -p "$fuse"
+	"$FUSEHOLD" -f --size 1M --backing "$TMPD/full.backing" --log "$TMPD/full.log" \
+		--log-data /dev/full "$fuse" 2>"$TMPD/full.err" &
+	pid=$!
+	LATE_MOUNTS=("$fuse" "${LATE_MOUNTS[@]}")
+	for i in $(seq 250); do
+		grep -q max_write "$TMPD/full.log" 2>/dev/null && break
+		sleep 0.02
+	done
+	err=$(dd if=/dev/zero of="$fuse/disk" bs=4k count=1 conv=notrunc 2>&1 >/dev/null)
+	check "a write whose log append fails: EIO" "Input/output error" \
+		"$(echo "$err" | grep -o 'Input/output error' | head -n 1)"
+	check "a write whose log append fails: no W line" 0 "$(grep -c '^W' "$TMPD/full.log")"
+	check "a write whose log append fails: fusehold says why" 1 \
+		"$(grep -c 'cannot append 4096 bytes to the log data file /dev/full' "$TMPD/full.err")"
+	umount "$fuse"
+	wait "$pid"
+}
+
+log_failure_fails_write
 # POWERCUT_ONLY="buffered:4 direct:" picks scenarios (MODE:MAX_SECTORS_KB)
 for sc in ${POWERCUT_ONLY:-buffered: buffered:4 direct: direct:4}; do
 	mode=${sc%%:*} kb=${sc#*:}
