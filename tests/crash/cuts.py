@@ -27,11 +27,13 @@ The summary (--summary, and a line on stderr) counts cuts, images, torn units, s
 tests/crash/check.py compares them with tornwatch's events.
 """
 import argparse
+import concurrent.futures
 import ctypes
 import errno
 import fcntl
 import json
 import os
+import queue
 import random
 import shutil
 import subprocess
@@ -250,6 +252,41 @@ def classify(buf, roff, unit):
     return units, torn
 
 
+class Worker:
+    """One image at a time: its own scratch file, mount point, loop device, data handle."""
+
+    def __init__(self, n, work, a):
+        self.a = a
+        self.scratch = os.path.join(work, f"cut{n}.img")
+        mnt = os.path.join(work, f"mnt{n}")
+        os.makedirs(mnt, exist_ok=True)
+        self.mounter = Mounter(a.fs, mnt, a.file, a.offset, a.length)
+        self.data = devlog.Data(a.data)
+
+    def image(self, base, changes, keep):
+        """What one image holds: mounted (repaired), and its units, or the error."""
+        a = self.a
+        build(base, self.scratch, changes, keep, self.data)
+        try:
+            buf, err, repair = self.mounter.read(self.scratch)
+        finally:
+            os.unlink(self.scratch)
+        if buf is None:
+            r = {"mounted": False, "error": err}
+        elif len(buf) != a.length:
+            r = {"mounted": True, "error": f"read {len(buf)} of {a.length}"}
+        else:
+            units, torn = classify(buf, a.offset, a.unit)
+            r = {"mounted": True, "units": units, "torn": torn}
+        if repair:
+            r["repaired"] = repair
+        return r
+
+    def close(self):
+        self.mounter.release()
+        self.data.close()
+
+
 def build(base, scratch, changes, keep, data):
     sparse_copy(base, scratch)
     fd = os.open(scratch, os.O_RDWR)
@@ -278,6 +315,7 @@ def parse_args():
                     help="at most this many after-write cuts per model")
     ap.add_argument("--seed", type=int, help="default: drawn, and printed")
     ap.add_argument("--workdir", help="images go here (default: a directory in /dev/shm)")
+    ap.add_argument("--jobs", type=int, default=2, help="images mounted at once (default 2)")
     ap.add_argument("--out", required=True, help="JSON lines, one per cut")
     ap.add_argument("--summary", help="the totals as JSON")
     a = ap.parse_args()
@@ -302,22 +340,23 @@ def main():
         return 1
     work = a.workdir or tempfile.mkdtemp(prefix="tw-cuts.", dir="/dev/shm")
     os.makedirs(work, exist_ok=True)
-    base, scratch, mnt = (os.path.join(work, n) for n in ("base.img", "cut.img", "mnt"))
-    os.makedirs(mnt, exist_ok=True)
+    base = os.path.join(work, "base.img")
     data = devlog.Data(a.data)
-    mounter = Mounter(a.fs, mnt, a.file, a.offset, a.length)
+    workers = []
     summary = {"seed": seed, "changes": len(changes), "flushes": len(flushes), "models": {}}
     t_start = time.monotonic()
     try:
         devlog.replay(log, data, base, a.mark)
         summary["base_seconds"] = round(time.monotonic() - t_start, 3)
+        workers = [Worker(n, work, a) for n in range(max(1, a.jobs))]
         with open(a.out, "w") as out:
             models = ["request", "sector"] if a.model == "both" else [a.model]
             for model in models:
-                summary["models"][model] = run_model(model, a, seed, changes, flushes, data,
-                                                     base, scratch, mounter, out)
+                summary["models"][model] = run_model(model, a, seed, changes, flushes, base,
+                                                     workers, out)
     finally:
-        mounter.release()
+        for w in workers:
+            w.close()
         data.close()
         if not a.workdir:
             shutil.rmtree(work, ignore_errors=True)
@@ -336,37 +375,45 @@ def main():
     return 0
 
 
-def run_model(model, a, seed, changes, flushes, data, base, scratch, mounter, out):
+def mount_all(images, base, changes, workers):
+    """{key: result} for each distinct image, len(workers) at a time."""
+    idle = queue.Queue()
+    for w in workers:
+        idle.put(w)
+
+    def one(keep):
+        w = idle.get()
+        try:
+            return w.image(base, changes, keep)
+        finally:
+            idle.put(w)
+
+    with concurrent.futures.ThreadPoolExecutor(len(workers)) as ex:
+        futures = {key: ex.submit(one, keep) for key, keep in images.items()}
+        return {key: f.result() for key, f in futures.items()}
+
+
+def run_model(model, a, seed, changes, flushes, base, workers, out):
     rng = random.Random(f"{seed}-{model}")
     plan = Planner(changes, flushes, model, rng)
     cuts = list(plan.flush_cuts()) + list(plan.write_cuts(a.write_cuts)) + \
         list(plan.random_cuts(a.random))
-    images, results = {}, {}
     m = {"cuts": len(cuts), "images": 0, "mount_failures": 0, "repaired": 0, "repairs": [],
-         "torn_units": 0,
-         "cuts_with_torn": 0, "by_kind": {}}
+         "torn_units": 0, "cuts_with_torn": 0, "by_kind": {}}
     t0 = time.monotonic()
+    images = {}	# key: the changes kept, the first cut's
+    for _, _, keep in cuts:
+        images.setdefault(image_key(keep), keep)
+    results = mount_all(images, base, changes, workers)
+    ids = {key: n for n, key in enumerate(images)}
+    for r in results.values():
+        m["mount_failures"] += not r["mounted"]
+        if r.get("repaired") and r["mounted"]:	# mounted only after fsck
+            m["repaired"] += 1
+            if len(m["repairs"]) < 5:
+                m["repairs"].append(r["repaired"])
     for kind, t, keep in cuts:
         key = image_key(keep)
-        if key not in images:
-            images[key] = len(images)
-            build(base, scratch, changes, keep, data)
-            buf, err, repair = mounter.read(scratch)
-            os.unlink(scratch)
-            if repair and buf is not None:	# mounted only after fsck
-                m["repaired"] += 1
-                if len(m["repairs"]) < 5:
-                    m["repairs"].append(repair)
-            if buf is None:
-                results[key] = {"mounted": False, "error": err}
-                m["mount_failures"] += 1
-            elif len(buf) != a.length:
-                results[key] = {"mounted": True, "error": f"read {len(buf)} of {a.length}"}
-            else:
-                units, torn = classify(buf, a.offset, a.unit)
-                results[key] = {"mounted": True, "units": units, "torn": torn}
-            if repair:
-                results[key]["repaired"] = repair
         r = results[key]
         torn = len(r.get("torn", []))
         m["torn_units"] += torn
@@ -374,8 +421,7 @@ def run_model(model, a, seed, changes, flushes, data, base, scratch, mounter, ou
         k = m["by_kind"].setdefault(kind, {"cuts": 0, "torn_units": 0})
         k["cuts"] += 1
         k["torn_units"] += torn
-        rec = {"model": model, "kind": kind, "t_ns": t, "image": images[key],
-               "kept": len(keep)}
+        rec = {"model": model, "kind": kind, "t_ns": t, "image": ids[key], "kept": len(keep)}
         rec.update(r)
         out.write(json.dumps(rec) + "\n")
     m["images"] = len(images)

@@ -54,22 +54,29 @@ bpftrace_start() {
 	return 1
 }
 
-# requests_match NAME MARK: the write requests issued after the mark's flush replied, as
-# (offset, length), against the log's writes received after it: prints "N M DIFF".
+# requests_match NAME MARK: the write, discard and write-zeroes requests issued after the
+# mark's flush replied, as (kind, offset, length), against the log's W and Z lines received
+# after it: prints "ISSUED LOGGED DIFFERING".
 requests_match() {
 	python3 - "$TMPD/$1.rq" "$CRASH_LOG" "$2" <<'PY'
 import collections, sys
 rq, log, mark = sys.argv[1], sys.argv[2], int(sys.argv[3])
 lines = open(log).read().splitlines()
 t0 = int(lines[mark - 1].split()[3])	# the mark's flush: its reply
-logged = collections.Counter((int(f[4]), int(f[5])) for f in (l.split() for l in lines[mark:])
-                             if f[0] == "W" and int(f[2]) > t0)
+logged = collections.Counter((f[0], int(f[4]), int(f[5])) for f in (l.split() for l in lines[mark:])
+                             if f[0] in "WZ" and int(f[2]) > t0)
 issued = collections.Counter()
 for l in open(rq):
-    f = l.split()
-    if len(f) == 4 and f[0].isdigit() and int(f[0]) > t0 and "W" in f[1] and int(f[3]):
-        issued[(int(f[2]) * 512, int(f[3]) * 512)] += 1
-print(sum(issued.values()), sum(logged.values()), sum(((issued - logged) + (logged - issued)).values()))
+    f = l.split()	# ns rwbs sector nr_sector; rwbs: D discard, WZ write-zeroes, W write
+    if len(f) != 4 or not f[0].isdigit() or int(f[0]) <= t0 or not int(f[3]):
+        continue
+    kind = "Z" if "D" in f[1] or "Z" in f[1] else "W" if "W" in f[1] else None
+    if kind:
+        issued[(kind, int(f[2]) * 512, int(f[3]) * 512)] += 1
+differ = (issued - logged) + (logged - issued)
+print(sum(issued.values()), sum(logged.values()), sum(differ.values()))
+for k in list(differ)[:5]:
+    print("differs:", k, "issued", issued[k], "logged", logged[k], file=sys.stderr)
 PY
 }
 
@@ -120,12 +127,11 @@ since() {
 # scenario NAME MODE MAX_SECTORS_KB("" for crash_setup's): one device, one workload, its cuts.
 scenario() {
 	local name=$1 mode=$2 kb=$3 label f mark start rc nrq t0 s
-	label="$FS $mode ${kb:+max_sectors_kb $kb}"
-	label=${label% }
-	[ -n "$kb" ] || label="$label default queue"
+	label="$FS $mode max_sectors_kb ${kb:-(largest)}"
 	t0=$(date +%s.%N)
 	crash_setup "$FS" "$name" dio "$kb" || { notok "$label: crash device setup"; return; }
-	echo "# $label: loop $LOOP max_sectors_kb $(cat "$QUEUE/max_sectors_kb")"
+	label="$FS $mode max_sectors_kb $(cat "$QUEUE/max_sectors_kb")"
+	echo "# $label: loop $LOOP"
 	f=$MNT/table
 	# The units exist, stamped version 0, durable before the mark (untraced).
 	"$WRITER" -V -P -s $SIZE -R $RANGE -n 0 "$f" || { notok "$label: preallocation"; return; }
@@ -149,7 +155,8 @@ scenario() {
 	if [ $BPF = 1 ]; then
 		kill -INT "$BT_PID"
 		wait "$BT_PID" 2>/dev/null
-		read -r nrq s rc < <(requests_match "$name" "$mark")
+		read -r nrq s rc < <(requests_match "$name" "$mark" 2>"$TMPD/$name.differ")
+		sed 's/^/# /' "$TMPD/$name.differ"
 		echo "# $label: $nrq write requests issued after the mark, $s FUSE writes logged"
 		check "$label: each write request is one logged FUSE write (same offsets, lengths)" \
 			"0 differ" "$rc differ"
