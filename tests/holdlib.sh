@@ -142,16 +142,18 @@ crash_setup() {
 	fi
 }
 
-# crash_mark NAME: sync until the log's last line is a flush (nothing written after the
-# last flush), then print the mark: the number of log lines up to that flush (a background
-# write logged meanwhile falls after the mark). cuts.py checks that every change before the
-# mark is durable.
+# crash_mark NAME: sync until every change the log holds up to its last flush is durable
+# (a write still in flight when that flush arrived is not: sync again), then print the mark:
+# the number of log lines up to that flush (a background write logged meanwhile falls after
+# the mark). cuts.py checks it again.
 crash_mark() {
-	local i log=$TMPD/$1.log
+	local i mark log=$TMPD/$1.log
 	for i in $(seq 20); do
 		sync
-		[ "$(tail -n 1 "$log" | cut -c1)" = F ] && break
+		mark=$(grep -n '^F ' "$log" | tail -n 1 | cut -d: -f1)
+		[ -n "$mark" ] && python3 "$TOP/tests/crash/devlog.py" check-mark "$log" \
+			--mark "$mark" 2>/dev/null && break
 		sleep 0.05
 	done
-	grep -n '^F ' "$log" | tail -n 1 | cut -d: -f1
+	echo "$mark"
 }

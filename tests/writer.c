@@ -443,7 +443,8 @@ int main(int argc, char **argv)
 		case 'V': stamped = 1; break;
 		default:
 			fprintf(stderr, "usage: writer [-m mode] [-B mem] [-s size] [-n count] [-o off] "
-				"[-g stride] [-R range] [-r] [-y N] [-M N] [-F] [-w path] [-t] [-P] [-V] FILE\n");
+				"[-g stride] [-R range] [-r] [-y N] [-M N] [-F] [-w path] [-t] [-P] "
+				"[-V] FILE\n");
 			return 2;
 		}
 	}

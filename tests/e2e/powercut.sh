@@ -19,7 +19,8 @@
 # recall and precision when the events allow it.
 #
 # POWERCUT_RANDOM, POWERCUT_WRITE_CUTS: cuts per model (default 150 and 100); POWERCUT_SEED
-# replays a run's cuts (the seed is printed); NO_BPF=1: neither tornwatch nor bpftrace (the
+# replays a run's cuts (the seed is printed); POWERCUT_LOOP=buffered puts the loop in buffered
+# mode (where one request is not one FUSE write: the check goes red); NO_BPF=1: neither tornwatch nor bpftrace (the
 # device and the images only, for machines where BPF is busy).
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
@@ -28,6 +29,9 @@ set -uo pipefail
 FS=${1:?usage: powercut.sh ext4|xfs}
 need_root "powercut $FS"
 CRASH="$TOP/tests/crash"
+# The interpreter itself: a version manager's shim (pyenv) costs seconds per start, and this
+# test starts python about six times per scenario.
+PY=$(python3 -c 'import sys; print(sys.executable)')
 SIZE=8192 RANGE=$((32 * 8192)) COUNT=96 SYNC_EVERY=8
 RANDOM_CUTS=${POWERCUT_RANDOM:-150} WRITE_CUTS=${POWERCUT_WRITE_CUTS:-100}
 BPF=1
@@ -58,7 +62,7 @@ bpftrace_start() {
 # mark's flush replied, as (kind, offset, length), against the log's W and Z lines received
 # after it: prints "ISSUED LOGGED DIFFERING".
 requests_match() {
-	python3 - "$TMPD/$1.rq" "$CRASH_LOG" "$2" <<'PY'
+	"$PY" - "$TMPD/$1.rq" "$CRASH_LOG" "$2" <<'PY'
 import collections, sys
 rq, log, mark = sys.argv[1], sys.argv[2], int(sys.argv[3])
 lines = open(log).read().splitlines()
@@ -82,7 +86,7 @@ PY
 
 # has_exposure_keys EVENTS: tornwatch's events carry the per-unit times check.py needs.
 has_exposure_keys() {
-	python3 - "$1" <<'PY'
+	"$PY" - "$1" <<'PY'
 import json, sys
 keys = ("write_ns", "persisted_ns", "exposed_from_ns", "exposed_until_ns")
 ev = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
@@ -96,7 +100,7 @@ PY
 # occur under each model where they can: request-atomic, only where a unit is more than one
 # request (max_sectors_kb 4).
 report_cuts() {
-	python3 - "$@" <<'PY'
+	"$PY" - "$@" <<'PY'
 import json, sys
 summary, label, kb = sys.argv[1], sys.argv[2], sys.argv[3]
 s = json.load(open(summary))
@@ -129,7 +133,8 @@ scenario() {
 	local name=$1 mode=$2 kb=$3 label f mark start rc nrq t0 s
 	label="$FS $mode max_sectors_kb ${kb:-(largest)}"
 	t0=$(date +%s.%N)
-	crash_setup "$FS" "$name" dio "$kb" || { notok "$label: crash device setup"; return; }
+	crash_setup "$FS" "$name" "${POWERCUT_LOOP:-dio}" "$kb" ||
+		{ notok "$label: crash device setup"; return; }
 	label="$FS $mode max_sectors_kb $(cat "$QUEUE/max_sectors_kb")"
 	echo "# $label: loop $LOOP"
 	f=$MNT/table
@@ -165,11 +170,11 @@ scenario() {
 		skip "$label: 1 request = 1 FUSE write: NO_BPF"
 	fi
 	# The log holds every change: replayed from zeros, it gives the backing file.
-	python3 "$CRASH/devlog.py" verify "$CRASH_LOG" "$CRASH_DATA" "$TMPD/$name.backing" 2>&1 |
+	"$PY" "$CRASH/devlog.py" verify "$CRASH_LOG" "$CRASH_DATA" "$TMPD/$name.backing" 2>&1 |
 		sed 's/^/# /'
 	check "$label: the log replayed gives the backing file byte for byte" 0 "${PIPESTATUS[0]}"
 	start=$(date +%s.%N)
-	python3 "$CRASH/cuts.py" --log "$CRASH_LOG" --data "$CRASH_DATA" --mark "$mark" --fs "$FS" \
+	"$PY" "$CRASH/cuts.py" --log "$CRASH_LOG" --data "$CRASH_DATA" --mark "$mark" --fs "$FS" \
 		--file table --length $RANGE --unit $SIZE --random "$RANDOM_CUTS" \
 		--write-cuts "$WRITE_CUTS" ${POWERCUT_SEED:+--seed "$POWERCUT_SEED"} \
 		--out "$TMPD/$name.cuts.jsonl" --summary "$TMPD/$name.summary.json" 2>&1 |
@@ -179,7 +184,7 @@ scenario() {
 	if [ $BPF = 0 ]; then
 		skip "$label: tornwatch against the cuts: NO_BPF"
 	elif has_exposure_keys "$TMPD/$name.events"; then
-		python3 "$CRASH/check.py" --events "$TMPD/$name.events" \
+		"$PY" "$CRASH/check.py" --events "$TMPD/$name.events" \
 			--cuts "$TMPD/$name.cuts.jsonl" --path /table --size $SIZE --range $RANGE \
 			--count $COUNT --label "$label"
 	else
