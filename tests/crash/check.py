@@ -155,7 +155,7 @@ def main():
     for model, t in sorted(tallies.items()):
         lab = f"{a.label}: {model}-atomic"
         print(f"# {lab}: {t.cuts} cuts, {t.torn} torn units, {t.flagged} of them flagged "
-              f"exposed by tornwatch")
+              f"exposed by the events")
         report(lab, "every sector read back is a stamp", t.unstamped, f"{t.units} units")
         report(lab, "recall: every torn unit was exposed at its cut", t.recall,
                f"{t.flagged} of {t.torn}")

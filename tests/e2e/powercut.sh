@@ -15,8 +15,9 @@
 # largest request that is one FUSE write) and at max_sectors_kb 4 (an 8 KiB unit is two
 # requests). Asserted: the device log is complete (replaying it gives the backing file
 # byte for byte), one block request is one logged FUSE write (bpftrace on block_rq_issue),
-# every image mounts, torn units occur under each model where they can, and check.py's
-# recall and precision when the events allow it.
+# every image mounts, torn units occur under each model where they can, check.py passes on
+# events made from the device log itself (tests/crash/oracle.py: what a perfect tracer would
+# say), and check.py's recall and precision for tornwatch when its events allow it.
 #
 # POWERCUT_RANDOM, POWERCUT_WRITE_CUTS: cuts per model (default 150 and 100); POWERCUT_SEED
 # replays a run's cuts (the seed is printed); POWERCUT_LOOP=buffered puts the loop in buffered
@@ -181,6 +182,13 @@ scenario() {
 		sed 's/^/# /'
 	check "$label: cuts.py exit status" 0 "${PIPESTATUS[0]}"
 	[ -s "$TMPD/$name.summary.json" ] && report_cuts "$TMPD/$name.summary.json" "$label" "$kb"
+	# The machinery against the ground truth: events as a perfect tracer would give them,
+	# from the device log (tests/crash/oracle.py), must pass check.py on these cuts.
+	"$PY" "$CRASH/oracle.py" --log "$CRASH_LOG" --data "$CRASH_DATA" --mark "$mark" \
+		--path "$f" --size $SIZE --range $RANGE --count $COUNT >"$TMPD/$name.oracle"
+	check "$label: oracle.py exit status" 0 $?
+	"$PY" "$CRASH/check.py" --events "$TMPD/$name.oracle" --cuts "$TMPD/$name.cuts.jsonl" \
+		--path /table --size $SIZE --range $RANGE --count $COUNT --label "$label: oracle"
 	if [ $BPF = 0 ]; then
 		skip "$label: tornwatch against the cuts: NO_BPF"
 	elif has_exposure_keys "$TMPD/$name.events"; then
