@@ -52,6 +52,7 @@
 #define POLL_NS (2 * 1000 * 1000)	/* how often a held request looks at the hold file */
 #define MAX_THREADS 64
 #define LOG_MAX_WRITE (128 << 10)	/* with --log: a FUSE write carries at most this */
+#define LOG_MAX_BACKGROUND 64		/* with --log: async requests in flight at once */
 
 struct hold {
 	const char *backing;
@@ -321,7 +322,12 @@ static int hold_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 	return ret;
 }
 
-/* With --log: a known max_write (a block request of at most that is one FUSE write), noted. */
+/*
+ * With --log: a known max_write (a block request of at most that is one FUSE write), and
+ * room for LOG_MAX_BACKGROUND asynchronous requests at once (the kernel's default, 12, keeps
+ * the loop's later direct-I/O writes queued in the kernel while the first ones are held),
+ * both noted.
+ */
 static void *hold_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	struct hold *h = hold_of_ctx();
@@ -329,7 +335,9 @@ static void *hold_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	if (h->log) {
 		if (conn->max_write > LOG_MAX_WRITE)
 			conn->max_write = LOG_MAX_WRITE;
-		devlog__note(h->log, "max_write %u", conn->max_write);
+		conn->max_background = LOG_MAX_BACKGROUND;
+		devlog__note(h->log, "max_write %u max_background %u", conn->max_write,
+			     conn->max_background);
 	}
 	return h;
 }

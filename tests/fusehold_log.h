@@ -7,7 +7,7 @@
  *
  * Lines (times: CLOCK_MONOTONIC ns, the clock of bpf_ktime_get_ns):
  *   # fusehold-log 1 size SIZE            first line
- *   # max_write BYTES max_pages PAGES     once FUSE is initialised
+ *   # max_write BYTES max_background N    once FUSE is initialised
  *   W SEQ RECV_NS REPLY_NS OFF LEN DATA_OFF CRC32   a write; its bytes at DATA_OFF of --log-data
  *   F SEQ RECV_NS REPLY_NS                a fsync (the loop driver's REQ_OP_FLUSH)
  *   Z SEQ RECV_NS REPLY_NS OFF LEN MODE   a fallocate (discard, write-zeroes); MODE in hex

@@ -125,7 +125,7 @@ crash_setup() {
 	HOLD_FUSE_ARGS=()
 	[ $rc -eq 0 ] || return 1
 	CRASH_LOG=$TMPD/$name.log CRASH_DATA=$TMPD/$name.data
-	max_write=$(sed -n 's/^# max_write \([0-9]*\)$/\1/p' "$CRASH_LOG")
+	max_write=$(sed -n 's/^# max_write \([0-9]*\) .*$/\1/p' "$CRASH_LOG")
 	if [ -z "$max_write" ]; then
 		echo "crash_setup: $CRASH_LOG notes no max_write" >&2
 		return 1

@@ -13,7 +13,8 @@
 #
 # Scenarios: buffered and direct writers; the loop queue as crash_setup leaves it (the
 # largest request that is one FUSE write) and at max_sectors_kb 4 (an 8 KiB unit is two
-# requests). Asserted: the device log is complete (replaying it gives the backing file
+# requests); and buffered at 4 with the device holding writes now and then (fusehold's hold
+# file, 100 ms on, 20 ms off), so that many requests are in flight at the cuts. Asserted: the device log is complete (replaying it gives the backing file
 # byte for byte), one block request is one logged FUSE write (bpftrace on block_rq_issue),
 # every image mounts, torn units occur under each model where they can, check.py passes on
 # events made from the device log itself (tests/crash/oracle.py: what a perfect tracer would
@@ -129,14 +130,26 @@ since() {
 	awk -v t0="$1" -v t1="$(date +%s.%N)" 'BEGIN { printf "%.1f", t1 - t0 }'
 }
 
-# scenario NAME MODE MAX_SECTORS_KB("" for crash_setup's): one device, one workload, its cuts.
+# hold_toggle NAME: until $TMPD/NAME.done exists, hold the device's writes 100 ms, let them
+# go 20 ms: the writes that arrive meanwhile stay in flight, many at once.
+hold_toggle() {
+	while [ ! -e "$TMPD/$1.done" ]; do
+		touch "$TMPD/$1.hold"
+		sleep 0.1
+		rm -f "$TMPD/$1.hold"
+		sleep 0.02
+	done
+}
+
+# scenario NAME MODE MAX_SECTORS_KB("" for crash_setup's) [held]: one device, one workload,
+# its cuts. held: the device holds writes now and then (hold_toggle) while the writer runs.
 scenario() {
-	local name=$1 mode=$2 kb=$3 label f mark start rc nrq t0 s
-	label="$FS $mode max_sectors_kb ${kb:-(largest)}"
+	local name=$1 mode=$2 kb=$3 held=${4:-} label f mark start rc nrq t0 s toggler
+	label="$FS $mode max_sectors_kb ${kb:-(largest)}${held:+ held}"
 	t0=$(date +%s.%N)
 	crash_setup "$FS" "$name" "${POWERCUT_LOOP:-dio}" "$kb" ||
 		{ notok "$label: crash device setup"; return; }
-	label="$FS $mode max_sectors_kb $(cat "$QUEUE/max_sectors_kb")"
+	label="$FS $mode max_sectors_kb $(cat "$QUEUE/max_sectors_kb")${held:+ held}"
 	echo "# $label: loop $LOOP"
 	f=$MNT/table
 	# The units exist, stamped version 0, durable before the mark (untraced).
@@ -148,6 +161,11 @@ scenario() {
 	# COUNT stamped writes of SIZE at random units of RANGE (each unit about 3 times),
 	# fdatasync every SYNC_EVERY: the flushes that make them durable.
 	local wargs=(-V -m "$mode" -s $SIZE -R $RANGE -n $COUNT -y $SYNC_EVERY "$f")
+	if [ -n "$held" ]; then
+		hold_toggle "$name" &
+		toggler=$!
+		KILLS+=("$toggler")
+	fi
 	if [ $BPF = 1 ]; then
 		"$TW" --json "$TMPD/$name.json" --events=all --unit $SIZE -- "$WRITER" "${wargs[@]}" \
 			>"$TMPD/$name.events" 2>"$TMPD/$name.tw.err"
@@ -157,6 +175,13 @@ scenario() {
 		rc=$?
 	fi
 	check "$label: workload exit status" 0 $rc
+	if [ -n "$held" ]; then
+		touch "$TMPD/$name.done"
+		wait "$toggler"
+		hold_release "$name"
+		echo "# $label: $(awk '$1 == "W" && $4 - $3 > 20000000' "$CRASH_LOG" | wc -l) of" \
+			"$(grep -c '^W' "$CRASH_LOG") writes in flight more than 20 ms (held)"
+	fi
 	umount "$MNT" || { notok "$label: umount"; return; }
 	if [ $BPF = 1 ]; then
 		kill -INT "$BT_PID"
@@ -226,9 +251,9 @@ log_failure_fails_write() {
 }
 
 log_failure_fails_write
-# POWERCUT_ONLY="buffered:4 direct:" picks scenarios (MODE:MAX_SECTORS_KB)
-for sc in ${POWERCUT_ONLY:-buffered: buffered:4 direct: direct:4}; do
-	mode=${sc%%:*} kb=${sc#*:}
-	scenario "$FS${mode:0:1}$kb" "$mode" "$kb"
+# POWERCUT_ONLY="buffered:4 direct:" picks scenarios (MODE:MAX_SECTORS_KB[:held])
+for sc in ${POWERCUT_ONLY:-buffered: buffered:4 direct: direct:4 buffered:4:held}; do
+	IFS=: read -r mode kb held <<<"$sc"
+	scenario "$FS${mode:0:1}$kb${held:0:1}" "$mode" "$kb" "$held"
 done
 [ $BPF = 1 ] && check_no_leftover_bpf "powercut $FS"
