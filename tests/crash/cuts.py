@@ -18,7 +18,9 @@ present, or present in 512-byte sectors). Cuts, per model:
           first half of sectors present (sector)
   random  --random cuts: a time drawn inside a random change's volatile window, then each
           volatile change kept or not (sector: in part) at random; --seed replays them
-Cuts that keep exactly the same changes share one image (mounted once).
+Cuts that keep exactly the same changes share one image (mounted once); --jobs images are
+mounted at once (the output does not depend on it). An image that does not mount is
+repaired (e2fsck -fy, xfs_repair) and mounted again; both are counted.
 
 Output (--out): a JSON line per cut: model, kind, cut time t_ns (CLOCK_MONOTONIC), image,
 mounted, and per unit (file offset, as a string) the versions its sectors carry in order of
