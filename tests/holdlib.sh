@@ -110,12 +110,15 @@ hold_wait_blocked() {
 # the log) less one page, since a request that does not start on a page boundary takes one
 # page more than its size, and FUSE counts max_pages (max_write / 4 KiB) too.
 #
-# The loop does direct I/O (dio, the default): it hands the whole request to FUSE as one
-# write_iter, which FUSE (no writeback cache: write-through) sends as one FUSE_WRITE of up to
-# max_write bytes. In buffered mode the loop writes a request one page segment at a time
-# (lo_write_simple: a vfs write per bvec), so a 16 KiB request reaches FUSE as four writes:
-# the device would log pieces that no power cut could tear apart. Sets LOOP, QUEUE, MNT as
-# hold_setup does; CRASH_LOG and CRASH_DATA.
+# The loop does direct I/O (dio, the default): it hands each request to FUSE as one
+# asynchronous write_iter, which FUSE (no writeback cache: write-through) sends as one
+# FUSE_WRITE of up to max_write bytes (and max_pages pages), many requests in flight at once
+# as on a real queue. Measured on 6.18 (powercut.sh with POWERCUT_LOOP=buffered): the
+# buffered loop gives one FUSE write per request too, but handles one request at a time
+# (3-4 writes held in flight where dio had 26) and puts FUSE's page cache in between; loops
+# that still write a request one page segment at a time (lo_write_simple, older kernels)
+# would log pieces no power cut could tear apart. Above the limit, a 256 KiB request was two
+# FUSE writes (seen). Sets LOOP, QUEUE, MNT as hold_setup does; CRASH_LOG and CRASH_DATA.
 crash_setup() {
 	local fs=$1 name=$2 mode=${3:-dio} kb=${4:-} max_write limit cur
 
