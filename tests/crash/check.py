@@ -19,6 +19,12 @@ For each cut at time T, per device model, it asserts:
              at or before T (persisted_ns <= T)
 and prints "ok - ..." / "not ok - ..." lines (the first offenders named), with the counts:
 torn units and how many of them tornwatch had flagged.
+
+With --oracle (tests/crash/oracle.py's events, from the device log), it also asserts that
+each version's verdict is the device's: whole when every device write that carried it
+carried all of it, split when it took more than one, superseded when none carried it.
+--verdicts-only does that alone, and needs only the keys tornwatch has always had (path,
+off, len, verdict, time).
 """
 import argparse
 import json
@@ -31,26 +37,47 @@ import stamps  # noqa: E402
 
 ONE_REQUEST = {"whole", "atomic", "cow-atomic"}
 NEVER_TORN = {"atomic", "cow-atomic"}
-KEYS = ("path", "off", "len", "verdict", "write_ns", "persisted_ns", "exposed_from_ns",
-        "exposed_until_ns")
+BASE_KEYS = ("path", "off", "len", "verdict")
+KEYS = BASE_KEYS + ("write_ns", "persisted_ns", "exposed_from_ns", "exposed_until_ns")
+# tornwatch's verdicts, as the device log can tell them
+AS_DEVICE = {"whole": "whole", "atomic": "whole", "split": "split", "superseded": "superseded"}
 
 
-def load_events(path, suffix):
-    """The events of the writer's file, by unit offset, in write order."""
+def load_events(path, suffix, keys=KEYS):
+    """The events of the writer's file, by unit offset, in write order (write_ns, else the
+    event's time)."""
     by_off = defaultdict(list)
     with open(path) as f:
         for n, line in enumerate(f):
             if not line.startswith("{"):
                 continue
             e = json.loads(line)
-            missing = [k for k in KEYS if k not in e]
+            missing = [k for k in keys if k not in e]
             if missing:
                 raise ValueError(f"{path}:{n + 1}: no {', '.join(missing)}")
             if e["path"].endswith(suffix):
                 by_off[e["off"]].append(e)
     for evs in by_off.values():
-        evs.sort(key=lambda e: (e["write_ns"] is None, e["write_ns"] or 0))
+        evs.sort(key=lambda e: (e.get("write_ns") is None, e.get("write_ns") or 0,
+                                e.get("time", 0)))
     return by_off
+
+
+def verdicts_against(by_off, oracle):
+    """(agreeing count, disagreements) of tornwatch's verdicts against the device log's."""
+    agree, bad = defaultdict(int), []
+    for off in sorted(set(by_off) | set(oracle)):
+        tw, dev = by_off.get(off, []), oracle.get(off, [])
+        if len(tw) != len(dev):
+            bad.append(f"unit {off}: {len(tw)} events, {len(dev)} versions on the device")
+            continue
+        for e, d in zip(tw, dev):
+            if AS_DEVICE.get(e["verdict"], e["verdict"]) == d["verdict"]:
+                agree[d["verdict"]] += 1
+            else:
+                bad.append(f"unit {off} version {d['write_ns']}: tornwatch {e['verdict']}, "
+                           f"device {d['verdict']}")
+    return agree, bad
 
 
 def match_versions(by_off, planned):
@@ -127,7 +154,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--events", required=True, help="tornwatch --events=all NDJSON")
-    ap.add_argument("--cuts", required=True, help="cuts.py --out")
+    ap.add_argument("--cuts", help="cuts.py --out")
+    ap.add_argument("--oracle", help="oracle.py's events: compare the verdicts")
+    ap.add_argument("--verdicts-only", action="store_true",
+                    help="only the verdicts against --oracle (no per-unit times needed)")
     ap.add_argument("--path", required=True, help="the writer's file: a suffix of its path")
     ap.add_argument("--size", type=int, required=True, help="writer -s (bytes)")
     ap.add_argument("--count", type=int, required=True, help="writer -n")
@@ -137,11 +167,23 @@ def main():
                     help="the device's power-fail atomic size (default 512)")
     ap.add_argument("--label", default="check", help="prefix of the result lines")
     a = ap.parse_args()
+    if (a.verdicts_only and not a.oracle) or (not a.verdicts_only and not a.cuts):
+        ap.error("give --cuts, or --verdicts-only with --oracle")
     try:
-        by_off = load_events(a.events, a.path)
+        by_off = load_events(a.events, a.path, BASE_KEYS if a.verdicts_only else KEYS)
+        oracle = load_events(a.oracle, "", KEYS) if a.oracle else None
     except (OSError, ValueError) as e:
         print(f"not ok - {a.label}: events: {e}")
         return 1
+    failed = False
+    if oracle is not None:
+        agree, bad = verdicts_against(by_off, oracle)
+        report(a.label, "tornwatch's verdicts are the device log's", bad,
+               f"{sum(agree.values())} versions: " +
+               ", ".join(f"{k} {v}" for k, v in sorted(agree.items())))
+        failed = bool(bad)
+    if a.verdicts_only:
+        return 1 if failed else 0
     planned = stamps.planned_offsets(a.count, a.size, a.offset, 0, a.range)
     ev, versions_at, mismatched = match_versions(by_off, planned)
     report(a.label, "every write of the writer is one event", mismatched,
@@ -165,7 +207,7 @@ def main():
                f"0 of {t.torn}")
         report(lab, "lost: no unit older than its persisted version", t.lost,
                f"0 of {t.units}")
-    return 0 if not mismatched and all(
+    return 0 if not failed and not mismatched and all(
         not (t.recall or t.precision or t.lost or t.unstamped) for t in tallies.values()) else 1
 
 

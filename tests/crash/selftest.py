@@ -30,6 +30,9 @@ def check(name, expected, got):
         print(f"not ok - {name}: expected {expected!r}, got {got!r}")
 
 
+check_ = check	# check.py, imported in test_verdicts, shadows the name there
+
+
 def write(name, text):
     path = os.path.join(TMP, name)
     with open(path, "w") as f:
@@ -185,7 +188,30 @@ def test_check():
     check("check.py: events without the new keys are refused", 1, rc)
 
 
+def test_verdicts():
+    import check
+    tw = {0: [{"verdict": "split", "time": 2}, {"verdict": "whole", "time": 1}],
+          1024: [{"verdict": "superseded", "time": 3}]}
+    dev = {0: [{"verdict": "whole", "write_ns": 1}, {"verdict": "split", "write_ns": 2}],
+           1024: [{"verdict": "superseded", "write_ns": 3}]}
+    for evs in tw.values():
+        evs.sort(key=lambda e: e["time"])
+    agree, bad = check.verdicts_against(tw, dev)
+    check_("verdicts: paired in write order, all agree", ({"whole": 1, "split": 1,
+                                                          "superseded": 1}, []),
+           (dict(agree), bad))
+    tw[0][1]["verdict"] = "whole"
+    agree, bad = check.verdicts_against(tw, dev)
+    check_("verdicts: a whole unit the device got in two writes disagrees",
+           ["unit 0 version 2: tornwatch whole, device split"], bad)
+    tw[0][1]["verdict"] = "split"
+    agree, bad = check.verdicts_against({0: tw[0]}, dev)
+    check_("verdicts: a version without its event disagrees",
+           ["unit 1024: 0 events, 1 versions on the device"], bad)
+
+
 def main():
+    test_verdicts()
     test_durability()
     test_planner()
     test_stamps()

@@ -21,9 +21,10 @@
 # say), and check.py's recall and precision for tornwatch when its events allow it.
 #
 # POWERCUT_RANDOM, POWERCUT_WRITE_CUTS: cuts per model (default 150 and 100); POWERCUT_SEED
-# replays a run's cuts (the seed is printed); POWERCUT_LOOP=buffered puts the loop in buffered
-# mode (where one request is not one FUSE write: the check goes red); NO_BPF=1: neither tornwatch nor bpftrace (the
-# device and the images only, for machines where BPF is busy).
+# replays a run's cuts (the seed is printed); POWERCUT_LOOP=buffered puts the loop in
+# buffered mode; POWERCUT_KEEP=DIR keeps each scenario's log, events, cuts and summary;
+# NO_BPF=1: neither tornwatch nor bpftrace (the device and the images only, for machines
+# where BPF is busy).
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../holdlib.sh"
@@ -216,7 +217,13 @@ scenario() {
 		--path /table --size $SIZE --range $RANGE --count $COUNT --label "$label: oracle"
 	if [ $BPF = 0 ]; then
 		skip "$label: tornwatch against the cuts: NO_BPF"
-	elif has_exposure_keys "$TMPD/$name.events"; then
+		return
+	fi
+	# whole = one device write, split = more, superseded = none: tornwatch against the log.
+	"$PY" "$CRASH/check.py" --events "$TMPD/$name.events" --oracle "$TMPD/$name.oracle" \
+		--verdicts-only --path /table --size $SIZE --range $RANGE --count $COUNT \
+		--label "$label"
+	if has_exposure_keys "$TMPD/$name.events"; then
 		"$PY" "$CRASH/check.py" --events "$TMPD/$name.events" \
 			--cuts "$TMPD/$name.cuts.jsonl" --path /table --size $SIZE --range $RANGE \
 			--count $COUNT --label "$label"
@@ -225,6 +232,10 @@ scenario() {
 			"check.py (recall, precision, lost) not run"
 	fi
 	echo "# $label: $(since "$t0") s in all, $(since "$start") s for the cuts and checks"
+	if [ -n "${POWERCUT_KEEP:-}" ]; then
+		mkdir -p "$POWERCUT_KEEP" && cp "$TMPD/$name".{log,data,cuts.jsonl,summary.json,oracle} \
+			"$POWERCUT_KEEP/" && { [ $BPF = 0 ] || cp "$TMPD/$name".{events,json} "$POWERCUT_KEEP/"; }
+	fi
 }
 
 # log_failure_fails_write: a write whose bytes cannot be logged (the data file is /dev/full)
