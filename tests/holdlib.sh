@@ -127,6 +127,7 @@ crash_setup() {
 	local rc=$?
 	HOLD_FUSE_ARGS=()
 	[ $rc -eq 0 ] || return 1
+	# shellcheck disable=SC2034	# for the caller
 	CRASH_LOG=$TMPD/$name.log CRASH_DATA=$TMPD/$name.data
 	max_write=$(sed -n 's/^# max_write \([0-9]*\) .*$/\1/p' "$CRASH_LOG")
 	if [ -z "$max_write" ]; then

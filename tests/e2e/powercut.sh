@@ -43,7 +43,7 @@ BPF=1
 # bpftrace_start NAME: every request issued to the loop device, in $TMPD/NAME.rq:
 # "ns rwbs sector nr_sector". Returns once attached.
 bpftrace_start() {
-	local name=$1 majmin dev i
+	local name=$1 majmin dev
 	majmin=$(cat "/sys/block/$(basename "$LOOP")/dev")
 	dev=$(( (${majmin%%:*} << 20) | ${majmin##*:} ))
 	mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing
@@ -52,7 +52,7 @@ bpftrace_start() {
 		>"$TMPD/$name.rq" 2>"$TMPD/$name.bt.err" &
 	BT_PID=$!
 	KILLS+=("$BT_PID")
-	for i in $(seq 500); do
+	for _ in $(seq 500); do
 		grep -q Attaching "$TMPD/$name.rq" && return 0
 		kill -0 "$BT_PID" 2>/dev/null || break
 		sleep 0.02
@@ -161,7 +161,7 @@ scenario() {
 	mark=$(crash_mark "$name")
 	# COUNT stamped writes of SIZE at random units of RANGE (each unit about 3 times),
 	# fdatasync every SYNC_EVERY: the flushes that make them durable.
-	local wargs=(-V -m "$mode" -s $SIZE -R $RANGE -n $COUNT -y $SYNC_EVERY "$f")
+	local wargs=(-V -m "$mode" -s "$SIZE" -R "$RANGE" -n "$COUNT" -y "$SYNC_EVERY" "$f")
 	if [ -n "$held" ]; then
 		hold_toggle "$name" &
 		toggler=$!
@@ -241,13 +241,13 @@ scenario() {
 # log_failure_fails_write: a write whose bytes cannot be logged (the data file is /dev/full)
 # fails with EIO, and fusehold says why, rather than going unlogged.
 log_failure_fails_write() {
-	local fuse=$TMPD/full.fuse pid i err
+	local fuse=$TMPD/full.fuse pid err
 	mkdir -p "$fuse"
 	"$FUSEHOLD" -f --size 1M --backing "$TMPD/full.backing" --log "$TMPD/full.log" \
 		--log-data /dev/full "$fuse" 2>"$TMPD/full.err" &
 	pid=$!
 	LATE_MOUNTS=("$fuse" "${LATE_MOUNTS[@]}")
-	for i in $(seq 250); do
+	for _ in $(seq 250); do
 		grep -q max_write "$TMPD/full.log" 2>/dev/null && break
 		sleep 0.02
 	done
