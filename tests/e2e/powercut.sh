@@ -14,11 +14,15 @@
 # Scenarios: buffered and direct writers; the loop queue as crash_setup leaves it (the
 # largest request that is one FUSE write) and at max_sectors_kb 4 (an 8 KiB unit is two
 # requests); and buffered at 4 with the device holding writes now and then (fusehold's hold
-# file, 100 ms on, 20 ms off), so that many requests are in flight at the cuts. Asserted: the device log is complete (replaying it gives the backing file
-# byte for byte), one block request is one logged FUSE write (bpftrace on block_rq_issue),
-# every image mounts, torn units occur under each model where they can, check.py passes on
-# events made from the device log itself (tests/crash/oracle.py: what a perfect tracer would
-# say), and check.py's recall and precision for tornwatch when its events allow it.
+# file, 100 ms on, 20 ms off), so that many requests are in flight at the cuts.
+#
+# Asserted: the device log is complete (replaying it gives the backing file byte for byte),
+# one block request is one logged FUSE write (bpftrace on block_rq_issue), every image
+# mounts, torn units occur under each model where they can, check.py passes on events made
+# from the device log itself (tests/crash/oracle.py: what a perfect tracer would say),
+# tornwatch's verdict of every version is the device log's (whole: one device write, split:
+# more, superseded: none), and check.py's recall, precision and lost for tornwatch once its
+# events carry the per-unit times.
 #
 # POWERCUT_RANDOM, POWERCUT_WRITE_CUTS: cuts per model (default 150 and 100); POWERCUT_SEED
 # replays a run's cuts (the seed is printed); POWERCUT_LOOP=buffered puts the loop in
