@@ -22,7 +22,9 @@ torn units and how many of them tornwatch had flagged.
 
 With --oracle (tests/crash/oracle.py's events, from the device log), it also asserts that
 each version's verdict is the device's: whole when every device write that carried it
-carried all of it, split when it took more than one, superseded when none carried it.
+carried all of it, split when it took more than one, superseded when none carried it; and,
+when the events carry persisted_ns, that tornwatch called it persisted exactly when a flush
+received after the reply of every device write that carried it completed.
 --verdicts-only does that alone, and needs only the keys tornwatch has always had (path,
 off, len, verdict, time).
 """
@@ -72,11 +74,18 @@ def verdicts_against(by_off, oracle):
             bad.append(f"unit {off}: {len(tw)} events, {len(dev)} versions on the device")
             continue
         for e, d in zip(tw, dev):
-            if AS_DEVICE.get(e["verdict"], e["verdict"]) == d["verdict"]:
-                agree[d["verdict"]] += 1
-            else:
+            if AS_DEVICE.get(e["verdict"], e["verdict"]) != d["verdict"]:
                 bad.append(f"unit {off} version {d['write_ns']}: tornwatch {e['verdict']}, "
                            f"device {d['verdict']}")
+            elif "persisted_ns" in e and "persisted_ns" in d and d["verdict"] != "superseded" \
+                    and (e["persisted_ns"] is None) != (d["persisted_ns"] is None):
+                bad.append(f"unit {off} version {d['write_ns']}: tornwatch persisted_ns "
+                           f"{e['persisted_ns']}, device "
+                           f"{'flushed' if d['persisted_ns'] else 'no flush after it'}")
+            else:
+                agree[d["verdict"]] += 1
+                if "persisted_ns" in e and d.get("persisted_ns") is not None:
+                    agree["persisted"] += 1
     return agree, bad
 
 
@@ -178,8 +187,8 @@ def main():
     failed = False
     if oracle is not None:
         agree, bad = verdicts_against(by_off, oracle)
-        report(a.label, "tornwatch's verdicts are the device log's", bad,
-               f"{sum(agree.values())} versions: " +
+        report(a.label, "tornwatch's verdicts (and persistence) are the device log's", bad,
+               f"{sum(v for k, v in agree.items() if k != 'persisted')} versions: " +
                ", ".join(f"{k} {v}" for k, v in sorted(agree.items())))
         failed = bool(bad)
     if a.verdicts_only:

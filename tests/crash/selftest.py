@@ -208,6 +208,19 @@ def test_verdicts():
     agree, bad = check.verdicts_against({0: tw[0]}, dev)
     check_("verdicts: a version without its event disagrees",
            ["unit 1024: 0 events, 1 versions on the device"], bad)
+    one = {0: [{"verdict": "whole", "time": 1, "persisted_ns": 50}]}
+    flushed = {0: [{"verdict": "whole", "write_ns": 1, "persisted_ns": 40}]}
+    agree, bad = check.verdicts_against(one, flushed)
+    check_("verdicts: persisted on both sides agrees", ({"whole": 1, "persisted": 1}, []),
+           (dict(agree), bad))
+    one[0][0]["persisted_ns"] = None
+    agree, bad = check.verdicts_against(one, flushed)
+    check_("verdicts: not persisted by tornwatch, flushed on the device, disagrees",
+           ["unit 0 version 1: tornwatch persisted_ns None, device flushed"], bad)
+    one[0][0]["persisted_ns"], flushed[0][0]["persisted_ns"] = 50, None
+    agree, bad = check.verdicts_against(one, flushed)
+    check_("verdicts: persisted by tornwatch with no flush on the device disagrees",
+           ["unit 0 version 1: tornwatch persisted_ns 50, device no flush after it"], bad)
 
 
 def main():
