@@ -4,7 +4,12 @@
  * arrive out of order, and each unit's exposed interval from synthetic records with exact times.
  */
 #include <stdlib.h>
+#include <unistd.h>
+#include "devfacts.h"
 #include "exposure.h"
+#include "record.h"
+#include "report.h"
+#include "tracker.h"
 #include "test.h"
 
 /* ---- the sweep (user/exposure.c) ---- */
@@ -213,11 +218,487 @@ static bool test_late_event_is_counted(void)
 	return true;
 }
 
+/* ---- a unit's exposed interval, from records with exact times ---- */
+
+#define DEV 0x700000	/* 7:0 */
+#define INO 12
+#define INO2 13
+#define K 1024ULL
+#define B 5000000000ULL	/* the first record's ktime: 5 s after boot */
+#define US 1000ULL
+
+static struct tracker *T;
+static struct tw_recorder *R;	/* when set, every record is also written here */
+static struct tw_summary S;
+static struct tw_unit_event EV[16];
+static int nev;
+
+static void capture(void *ctx, const struct tw_unit_event *ev)
+{
+	if (nev < 16)
+		EV[nev++] = *ev;
+}
+
+static void start(uint64_t unit)
+{
+	tracker__free(T);
+	T = tracker__new(unit, 1000);
+	tracker__set_events(T, true, capture, NULL);
+	nev = 0;
+}
+
+/* Feed rec with its time: B + us microseconds. */
+static void at(uint64_t us, void *rec, uint32_t type, uint32_t size, uint32_t tid)
+{
+	struct tw_hdr *h = rec;
+
+	h->ts_ns = B + us * US;
+	h->type = type;
+	h->size = size;
+	h->pid = 100;
+	h->tid = tid;
+	if (R)
+		recorder__write(R, rec, size);
+	tracker__feed(T, rec, size);
+}
+
+static void device(uint32_t write_cache, uint32_t physical)
+{
+	struct tw_device_ev d = { .dev = DEV, .write_cache = write_cache, .fua = 0,
+				  .logical_block = 512, .physical_block = physical };
+
+	at(0, &d, TW_EV_DEVICE, sizeof(d), 0);
+}
+
+static void wbegin(uint64_t us, uint32_t tid, uint64_t ino, uint64_t pos, uint64_t count,
+		   uint32_t f_flags)
+{
+	struct tw_write_ev e = { .ino = ino, .pos = pos, .count = count, .dev = DEV,
+				 .f_flags = f_flags };
+
+	at(us, &e, TW_EV_WRITE_BEGIN, sizeof(e), tid);
+}
+
+static void wend(uint64_t us, uint32_t tid, int64_t ret)
+{
+	struct tw_write_end_ev e = { .ret = ret };
+
+	at(us, &e, TW_EV_WRITE_END, sizeof(e), tid);
+}
+
+static void bio(uint64_t us, uint64_t bio, uint64_t ino, uint64_t off, uint64_t len)
+{
+	struct tw_bio_ev e = { .bio = bio, .dev = DEV, .opf = 1, .size = len, .nr_ext = 1 };
+
+	e.ext[0] = (struct tw_ext){ .ino = ino, .dev = DEV, .off = off, .len = len };
+	at(us, &e, TW_EV_BIO_QUEUE, sizeof(e), 0);
+}
+
+static void rq(uint64_t us, uint32_t type, uint64_t rqp, uint64_t bio, uint32_t bytes)
+{
+	struct tw_rq_ev e = { .rq = rqp, .bio = bio, .dev = DEV, .bio_bytes = bytes };
+
+	at(us, &e, type, sizeof(e), 0);
+}
+
+static void flush(uint64_t us, uint64_t rqp, uint32_t is_done)
+{
+	struct tw_flush_ev e = { .rq = rqp, .dev = DEV, .done = is_done };
+
+	at(us, &e, TW_EV_FLUSH, sizeof(e), 0);
+}
+
+/* The last record: the trace's end (live: the STATS record at the stop). */
+static void end_at(uint64_t us)
+{
+	struct tw_stats_ev e = {};
+
+	at(us, &e, TW_EV_STATS, sizeof(e), 0);
+}
+
+static void finish(void)
+{
+	tracker__finish(T);
+	tracker__summary(T, &S);
+}
+
+/* An 8 KiB buffered write at 0 that returned, carried by two bios in two requests. */
+static void split_unit(void)
+{
+	wbegin(0, 1, INO, 0, 8 * K, 0);
+	wend(1000, 1, 8 * K);
+	bio(2000, 0xb1, INO, 0, 4 * K);
+	bio(2100, 0xb2, INO, 4 * K, 4 * K);
+	rq(3000, TW_EV_RQ_ISSUE, 0xa1, 0xb1, 4 * K);
+	rq(3500, TW_EV_RQ_ISSUE, 0xa2, 0xb2, 4 * K);
+	rq(5000, TW_EV_RQ_COMPLETE, 0xa1, 0xb1, 4 * K);
+	rq(6000, TW_EV_RQ_COMPLETE, 0xa2, 0xb2, 4 * K);
+}
+
+/* An 8 KiB buffered write at pos of ino that returned, in one request issued at us. */
+static void whole_unit(uint64_t us, uint64_t ino, uint64_t pos, uint64_t bioid, uint64_t rqp)
+{
+	wbegin(us - 500, 2, ino, pos, 8 * K, 0);
+	wend(us - 400, 2, 8 * K);
+	bio(us - 100, bioid, ino, pos, 8 * K);
+	rq(us, TW_EV_RQ_ISSUE, rqp, bioid, 8 * K);
+	rq(us + 1000, TW_EV_RQ_COMPLETE, rqp, bioid, 8 * K);
+}
+
+/* Split on a volatile cache: from its first issue until the flush issued after it completed. */
+static bool test_split_exposed_until_the_flush(void)
+{
+	start(8 * K);
+	device(TW_WC_BACK, 512);
+	split_unit();
+	flush(5500, 0xf0, 0);		/* issued before the unit completed: persists nothing of it */
+	flush(6500, 0xf0, 1);
+	ASSERT_EQ(nev, 0, "its line waits for a flush");
+	flush(7000, 0xf1, 0);
+	flush(9000, 0xf1, 1);
+	ASSERT_EQ(nev, 1, "told at the flush");
+	end_at(10000);
+	finish();
+	ASSERT_EQ(EV[0].verdict, TW_V_SPLIT, "split");
+	ASSERT_EQ(EV[0].write_ns, B, "write_ns: the write's entry");
+	ASSERT_EQ(EV[0].issue_ns, B + 3000 * US, "issue_ns: the first request");
+	ASSERT_EQ(EV[0].complete_ns, B + 6000 * US, "complete_ns: the last completion");
+	ASSERT_EQ(EV[0].persisted_ns, B + 9000 * US, "persisted_ns: the second flush");
+	ASSERT_EQ(EV[0].exposed_from_ns, B + 3000 * US, "exposed from the first issue");
+	ASSERT_EQ(EV[0].exposed_until_ns, B + 9000 * US, "until persisted");
+	ASSERT_EQ(S.t0_ns, B, "t0_ns");
+	ASSERT_EQ(S.end_ns, B + 10000 * US, "end_ns");
+	ASSERT_EQ(S.exposure.units, 1, "units");
+	ASSERT_EQ(S.exposure.unit_ns, 6000 * US, "unit_ns");
+	ASSERT_EQ(S.exposure.max_concurrent, 1, "max_concurrent");
+	ASSERT_EQ((int)(tw_exposure_per_cut(&S.exposure, &S) * 1000), 600, "per cut: 6 of 10 ms");
+	ASSERT_EQ(S.exposure_inexact, 0, "exact");
+	return true;
+}
+
+/* Write through: completion is persistence; the exposure ends there. */
+static bool test_split_on_write_through_ends_at_completion(void)
+{
+	start(8 * K);
+	device(TW_WC_THROUGH, 512);
+	split_unit();
+	ASSERT_EQ(nev, 1, "told at once");
+	end_at(10000);
+	finish();
+	ASSERT_EQ(EV[0].persisted_ns, B + 6000 * US, "persisted at its completion");
+	ASSERT_EQ(EV[0].exposed_from_ns, B + 3000 * US, "from the first issue");
+	ASSERT_EQ(EV[0].exposed_until_ns, B + 6000 * US, "until the last completion");
+	ASSERT_EQ(S.exposure.unit_ns, 3000 * US, "unit_ns");
+	ASSERT_EQ(S.exposure.max_concurrent, 1, "max_concurrent");
+	return true;
+}
+
+/* One request larger than the power-fail atomic size: exposed during it. */
+static bool test_whole_beyond_atomic_size_exposed_during_its_request(void)
+{
+	start(8 * K);
+	device(TW_WC_THROUGH, 512);
+	whole_unit(3000, INO, 0, 0xb1, 0xa1);
+	end_at(10000);
+	finish();
+	ASSERT_EQ(S.c.verdict[TW_V_WHOLE], 1, "whole");
+	ASSERT_EQ(S.c.whole_beyond_atomic, 1, "beyond 512");
+	ASSERT_EQ(EV[0].exposed_from_ns, B + 3000 * US, "from its issue");
+	ASSERT_EQ(EV[0].exposed_until_ns, B + 4000 * US, "until its completion");
+	ASSERT_EQ(S.exposure.unit_ns, 1000 * US, "unit_ns");
+	ASSERT_EQ(S.exposure.units, 1, "units");
+	return true;
+}
+
+/* Within the atomic size: a power cut may lose it, never tear it. Persisted still told. */
+static bool test_whole_within_atomic_size_never_exposed(void)
+{
+	start(8 * K);
+	tracker__set_atomic_size(T, DEV, 8 * K);
+	device(TW_WC_BACK, 512);
+	whole_unit(3000, INO, 0, 0xb1, 0xa1);
+	flush(5000, 0xf1, 0);
+	flush(6000, 0xf1, 1);
+	end_at(10000);
+	finish();
+	ASSERT_EQ(S.c.whole_beyond_atomic, 0, "fits 8 KiB");
+	ASSERT_EQ(nev, 1, "one line");
+	ASSERT_EQ(EV[0].exposed_from_ns, 0, "never exposed");
+	ASSERT_EQ(EV[0].exposed_until_ns, 0, "never exposed");
+	ASSERT_EQ(EV[0].persisted_ns, B + 6000 * US, "persisted at the flush");
+	ASSERT_EQ(S.exposure.units, 0, "units");
+	ASSERT_EQ(S.exposure.unit_ns, 0, "unit_ns");
+	ASSERT_EQ(S.exposure.max_concurrent, 0, "max_concurrent");
+	return true;
+}
+
+/* No facts of the device: nothing proves one request safe, and a flush is needed. */
+static bool test_unknown_atomic_size_is_exposed(void)
+{
+	start(8 * K);
+	whole_unit(3000, INO, 0, 0xb1, 0xa1);
+	flush(5000, 0xf1, 0);
+	flush(6000, 0xf1, 1);
+	end_at(10000);
+	finish();
+	ASSERT_EQ(S.c.whole_atomic_unknown, 1, "not judged");
+	ASSERT_EQ(EV[0].exposed_from_ns, B + 3000 * US, "exposed from its issue");
+	ASSERT_EQ(EV[0].exposed_until_ns, B + 6000 * US, "until the flush");
+	ASSERT_EQ(S.exposure.unit_ns, 3000 * US, "unit_ns");
+	return true;
+}
+
+/* Never persisted: exposed until the end of the trace; its line comes at the end. */
+static bool test_never_persisted_exposed_until_the_end(void)
+{
+	start(8 * K);
+	device(TW_WC_BACK, 512);
+	split_unit();
+	end_at(10000);
+	ASSERT_EQ(nev, 0, "no line before the end");
+	finish();
+	ASSERT_EQ(nev, 1, "its line at the end");
+	ASSERT_EQ(EV[0].persisted_ns, 0, "not persisted");
+	ASSERT_EQ(EV[0].exposed_from_ns, B + 3000 * US, "exposed from its first issue");
+	ASSERT_EQ(EV[0].exposed_until_ns, 0, "still exposed at the end");
+	ASSERT_EQ(S.exposure.unit_ns, 7000 * US, "unit_ns: to the end");
+	ASSERT_EQ(S.exposure.units, 1, "units");
+	return true;
+}
+
+/* Rewritten before writeback: never on the device, not exposed. Pending: by what left. */
+static bool test_superseded_and_pending(void)
+{
+	start(8 * K);
+	device(TW_WC_THROUGH, 512);
+	wbegin(100, 1, INO, 0, 8 * K, 0);
+	wend(200, 1, 8 * K);
+	wbegin(300, 1, INO, 0, 8 * K, 0);	/* supersedes the first */
+	wend(400, 1, 8 * K);
+	wbegin(500, 1, INO, 8 * K, 16 * K, 0);	/* two units: one in flight, one cached */
+	wend(600, 1, 16 * K);
+	bio(700, 0xb1, INO, 8 * K, 8 * K);
+	rq(800, TW_EV_RQ_ISSUE, 0xa1, 0xb1, 8 * K);
+	end_at(10000);
+	finish();
+	ASSERT_EQ(S.c.verdict[TW_V_SUPERSEDED], 1, "superseded");
+	ASSERT_EQ(S.c.pending_inflight, 1, "in flight");
+	ASSERT_EQ(S.c.pending_cached, 2, "cached");
+	ASSERT_EQ(nev, 4, "four lines");
+	ASSERT_EQ(EV[0].verdict, TW_V_SUPERSEDED, "first: superseded");
+	ASSERT_EQ(EV[0].exposed_from_ns, 0, "superseded: not exposed");
+	ASSERT_EQ(EV[0].write_ns, B + 100 * US, "its write");
+	ASSERT_EQ(EV[0].issue_ns, 0, "never issued");
+	ASSERT_EQ(EV[0].complete_ns, 0, "never completed");
+	for (int i = 1; i < nev; i++) {
+		bool inflight = EV[i].off == 8 * K;
+
+		ASSERT_EQ(EV[i].verdict, TW_V_PENDING, "pending");
+		ASSERT_EQ(EV[i].exposed_from_ns, inflight ? B + 800 * US : 0, "from its issue");
+		ASSERT_EQ(EV[i].exposed_until_ns, 0, "until the end");
+	}
+	ASSERT_EQ(S.exposure.units, 1, "the one in flight");
+	ASSERT_EQ(S.exposure.unit_ns, 9200 * US, "from its issue to the end");
+	return true;
+}
+
+/*
+ * Three units at once: a buffered split unit of file INO [3000, 6000) and a direct 16 KiB
+ * write of INO2 whose two units share one request [4000, 5000). Per file, per mode, exact.
+ */
+static bool test_max_concurrent_per_file_and_mode(void)
+{
+	const struct tw_file_stat *a = NULL, *b = NULL;
+
+	start(8 * K);
+	device(TW_WC_THROUGH, 512);
+	split_unit();
+	wbegin(3600, 3, INO2, 0, 16 * K, TW_O_DIRECT);
+	bio(3700, 0xb3, INO2, 0, 16 * K);
+	rq(4000, TW_EV_RQ_ISSUE, 0xa3, 0xb3, 16 * K);
+	rq(5000, TW_EV_RQ_COMPLETE, 0xa3, 0xb3, 16 * K);
+	wend(5100, 3, 16 * K);
+	whole_unit(8000, INO, 8 * K, 0xb4, 0xa4);	/* alone: [8000, 9000) */
+	end_at(10000);
+	finish();
+	for (size_t i = 0; i < S.nr_files; i++)
+		*(S.files[i]->ino == INO ? &a : &b) = S.files[i];
+	ASSERT_TRUE(a && b, "two files");
+	ASSERT_EQ(S.exposure.units, 4, "units");
+	ASSERT_EQ(S.exposure.unit_ns, (3000 + 1000 + 1000 + 1000) * US, "unit_ns");
+	ASSERT_EQ(S.exposure.max_concurrent, 3, "at 4000..5000: the split and both direct");
+	ASSERT_EQ(a->exposure.units, 2, "INO: units");
+	ASSERT_EQ(a->exposure.unit_ns, 4000 * US, "INO: unit_ns");
+	ASSERT_EQ(a->exposure.max_concurrent, 1, "INO: one at a time");
+	ASSERT_EQ(b->exposure.units, 2, "INO2: units");
+	ASSERT_EQ(b->exposure.unit_ns, 2000 * US, "INO2: unit_ns");
+	ASSERT_EQ(b->exposure.max_concurrent, 2, "INO2: both at once");
+	ASSERT_EQ(S.modes[TW_M_BUFFERED].exposure.units, 2, "buffered: units");
+	ASSERT_EQ(S.modes[TW_M_BUFFERED].exposure.max_concurrent, 1, "buffered: max");
+	ASSERT_EQ(S.modes[TW_M_DIRECT].exposure.units, 2, "direct: units");
+	ASSERT_EQ(S.modes[TW_M_DIRECT].exposure.unit_ns, 2000 * US, "direct: unit_ns");
+	ASSERT_EQ(S.modes[TW_M_DIRECT].exposure.max_concurrent, 2, "direct: max");
+	ASSERT_EQ(S.modes[TW_M_MMAP].exposure.units, 0, "mmap: none");
+	return true;
+}
+
+/*
+ * A long run of split units, one after the other, each exposed 2 ms: the sweep keeps the
+ * events of about the last 100 ms (the records' reordering bound), not the run's.
+ */
+static bool test_long_run_keeps_bounded_events(void)
+{
+	const uint64_t n = 20000;
+
+	start(8 * K);
+	device(TW_WC_THROUGH, 512);
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t t0 = 1000 + i * 3000, off = (i % 64) * 8 * K;
+
+		wbegin(t0, 1, INO, off, 8 * K, 0);
+		wend(t0 + 10, 1, 8 * K);
+		bio(t0 + 20, 0xb1, INO, off, 4 * K);
+		bio(t0 + 30, 0xb2, INO, off + 4 * K, 4 * K);
+		rq(t0 + 100, TW_EV_RQ_ISSUE, 0xa1, 0xb1, 4 * K);
+		rq(t0 + 200, TW_EV_RQ_ISSUE, 0xa2, 0xb2, 4 * K);
+		rq(t0 + 2000, TW_EV_RQ_COMPLETE, 0xa1, 0xb1, 4 * K);
+		rq(t0 + 2100, TW_EV_RQ_COMPLETE, 0xa2, 0xb2, 4 * K);
+	}
+	finish();
+	ASSERT_EQ(S.c.verdict[TW_V_SPLIT], n, "split");
+	ASSERT_EQ(S.exposure.units, n, "units");
+	ASSERT_EQ(S.exposure.unit_ns, n * 2000 * US, "unit_ns");
+	ASSERT_EQ(S.exposure.max_concurrent, 1, "one at a time");
+	ASSERT_TRUE(tracker__peak_exposure_events(T) < 2 * 4096 + 200, "events kept, bounded");
+	ASSERT_EQ(S.exposure_inexact, 0, "exact");
+	return true;
+}
+
+/*
+ * A split unit whose last piece stays in flight 8 s, while 3000 short ones come and go (more
+ * events than a sweep waits for): its exposure is known only at its completion, far behind
+ * the records, so the sweep must not pass its first bio before then.
+ */
+static bool test_unit_long_in_flight_holds_the_sweep(void)
+{
+	start(8 * K);
+	device(TW_WC_THROUGH, 512);
+	wbegin(500, 1, INO, 0, 8 * K, 0);
+	wend(600, 1, 8 * K);
+	bio(900, 0xb1, INO, 0, 4 * K);
+	bio(950, 0xb2, INO, 4 * K, 4 * K);
+	rq(1000, TW_EV_RQ_ISSUE, 0xa1, 0xb1, 4 * K);
+	rq(1100, TW_EV_RQ_ISSUE, 0xa2, 0xb2, 4 * K);
+	rq(2000, TW_EV_RQ_COMPLETE, 0xa1, 0xb1, 4 * K);
+	for (uint64_t i = 0; i < 3000; i++)	/* [t + 500, t + 1500), t = 10 ms .. 6008 ms */
+		whole_unit(10000 + i * 2000 + 500, INO2, (i % 8) * 8 * K, 0xc1, 0xd1);
+	rq(8001000, TW_EV_RQ_COMPLETE, 0xa2, 0xb2, 4 * K);
+	end_at(9000000);
+	finish();
+	ASSERT_EQ(S.c.verdict[TW_V_SPLIT], 1, "split");
+	ASSERT_EQ(S.exposure.units, 3001, "units");
+	ASSERT_EQ(S.exposure.unit_ns, (8000000 + 3000 * 1000) * US, "unit_ns");
+	ASSERT_EQ(S.exposure.max_concurrent, 2, "the long one and each short one");
+	ASSERT_EQ(S.exposure_inexact, 0, "exact");
+	return true;
+}
+
+/* A replay of the recorded stream says what the live run said. */
+static bool test_replay_gives_the_same_exposure(void)
+{
+	char path[] = "/tmp/tw-test-XXXXXX", err[256], kernel[65];
+	struct tw_summary again;
+	struct tracker *t2;
+	uint64_t unit;
+	int fd = mkstemp(path);
+
+	ASSERT_TRUE(fd >= 0, "mkstemp");
+	close(fd);
+	R = recorder__open(path, 8 * K, "test-kernel", err, sizeof(err));
+	ASSERT_TRUE(R != NULL, err);
+	start(8 * K);
+	device(TW_WC_BACK, 512);
+	split_unit();
+	whole_unit(8000, INO, 8 * K, 0xb4, 0xa4);
+	flush(7000, 0xf1, 0);
+	flush(9500, 0xf1, 1);
+	end_at(10000);
+	ASSERT_EQ(recorder__close(R), 0, "close");
+	R = NULL;
+	finish();
+
+	t2 = replay_file(path, 1000, &unit, kernel, sizeof(kernel), err, sizeof(err));
+	unlink(path);
+	ASSERT_TRUE(t2 != NULL, err);
+	tracker__finish(t2);
+	tracker__summary(t2, &again);
+	ASSERT_EQ(S.exposure.units, 2, "live: units");
+	ASSERT_EQ(S.exposure.unit_ns, (9500 - 3000 + 10000 - 8000) * US, "live: unit_ns");
+	ASSERT_TRUE(!memcmp(&S.exposure, &again.exposure, sizeof(S.exposure)), "same exposure");
+	ASSERT_EQ(again.t0_ns, S.t0_ns, "same t0");
+	ASSERT_EQ(again.end_ns, S.end_ns, "same end");
+	ASSERT_TRUE(!memcmp(&S.modes[TW_M_BUFFERED].exposure, &again.modes[TW_M_BUFFERED].exposure,
+			    sizeof(S.exposure)), "same per mode");
+	ASSERT_TRUE(!memcmp(&S.files[0]->exposure, &again.files[0]->exposure, sizeof(S.exposure)),
+		    "same per file");
+	tracker__free(t2);
+	return true;
+}
+
+/* --fail-on exposed: not by default; fails with the offenders named. */
+static bool test_fail_on_exposed(void)
+{
+	struct tw_check c = {};
+	char err[256], *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	ASSERT_EQ(tw_parse_fail_on("exposed", &c.fail_on, err, sizeof(err)), 0, "parsed");
+	ASSERT_EQ(c.fail_on, 1u << TW_F_EXPOSED, "its bit");
+	ASSERT_TRUE(!(TW_DEFAULT_FAIL_ON & (1u << TW_F_EXPOSED)), "not by default");
+	start(8 * K);
+	device(TW_WC_THROUGH, 512);
+	split_unit();
+	end_at(10000);
+	finish();
+	check_evaluate(&c, &S);
+	ASSERT_TRUE(!c.passed, "fails");
+	ASSERT_EQ(c.failures[TW_F_EXPOSED], 1, "one exposed");
+	f = open_memstream(&buf, &len);
+	report_check_lines(f, &S, &c);
+	fclose(f);
+	ASSERT_TRUE(strstr(buf, "check failed: exposed 1: [7:0]?@0+8192") ||
+		    strstr(buf, "check failed: exposed 1: ?@0+8192"), buf);
+	free(buf);
+
+	start(8 * K);
+	tracker__set_atomic_size(T, DEV, 8 * K);
+	device(TW_WC_THROUGH, 512);
+	whole_unit(3000, INO, 0, 0xb1, 0xa1);
+	finish();
+	check_evaluate(&c, &S);
+	ASSERT_TRUE(c.passed, "a whole unit within the atomic size passes");
+	return true;
+}
+
 int main(void)
 {
 	RUN(test_sweep_max_equals_brute_force);
 	RUN(test_sweep_to_the_clock_alone_is_wrong);
 	RUN(test_peek_then_sweep);
 	RUN(test_late_event_is_counted);
+	RUN(test_split_exposed_until_the_flush);
+	RUN(test_split_on_write_through_ends_at_completion);
+	RUN(test_whole_beyond_atomic_size_exposed_during_its_request);
+	RUN(test_whole_within_atomic_size_never_exposed);
+	RUN(test_unknown_atomic_size_is_exposed);
+	RUN(test_never_persisted_exposed_until_the_end);
+	RUN(test_superseded_and_pending);
+	RUN(test_max_concurrent_per_file_and_mode);
+	RUN(test_long_run_keeps_bounded_events);
+	RUN(test_unit_long_in_flight_holds_the_sweep);
+	RUN(test_replay_gives_the_same_exposure);
+	RUN(test_fail_on_exposed);
+	tracker__free(T);
 	return TEST_EXIT();
 }
