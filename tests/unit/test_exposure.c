@@ -681,6 +681,85 @@ static bool test_fail_on_exposed(void)
 	return true;
 }
 
+/* Every writer says it: JSON keys, the --events object's raw times, Prometheus, text. */
+static bool test_reports_carry_the_exposure(void)
+{
+	struct tw_report_meta m = { .source = "replay", .kernel = "k", .duration_s = -1,
+				    .top_files = 10 };
+	const char *json_want[] = {
+		"\"t0_ns\": 5000000000,\n  \"end_ns\": 5010000000,",
+		"\"exposure\": {\"units\": 1, \"unit_seconds\": 0.006000000, "
+		"\"expected_torn_per_cut\": 0.6, \"max_concurrent\": 1, \"inexact\": 0},",
+		"\"buffered\": {\"writes\": 1, \"units\": 1,",
+		"\"exposure\": {\"units\": 0, \"unit_seconds\": 0.000000000, "
+		"\"expected_torn_per_cut\": 0, \"max_concurrent\": 0},\n      \"hist\"",
+		"\"split\": 1,\n      \"exposure\": {\"units\": 1, \"unit_seconds\": 0.006000000, "
+		"\"expected_torn_per_cut\": 0.6, \"max_concurrent\": 1},",
+	};
+	const char *prom_want[] = {
+		"tornwatch_exposure_units_total{mode=\"buffered\"} 1\n",
+		"tornwatch_exposure_unit_seconds_total{mode=\"buffered\"} 0.006000000\n",
+		"tornwatch_exposure_expected_torn_per_cut{mode=\"buffered\"} 0.6\n",
+		"tornwatch_exposure_max_concurrent_units{mode=\"direct\"} 0\n",
+		"tornwatch_exposure_run_max_concurrent_units 1\n",
+	};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	start(8 * K);
+	device(TW_WC_BACK, 512);
+	split_unit();
+	flush(7000, 0xf1, 0);
+	flush(9000, 0xf1, 1);
+	end_at(10000);
+	finish();
+	f = open_memstream(&buf, &len);
+	report_json(f, &S, &m);
+	fclose(f);
+	for (size_t i = 0; i < sizeof(json_want) / sizeof(json_want[0]); i++)
+		ASSERT_TRUE(strstr(buf, json_want[i]) != NULL, json_want[i]);
+	free(buf);
+
+	f = open_memstream(&buf, &len);
+	report_event_json(f, &EV[0]);
+	fclose(f);
+	ASSERT_TRUE(strstr(buf, "\"syscall_us\": 1000.000, \"end_to_end_us\": 6000.000, "
+			   "\"write_ns\": 5000000000, \"issue_ns\": 5003000000, \"complete_ns\": "
+			   "5006000000, \"persisted_ns\": 5009000000, \"exposed_from_ns\": "
+			   "5003000000, \"exposed_until_ns\": 5009000000}\n") != NULL, buf);
+	free(buf);
+	EV[0].persisted_ns = EV[0].exposed_until_ns = 0;	/* never persisted */
+	f = open_memstream(&buf, &len);
+	report_event_json(f, &EV[0]);
+	report_event_text(f, &EV[0]);
+	fclose(f);
+	ASSERT_TRUE(strstr(buf, "\"persisted_ns\": null, \"exposed_from_ns\": 5003000000, "
+			   "\"exposed_until_ns\": null}") != NULL, buf);
+	ASSERT_TRUE(strstr(buf, " split         2    2    1000.0    6000.0      to-end ?\n") != NULL,
+		    buf);
+	free(buf);
+
+	f = open_memstream(&buf, &len);
+	report_prom(f, &S);
+	fclose(f);
+	for (size_t i = 0; i < sizeof(prom_want) / sizeof(prom_want[0]); i++)
+		ASSERT_TRUE(strstr(buf, prom_want[i]) != NULL, prom_want[i]);
+	free(buf);
+
+	f = open_memstream(&buf, &len);
+	report_text(f, &S, &m);
+	fclose(f);
+	ASSERT_TRUE(strstr(buf, "EXPOSURE (while exposed a power cut can tear the unit; 0.010 s "
+			   "traced)\n") != NULL, "text: the section");
+	ASSERT_TRUE(strstr(buf, "         1       0.006000     0.600000        1  all\n") != NULL,
+		    "text: the run's row");
+	ASSERT_TRUE(strstr(buf, "         1       0.006000     0.600000        1  mode buffered\n"),
+		    "text: the mode's row");
+	free(buf);
+	return true;
+}
+
 int main(void)
 {
 	RUN(test_sweep_max_equals_brute_force);
@@ -699,6 +778,7 @@ int main(void)
 	RUN(test_unit_long_in_flight_holds_the_sweep);
 	RUN(test_replay_gives_the_same_exposure);
 	RUN(test_fail_on_exposed);
+	RUN(test_reports_carry_the_exposure);
 	tracker__free(T);
 	return TEST_EXIT();
 }
