@@ -100,7 +100,8 @@ static int cmp_ev(const void *a, const void *b)
 
 static void sort_events(struct expo *x)
 {
-	qsort(x->ev, x->n, sizeof(*x->ev), cmp_ev);
+	if (x->n > 1)	/* qsort's base may not be NULL, even for nothing */
+		qsort(x->ev, x->n, sizeof(*x->ev), cmp_ev);
 }
 
 static void fold(struct expo_scope *s, int32_t delta)
@@ -122,7 +123,8 @@ void expo__sweep(struct expo *x, uint64_t mark)
 		for (int k = 0; k < EXPO_SCOPES; k++)
 			if (x->ev[i].sc[k])
 				fold(x->ev[i].sc[k], x->ev[i].delta);
-	memmove(x->ev, x->ev + i, (x->n - i) * sizeof(*x->ev));
+	if (i && i < x->n)
+		memmove(x->ev, x->ev + i, (x->n - i) * sizeof(*x->ev));
 	x->n -= i;
 	x->mark = mark;
 }
