@@ -5,6 +5,7 @@
  */
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 #include "common.h"
 #include "report.h"
 
@@ -58,7 +59,9 @@ static int cmp_exposed_files(const void *a, const void *b)
 
 	if (x->exposure.unit_ns != y->exposure.unit_ns)
 		return x->exposure.unit_ns > y->exposure.unit_ns ? -1 : 1;
-	return x->exposure.units < y->exposure.units ? 1 : x->exposure.units > y->exposure.units ? -1 : 0;
+	if (x->exposure.units != y->exposure.units)
+		return x->exposure.units > y->exposure.units ? -1 : 1;
+	return strcmp(x->path, y->path);
 }
 
 static void exposure_row(FILE *f, const struct tw_exposure *x, const struct tw_summary *s,
@@ -120,8 +123,8 @@ void report_exposure_prom(FILE *f, const struct tw_summary *s)
 		fprintf(f, "tornwatch_exposure_units_total{mode=\"%s\"} %" PRIu64 "\n",
 			tw_mode_names[m], s->modes[m].exposure.units);
 	prom_header(f, "tornwatch_exposure_unit_seconds_total", "counter",
-		    "Seconds units were exposed to a tearing power cut, summed over units, by write "
-		    "mode; the sum is the run's.");
+		    "Seconds units were exposed to a tearing power cut, summed over units, by "
+		    "write mode; the sum is the run's.");
 	for (int m = 0; m < TW_M_NR; m++)
 		fprintf(f, "tornwatch_exposure_unit_seconds_total{mode=\"%s\"} %.9f\n",
 			tw_mode_names[m], s->modes[m].exposure.unit_ns / 1e9);

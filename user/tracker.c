@@ -65,8 +65,8 @@ int tw_parse_fail_on(const char *list, uint32_t *mask, char *err, size_t errlen)
 				break;
 		if (k == TW_F_NR) {
 			snprintf(err, errlen, "--fail-on: unknown kind '%.*s'; give a comma list of "
-				 "split,modified,misaligned,refused,pending,lost,untracked,inferred,exposed",
-				 (int)n, p);
+				 "split,modified,misaligned,refused,pending,lost,untracked,inferred,"
+				 "exposed", (int)n, p);
 			return -1;
 		}
 		*mask |= 1u << k;
@@ -817,7 +817,7 @@ static void count_verdict(struct tracker *t, struct unit *u, enum tw_verdict v)
 
 /*
  * A verdict's --events line, when one is wanted (false: none). t_device: when its last bytes
- * completed at the device, 0 for no device. Its persistence and exposure come apart.
+ * completed at the device, 0 for no device. unit_exposure() adds its persistence and exposure.
  */
 static bool unit_event(struct tracker *t, struct unit *u, enum tw_verdict v, uint64_t t_device,
 		       struct tw_unit_event *ev)
@@ -994,7 +994,8 @@ static void unit_exposure(struct tracker *t, struct unit *u, enum tw_verdict v, 
 			ev->persisted_ns = t_device;
 			ev->exposed_until_ns = from ? t_device : 0;
 		}
-	} else if (t_device && (from || ev) && expo_wait(dev_get(t, dev), u, m, t_device, from, ev)) {
+	} else if (t_device && (from || ev) &&
+		   expo_wait(dev_get(t, dev), u, m, t_device, from, ev)) {
 		return;		/* told at the flush */
 	}
 	if (ev)

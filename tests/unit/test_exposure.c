@@ -351,7 +351,7 @@ static bool test_split_exposed_until_the_flush(void)
 	start(8 * K);
 	device(TW_WC_BACK, 512);
 	split_unit();
-	flush(5500, 0xf0, 0);		/* issued before the unit completed: persists nothing of it */
+	flush(5500, 0xf0, 0);	/* issued before the unit completed: persists nothing of it */
 	flush(6500, 0xf0, 1);
 	ASSERT_EQ(nev, 0, "its line waits for a flush");
 	flush(7000, 0xf1, 0);
@@ -736,8 +736,7 @@ static bool test_reports_carry_the_exposure(void)
 	fclose(f);
 	ASSERT_TRUE(strstr(buf, "\"persisted_ns\": null, \"exposed_from_ns\": 5003000000, "
 			   "\"exposed_until_ns\": null}") != NULL, buf);
-	ASSERT_TRUE(strstr(buf, " split         2    2    1000.0    6000.0      to-end ?\n") != NULL,
-		    buf);
+	ASSERT_TRUE(strstr(buf, " split         2    2    1000.0    6000.0      to-end ?\n"), buf);
 	free(buf);
 
 	f = open_memstream(&buf, &len);
