@@ -1766,8 +1766,9 @@ static void claim(struct tracker *t, struct bio_rec *b, struct unit *u, uint64_t
 	if (!u->t_submit) {
 		u->t_submit = b->ts;
 		u->trigger = b->trigger;
-		inflight_add(t, u);
 	}
+	if (!u->in_flight)	/* once: a record without a time leaves t_submit 0 */
+		inflight_add(t, u);
 	if (u->last_bio != b->id) {
 		u->nbios++;
 		u->last_bio = b->id;

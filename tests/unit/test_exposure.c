@@ -603,6 +603,36 @@ static bool test_unit_long_in_flight_holds_the_sweep(void)
 	return true;
 }
 
+/*
+ * A bio record without a time (a fuzzed or foreign record) leaves the unit's first-bio time 0:
+ * its next bio must not put it on the in-flight list again (a freed unit stayed linked: found
+ * by the replay fuzzer, ASan's heap-use-after-free at the next unit's first bio).
+ */
+static bool test_untimed_bio_joins_in_flight_once(void)
+{
+	struct tw_bio_ev e = { .bio = 0xb1, .dev = DEV, .opf = 1, .size = 4 * K, .nr_ext = 1 };
+
+	start(8 * K);
+	device(TW_WC_THROUGH, 512);
+	wbegin(100, 1, INO, 0, 8 * K, 0);
+	wend(200, 1, 8 * K);
+	e.ext[0] = (struct tw_ext){ .ino = INO, .dev = DEV, .off = 0, .len = 4 * K };
+	e.h = (struct tw_hdr){ .ts_ns = 0, .type = TW_EV_BIO_QUEUE, .size = sizeof(e) };
+	tracker__feed(T, &e, sizeof(e));
+	bio(300, 0xb2, INO, 4 * K, 4 * K);
+	rq(400, TW_EV_RQ_ISSUE, 0xa1, 0xb1, 4 * K);
+	rq(500, TW_EV_RQ_ISSUE, 0xa2, 0xb2, 4 * K);
+	rq(600, TW_EV_RQ_COMPLETE, 0xa1, 0xb1, 4 * K);
+	rq(700, TW_EV_RQ_COMPLETE, 0xa2, 0xb2, 4 * K);
+	whole_unit(2000, INO, 8 * K, 0xb3, 0xa3);	/* its first bio: the in-flight list again */
+	end_at(10000);
+	finish();
+	ASSERT_EQ(S.c.verdict[TW_V_SPLIT], 1, "split");
+	ASSERT_EQ(S.exposure.units, 2, "units");
+	ASSERT_EQ(S.exposure.unit_ns, (300 + 1000) * US, "unit_ns");
+	return true;
+}
+
 /* A replay of the recorded stream says what the live run said. */
 static bool test_replay_gives_the_same_exposure(void)
 {
@@ -775,6 +805,7 @@ int main(void)
 	RUN(test_max_concurrent_per_file_and_mode);
 	RUN(test_long_run_keeps_bounded_events);
 	RUN(test_unit_long_in_flight_holds_the_sweep);
+	RUN(test_untimed_bio_joins_in_flight_once);
 	RUN(test_replay_gives_the_same_exposure);
 	RUN(test_fail_on_exposed);
 	RUN(test_reports_carry_the_exposure);
