@@ -455,8 +455,10 @@ static bool test_never_persisted_exposed_until_the_end(void)
 	device(TW_WC_BACK, 512);
 	split_unit();
 	end_at(10000);
+	wend(9990, 1, 8 * K);	/* a record late by 10 us: the end is the latest time */
 	ASSERT_EQ(nev, 0, "no line before the end");
 	finish();
+	ASSERT_EQ(S.end_ns, B + 10000 * US, "end_ns: the latest record");
 	ASSERT_EQ(nev, 1, "its line at the end");
 	ASSERT_EQ(EV[0].persisted_ns, 0, "not persisted");
 	ASSERT_EQ(EV[0].exposed_from_ns, B + 3000 * US, "exposed from its first issue");
