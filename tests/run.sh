@@ -78,6 +78,7 @@ if [ "${1:-}" != "--unit-only" ]; then
 		run "core on $fs" tests/e2e/core.sh "$fs"
 		run "exits on $fs" tests/e2e/exits.sh "$fs"
 		run "device facts on $fs" tests/e2e/devfacts.sh "$fs"
+		run "torn exposure on $fs" tests/e2e/exposure.sh "$fs"
 		run "stable pages on $fs" tests/e2e/stable.sh "$fs"
 		run "throttled writeback on $fs" tests/e2e/throttle.sh "$fs"
 		run "write modes on $fs" tests/e2e/modes.sh "$fs"

@@ -129,6 +129,9 @@ verdicts = ("whole", "atomic", "split", "cow_atomic", "superseded", "modified", 
 zero = [v for v in verdicts if not u[v] > 0]
 print(("not ok" if zero else "ok") + " - schema: replay: every verdict under units is > 0" +
       (": 0 for " + ", ".join(zero) if zero else ""))
+x = json.load(open(sys.argv[1]))["exposure"]
+print(("ok" if x["units"] > 0 and x["max_concurrent"] > 0 else "not ok") +
+      f" - schema: replay: exposed units and their maximum are > 0 ({x['units']}, {x['max_concurrent']})")
 PY
 fi
 
@@ -138,7 +141,10 @@ for c in 'd["units"]["whole"] = str(d["units"]["whole"])' \
 	'd["units"]["torn"] = 0' \
 	'del d["lost"]["total"]' \
 	'd["modes"]["readonly"] = d["modes"]["direct"]' \
-	'd["modes"]["buffered"]["hist"]["device"].append({"lo": 3, "hi": 8, "count": 1})'; do
+	'd["modes"]["buffered"]["hist"]["device"].append({"lo": 3, "hi": 8, "count": 1})' \
+	'del d["exposure"]["max_concurrent"]' \
+	'd["modes"]["direct"]["exposure"]["units"] = -1' \
+	'd["t0_ns"] = "0"'; do
 	jsonschema_run "$TMPD/live.json" "$c" >/dev/null 2>&1
 	[ $? -eq 3 ] || bad="$bad [$c]"
 done
