@@ -9,7 +9,8 @@ its sectors are found by their stamps. Then, in tornwatch's NDJSON keys:
                    otherwise; superseded when no write carried it (rewritten in the cache)
   exposed_from_ns  the first of those writes' receive time
   exposed_until_ns the latest time a flush made one of them durable (null: never)
-  persisted_ns     the same, when all of them became durable (else null)
+  persisted_ns     the same, when all of them became durable (else null; with --end, a
+                   flush that replied after the trace ended does not count)
   write_ns         the version number (orders one unit's versions)
 
     python3 oracle.py --log LOG --data DATA --mark LINES --path /mnt/table --size 8192 \\
@@ -48,7 +49,7 @@ def carriers(log, data, mark):
     return out
 
 
-def event(v, off, size, path, pieces):
+def event(v, off, size, path, pieces, end=None):
     e = {"path": path, "off": off, "len": size, "write_ns": v, "issue_ns": None,
          "complete_ns": None}
     if not pieces:
@@ -58,7 +59,7 @@ def event(v, off, size, path, pieces):
     unit = set(range(off, off + size, SECTOR))
     whole = all(offs == unit for _, offs in pieces)
     until = [op.durable_at for op, _ in pieces]
-    persisted = None if None in until else max(until)
+    persisted = None if None in until or (end and max(until) > end) else max(until)
     e.update(verdict="whole" if whole else "split", persisted_ns=persisted,
              exposed_from_ns=min(op.recv for op, _ in pieces), exposed_until_ns=persisted)
     return e
@@ -75,13 +76,17 @@ def main():
     ap.add_argument("--count", type=int, required=True)
     ap.add_argument("--range", type=int, default=0)
     ap.add_argument("--offset", type=int, default=0)
+    ap.add_argument("--end", type=int, default=0,
+                    help="the trace's end (tornwatch's end_ns): a flush that replied later "
+                         "persisted nothing the trace saw")
     a = ap.parse_args()
     log = devlog.Log(a.log)
     data = devlog.Data(a.data)
     by_version = carriers(log, data, a.mark)
     planned = stamps.planned_offsets(a.count, a.size, a.offset, 0, a.range)
     for v in range(1, a.count + 1):
-        print(json.dumps(event(v, planned[v], a.size, a.path, by_version.get(v, []))))
+        print(json.dumps(event(v, planned[v], a.size, a.path, by_version.get(v, []),
+                               a.end)))
     return 0
 
 

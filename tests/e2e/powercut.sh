@@ -21,8 +21,8 @@
 # mounts, torn units occur under each model where they can, check.py passes on events made
 # from the device log itself (tests/crash/oracle.py: what a perfect tracer would say),
 # tornwatch's verdict of every version is the device log's (whole: one device write, split:
-# more, superseded: none), and check.py's recall, precision and lost for tornwatch once its
-# events carry the per-unit times.
+# more, superseded: none; persisted: a flush after every device write of it, both ways), and
+# check.py's recall, precision and lost at every cut, from tornwatch's per-unit times.
 #
 # POWERCUT_RANDOM, POWERCUT_WRITE_CUTS: cuts per model (default 150 and 100); POWERCUT_SEED
 # replays a run's cuts (the seed is printed); POWERCUT_LOOP=buffered puts the loop in
@@ -164,8 +164,11 @@ scenario() {
 	fi
 	mark=$(crash_mark "$name")
 	# COUNT stamped writes of SIZE at random units of RANGE (each unit about 3 times),
-	# fdatasync every SYNC_EVERY: the flushes that make them durable.
-	local wargs=(-V -m "$mode" -s "$SIZE" -R "$RANGE" -n "$COUNT" -y "$SYNC_EVERY" "$f")
+	# fdatasync every SYNC_EVERY: the flushes that make them durable. Direct: half a sync
+	# period more, on the device and never flushed while traced (persisted: the reverse).
+	local n=$COUNT end=0
+	[ "$mode" = direct ] && n=$((COUNT + SYNC_EVERY / 2))
+	local wargs=(-V -m "$mode" -s "$SIZE" -R "$RANGE" -n "$n" -y "$SYNC_EVERY" "$f")
 	if [ -n "$held" ]; then
 		hold_toggle "$name" &
 		toggler=$!
@@ -175,6 +178,8 @@ scenario() {
 		"$TW" --json "$TMPD/$name.json" --events=all --unit $SIZE -- "$WRITER" "${wargs[@]}" \
 			>"$TMPD/$name.events" 2>"$TMPD/$name.tw.err"
 		rc=$?
+		end=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["end_ns"])' \
+			"$TMPD/$name.json" 2>/dev/null || echo 0)
 	else
 		"$WRITER" "${wargs[@]}"
 		rc=$?
@@ -215,25 +220,23 @@ scenario() {
 	# The machinery against the ground truth: events as a perfect tracer would give them,
 	# from the device log (tests/crash/oracle.py), must pass check.py on these cuts.
 	"$PY" "$CRASH/oracle.py" --log "$CRASH_LOG" --data "$CRASH_DATA" --mark "$mark" \
-		--path "$f" --size $SIZE --range $RANGE --count $COUNT >"$TMPD/$name.oracle"
+		--path "$f" --size $SIZE --range $RANGE --count $n --end "$end" >"$TMPD/$name.oracle"
 	check "$label: oracle.py exit status" 0 $?
 	"$PY" "$CRASH/check.py" --events "$TMPD/$name.oracle" --cuts "$TMPD/$name.cuts.jsonl" \
-		--path /table --size $SIZE --range $RANGE --count $COUNT --label "$label: oracle"
+		--path /table --size $SIZE --range $RANGE --count $n --label "$label: oracle"
 	if [ $BPF = 0 ]; then
 		skip "$label: tornwatch against the cuts: NO_BPF"
 		return
 	fi
-	# whole = one device write, split = more, superseded = none: tornwatch against the log.
-	"$PY" "$CRASH/check.py" --events "$TMPD/$name.events" --oracle "$TMPD/$name.oracle" \
-		--verdicts-only --path /table --size $SIZE --range $RANGE --count $COUNT \
-		--label "$label"
+	# Against the device log: whole = one device write, split = more, superseded = none,
+	# persisted = a flush after every device write of it; then recall, precision and lost
+	# at every cut, from tornwatch's per-unit times.
 	if has_exposure_keys "$TMPD/$name.events"; then
-		"$PY" "$CRASH/check.py" --events "$TMPD/$name.events" \
+		"$PY" "$CRASH/check.py" --events "$TMPD/$name.events" --oracle "$TMPD/$name.oracle" \
 			--cuts "$TMPD/$name.cuts.jsonl" --path /table --size $SIZE --range $RANGE \
-			--count $COUNT --label "$label"
+			--count $n --label "$label"
 	else
-		echo "# $label: tornwatch's events lack write_ns/persisted_ns/exposed_*_ns:" \
-			"check.py (recall, precision, lost) not run"
+		notok "$label: tornwatch's events lack write_ns/persisted_ns/exposed_*_ns"
 	fi
 	echo "# $label: $(since "$t0") s in all, $(since "$start") s for the cuts and checks"
 	if [ -n "${POWERCUT_KEEP:-}" ]; then
