@@ -185,6 +185,14 @@ scenario() {
 		rc=$?
 	fi
 	check "$label: workload exit status" 0 $rc
+	if [ $BPF = 1 ]; then
+		local j=$TMPD/$name.json
+		check "$label: tornwatch lost.total" 0 "$(jget "$j" lost.total)"
+		check "$label: tornwatch units.pending" 0 "$(jget "$j" units.pending)"
+		# the device's power-fail atomic size is a 512 B sector: no 8 KiB unit within it
+		check "$label: every whole unit beyond the device's atomic size" \
+			"$(jget "$j" units.whole)" "$(jget "$j" units.whole_beyond_device_atomic)"
+	fi
 	if [ -n "$held" ]; then
 		touch "$TMPD/$name.done"
 		wait "$toggler"
