@@ -94,18 +94,20 @@ $(TW_BIN): $(PURE_OBJS) $(LIVE_OBJS)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # The ground-truth writer used by tests, the demo and the benchmark.
-$(OUT)/writer: tests/writer.c tests/writer_uring.c tests/writer.h | $(OUT)
+$(OUT)/writer: tests/writer.c tests/writer_uring.c tests/writer_stamp.c tests/writer.h | $(OUT)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) tests/writer.c tests/writer_uring.c -o $@
+	$(Q)$(CC) $(CFLAGS) tests/writer.c tests/writer_uring.c tests/writer_stamp.c -lz -o $@
 
 $(OUT)/tests/%: tests/unit/%.c $(PURE_OBJS) | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(PURE_OBJS) -o $@
 
 # The FUSE filesystem that holds writes in flight, for tests of pages under writeback.
-$(OUT)/fusehold: tests/fusehold.c | $(OUT)
+# With --log it records what the "device" received (tests/fusehold_log.c), for tests/crash/.
+$(OUT)/fusehold: tests/fusehold.c tests/fusehold_log.c tests/fusehold_log.h | $(OUT)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(shell pkg-config --cflags fuse3) $< $(shell pkg-config --libs fuse3) -o $@
+	$(Q)$(CC) $(CFLAGS) $(shell pkg-config --cflags fuse3) tests/fusehold.c tests/fusehold_log.c \
+		$(shell pkg-config --libs fuse3) -lz -o $@
 
 # A command run as the process with a chosen pid, for tests of pid reuse (tests/e2e/exits.sh).
 $(OUT)/withpid: tests/withpid.c | $(OUT)

@@ -5,7 +5,8 @@
  * loop device; while the hold is engaged, the upper filesystem's writeback I/O cannot
  * complete, so its pages stay under writeback until the test releases the hold.
  *
- *   fusehold --backing PATH [--size SIZE] [--hold-file PATH] [--status PATH] [-f] MOUNTPOINT
+ *   fusehold --backing PATH [--size SIZE] [--hold-file PATH] [--status PATH]
+ *            [--log PATH --log-data PATH] [-f] MOUNTPOINT
  *
  * /disk's bytes live in the backing file (created if missing, sized to SIZE), which can be
  * read after the run: it holds exactly what reached the "device". Reads are always served.
@@ -13,6 +14,14 @@
  * served at once unless the hold file exists: then each one waits, polling every few ms,
  * until the hold file is removed (or the daemon is told to exit). The status file always
  * holds the number of requests currently waiting, one line, rewritten atomically (rename).
+ *
+ * With --log, every modifying request that succeeds (write, fsync, fallocate) is one line of
+ * the log, appended in the order of the replies, with its receive and reply times
+ * (CLOCK_MONOTONIC), and each write's bytes go to the --log-data file: tests/crash/ rebuilds
+ * the disk at any moment from them (format: fusehold_log.h). A request whose log append fails
+ * fails with EIO. Writes and fallocates are applied and logged under one mutex, so the
+ * log's order is the order the backing file saw them; FUSE's max_write is then at most
+ * LOG_MAX_WRITE, and noted in the log.
  *
  * Without -f the command returns once the filesystem is mounted and the daemon runs in the
  * background; unmounting MOUNTPOINT ends it, and so does SIGTERM (held writes then go on).
@@ -35,11 +44,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fusehold_log.h"
+
 #define DISK_NAME "disk"
 #define DISK_PATH "/" DISK_NAME
 #define DEFAULT_SIZE (512ULL << 20)	/* mkfs.xfs wants more than 300 MB */
 #define POLL_NS (2 * 1000 * 1000)	/* how often a held request looks at the hold file */
 #define MAX_THREADS 64
+#define LOG_MAX_WRITE (128 << 10)	/* with --log: a FUSE write carries at most this */
+#define LOG_MAX_BACKGROUND 64		/* with --log: async requests in flight at once */
 
 struct hold {
 	const char *backing;
@@ -49,13 +62,16 @@ struct hold {
 	uint64_t size;
 	int fd;				/* the backing file */
 	struct fuse_session *se;	/* to let held requests go when told to exit */
-	pthread_mutex_t lock;		/* guards blocked and the status file */
+	pthread_mutex_t lock;		/* guards blocked, the status file, and the log */
 	unsigned int blocked;
+	char *log_path;			/* --log, --log-data: absolute */
+	char *log_data_path;
+	struct devlog *log;
 };
 
 static const char usage[] =
-	"Usage: fusehold --backing PATH [--size SIZE] [--hold-file PATH] [--status PATH] [-f]\n"
-	"                MOUNTPOINT\n"
+	"Usage: fusehold --backing PATH [--size SIZE] [--hold-file PATH] [--status PATH]\n"
+	"                [--log PATH --log-data PATH] [-f] MOUNTPOINT\n"
 	"A FUSE filesystem with one file, MOUNTPOINT/disk, backed by PATH, whose writes wait\n"
 	"while the hold file exists.\n"
 	"\n"
@@ -63,6 +79,8 @@ static const char usage[] =
 	"  -s, --size SIZE       size of /disk: bytes, or with k, M, G (default 512M)\n"
 	"  -H, --hold-file PATH  while PATH exists, writes to /disk wait (default: never)\n"
 	"  -S, --status PATH     keep the number of waiting writes in PATH (one line)\n"
+	"  -l, --log PATH        a line per write, fsync and fallocate, in reply order\n"
+	"  -L, --log-data PATH   the bytes of the logged writes, back to back\n"
 	"  -f, --foreground      stay in the foreground (default: background once mounted)\n"
 	"  -d, --debug           FUSE debug output (implies -f)\n"
 	"  -h, --help            this text\n"
@@ -70,7 +88,8 @@ static const char usage[] =
 	"Examples:\n"
 	"  fusehold -b /tmp/d.backing -H /tmp/d.hold -S /tmp/d.status /tmp/d.fuse\n"
 	"  losetup -f --show /tmp/d.fuse/disk; touch /tmp/d.hold   # writes now wait\n"
-	"  cat /tmp/d.status; rm /tmp/d.hold                        # count, then release\n";
+	"  cat /tmp/d.status; rm /tmp/d.hold                        # count, then release\n"
+	"  fusehold -b /tmp/d.backing -l /tmp/d.log -L /tmp/d.data /tmp/d.fuse  # record\n";
 
 static struct hold *hold_of_ctx(void)
 {
@@ -200,16 +219,11 @@ static int hold_read(const char *path, char *buf, size_t len, off_t off,
 	return len;
 }
 
-static int hold_write(const char *path, const char *buf, size_t len, off_t off,
-		      struct fuse_file_info *fi)
+static int backing_write(struct hold *h, const char *buf, size_t len, off_t off)
 {
-	struct hold *h = hold_of_ctx();
 	size_t done = 0;
 	ssize_t n;
 
-	if (!in_range(h, off, len))
-		return -ENOSPC;
-	hold_wait(h);
 	while (done < len) {
 		n = pwrite(h->fd, buf + done, len - done, off + done);
 		if (n < 0 && errno == EINTR)
@@ -221,26 +235,115 @@ static int hold_write(const char *path, const char *buf, size_t len, off_t off,
 	return len;
 }
 
+/* Under h->lock: the bytes to the log data file, then to the backing file, then the line. */
+static int logged_write(struct hold *h, uint64_t seq, uint64_t recv_ns, const char *buf,
+			size_t len, off_t off)
+{
+	int64_t data_off = devlog__data(h->log, buf, len);
+	int ret;
+
+	if (data_off < 0)
+		return -EIO;
+	ret = backing_write(h, buf, len, off);
+	if (ret < 0) {
+		fprintf(stderr, "fusehold: write of %zu bytes at %lld to the backing file: %s "
+			"(not logged)\n", len, (long long)off, strerror(-ret));
+		return ret;
+	}
+	if (devlog__write(h->log, seq, recv_ns, devlog_now_ns(), off, len, data_off, buf))
+		return -EIO;
+	return ret;
+}
+
+static int hold_write(const char *path, const char *buf, size_t len, off_t off,
+		      struct fuse_file_info *fi)
+{
+	struct hold *h = hold_of_ctx();
+	uint64_t recv_ns = devlog_now_ns(), seq;
+	int ret;
+
+	if (!in_range(h, off, len))
+		return -ENOSPC;
+	if (!h->log) {
+		hold_wait(h);
+		return backing_write(h, buf, len, off);
+	}
+	seq = devlog__next_seq(h->log);
+	hold_wait(h);
+	pthread_mutex_lock(&h->lock);
+	ret = logged_write(h, seq, recv_ns, buf, len, off);
+	pthread_mutex_unlock(&h->lock);
+	return ret;
+}
+
 static int hold_fallocate(const char *path, int mode, off_t off, off_t len,
 			  struct fuse_file_info *fi)
 {
 	struct hold *h = hold_of_ctx();
+	uint64_t recv_ns = devlog_now_ns(), seq;
+	int ret;
 
 	if (len < 0 || !in_range(h, off, len))
 		return -EINVAL;
+	if (!h->log) {
+		hold_wait(h);
+		return fallocate(h->fd, mode, off, len) ? -errno : 0;
+	}
+	seq = devlog__next_seq(h->log);
 	hold_wait(h);
-	return fallocate(h->fd, mode, off, len) ? -errno : 0;
+	pthread_mutex_lock(&h->lock);
+	ret = fallocate(h->fd, mode, off, len) ? -errno : 0;
+	if (ret)
+		fprintf(stderr, "fusehold: fallocate mode %#x of %lld at %lld: %s (not logged)\n",
+			mode, (long long)len, (long long)off, strerror(-ret));
+	else if (devlog__fallocate(h->log, seq, recv_ns, devlog_now_ns(), off, len, mode))
+		ret = -EIO;
+	pthread_mutex_unlock(&h->lock);
+	return ret;
 }
 
 static int hold_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 {
 	struct hold *h = hold_of_ctx();
-	int err = datasync ? fdatasync(h->fd) : fsync(h->fd);
+	uint64_t recv_ns = devlog_now_ns(), seq = h->log ? devlog__next_seq(h->log) : 0;
+	int ret = (datasync ? fdatasync(h->fd) : fsync(h->fd)) ? -errno : 0;
 
-	return err ? -errno : 0;
+	if (!h->log)
+		return ret;
+	if (ret) {
+		fprintf(stderr, "fusehold: fsync of the backing file: %s (not logged)\n",
+			strerror(-ret));
+		return ret;
+	}
+	pthread_mutex_lock(&h->lock);
+	if (devlog__fsync(h->log, seq, recv_ns, devlog_now_ns()))
+		ret = -EIO;
+	pthread_mutex_unlock(&h->lock);
+	return ret;
+}
+
+/*
+ * With --log: a known max_write (a block request of at most that is one FUSE write), and
+ * room for LOG_MAX_BACKGROUND asynchronous requests at once (the kernel's default, 12, keeps
+ * the loop's later direct-I/O writes queued in the kernel while the first ones are held),
+ * both noted.
+ */
+static void *hold_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	struct hold *h = hold_of_ctx();
+
+	if (h->log) {
+		if (conn->max_write > LOG_MAX_WRITE)
+			conn->max_write = LOG_MAX_WRITE;
+		conn->max_background = LOG_MAX_BACKGROUND;
+		devlog__note(h->log, "max_write %u max_background %u", conn->max_write,
+			     conn->max_background);
+	}
+	return h;
 }
 
 static const struct fuse_operations hold_ops = {
+	.init = hold_init,
 	.getattr = hold_getattr,
 	.readdir = hold_readdir,
 	.open = hold_open,
@@ -296,6 +399,8 @@ static int parse_args(int argc, char **argv, struct hold *h, const char **mnt, i
 		{ "size", required_argument, NULL, 's' },
 		{ "hold-file", required_argument, NULL, 'H' },
 		{ "status", required_argument, NULL, 'S' },
+		{ "log", required_argument, NULL, 'l' },
+		{ "log-data", required_argument, NULL, 'L' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
@@ -305,7 +410,7 @@ static int parse_args(int argc, char **argv, struct hold *h, const char **mnt, i
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":b:s:H:S:fdh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":b:s:H:S:l:L:fdh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			h->backing = optarg;
@@ -319,7 +424,10 @@ static int parse_args(int argc, char **argv, struct hold *h, const char **mnt, i
 			break;
 		case 'H':
 		case 'S':
-			path = c == 'H' ? &h->hold_path : &h->status_path;
+		case 'l':
+		case 'L':
+			path = c == 'H' ? &h->hold_path : c == 'S' ? &h->status_path :
+			       c == 'l' ? &h->log_path : &h->log_data_path;
 			free(*path);
 			*path = absolute(optarg);
 			if (!*path) {
@@ -353,6 +461,10 @@ static int parse_args(int argc, char **argv, struct hold *h, const char **mnt, i
 	}
 	if (!h->backing || optind != argc - 1) {
 		fprintf(stderr, "fusehold: give --backing PATH and one MOUNTPOINT; see --help\n");
+		return -1;
+	}
+	if (!h->log_path != !h->log_data_path) {
+		fprintf(stderr, "fusehold: --log and --log-data go together; see --help\n");
 		return -1;
 	}
 	if (h->status_path && asprintf(&h->status_tmp, "%s.tmp", h->status_path) < 0) {
@@ -410,6 +522,11 @@ int main(int argc, char **argv)
 	if (open_backing(&h))
 		goto cleanup;
 	status_write(&h);
+	if (h.log_path) {
+		h.log = devlog__open(h.log_path, h.log_data_path, h.size);
+		if (!h.log)
+			goto cleanup;
+	}
 	fargs.argc += debug;
 	fuse = fuse_new(&fargs, &hold_ops, sizeof(hold_ops), &h);
 	if (!fuse) {
@@ -442,5 +559,8 @@ cleanup:
 	free(h.hold_path);
 	free(h.status_path);
 	free(h.status_tmp);
+	devlog__free(h.log);
+	free(h.log_path);
+	free(h.log_data_path);
 	return err;
 }

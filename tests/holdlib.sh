@@ -16,6 +16,7 @@
 # shuts down); unmounting still works.
 
 FUSEHOLD=${FUSEHOLD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build/fusehold}
+HOLD_FUSE_ARGS=()	# more fusehold options for the next hold_setup (crash_setup: --log)
 
 # hold_setup FS NAME [STABLE [dio]]: a fresh FS (ext4 or xfs) on a loop device over
 # fusehold, mounted at $TMPD/NAME. STABLE (0 or 1, default 0) goes to the loop queue's
@@ -29,7 +30,9 @@ FUSEHOLD=${FUSEHOLD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build/fuse
 hold_setup() {
 	local fs=$1 name=$2 stable=${3:-0} mode=${4:-buffered} fuse="$TMPD/$2.fuse" dio=off opts=
 
-	if ! declare -f cleanup | grep -q LATE_MOUNTS; then
+	# grep reads it all (no -q): an early exit fails declare on SIGPIPE, and with pipefail
+	# the check, now and then
+	if ! declare -f cleanup | grep LATE_MOUNTS >/dev/null; then
 		echo "hold_setup: lib.sh's cleanup does not release HOLDS / unmount LATE_MOUNTS" >&2
 		return 1
 	fi
@@ -45,7 +48,7 @@ hold_setup() {
 	mkdir -p "$fuse" "$TMPD/$name" || return 1
 	HOLDS+=("$TMPD/$name.hold")
 	"$FUSEHOLD" --size 512M --backing "$TMPD/$name.backing" --hold-file "$TMPD/$name.hold" \
-		--status "$TMPD/$name.status" "$fuse" || return 1
+		--status "$TMPD/$name.status" "${HOLD_FUSE_ARGS[@]}" "$fuse" || return 1
 	LATE_MOUNTS=("$fuse" "${LATE_MOUNTS[@]}")
 	LOOP=$(losetup -f --show --direct-io="$dio" "$fuse/disk") || return 1
 	LOOPS+=("$LOOP")
@@ -97,4 +100,60 @@ hold_wait_blocked() {
 	done
 	echo "hold_wait_blocked: $1: $n of $2 writes waiting after ${3:-10} s" >&2
 	return 1
+}
+
+# crash_setup FS NAME [dio|buffered [MAX_SECTORS_KB]]: hold_setup with fusehold recording
+# what the device receives: $TMPD/NAME.log (a line per write, fsync, fallocate: see
+# tests/fusehold_log.h) and $TMPD/NAME.data (the written bytes), for tests/crash/cuts.py.
+# The loop queue's max_sectors_kb is set (MAX_SECTORS_KB, default the largest that fits) and
+# checked, so that one block request is one FUSE write: at most FUSE's max_write (noted in
+# the log) less one page, since a request that does not start on a page boundary takes one
+# page more than its size, and FUSE counts max_pages (max_write / 4 KiB) too.
+#
+# The loop does direct I/O (dio, the default): it hands the whole request to FUSE as one
+# write_iter, which FUSE (no writeback cache: write-through) sends as one FUSE_WRITE of up to
+# max_write bytes. In buffered mode the loop writes a request one page segment at a time
+# (lo_write_simple: a vfs write per bvec), so a 16 KiB request reaches FUSE as four writes:
+# the device would log pieces that no power cut could tear apart. Sets LOOP, QUEUE, MNT as
+# hold_setup does; CRASH_LOG and CRASH_DATA.
+crash_setup() {
+	local fs=$1 name=$2 mode=${3:-dio} kb=${4:-} max_write limit cur
+
+	HOLD_FUSE_ARGS=(--log "$TMPD/$name.log" --log-data "$TMPD/$name.data")
+	hold_setup "$fs" "$name" 0 "$mode"
+	local rc=$?
+	HOLD_FUSE_ARGS=()
+	[ $rc -eq 0 ] || return 1
+	CRASH_LOG=$TMPD/$name.log CRASH_DATA=$TMPD/$name.data
+	max_write=$(sed -n 's/^# max_write \([0-9]*\) .*$/\1/p' "$CRASH_LOG")
+	if [ -z "$max_write" ]; then
+		echo "crash_setup: $CRASH_LOG notes no max_write" >&2
+		return 1
+	fi
+	limit=$((max_write / 1024 - 4))
+	cur=$(cat "$QUEUE/max_sectors_kb")
+	[ -n "$kb" ] || kb=$((cur < limit ? cur : limit))
+	set_sysfs "$QUEUE/max_sectors_kb" "$kb" || return 1
+	cur=$(cat "$QUEUE/max_sectors_kb")
+	if [ "$cur" -ne "$kb" ] || [ "$cur" -gt "$limit" ]; then
+		echo "crash_setup: max_sectors_kb is $cur, wanted $kb (at most $limit for FUSE's" \
+			"max_write $max_write)" >&2
+		return 1
+	fi
+}
+
+# crash_mark NAME: sync until every change the log holds up to its last flush is durable
+# (a write still in flight when that flush arrived is not: sync again), then print the mark:
+# the number of log lines up to that flush (a background write logged meanwhile falls after
+# the mark). cuts.py checks it again.
+crash_mark() {
+	local i mark log=$TMPD/$1.log
+	for i in $(seq 20); do
+		sync
+		mark=$(grep -n '^F ' "$log" | tail -n 1 | cut -d: -f1)
+		[ -n "$mark" ] && python3 "$TOP/tests/crash/devlog.py" check-mark "$log" \
+			--mark "$mark" 2>/dev/null && break
+		sleep 0.05
+	done
+	echo "$mark"
 }

@@ -73,6 +73,7 @@ if [ "${1:-}" != "--unit-only" ]; then
 	run "prometheus" tests/e2e/prom.sh
 	run "json schema" tests/e2e/schema.sh
 	run "sanitizers" tests/e2e/sanitize.sh
+	run "power-cut machinery" tests/crash/selftest.py
 	for fs in ext4 xfs; do
 		run "core on $fs" tests/e2e/core.sh "$fs"
 		run "exits on $fs" tests/e2e/exits.sh "$fs"
@@ -84,6 +85,7 @@ if [ "${1:-}" != "--unit-only" ]; then
 		run "buffer memory kinds on $fs" tests/e2e/memkinds.sh "$fs"
 		run "io_uring on $fs" tests/e2e/uring.sh "$fs"
 		run "limits on $fs" tests/e2e/limits.sh "$fs"
+		run "power cuts on $fs" tests/e2e/powercut.sh "$fs"
 		run "PostgreSQL on $fs" tests/real/postgres.sh "$fs"
 		run "fio on $fs" tests/real/fio.sh "$fs"
 		run "stress on $fs" tests/real/stress.sh "$fs"

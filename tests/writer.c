@@ -32,6 +32,12 @@
  *     -w PATH     wait until PATH exists before the first write (for -p tests)
  *     -t          print the time per write (ns) and the CPU time (for bench/)
  *     -P          preallocate the file's range with zeros, synced, before writing
+ *                 (with -R: the whole RANGE)
+ *     -V          stamp every 512-byte sector of every write: magic, file offset, version
+ *                 (write i of the run is version i + 1, -r's rewrite COUNT + 1, -P's
+ *                 zeros become version 0), a pattern, a checksum (tests/writer_stamp.c);
+ *                 SIZE, OFFSET, STRIDE and RANGE must be multiples of 512. In uring and
+ *                 aio-batch modes each write in flight has its own slot of the buffer.
  *     -S USEC     sleep USEC microseconds after each write
  *     -B MEM      the memory the data is written from: private (default: posix_memalign),
  *                 shared (MAP_SHARED|MAP_ANONYMOUS), sysv (SysV shm), memfd (a memfd
@@ -124,8 +130,14 @@ static ssize_t aio_write1(int fd, char *buf, uint64_t size, uint64_t off, int rw
 
 #define AIO_BATCH 16
 
-/* n writes of size bytes at offs[], as io_submit calls of up to AIO_BATCH iocbs (-r, -W, -y, -S: ignored). */
-static void aio_batches(int fd, char *buf, uint64_t size, uint64_t *offs, uint64_t n)
+static int stamped;	/* -V */
+
+/*
+ * n writes of size bytes at offs[], as io_submit calls of up to AIO_BATCH iocbs (-r, -W, -y,
+ * -S: ignored). Stamped (-V): iocb k of a batch writes from slot k of buf, version vers[].
+ */
+static void aio_batches(int fd, char *buf, uint64_t size, uint64_t *offs, uint64_t *vers,
+			uint64_t n)
 {
 	static aio_context_t ctx;
 	struct iocb cb[AIO_BATCH], *cbs[AIO_BATCH];
@@ -138,8 +150,12 @@ static void aio_batches(int fd, char *buf, uint64_t size, uint64_t *offs, uint64
 		long nr = n - i < AIO_BATCH ? n - i : AIO_BATCH;
 
 		for (long k = 0; k < nr; k++) {
+			char *slot = stamped ? buf + k * size : buf;
+
+			if (stamped)
+				stamp_fill(slot, size, offs[i + k], vers[i + k]);
 			cb[k] = (struct iocb){ .aio_fildes = fd, .aio_lio_opcode = IOCB_CMD_PWRITE,
-					       .aio_buf = (uint64_t)(uintptr_t)buf,
+					       .aio_buf = (uint64_t)(uintptr_t)slot,
 					       .aio_nbytes = size, .aio_offset = offs[i + k] };
 			cbs[k] = &cb[k];
 		}
@@ -291,42 +307,69 @@ static void buf_free(char *p, uint64_t size)
 
 static volatile int go;	/* set once -w's file exists: the threads start writing */
 
+/* Write i's offset: in order, or (-R) a fixed hash of i. */
+static uint64_t job_off(const struct job *j, uint64_t i)
+{
+	return j->range ? j->off0 + mix64(i) % (j->range / j->size) * j->size :
+			  j->off0 + i * j->stride;
+}
+
+/* Stamped, writes in flight at once need a buffer slot each. */
+static uint64_t job_slots(const struct job *j)
+{
+	if (!stamped)
+		return 1;
+	if (!strcmp(j->mode, "uring"))
+		return uring_depth;
+	if (!strcmp(j->mode, "aio-batch"))
+		return AIO_BATCH;
+	return 1;
+}
+
 /* Writes first, first + step, ... of the run: one thread's share. */
 static void *run_job(void *arg)
 {
 	struct job *j = arg;
+	uint64_t len = j->size * job_slots(j);
 	char *buf;
 
 	while (!go)
 		usleep(1000);
-	buf = buf_alloc(j->size);
-	memset(buf, 0xa5, j->size);
+	buf = buf_alloc(len);
+	memset(buf, 0xa5, len);
 	if (!strcmp(j->mode, "uring")) {
 		uring_writes(j->fd, buf, j->size, j->count, j->off0, j->stride, uring_depth,
-			     uring_opts);
-		buf_free(buf, j->size);
+			     uring_opts, stamped);
+		buf_free(buf, len);
 		return NULL;
 	}
 	if (!strcmp(j->mode, "aio-batch")) {
 		uint64_t n = 0, *offs = calloc(j->count, sizeof(*offs));
+		uint64_t *vers = calloc(j->count, sizeof(*vers));
 
-		if (!offs)
+		if (!offs || !vers)
 			die("calloc");
-		for (uint64_t i = j->first; i < j->count; i += j->step)
-			offs[n++] = j->range ? j->off0 + mix64(i) % (j->range / j->size) * j->size :
-					       j->off0 + i * j->stride;
-		aio_batches(j->fd, buf, j->size, offs, n);
+		for (uint64_t i = j->first; i < j->count; i += j->step) {
+			offs[n] = job_off(j, i);
+			vers[n++] = i + 1;
+		}
+		aio_batches(j->fd, buf, j->size, offs, vers, n);
 		free(offs);
-		buf_free(buf, j->size);
+		free(vers);
+		buf_free(buf, len);
 		return NULL;
 	}
 	for (uint64_t i = j->first; i < j->count; i += j->step) {
-		uint64_t off = j->range ? j->off0 + mix64(i) % (j->range / j->size) * j->size :
-					  j->off0 + i * j->stride;
+		uint64_t off = job_off(j, i);
 
+		if (stamped)
+			stamp_fill(buf, j->size, off, i + 1);
 		do_write(j->fd, j->mode, buf, j->size, off);
-		if (j->rewrite && i == 0)
+		if (j->rewrite && i == 0) {
+			if (stamped)
+				stamp_fill(buf, j->size, off, j->count + 1);
 			do_write(j->fd, j->mode, buf, j->size, off);
+		}
 		if (j->wb_split && sync_file_range(j->fd, off, 4096,
 						   SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
 							   SYNC_FILE_RANGE_WAIT_AFTER))
@@ -339,8 +382,28 @@ static void *run_job(void *arg)
 		if (j->sleep_us)
 			usleep(j->sleep_us);
 	}
-	buf_free(buf, j->size);
+	buf_free(buf, len);
 	return NULL;
+}
+
+/* -P: the range written through an ordinary fd and synced: zeros, or (-V) version 0. */
+static void preallocate(const char *path, uint64_t off0, uint64_t chunk, uint64_t n)
+{
+	int pfd = open(path, O_WRONLY | O_CREAT, 0644);
+	char *z = calloc(1, chunk);
+
+	if (pfd < 0 || !z)
+		die("prealloc");
+	for (uint64_t i = 0; i < n; i++) {
+		if (stamped)
+			stamp_fill(z, chunk, off0 + i * chunk, 0);
+		if (pwrite(pfd, z, chunk, off0 + i * chunk) != (ssize_t)chunk)
+			die("prealloc write");
+	}
+	if (fsync(pfd))
+		die("prealloc fsync");
+	close(pfd);
+	free(z);
 }
 
 int main(int argc, char **argv)
@@ -356,7 +419,7 @@ int main(int argc, char **argv)
 	pthread_t th[64];
 	struct job jobs[64];
 
-	while ((c = getopt(argc, argv, "m:s:n:o:g:R:ry:M:Fw:tPWT:S:B:d:U:")) != -1) {
+	while ((c = getopt(argc, argv, "m:s:n:o:g:R:ry:M:Fw:tPWT:S:B:d:U:V")) != -1) {
 		switch (c) {
 		case 'm': mode = optarg; break;
 		case 's': size = parse_sz(optarg); break;
@@ -377,9 +440,11 @@ int main(int argc, char **argv)
 		case 'B': mem_kind = optarg; break;
 		case 'd': uring_depth = strtoul(optarg, NULL, 10); break;
 		case 'U': uring_opts = optarg; break;
+		case 'V': stamped = 1; break;
 		default:
 			fprintf(stderr, "usage: writer [-m mode] [-B mem] [-s size] [-n count] [-o off] "
-				"[-g stride] [-R range] [-r] [-y N] [-M N] [-F] [-w path] [-t] [-P] FILE\n");
+				"[-g stride] [-R range] [-r] [-y N] [-M N] [-F] [-w path] [-t] [-P] "
+				"[-V] FILE\n");
 			return 2;
 		}
 	}
@@ -389,9 +454,14 @@ int main(int argc, char **argv)
 	}
 	if (!stride)
 		stride = size;
-	if (range && (range < size || prealloc || wb_split || rewrite)) {
-		fprintf(stderr, "writer: -R takes a range of at least SIZE, and goes with none of "
-			"-P, -W, -r\n");
+	if (range && (range < size || wb_split || rewrite)) {
+		fprintf(stderr, "writer: -R takes a range of at least SIZE, and goes with neither "
+			"-W nor -r\n");
+		return 2;
+	}
+	if (stamped && ((size | off0 | stride | range) % STAMP_SECTOR)) {
+		fprintf(stderr, "writer: -V needs SIZE, OFFSET, STRIDE and RANGE in multiples of "
+			"%d\n", STAMP_SECTOR);
 		return 2;
 	}
 	if (nthreads < 1 || nthreads > 64 || (nthreads > 1 && (rewrite || wb_split))) {
@@ -426,21 +496,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "writer: unknown mode %s\n", mode);
 		return 2;
 	}
-	if (prealloc) {
-		/* The same range, written and synced through an ordinary fd first. */
-		int pfd = open(argv[optind], O_WRONLY | O_CREAT, 0644);
-		char *z = calloc(1, stride);
-
-		if (pfd < 0 || !z)
-			die("prealloc");
-		for (uint64_t i = 0; i < count; i++)
-			if (pwrite(pfd, z, stride, off0 + i * stride) != (ssize_t)stride)
-				die("prealloc write");
-		if (fsync(pfd))
-			die("prealloc fsync");
-		close(pfd);
-		free(z);
-	}
+	if (prealloc && range)
+		preallocate(argv[optind], off0, size, range / size);
+	else if (prealloc)
+		preallocate(argv[optind], off0, stride, count);
 
 	if (wb_split)
 		flags = (flags & ~O_WRONLY) | O_RDWR;

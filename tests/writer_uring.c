@@ -20,6 +20,8 @@
  *   direct     the file opened O_DIRECT (tests/writer.c): direct writes through io_uring
  *
  * -d DEPTH writes are submitted with one io_uring_enter (default 1).
+ * Stamped (-V), buf holds DEPTH slots: the n-th write of a batch is written from slot n,
+ * stamped just before its SQE is queued; the fixed buffer registered is all the slots.
  */
 #include <errno.h>
 #include <signal.h>
@@ -152,6 +154,7 @@ static int op_supported(struct ring *r, unsigned op)
 	return ok;
 }
 
+/* The next free SQE, zeroed; the kernel sees it only once sqe_queue() publishes it. */
 static struct io_uring_sqe *sqe_get(struct ring *r)
 {
 	unsigned tail = *r->sq_tail;
@@ -164,8 +167,16 @@ static struct io_uring_sqe *sqe_get(struct ring *r)
 	sqe = &r->sqes[tail & *r->sq_mask];
 	memset(sqe, 0, sizeof(*sqe));
 	r->sq_array[tail & *r->sq_mask] = tail & *r->sq_mask;
-	__atomic_store_n(r->sq_tail, tail + 1, __ATOMIC_RELEASE);
 	return sqe;
+}
+
+/*
+ * Publish the SQE sqe_get() gave, once filled: with SQPOLL the kernel thread may take an SQE
+ * as soon as the tail moves past it.
+ */
+static void sqe_queue(struct ring *r)
+{
+	__atomic_store_n(r->sq_tail, *r->sq_tail + 1, __ATOMIC_RELEASE);
 }
 
 static int enter(struct ring *r, unsigned submit, unsigned wait, unsigned flags)
@@ -239,10 +250,10 @@ static void check_cqe(const struct io_uring_cqe *c, uint64_t size, const struct 
 }
 
 void uring_writes(int fd, char *buf, uint64_t size, uint64_t count, uint64_t off0,
-		  uint64_t stride, unsigned depth, const char *opts)
+		  uint64_t stride, unsigned depth, const char *opts, int stamped)
 {
 	struct uopts o = parse_uopts(opts);
-	struct iovec iov[2] = { { buf, size / 2 }, { buf + size / 2, size - size / 2 } };
+	struct iovec *iov;
 	struct iovec whole = { buf, size };
 	struct tally t = {};
 	struct ring r;
@@ -251,6 +262,23 @@ void uring_writes(int fd, char *buf, uint64_t size, uint64_t count, uint64_t off
 
 	if (!depth)
 		depth = 1;
+	if (stamped && o.cq) {
+		fprintf(stderr, "writer: -V and -U cq=N: a slot would be stamped again while its "
+			"write may still be in flight\n");
+		exit(2);
+	}
+	if (stamped)
+		whole.iov_len = size * depth;
+	/* Each slot's two iovecs (unstamped: every write uses slot 0). */
+	iov = calloc(2 * depth, sizeof(*iov));
+	if (!iov)
+		die("calloc");
+	for (unsigned k = 0; k < depth; k++) {
+		char *slot = stamped ? buf + k * size : buf;
+
+		iov[2 * k] = (struct iovec){ slot, size / 2 };
+		iov[2 * k + 1] = (struct iovec){ slot + size / 2, size - size / 2 };
+	}
 	ring_init(&r, depth + 1, &o);
 	if (o.vec && o.fixedbuf && !op_supported(&r, IORING_OP_WRITEV_FIXED)) {
 		fprintf(stderr, "writer: no IORING_OP_WRITEV_FIXED in this kernel (6.15)\n");
@@ -275,30 +303,36 @@ void uring_writes(int fd, char *buf, uint64_t size, uint64_t count, uint64_t off
 		unsigned n = 0;
 
 		for (; n < depth && i < count; n++, i++) {
-			struct io_uring_sqe *sqe = sqe_get(&r);
+			char *slot = stamped ? buf + n * size : buf;
+			struct io_uring_sqe *sqe;
 
+			if (stamped)
+				stamp_fill(slot, size, off0 + i * stride, i + 1);
+			sqe = sqe_get(&r);
 			sqe->fd = rfd;
 			sqe->off = off0 + i * stride;
 			sqe->user_data = i;
 			if (o.vec) {
 				sqe->opcode = o.fixedbuf ? IORING_OP_WRITEV_FIXED : IORING_OP_WRITEV;
-				sqe->addr = (uintptr_t)iov;
+				sqe->addr = (uintptr_t)&iov[stamped ? 2 * n : 0];
 				sqe->len = 2;
 			} else {
 				sqe->opcode = o.fixedbuf ? IORING_OP_WRITE_FIXED : IORING_OP_WRITE;
-				sqe->addr = (uintptr_t)buf;
+				sqe->addr = (uintptr_t)slot;
 				sqe->len = size;
 			}
 			sqe->buf_index = 0;
 			sqe->rw_flags = (o.dsync ? RWF_DSYNC : 0) | (o.atomic ? RWF_ATOMIC : 0);
 			sqe->flags = (o.fixedfile ? IOSQE_FIXED_FILE : 0) |
 				     (o.skip ? IOSQE_CQE_SKIP_SUCCESS | IOSQE_IO_LINK : 0);
+			sqe_queue(&r);
 		}
 		if (o.skip) {	/* runs after the chain of writes: its CQE is the batch's */
 			struct io_uring_sqe *sqe = sqe_get(&r);
 
 			sqe->opcode = IORING_OP_NOP;
 			sqe->user_data = ~0ULL;
+			sqe_queue(&r);
 			n++;
 		}
 		submit(&r, n, &o);
@@ -343,4 +377,5 @@ void uring_writes(int fd, char *buf, uint64_t size, uint64_t count, uint64_t off
 		printf("short %llu\n", (unsigned long long)t.shorts);
 	fflush(stdout);
 	close(r.fd);
+	free(iov);
 }
