@@ -38,7 +38,8 @@ SKELS := $(patsubst %,$(OUT)/%.skel.h,$(BPF_PROGS))
 
 # Pure logic: no libbpf, unit-tested without root.
 PURE_SRCS := user/common.c user/opts.c user/tracker.c user/report.c user/record.c user/htab.c \
-	     user/outfile.c user/devfacts.c user/report_devices.c
+	     user/outfile.c user/devfacts.c user/report_devices.c user/exposure.c \
+	     user/report_exposure.c
 LIVE_SRCS := user/tornwatch.c user/trace.c user/follow.c user/libbpf_log.c user/ksyms.c \
 	     user/devsysfs.c
 PURE_OBJS := $(patsubst user/%.c,$(OUT)/%.o,$(PURE_SRCS))

@@ -271,6 +271,7 @@ void report_text(FILE *f, const struct tw_summary *s, const struct tw_report_met
 		}
 	}
 
+	report_exposure_text(f, s, m->top_files);
 	report_modes_text(f, s);
 	report_devices_text(f, s);
 	report_stable_text(f, s);
@@ -293,24 +294,36 @@ void report_text(FILE *f, const struct tw_summary *s, const struct tw_report_met
 
 void report_event_header(FILE *f)
 {
-	fprintf(f, "%-11s %-7s %-15s %-15s %-9s %12s %8s %-10s %4s %4s %9s %9s %s\n", "TIME(s)",
-		"PID", "COMM", "MODE", "DEV", "OFFSET", "LEN", "VERDICT", "BIOS", "REQS", "SYS(us)",
-		"E2E(us)", "PATH");
+	fprintf(f, "%-11s %-7s %-15s %-15s %-9s %12s %8s %-10s %4s %4s %9s %9s %11s %s\n",
+		"TIME(s)", "PID", "COMM", "MODE", "DEV", "OFFSET", "LEN", "VERDICT", "BIOS", "REQS",
+		"SYS(us)", "E2E(us)", "EXPOSED(us)", "PATH");
+}
+
+/* How long a power cut could have torn it: "-" never, "to-end" still at the end. */
+static void fmt_exposed(const struct tw_unit_event *ev, char *buf, size_t len)
+{
+	if (!ev->exposed_from_ns)
+		snprintf(buf, len, "-");
+	else if (!ev->exposed_until_ns)
+		snprintf(buf, len, "to-end");
+	else
+		snprintf(buf, len, "%.1f", (ev->exposed_until_ns - ev->exposed_from_ns) / 1e3);
 }
 
 void report_event_text(FILE *f, const struct tw_unit_event *ev)
 {
-	char dev[16], sys[24] = "-", e2e[24] = "-";
+	char dev[16], sys[24] = "-", e2e[24] = "-", exp[24];
 
 	fmt_kdev(ev->dev, dev, sizeof(dev));
 	if (ev->syscall_ns)
 		snprintf(sys, sizeof(sys), "%.1f", ev->syscall_ns / 1e3);
 	if (ev->end_to_end_ns)
 		snprintf(e2e, sizeof(e2e), "%.1f", ev->end_to_end_ns / 1e3);
+	fmt_exposed(ev, exp, sizeof(exp));
 	fprintf(f, "%-11.6f %-7u %-15.15s %-15s %-9s %12" PRIu64 " %8" PRIu64
-		" %-10s %4u %4u %9s %9s %s\n", ev->t_ns / 1e9, ev->pid, ev->comm,
+		" %-10s %4u %4u %9s %9s %11s %s\n", ev->t_ns / 1e9, ev->pid, ev->comm,
 		tw_mode_names[ev->mode], dev, ev->off, ev->len, tw_verdict_names[ev->verdict], ev->bios,
-		ev->requests, sys, e2e, ev->path);
+		ev->requests, sys, e2e, exp, ev->path);
 }
 
 static void json_str(FILE *f, const char *s);
@@ -327,9 +340,11 @@ void report_event_json(FILE *f, const struct tw_unit_event *ev)
 		tw_mode_names[ev->mode], dev, ev->ino);
 	json_str(f, ev->path);
 	fprintf(f, ", \"off\": %" PRIu64 ", \"len\": %" PRIu64 ", \"verdict\": \"%s\", "
-		"\"bios\": %u, \"requests\": %u, \"syscall_us\": %.3f, \"end_to_end_us\": %.3f}\n",
+		"\"bios\": %u, \"requests\": %u, \"syscall_us\": %.3f, \"end_to_end_us\": %.3f",
 		ev->off, ev->len, tw_verdict_names[ev->verdict], ev->bios, ev->requests,
 		ev->syscall_ns / 1e3, ev->end_to_end_ns / 1e3);
+	report_event_times_json(f, ev);
+	fprintf(f, "}\n");
 }
 
 #define TW_PROM_BUCKETS 26	/* le = 2 us .. 2^26 us (67 s), then +Inf */
@@ -377,6 +392,7 @@ void report_prom(FILE *f, const struct tw_summary *s)
 		    "Writers that waited for a folio's writeback (stable pages).");
 	fprintf(f, "tornwatch_stable_page_waits_total %" PRIu64 "\n", s->stable.waits);
 	report_devices_prom(f, s);
+	report_exposure_prom(f, s);
 	prom_header(f, "tornwatch_write_latency_seconds", "histogram",
 		    "Latency of write units that reached the device, by write mode and stage.");
 	for (int m = 0; m < TW_M_NR; m++) {
@@ -563,7 +579,9 @@ static void report_modes_json(FILE *f, const struct tw_summary *s)
 			fprintf(f, "%s\"%d\": %" PRIu64, first ? "" : ", ", e, ms->refused_errno[e]);
 			first = false;
 		}
-		fprintf(f, "},\n      \"hist\": {");
+		fprintf(f, "},\n      \"exposure\": ");
+		report_exposure_json(f, &ms->exposure, s);
+		fprintf(f, ",\n      \"hist\": {");
 		for (int st = 0; st < TW_ST_NR; st++) {
 			fprintf(f, "%s\"%s\": ", st ? ", " : "", tw_stage_names[st]);
 			json_hist(f, ms->hist[st], "lo", "hi", "        ");
@@ -654,9 +672,16 @@ void report_json(FILE *f, const struct tw_summary *s, const struct tw_report_met
 	fprintf(f, ",\n  \"unit_size\": %" PRIu64 ",\n", s->unit_size);
 	fprintf(f, "  \"writes\": %" PRIu64 ",\n  \"write_bytes\": %" PRIu64 ",\n", s->writes,
 		s->write_bytes);
+	if (s->t0_ns)
+		fprintf(f, "  \"t0_ns\": %" PRIu64 ",\n  \"end_ns\": %" PRIu64 ",\n", s->t0_ns,
+			s->end_ns);
+	else
+		fprintf(f, "  \"t0_ns\": null,\n  \"end_ns\": null,\n");
 	fprintf(f, "  \"units\": {\n");
 	json_counts(f, &s->c, "    ");
-	fprintf(f, "  },\n  \"lost\": {\n    \"total\": %" PRIu64 ",\n", s->lost_total);
+	fprintf(f, "  },\n  \"exposure\": ");
+	report_exposure_run_json(f, s);
+	fprintf(f, ",\n  \"lost\": {\n    \"total\": %" PRIu64 ",\n", s->lost_total);
 	fprintf(f, "    \"counters_recorded\": %s", s->have_bpf_stats ? "true" : "false");
 	for (i = 0; i < TW_NR_LOST; i++)
 		fprintf(f, ",\n    \"%s\": %" PRIu64, stat_names[i], s->bpf_stats[i]);
@@ -709,7 +734,9 @@ void report_json(FILE *f, const struct tw_summary *s, const struct tw_report_met
 			fs->writes, fs->bytes);
 		fprintf(f, "      \"units\": %" PRIu64 ",\n", tw_units_total(&fs->c));
 		fprintf(f, "      \"split\": %" PRIu64 ",\n", fs->c.verdict[TW_V_SPLIT]);
-		fprintf(f, "      \"verdicts\": {\n");
+		fprintf(f, "      \"exposure\": ");
+		report_exposure_json(f, &fs->exposure, s);
+		fprintf(f, ",\n      \"verdicts\": {\n");
 		json_counts(f, &fs->c, "        ");
 		fprintf(f, "      }\n    }");
 	}

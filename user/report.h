@@ -42,6 +42,12 @@ void report_prom(FILE *f, const struct tw_summary *s);
 /* Write it to path as outfile.h says (a regular file: temporary file and rename). */
 int report_prom_file(const char *path, const struct tw_summary *s, char *err, size_t errlen);
 void report_text(FILE *f, const struct tw_summary *s, const struct tw_report_meta *m);
+/* Torn exposure (report_exposure.c): the EXPOSURE section, JSON objects, Prometheus. */
+void report_exposure_text(FILE *f, const struct tw_summary *s, int top_files);
+void report_exposure_json(FILE *f, const struct tw_exposure *x, const struct tw_summary *s);
+void report_exposure_run_json(FILE *f, const struct tw_summary *s);
+void report_event_times_json(FILE *f, const struct tw_unit_event *ev);
+void report_exposure_prom(FILE *f, const struct tw_summary *s);
 void report_json(FILE *f, const struct tw_summary *s, const struct tw_report_meta *m);
 /* Write JSON to path ("-": stdout) as outfile.h says. */
 int report_json_file(const char *path, const struct tw_summary *s,

@@ -54,6 +54,15 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* CLOCK_MONOTONIC in ns: bpf_ktime_get_ns()'s clock, the records' own. */
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
 static void deliver(struct intake *in, const void *rec, size_t len)
 {
 	if (in->rec)
@@ -337,18 +346,22 @@ static int write_reports(struct tracker *t, const struct tw_opts *o, const char 
 	return rc;
 }
 
-/* --atomic-size on a replay: exact MAJ:MIN of the recorded host (no sysfs to ask there). */
-static void replay_atomic_sizes(struct tracker *t, void *ctx)
+/*
+ * Before a replay's first record: --atomic-size (exact MAJ:MIN of the recorded host, no
+ * sysfs to ask there) and --events, as a live run has them.
+ */
+static void replay_prepare(struct tracker *t, void *ctx)
 {
 	const struct tw_opts *o = ctx;
 
 	for (int i = 0; i < o->nr_atomic_sizes; i++)
 		tracker__set_atomic_size(t, o->atomic_sizes[i].dev, o->atomic_sizes[i].bytes);
+	setup_events(t, o);
 }
 
 static int run_replay(const struct tw_opts *o)
 {
-	struct tw_replay_opts ro = { .max_units = o->max_units, .prepare = replay_atomic_sizes,
+	struct tw_replay_opts ro = { .max_units = o->max_units, .prepare = replay_prepare,
 				     .ctx = (void *)o };
 	struct tw_replay_info info;
 	struct tracker *t;
@@ -632,12 +645,15 @@ static int run_live(const struct tw_opts *o)
 	tracer__stats(in.tracer, counters);
 	for (int i = 0; i < TW_NR_STATS; i++)
 		stats.stats[i] = counters[i];
+	stats.h.ts_ns = mono_ns();	/* the trace's end, on the records' clock */
 	deliver(&in, &stats, sizeof(stats));
 	tracker__finish(in.tracker);
 	if (o->verbose)
 		fprintf(stderr, "tornwatch: unit table: at most %llu units followed at once "
-			"(--max-units %llu)\n", (unsigned long long)tracker__peak_units(in.tracker),
-			(unsigned long long)o->max_units);
+			"(--max-units %llu); exposure: at most %llu interval events kept\n",
+			(unsigned long long)tracker__peak_units(in.tracker),
+			(unsigned long long)o->max_units,
+			(unsigned long long)tracker__peak_exposure_events(in.tracker));
 	/* The rest since the last interval, pending verdicts included: intervals sum to totals. */
 	if (o->interval_s)
 		print_interval(&in, ++intervals, now_s() - t0, &prev, true);

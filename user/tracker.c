@@ -5,6 +5,7 @@
 #include <string.h>
 #include "common.h"
 #include "devfacts.h"
+#include "exposure.h"
 #include "htab.h"
 #include "tracker.h"
 
@@ -42,6 +43,7 @@ const char *const tw_fail_names[TW_F_NR] = {
 	[TW_F_MISALIGNED] = "misaligned", [TW_F_REFUSED] = "refused",
 	[TW_F_PENDING] = "pending",	  [TW_F_LOST] = "lost",
 	[TW_F_UNTRACKED] = "untracked",	  [TW_F_INFERRED] = "inferred",
+	[TW_F_EXPOSED] = "exposed",
 };
 
 int tw_parse_fail_on(const char *list, uint32_t *mask, char *err, size_t errlen)
@@ -63,8 +65,8 @@ int tw_parse_fail_on(const char *list, uint32_t *mask, char *err, size_t errlen)
 				break;
 		if (k == TW_F_NR) {
 			snprintf(err, errlen, "--fail-on: unknown kind '%.*s'; give a comma list of "
-				 "split,modified,misaligned,refused,pending,lost,untracked,inferred",
-				 (int)n, p);
+				 "split,modified,misaligned,refused,pending,lost,untracked,inferred,"
+				 "exposed", (int)n, p);
 			return -1;
 		}
 		*mask |= 1u << k;
@@ -90,6 +92,7 @@ uint64_t tw_fail_count(const struct tw_summary *s, enum tw_fail_kind k)
 	case TW_F_LOST: return s->lost_total;
 	case TW_F_UNTRACKED: return s->c.untracked;
 	case TW_F_INFERRED: return s->join.units_inferred;
+	case TW_F_EXPOSED: return s->exposure.units;
 	case TW_F_NR: break;
 	}
 	return 0;
@@ -156,6 +159,9 @@ struct unit {
 	uint64_t off, len;
 	uint64_t t_wb;		/* its writeback began (U_WB), 0: not seen before its bio */
 	uint64_t t_submit;	/* its first bio queued */
+	uint64_t t_issue;	/* its first request issued, 0: not seen */
+	struct unit *if_prev, *if_next;	/* the tracker's in-flight list: t_submit set, no verdict */
+	bool in_flight;
 	uint64_t displaced_by;	/* U_DISPLACED: the id of the write that replaced it */
 	struct unit *c_prev, *c_next;	/* the file's cached list: live, no byte queued */
 	bool in_cached;
@@ -187,6 +193,7 @@ struct file_ent {
 	struct unit *cached;	/* grid units no bio has carried yet, newest first */
 	bool have_path;
 	uint64_t clean_from;	/* no discardable unit at or past it (UINT64_MAX: not known) */
+	struct expo_scope xs;	/* its units' torn exposure */
 };
 
 struct piece {
@@ -230,10 +237,23 @@ struct unflushed {
 #define TW_MAX_UNFLUSHED (1 << 20)	/* per device; beyond, not_persisted at once */
 #define TW_MAX_FLUSHES 64		/* flushes in flight per device */
 
+/*
+ * A unit on a device's volatile cache, exposed or with an event to print, waiting for a flush
+ * issued after it. Beyond TW_MAX_UNFLUSHED per device: exposed until the end, its event at once.
+ */
+struct expo_wait {
+	uint64_t t_device, from;	/* from: its exposure's start, 0: not exposed */
+	struct file_ent *f;
+	enum tw_mode mode;
+	struct tw_unit_event *ev;	/* NULL: no --events line wanted */
+};
+
 struct dev_ent {
 	uint32_t dev;
 	struct unflushed *u;
 	size_t n, cap;
+	struct expo_wait *xw;
+	size_t nxw, capxw;
 	struct {
 		uint64_t rq, t_issue;
 	} fl[TW_MAX_FLUSHES];
@@ -306,6 +326,12 @@ struct tracker {
 	bool events_all;
 	uint64_t t0;			/* the first record's time */
 	uint64_t now;			/* the current record's time */
+	uint64_t max_ts;		/* the latest record time */
+	struct expo *expo;		/* torn exposure: the run's, each mode's and file's scopes */
+	struct expo_scope run_xs, mode_xs[TW_M_NR];
+	struct unit *if_head, *if_tail;	/* units in flight without a verdict, oldest first */
+	size_t expo_next;		/* sweep when this many events wait */
+	uint64_t expo_peak;		/* the most events waiting at once */
 };
 
 /* A writepages pass of a traced file that this thread runs (TW_WB_PASS). */
@@ -539,11 +565,14 @@ static void await_flush(struct tracker *t, enum tw_mode m, const struct lat_samp
 					   .mode = m };
 }
 
+static void expo_persisted(struct tracker *t, struct dev_ent *d, uint64_t t_issue, uint64_t ts);
+
 /* A flush issued at t_issue completed at ts: what reached the device before it is durable. */
 static void flush_done(struct tracker *t, struct dev_ent *d, uint64_t t_issue, uint64_t ts)
 {
 	size_t kept = 0;
 
+	expo_persisted(t, d, t_issue, ts);
 	for (size_t i = 0; i < d->n; i++) {
 		struct unflushed *u = &d->u[i];
 
@@ -786,42 +815,269 @@ static void count_verdict(struct tracker *t, struct unit *u, enum tw_verdict v)
 	}
 }
 
-/* A verdict. t_device: when its last bytes completed at the device, 0 for no device. */
-static void emit_event(struct tracker *t, struct unit *u, enum tw_verdict v, uint64_t t_device)
+/*
+ * A verdict's --events line, when one is wanted (false: none). t_device: when its last bytes
+ * completed at the device, 0 for no device. unit_exposure() adds its persistence and exposure.
+ */
+static bool unit_event(struct tracker *t, struct unit *u, enum tw_verdict v, uint64_t t_device,
+		       struct tw_unit_event *ev)
 {
 	struct wrec *w = u->w;
 	struct task_ent *te;
-	struct tw_unit_event ev = {
+
+	if (!t->event_fn || (!t->events_all && (v == TW_V_WHOLE || v == TW_V_ATOMIC)))
+		return false;
+	*ev = (struct tw_unit_event){
 		.t_ns = (t_device ? t_device : t->now) - t->t0,
 		.mode = w ? w->mode : TW_M_BUFFERED,
 		.dev = u->f->st.dev, .ino = u->f->st.ino,
 		.path = u->f->st.path[0] ? u->f->st.path : "?",
 		.off = u->off, .len = u->len, .verdict = v,
 		.bios = u->nbios, .requests = u->nreq, .comm = "",
+		.issue_ns = u->t_issue, .complete_ns = t_device,
 	};
-
-	if (!t->event_fn || (!t->events_all && (v == TW_V_WHOLE || v == TW_V_ATOMIC)))
-		return;
 	if (w) {
 		struct hkey *k = hkey_find(&t->tasks, w->tid);
 
 		te = k ? container_of(k, struct task_ent, k) : NULL;
-		ev.pid = w->pid;
-		ev.tid = w->tid;
+		ev->pid = w->pid;
+		ev->tid = w->tid;
+		ev->write_ns = w->t_write;
 		if (te)
-			ev.comm = te->comm;
+			ev->comm = te->comm;
 		if (w->t_visible && w->t_visible > w->t_write)
-			ev.syscall_ns = w->t_visible - w->t_write;
+			ev->syscall_ns = w->t_visible - w->t_write;
 		if (t_device && t_device > w->t_write)
-			ev.end_to_end_ns = t_device - w->t_write;
+			ev->end_to_end_ns = t_device - w->t_write;
 	}
-	t->event_fn(t->event_ctx, &ev);
+	return true;
+}
+
+/* ---- torn exposure ---- */
+
+#define TW_EXPO_REORDER_NS 100000000ULL	/* records come at most 100 ms out of time order */
+#define TW_EXPO_SWEEP_MIN 4096		/* exposure events kept before a sweep is tried */
+#define TW_EXPO_MAX_EVENTS (1 << 20)	/* past this, sweep despite a unit long in flight */
+
+/* Units whose first bio was queued and that wait for a verdict: their exposure may begin then. */
+static void inflight_add(struct tracker *t, struct unit *u)
+{
+	u->if_prev = t->if_tail;
+	u->if_next = NULL;
+	if (t->if_tail)
+		t->if_tail->if_next = u;
+	else
+		t->if_head = u;
+	t->if_tail = u;
+	u->in_flight = true;
+}
+
+static void inflight_del(struct tracker *t, struct unit *u)
+{
+	if (!u->in_flight)
+		return;
+	if (u->if_prev)
+		u->if_prev->if_next = u->if_next;
+	else
+		t->if_head = u->if_next;
+	if (u->if_next)
+		u->if_next->if_prev = u->if_prev;
+	else
+		t->if_tail = u->if_prev;
+	u->if_prev = u->if_next = NULL;
+	u->in_flight = false;
+}
+
+/*
+ * Can a power cut tear it? Split and modified units; one request beyond the device's
+ * power-fail atomic size, or on a device whose size is unknown (nothing proves it safe);
+ * a unit with bytes in flight at the end. What never reached the device is not torn (lost
+ * at worst), nor is a cow-atomic unit (the remap is atomic).
+ */
+static bool unit_exposed(struct tracker *t, const struct unit *u, enum tw_verdict v, uint32_t dev)
+{
+	struct tw_device *d;
+
+	switch (v) {
+	case TW_V_SPLIT:
+	case TW_V_MODIFIED:
+		return true;
+	case TW_V_WHOLE:
+	case TW_V_ATOMIC:
+		d = device_find(t, dev);
+		return !d || !d->atomic_size || u->len > d->atomic_size;
+	case TW_V_PENDING:
+		return u->queued;
+	default:
+		return false;
+	}
+}
+
+/* Its exposure begins with its first request's issue (unseen: its first bio's queueing). */
+static uint64_t exposure_start(const struct tracker *t, const struct unit *u, uint64_t t_device)
+{
+	uint64_t from = u->t_issue ? u->t_issue : u->t_submit ? u->t_submit : t->now;
+
+	if (t_device && from > t_device)
+		from = t_device;
+	return from > t->t0 ? from : t->t0;
+}
+
+static void expo_scopes(struct tracker *t, struct file_ent *f, enum tw_mode m,
+			struct expo_scope *sc[EXPO_SCOPES])
+{
+	sc[0] = &t->run_xs;
+	sc[1] = &t->mode_xs[m];
+	sc[2] = &f->xs;
+}
+
+static void event_emit(struct tracker *t, const struct tw_unit_event *ev)
+{
+	t->event_fn(t->event_ctx, ev);
+}
+
+/* Exposed from; waits on d's volatile cache for a flush issued after t_device. */
+static bool expo_wait(struct dev_ent *d, struct unit *u, enum tw_mode m, uint64_t t_device,
+		      uint64_t from, const struct tw_unit_event *ev)
+{
+	struct expo_wait *w;
+
+	if (!d || d->nxw >= TW_MAX_UNFLUSHED)
+		return false;
+	if (d->nxw == d->capxw) {
+		size_t cap = d->capxw ? d->capxw * 2 : 64;
+
+		w = realloc(d->xw, cap * sizeof(*w));
+		if (!w)
+			return false;
+		d->xw = w;
+		d->capxw = cap;
+	}
+	w = &d->xw[d->nxw];
+	*w = (struct expo_wait){ .t_device = t_device, .from = from, .f = u->f, .mode = m };
+	if (ev) {
+		w->ev = malloc(sizeof(*w->ev));
+		if (!w->ev)
+			return false;
+		*w->ev = *ev;
+	}
+	d->nxw++;
+	return true;
+}
+
+static struct dev_ent *dev_get(struct tracker *t, uint32_t dev);
+
+/*
+ * Its verdict came: is it exposed, from when, until when? Its --events line (ev, when
+ * wanted) is printed now, or once a flush persisted it, or at the end.
+ */
+static void unit_exposure(struct tracker *t, struct unit *u, enum tw_verdict v, uint64_t t_device,
+			  uint32_t dev, struct tw_unit_event *ev)
+{
+	enum tw_mode m = u->w ? u->w->mode : TW_M_BUFFERED;
+	struct lat_sample x = { .dev = dev, .fua = !(u->flags & U_NOT_FUA) };
+	struct expo_scope *sc[EXPO_SCOPES];
+	uint64_t from = 0;
+
+	expo_scopes(t, u->f, m, sc);
+	if (unit_exposed(t, u, v, dev)) {
+		from = exposure_start(t, u, t_device);
+		expo__begin(t->expo, sc, from);
+		note_offender(t, TW_F_EXPOSED, u->f, u->off, u->len, 0);
+		if (ev)
+			ev->exposed_from_ns = from;
+	}
+	if (t_device && durable_at_completion(t, &x)) {
+		if (from)
+			expo__end(t->expo, sc, from, t_device);
+		if (ev) {
+			ev->persisted_ns = t_device;
+			ev->exposed_until_ns = from ? t_device : 0;
+		}
+	} else if (t_device && (from || ev) &&
+		   expo_wait(dev_get(t, dev), u, m, t_device, from, ev)) {
+		return;		/* told at the flush */
+	}
+	if (ev)
+		event_emit(t, ev);
+}
+
+/* A flush issued at t_issue completed at ts: what reached d before it is persisted now. */
+static void expo_persisted(struct tracker *t, struct dev_ent *d, uint64_t t_issue, uint64_t ts)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < d->nxw; i++) {
+		struct expo_wait *w = &d->xw[i];
+		struct expo_scope *sc[EXPO_SCOPES];
+
+		if (w->t_device > t_issue) {
+			d->xw[kept++] = *w;
+			continue;
+		}
+		if (w->from) {
+			expo_scopes(t, w->f, w->mode, sc);
+			expo__end(t->expo, sc, w->from, ts);
+		}
+		if (w->ev) {
+			w->ev->persisted_ns = ts;
+			w->ev->exposed_until_ns = w->from ? ts : 0;
+			event_emit(t, w->ev);
+			free(w->ev);
+		}
+	}
+	d->nxw = kept;
+}
+
+/* The end: units still waiting for a flush were not persisted; their lines are printed. */
+static void expo_unpersisted(struct tracker *t)
+{
+	for (size_t i = 0; i < t->nr_devs; i++) {
+		struct dev_ent *d = &t->devs[i];
+
+		for (size_t k = 0; k < d->nxw; k++) {
+			if (d->xw[k].ev)
+				event_emit(t, d->xw[k].ev);
+			free(d->xw[k].ev);
+		}
+		d->nxw = 0;
+	}
+}
+
+/*
+ * Fold the exposure events no record still to come can precede: before the latest record
+ * time, or the first bio of the oldest unit in flight (whose exposure may begin there), less
+ * the records' reordering. A unit in flight so long that TW_EXPO_MAX_EVENTS wait no longer
+ * holds the sweep back: its interval, if it comes, counts in exposure_inexact.
+ */
+static void expo_maybe_sweep(struct tracker *t)
+{
+	size_t n = expo__pending(t->expo);
+	uint64_t mark = t->max_ts;
+
+	if (n > t->expo_peak)
+		t->expo_peak = n;
+	if (n < t->expo_next)
+		return;
+	if (t->if_head && t->if_head->t_submit < mark && n < TW_EXPO_MAX_EVENTS)
+		mark = t->if_head->t_submit;
+	expo__sweep(t->expo, mark > TW_EXPO_REORDER_NS ? mark - TW_EXPO_REORDER_NS : 0);
+	n = expo__pending(t->expo);
+	t->expo_next = 2 * n > TW_EXPO_SWEEP_MIN ? 2 * n : TW_EXPO_SWEEP_MIN;
+}
+
+uint64_t tracker__peak_exposure_events(const struct tracker *t)
+{
+	return t->expo_peak;
 }
 
 static void unit_finalize(struct tracker *t, struct unit *u, enum tw_verdict v, uint64_t t_device,
 			  uint32_t dev)
 {
-	emit_event(t, u, v, t_device);
+	struct tw_unit_event ev;
+
+	inflight_del(t, u);
+	unit_exposure(t, u, v, t_device, dev, unit_event(t, u, v, t_device, &ev) ? &ev : NULL);
 	count_verdict(t, u, v);
 	count_beyond_atomic(t, u, v, dev);
 	if (u->flags & U_INFERRED) {
@@ -1495,8 +1751,8 @@ static struct unit *instance_for(struct unit *list, uint64_t lo, uint64_t hi)
 	return NULL;
 }
 
-static void claim(struct bio_rec *b, struct unit *u, uint64_t lo, uint64_t hi, uint64_t ext_off,
-		  uint64_t bio_off)
+static void claim(struct tracker *t, struct bio_rec *b, struct unit *u, uint64_t lo, uint64_t hi,
+		  uint64_t ext_off, uint64_t bio_off)
 {
 	uint64_t a = lo > u->off ? lo : u->off;
 	uint64_t z = hi < u->off + u->len ? hi : u->off + u->len;
@@ -1511,6 +1767,8 @@ static void claim(struct bio_rec *b, struct unit *u, uint64_t lo, uint64_t hi, u
 		u->t_submit = b->ts;
 		u->trigger = b->trigger;
 	}
+	if (!u->in_flight)	/* once: a record without a time leaves t_submit 0 */
+		inflight_add(t, u);
 	if (u->last_bio != b->id) {
 		u->nbios++;
 		u->last_bio = b->id;
@@ -1532,7 +1790,7 @@ static void assign_extent(struct tracker *t, struct bio_rec *b, const struct tw_
 	while ((u = instance_for(f->atomics, lo, hi))) {
 		uint64_t q = u->queued;
 
-		claim(b, u, lo, hi, lo, bio_off);
+		claim(t, b, u, lo, hi, lo, bio_off);
 		if (u->queued == q)
 			break;
 	}
@@ -1541,7 +1799,7 @@ static void assign_extent(struct tracker *t, struct bio_rec *b, const struct tw_
 			struct uslot *s = slot_get(t, f, off, false);
 
 			if (s && (u = instance_for(s->oldest, lo, hi)))
-				claim(b, u, lo, hi, lo, bio_off);
+				claim(t, b, u, lo, hi, lo, bio_off);
 		}
 	}
 	for (uint32_t i = np0; i < b->np; i++)
@@ -1785,7 +2043,11 @@ static void on_rq_issue(struct tracker *t, const struct tw_rq_ev *e)
 	for (uint32_t i = 0; i < b->np; i++) {
 		struct unit *u = b->p[i].u;
 
-		if (!piece_window(&b->p[i], b->cur, b->end, &len) || u->last_rq == r->id)
+		if (!piece_window(&b->p[i], b->cur, b->end, &len))
+			continue;
+		if (!u->t_issue || e->h.ts_ns < u->t_issue)
+			u->t_issue = e->h.ts_ns;
+		if (u->last_rq == r->id)
 			continue;
 		u->last_rq = r->id;
 		u->nreq++;
@@ -2456,6 +2718,8 @@ int tracker__feed(struct tracker *t, const void *rec, size_t len)
 		if (!t->t0)
 			t->t0 = h->ts_ns;
 		t->now = h->ts_ns;
+		if (h->ts_ns > t->max_ts)
+			t->max_ts = h->ts_ns;
 	}
 	switch (h->type) {
 	case TW_EV_FILE: on_file(t, rec); break;
@@ -2485,6 +2749,7 @@ int tracker__feed(struct tracker *t, const void *rec, size_t len)
 	case TW_EV_URING_END: on_uring_end(t, rec); break;
 	case TW_EV_MMAP_DIRTY: on_mmap_dirty(t, rec); break;
 	}
+	expo_maybe_sweep(t);
 	return 0;
 }
 
@@ -2506,7 +2771,9 @@ struct tracker *tracker__new(uint64_t unit_size, uint64_t max_units)
 	t->unit_size = unit_size;
 	t->max_units = max_units;
 	t->mods = calloc(TW_MAX_MODS_KEPT, sizeof(*t->mods));
-	if (!t->mods || htab_init(&t->files) || htab_init(&t->slots) || htab_init(&t->bios) ||
+	t->expo = expo__new();
+	t->expo_next = TW_EXPO_SWEEP_MIN;
+	if (!t->mods || !t->expo || htab_init(&t->files) || htab_init(&t->slots) || htab_init(&t->bios) ||
 	    htab_init(&t->rqs) || htab_init(&t->writes) || htab_init(&t->aio) ||
 	    htab_init(&t->tasks) ||
 	    htab_init(&t->procs)) {
@@ -2560,6 +2827,7 @@ void tracker__finish(struct tracker *t)
 	t->finished = true;
 	close_open_writes(t, &t->writes);
 	close_open_writes(t, &t->aio);
+	expo_unpersisted(t);
 	for (size_t i = 0; i < t->nr_devs; i++) {
 		for (size_t k = 0; k < t->devs[i].n; k++)
 			t->modes[t->devs[i].u[k].mode].not_persisted++;
@@ -2583,6 +2851,7 @@ void tracker__finish(struct tracker *t)
 		while (f->atomics)
 			unit_finalize(t, f->atomics, TW_V_PENDING, 0, 0);
 	}
+	expo__sweep(t->expo, UINT64_MAX);	/* nothing more comes: every maximum is final */
 }
 
 static int cmp_files(const void *a, const void *b)
@@ -2634,6 +2903,38 @@ static void summarize_stable(struct tracker *t, struct tw_summary *s)
 	s->stable.nr_devices = t->nr_devices;
 }
 
+static struct tw_exposure exposure_of(const struct tracker *t, const struct expo_scope *sc)
+{
+	return (struct tw_exposure){ .units = sc->units, .unit_ns = expo__unit_ns(sc, t->max_ts),
+				     .max_concurrent = expo__max(t->expo, sc) };
+}
+
+/* Exposure up to the latest record: final after tracker__finish, a reading mid-run. */
+static void summarize_exposure(struct tracker *t, struct tw_summary *s)
+{
+	struct hnode *n;
+	size_t bkt = 0;
+
+	if (!t->finished)
+		expo__peek(t->expo);
+	s->t0_ns = t->t0;
+	s->end_ns = t->max_ts;
+	s->exposure = exposure_of(t, &t->run_xs);
+	s->exposure_inexact = expo__inexact(t->expo);
+	for (int m = 0; m < TW_M_NR; m++)
+		s->modes[m].exposure = exposure_of(t, &t->mode_xs[m]);
+	for (n = htab_next(&t->files, &bkt, NULL); n; n = htab_next(&t->files, &bkt, n)) {
+		struct file_ent *f = container_of(n, struct file_ent, hn);
+
+		f->st.exposure = exposure_of(t, &f->xs);
+	}
+}
+
+double tw_exposure_per_cut(const struct tw_exposure *x, const struct tw_summary *s)
+{
+	return s->end_ns > s->t0_ns ? (double)x->unit_ns / (double)(s->end_ns - s->t0_ns) : 0;
+}
+
 void tracker__summary(struct tracker *t, struct tw_summary *s)
 {
 	struct hnode *n;
@@ -2668,6 +2969,7 @@ void tracker__summary(struct tracker *t, struct tw_summary *s)
 		s->lost_total += t->bpf_stats[k];
 
 	summarize_stable(t, s);
+	summarize_exposure(t, s);
 	free(t->sorted);
 	t->sorted = calloc(t->files.count + 1, sizeof(*t->sorted));
 	if (!t->sorted)
@@ -2768,9 +3070,14 @@ void tracker__free(struct tracker *t)
 		free_all(&t->tasks, offsetof(struct task_ent, k.hn), free);
 	if (t->procs.buckets)
 		free_all(&t->procs, offsetof(struct proc_ent, k.hn), free);
-	for (size_t i = 0; i < t->nr_devs; i++)
+	for (size_t i = 0; i < t->nr_devs; i++) {
+		for (size_t k = 0; k < t->devs[i].nxw; k++)
+			free(t->devs[i].xw[k].ev);
+		free(t->devs[i].xw);
 		free(t->devs[i].u);
+	}
 	free(t->devs);
+	expo__free(t->expo);
 	free(t->dev_units);
 	free(t->mods);
 	free(t->devices);

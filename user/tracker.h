@@ -85,6 +85,19 @@ struct tw_counts {
 	uint64_t whole_atomic_unknown;	/* whole/atomic on a device whose atomic size is unknown */
 };
 
+/*
+ * Torn exposure of a scope (the run, a file, a mode): while a unit is exposed, a power cut
+ * could tear it. From its first request's issue until its last completed (split, modified,
+ * or one request larger than the device's power-fail atomic size or on a device whose atomic
+ * size is unknown), and on a volatile write cache until a flush persisted it; a unit in
+ * flight at the end, from its first issue. Until the trace's end when that never came.
+ */
+struct tw_exposure {
+	uint64_t units;			/* units exposed at all */
+	uint64_t unit_ns;		/* their exposed time, summed, within the trace */
+	uint64_t max_concurrent;	/* the most exposed at one moment */
+};
+
 struct tw_file_stat {
 	uint32_t dev;
 	uint64_t ino;
@@ -93,6 +106,7 @@ struct tw_file_stat {
 	uint64_t writes;
 	uint64_t bytes;
 	struct tw_counts c;
+	struct tw_exposure exposure;	/* filled by tracker__summary() */
 };
 
 #define TW_HIST_SLOTS 40	/* log2 buckets: [2^i, 2^(i+1)) ns */
@@ -187,6 +201,7 @@ struct tw_mode_stats {
 	uint64_t not_persisted;		/* reached the device, no flush after it when tracing ended */
 	uint64_t hist[TW_ST_NR][TW_HIST_SLOTS];	/* log2 microseconds */
 	uint64_t sum_ns[TW_ST_NR];		/* of the samples in hist */
+	struct tw_exposure exposure;
 };
 
 /* Units by verdict and mode on one filesystem's device, for Prometheus. */
@@ -205,6 +220,7 @@ enum tw_fail_kind {
 	TW_F_LOST,
 	TW_F_UNTRACKED,
 	TW_F_INFERRED,		/* units whose device completion was inferred (not by default) */
+	TW_F_EXPOSED,		/* units a power cut could have torn (not by default) */
 	TW_F_NR,
 };
 
@@ -242,11 +258,19 @@ struct tw_summary {
 	uint64_t lost_total;		/* sum of the TW_LOST_* counters */
 	size_t nr_files;
 	const struct tw_file_stat *const *files;	/* by split count, then units */
+	uint64_t t0_ns, end_ns;		/* the first record's time, the latest (ktime ns; 0: none) */
+	struct tw_exposure exposure;
+	uint64_t exposure_inexact;	/* interval ends that came too late for an exact maximum */
 };
 
 uint64_t tw_units_total(const struct tw_counts *c);
+/* Expected torn units for a power cut at a random moment of the trace: unit_ns / its length. */
+double tw_exposure_per_cut(const struct tw_exposure *x, const struct tw_summary *s);
 
-/* One unit's verdict, for --events. Times in ns; 0 when not known (yet). */
+/*
+ * One unit's verdict, for --events. Times in ns; 0 when not known (yet). A unit waiting for
+ * a flush on a volatile write cache is told when the flush completed, or at the end.
+ */
 struct tw_unit_event {
 	uint64_t t_ns;			/* since the first record */
 	uint32_t pid, tid;
@@ -259,6 +283,13 @@ struct tw_unit_event {
 	enum tw_verdict verdict;
 	uint32_t bios, requests;
 	uint64_t syscall_ns, end_to_end_ns;
+	/* absolute record times (bpf_ktime_get_ns, CLOCK_MONOTONIC); 0: unknown, none */
+	uint64_t write_ns;		/* the write's entry; an mmap store: its fault */
+	uint64_t issue_ns;		/* its first request issued */
+	uint64_t complete_ns;		/* its last request completed */
+	uint64_t persisted_ns;		/* what persisted it completed: itself, or a flush */
+	uint64_t exposed_from_ns;	/* 0: never exposed */
+	uint64_t exposed_until_ns;	/* 0: never exposed, or still exposed at the end */
 };
 
 typedef void (*tw_event_fn)(void *ctx, const struct tw_unit_event *ev);
@@ -290,6 +321,8 @@ int tracker__set_atomic_size(struct tracker *t, uint32_t dev, uint32_t bytes);
 int tracker__feed(struct tracker *t, const void *rec, size_t len);
 /* The most units followed at once (at most --max-units): what the unit table's memory held. */
 uint64_t tracker__peak_units(const struct tracker *t);
+/* The most exposure events kept at once for the sweep of max_concurrent. */
+uint64_t tracker__peak_exposure_events(const struct tracker *t);
 /* Tracing ended: what is not on the device is pending. */
 /* Syscall writes still open (no return seen): up to max of them in out; returns how many. */
 struct tw_open_write {

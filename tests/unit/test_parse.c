@@ -119,6 +119,12 @@ static bool test_opts(void)
 	ASSERT_EQ(PARSE("--replay", "x", "--check", "--fail-on", "pending", "--max-units", "9"),
 		  OPTS_RUN, "replay with --check --fail-on --max-units");
 	ASSERT_EQ(PARSE("--check", "--fail-on", "split,", "-p", "1"), OPTS_ERROR, "split,");
+	ASSERT_EQ(PARSE("--check", "--fail-on", "split,exposed", "-p", "1"), OPTS_RUN,
+		  "--fail-on exposed");
+	ASSERT_EQ(o.fail_on, (1u << TW_F_SPLIT) | (1u << TW_F_EXPOSED), "split and exposed");
+	ASSERT_EQ(PARSE("--check", "--fail-on", "exposd", "-p", "1"), OPTS_ERROR, "exposd");
+	ASSERT_STREQ(err, "--fail-on: unknown kind 'exposd'; give a comma list of split,modified,"
+		     "misaligned,refused,pending,lost,untracked,inferred,exposed", "names every kind");
 	return true;
 }
 
