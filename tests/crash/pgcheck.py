@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""PostgreSQL's damaged pages after simulated power cuts (tests/crash/pgcuts.py) against
+tornwatch's per-unit exposure times.
+
+tornwatch traced the server during the run (`--events=all --json F --unit 8k`: NDJSON lines
+with "path", "off", "exposed_from_ns", "exposed_until_ns"; CLOCK_MONOTONIC ns, the clock of
+the device log). Its paths are those of the traced run: --pgdata is the data directory then,
+and a page is (its file relative to the data directory, block): the unit at offset
+block * 8192 of that file.
+
+Per device model, asserted and counted:
+  recall     every page a cut damaged (pg_checksums before recovery, after recovery, and the
+             page recovery could not read when the server did not start) was exposed at the
+             cut's time T: an event for that file and offset with exposed_from_ns <= T <
+             exposed_until_ns (null: still exposed at the end of the trace)
+  fpw=on     (--full-page-writes on) no bad page after recovery, in every image that started
+  torn       (--expect-torn MODEL, repeatable) the cuts under MODEL tore pages at all: else
+             they prove nothing
+Prints "ok - ..." / "not ok - ..." lines, the first offenders named, and '#' lines with the
+counts: cuts, images, images where the server started, torn pages (summed over the cuts),
+flagged.
+"""
+import argparse
+import json
+import os
+import sys
+from collections import defaultdict
+
+BLCKSZ = 8192
+
+
+def load_events(path, pgdata):
+    """{(file relative to pgdata, offset): [(from, until)]}, and the events read."""
+    out, n = defaultdict(list), 0
+    prefix = pgdata.rstrip("/") + "/"
+    with open(path) as f:
+        for line in f:
+            if not line.startswith("{"):
+                continue
+            e = json.loads(line)
+            n += 1
+            if not e.get("path", "").startswith(prefix):
+                continue
+            out[(e["path"][len(prefix):], e["off"])].append(
+                (e["exposed_from_ns"], e["exposed_until_ns"]))
+    return out, n
+
+
+def exposed(spans, t):
+    return any(lo is not None and lo <= t and (hi is None or t < hi) for lo, hi in spans)
+
+
+class Tally:
+    def __init__(self):
+        self.cuts = self.torn = self.flagged = self.after = self.after_flagged = 0
+        self.invalid = self.invalid_flagged = 0
+        self.images, self.started, self.mounted = set(), set(), set()
+        self.torn_pages = set()		# (image, file, block): distinct
+        self.recall, self.fpw, self.errors = [], [], []
+
+
+def check_cut(rec, events, t):
+    T = rec["t_ns"]
+    t.cuts += 1
+    t.images.add(rec["image"])
+    if rec["mounted"]:
+        t.mounted.add(rec["image"])
+    if rec["started"]:
+        t.started.add(rec["image"])
+    if rec.get("errors") and rec["started"]:	# a server that did not start is data
+        t.errors.append(f"image {rec['image']}: {rec['errors'][0]}")
+    where = f"{rec['kind']} cut at {T} (image {rec['image']})"
+    pages = [("before", p) for p in rec["before"]] + [("after", p) for p in rec["after"]]
+    if rec["invalid_page"]:
+        pages.append(("unreadable in recovery", rec["invalid_page"]))
+    for what, (rel, block) in pages:
+        hit = exposed(events.get((rel, block * BLCKSZ), []), T)
+        if what == "before":
+            t.torn += 1
+            t.flagged += hit
+            t.torn_pages.add((rec["image"], rel, block))
+        elif what == "after":
+            t.after += 1
+            t.after_flagged += hit
+        else:
+            t.invalid += 1
+            t.invalid_flagged += hit
+        if not hit:
+            spans = events.get((rel, block * BLCKSZ), [])
+            t.recall.append(f"{where}: {rel} block {block} ({what}): exposed {spans[:3]}")
+    if rec["after"]:
+        t.fpw.append(f"{where}: {len(rec['after'])} bad, e.g. {rec['after'][:2]}")
+
+
+def report(label, name, problems, ok_text):
+    if problems:
+        print(f"not ok - {label}: {name}: {len(problems)}, e.g. " + "; ".join(problems[:3]))
+    else:
+        print(f"ok - {label}: {name}: {ok_text}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events", required=True, help="tornwatch --events=all NDJSON")
+    ap.add_argument("--cuts", required=True, help="pgcuts.py --out")
+    ap.add_argument("--pgdata", required=True, help="the data directory as traced")
+    ap.add_argument("--full-page-writes", choices=["on", "off"], required=True)
+    ap.add_argument("--expect-torn", action="append", default=[],
+                    choices=["request", "sector"], help="the model's cuts must tear pages")
+    ap.add_argument("--label", default="pgcheck")
+    a = ap.parse_args()
+    try:
+        events, n = load_events(a.events, a.pgdata)
+    except (OSError, ValueError, KeyError) as e:
+        print(f"not ok - {a.label}: events: {e}")
+        return 1
+    print(f"# {a.label}: {n} events, {len(events)} units of the data directory")
+    tallies = defaultdict(Tally)
+    with open(a.cuts) as f:
+        for line in f:
+            rec = json.loads(line)
+            check_cut(rec, events, tallies[rec["model"]])
+    bad = False
+    for model, t in sorted(tallies.items()):
+        lab = f"{a.label}: {model}-atomic"
+        print(f"# {lab}: {t.cuts} cuts, {len(t.images)} images, {len(t.mounted)} mounted, "
+              f"{len(t.started)} started; bad pages before recovery {t.torn} ({len(t.torn_pages)}"
+              f" distinct), {t.flagged} flagged; after recovery {t.after}, {t.after_flagged} "
+              f"flagged; unreadable in recovery {t.invalid}, {t.invalid_flagged} flagged")
+        report(lab, "every image mounted", [str(i) for i in t.images - t.mounted],
+               f"{len(t.images)}")
+        report(lab, "pg_checksums and pg_ctl ran where the server started", t.errors,
+               f"{len(t.started)} images")
+        report(lab, "recall: every damaged page was exposed at its cut", t.recall,
+               f"{t.flagged + t.after_flagged + t.invalid_flagged} of "
+               f"{t.torn + t.after + t.invalid}")
+        bad |= bool(t.recall or t.errors or t.images - t.mounted)
+        if a.full_page_writes == "on":
+            report(lab, "full_page_writes=on: no bad page after recovery", t.fpw,
+                   f"0 in {len(t.started)} images that started")
+            bad |= bool(t.fpw)
+        if model in a.expect_torn:
+            if t.torn:
+                print(f"ok - {lab}: the cuts tore pages ({t.torn})")
+            else:
+                print(f"not ok - {lab}: no torn page: the cuts prove nothing")
+                bad = True
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
