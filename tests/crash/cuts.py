@@ -74,7 +74,7 @@ class Planner:
             yield "flush", f.reply, self._base(f.reply)
 
     def write_cuts(self, limit):
-        writes = [op for op in self.changes if op.kind == "W"]
+        writes = [op for op in self.changes if op.kind == "W"] if limit > 0 else []
         if len(writes) > limit:
             step = len(writes) / limit
             writes = [writes[int(k * step)] for k in range(limit)]

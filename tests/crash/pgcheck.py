@@ -14,7 +14,10 @@ Per device model, asserted and counted:
              page recovery could not read when the server did not start) was exposed at the
              cut's time T: an event for that file and offset with exposed_from_ns <= T <
              exposed_until_ns (null: still exposed at the end of the trace)
-  fpw=on     (--full-page-writes on) no bad page after recovery, in every image that started
+  precision  request-atomic: no damaged page's exposing event says whole or atomic (one
+             request carried it whole: it cannot tear)
+  fpw=on     (--full-page-writes on) the server started on every image that mounted (WAL
+             recovery succeeded), and no bad page after recovery
   torn       (--expect-torn MODEL, repeatable) the cuts under MODEL tore pages at all: else
              they prove nothing
 Prints "ok - ..." / "not ok - ..." lines, the first offenders named, and '#' lines with the
@@ -28,10 +31,11 @@ import sys
 from collections import defaultdict
 
 BLCKSZ = 8192
+ONE_REQUEST = {"whole", "atomic", "cow-atomic"}
 
 
 def load_events(path, pgdata):
-    """{(file relative to pgdata, offset): [(from, until)]}, and the events read."""
+    """{(file relative to pgdata, offset): [(from, until, verdict)]}, and the events read."""
     out, n = defaultdict(list), 0
     prefix = pgdata.rstrip("/") + "/"
     with open(path) as f:
@@ -43,12 +47,13 @@ def load_events(path, pgdata):
             if not e.get("path", "").startswith(prefix):
                 continue
             out[(e["path"][len(prefix):], e["off"])].append(
-                (e["exposed_from_ns"], e["exposed_until_ns"]))
+                (e["exposed_from_ns"], e["exposed_until_ns"], e["verdict"]))
     return out, n
 
 
-def exposed(spans, t):
-    return any(lo is not None and lo <= t and (hi is None or t < hi) for lo, hi in spans)
+def exposing(spans, t):
+    """The verdicts of the events that say the unit was exposed at t."""
+    return [v for lo, hi, v in spans if lo is not None and lo <= t and (hi is None or t < hi)]
 
 
 class Tally:
@@ -57,7 +62,7 @@ class Tally:
         self.invalid = self.invalid_flagged = 0
         self.images, self.started, self.mounted = set(), set(), set()
         self.torn_pages = set()		# (image, file, block): distinct
-        self.recall, self.fpw, self.errors = [], [], []
+        self.recall, self.precision, self.fpw, self.errors = [], [], [], []
 
 
 def check_cut(rec, events, t):
@@ -75,7 +80,11 @@ def check_cut(rec, events, t):
     if rec["invalid_page"]:
         pages.append(("unreadable in recovery", rec["invalid_page"]))
     for what, (rel, block) in pages:
-        hit = exposed(events.get((rel, block * BLCKSZ), []), T)
+        verdicts = exposing(events.get((rel, block * BLCKSZ), []), T)
+        hit = bool(verdicts)
+        # request-atomic: a page that one request carried whole cannot tear
+        if rec["model"] == "request" and hit and set(verdicts) <= ONE_REQUEST:
+            t.precision.append(f"{where}: {rel} block {block} ({what}): called {verdicts}")
         if what == "before":
             t.torn += 1
             t.flagged += hit
@@ -136,11 +145,16 @@ def main():
         report(lab, "recall: every damaged page was exposed at its cut", t.recall,
                f"{t.flagged + t.after_flagged + t.invalid_flagged} of "
                f"{t.torn + t.after + t.invalid}")
-        bad |= bool(t.recall or t.errors or t.images - t.mounted)
+        if model == "request":
+            report(lab, "precision: no damaged page was one tornwatch called whole or atomic",
+                   t.precision, f"0 of {t.torn + t.after + t.invalid}")
+        bad |= bool(t.recall or t.precision or t.errors or t.images - t.mounted)
         if a.full_page_writes == "on":
+            report(lab, "full_page_writes=on: the server started on every image",
+                   [str(i) for i in t.mounted - t.started], f"{len(t.started)}")
             report(lab, "full_page_writes=on: no bad page after recovery", t.fpw,
                    f"0 in {len(t.started)} images that started")
-            bad |= bool(t.fpw)
+            bad |= bool(t.fpw or t.mounted - t.started)
         if model in a.expect_torn:
             if t.torn:
                 print(f"ok - {lab}: the cuts tore pages ({t.torn})")

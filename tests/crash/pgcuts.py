@@ -104,7 +104,7 @@ class Postgres:
                f"PGPORT={self.port}", "PGUSER=postgres"] + args
         try:
             p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       text=True, timeout=timeout)
+                               text=True, timeout=timeout)
         except subprocess.TimeoutExpired as e:
             return 124, "", f"timed out after {e.timeout} s"
         return p.returncode, p.stdout, p.stderr
@@ -140,26 +140,27 @@ class Postgres:
     def start(self, pgdata, log):
         opts = f"-p {self.port} -k {self.rundir} -c listen_addresses=''"
         rc, _, err = self.run(["pg_ctl", "start", "-w", "-t", "120", "-D", pgdata, "-l", log,
-                       "-o", opts], timeout=150)
+                               "-o", opts], timeout=150)
         return rc == 0, err.strip()
 
     def stop(self, pgdata, mode="fast"):
         rc, _, err = self.run(["pg_ctl", "stop", "-w", "-t", "60", "-m", mode, "-D", pgdata],
-                      timeout=90)
+                              timeout=90)
         return rc == 0, err.strip()
 
     def gone(self, pgdata):
         """No server left on pgdata (pg_ctl start may fail and leave one; pid file stays
         when the postmaster died)."""
         rc, _, _ = self.run(["pg_ctl", "status", "-D", pgdata])
-        if rc == 0: # running
+        if rc == 0:  # running
             self.stop(pgdata, "immediate")
 
 
-def log_tail(path, n=3):
+def log_tail(path, n=2):
+    """The server log's last FATAL, PANIC or ERROR lines (the reason it did not start)."""
     try:
         with open(path) as f:
-            lines = [l.strip() for l in f if re.search(r"(FATAL|PANIC|ERROR|LOG):", l)]
+            lines = [l.strip() for l in f if re.search(r"(FATAL|PANIC|ERROR):", l)]
     except OSError as e:
         return [f"{path}: {e}"]
     return lines[-n:]
@@ -236,21 +237,21 @@ class Worker:
 
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__,
-                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--log", required=True, help="fusehold --log")
     ap.add_argument("--data", required=True, help="fusehold --log-data")
     ap.add_argument("--mark", type=int, required=True,
-            help="the log's line count when the traced run started")
+                    help="the log's line count when the traced run started")
     ap.add_argument("--fs", required=True, choices=["ext4", "xfs"])
     ap.add_argument("--pgdata", required=True, help="the data directory, relative to the fs root")
     ap.add_argument("--pgbin", default="/usr/lib/postgresql/15/bin")
     ap.add_argument("--rundir", required=True,
-            help="the postgres user's directory: sockets and server logs")
+                    help="the postgres user's directory: sockets and server logs")
     ap.add_argument("--port", type=int, required=True, help="worker n's server: port + n")
     ap.add_argument("--model", choices=["request", "sector", "both"], default="both")
     ap.add_argument("--random", type=int, default=20, help="random cuts per model")
     ap.add_argument("--write-cuts", type=int, default=10,
-            help="at most this many after-write cuts per model")
+                    help="at most this many after-write cuts per model")
     ap.add_argument("--seed", type=int, help="default: drawn, and printed")
     ap.add_argument("--workdir", help="images go here (default: a directory in /dev/shm)")
     ap.add_argument("--jobs", type=int, default=2, help="images recovered at once")
@@ -341,7 +342,7 @@ def main():
             models = ["request", "sector"] if a.model == "both" else [a.model]
             for model in models:
                 summary["models"][model] = run_model(model, a, seed, changes, flushes,
-                                     base, workers, out)
+                                                     base, workers, out)
     finally:
         for w in workers:
             w.close()

@@ -14,12 +14,12 @@
 #   - every damaged page (before or after recovery, or the one recovery could not read) was
 #     one tornwatch reported exposed at that cut (exposed_from_ns <= T < exposed_until_ns);
 #   - full_page_writes=on: no bad page after recovery;
-#   - full_page_writes=off, sector-atomic: the cuts tore pages;
+#   - sector-atomic, under either setting: the cuts tore pages (before recovery);
 # and this script: the trace lost nothing, pgbench committed, every image mounted. Images
 # where the server does not start (full_page_writes=off: recovery reads a torn page and
 # stops) are counted and printed, not failed.
 #
-# PGCUT_RANDOM, PGCUT_WRITE_CUTS: cuts per model (default 16 and 8); PGCUT_SEED replays the
+# PGCUT_RANDOM, PGCUT_WRITE_CUTS: cuts per model (default 30 and 10); PGCUT_SEED replays the
 # cuts; PGCUT_SECS: pgbench's seconds (default 12); PGCUT_ONLY="off" or "on": one setting.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
@@ -41,7 +41,7 @@ fi
 CRASH="$TOP/tests/crash"
 PY=$(python3 -c 'import sys; print(sys.executable)')	# no version manager's shim per start
 SCALE=2 CLIENTS=4 SECS=${PGCUT_SECS:-12}
-RANDOM_CUTS=${PGCUT_RANDOM:-16} WRITE_CUTS=${PGCUT_WRITE_CUTS:-8}
+RANDOM_CUTS=${PGCUT_RANDOM:-30} WRITE_CUTS=${PGCUT_WRITE_CUTS:-10}
 
 chmod 711 "$TMPD"	# the postgres user reaches its data directory and socket through it
 RUNDIR=$TMPD/pg		# the postgres user's: sockets, server logs, the workload's output
@@ -151,14 +151,15 @@ setting() {
 		--out "$TMPD/$name.cuts.jsonl" --summary "$TMPD/$name.summary.json" 2>&1 |
 		sed 's/^/# /'
 	check "$label: pgcuts.py exit status" 0 "${PIPESTATUS[0]}"
-	local expect_torn=()
-	[ "$fpw" = off ] && expect_torn=(--expect-torn sector)
+	# Sector-atomic cuts tear pages under either setting (full_page_writes=on must repair them)
 	"$PY" "$CRASH/pgcheck.py" --events "$TMPD/$name.events" --cuts "$TMPD/$name.cuts.jsonl" \
-		--pgdata "$traced" --full-page-writes "$fpw" "${expect_torn[@]}" --label "$label"
+		--pgdata "$traced" --full-page-writes "$fpw" --expect-torn sector --label "$label"
 	echo "# $label: $(since "$t0") s in all, $(since "$start") s for the images and checks"
 	if [ -n "${PGCUT_KEEP:-}" ]; then	# keep the outputs: PGCUT_KEEP=DIR
 		cp "$TMPD/$name".{json,events,cuts.jsonl,summary.json} "$PGCUT_KEEP/" 2>/dev/null
 		cp "$CRASH_LOG" "$PGCUT_KEEP/$name.devlog"
+		cp "$CRASH_DATA" "$PGCUT_KEEP/$name.devdata"
+		echo "$mark $traced" >"$PGCUT_KEEP/$name.mark"
 	fi
 }
 
