@@ -87,6 +87,7 @@ if [ "${1:-}" != "--unit-only" ]; then
 		run "limits on $fs" tests/e2e/limits.sh "$fs"
 		run "power cuts on $fs" tests/e2e/powercut.sh "$fs"
 		run "PostgreSQL on $fs" tests/real/postgres.sh "$fs"
+		run "PostgreSQL power cuts on $fs" tests/real/pgcut.sh "$fs"
 		run "fio on $fs" tests/real/fio.sh "$fs"
 		run "stress on $fs" tests/real/stress.sh "$fs"
 	done

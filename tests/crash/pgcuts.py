@@ -21,8 +21,9 @@ block * 8192). The server runs as the postgres user on a unix socket in --rundir
 per worker (--port, --port + 1, ...).
 
 Output (--out): a JSON line per cut: model, kind, t_ns, image, kept, mounted, started,
-before and after (lists of [file, block]), invalid_page ([file, block] or null), seconds (of
-its image), errors. --summary: the totals per model. tests/crash/pgcheck.py compares the
+before and after (lists of [file, block]), invalid_page ([file, block] or null), zeroed (the
+pages the server's log says it read as zeros), seconds (of its image), errors. The server
+log of image N under a model is --rundir/MODEL-N.log. --summary: the totals per model. tests/crash/pgcheck.py compares the
 pages with tornwatch's events.
 """
 import argparse
@@ -47,7 +48,12 @@ DB_SHUTDOWNED = 1   # DBState in pg_control
 PG_CONTROL_VERSION = 1300   # PostgreSQL 13 to 16
 BAD_RE = re.compile(r'checksum verification failed in file "([^"]+)", block (\d+):')
 BAD_COUNT_RE = re.compile(r"^Bad checksums:\s+(\d+)$", re.M)
-INVALID_RE = re.compile(r"invalid page in block (\d+) of relation (\S+)")
+# The page recovery could not read (the startup process's ERROR, promoted to FATAL), and
+# pages a read zeroed (the visibility map and free space map read with RBM_ZERO_ON_ERROR).
+INVALID_RE = re.compile(r"(?:ERROR|FATAL|PANIC):\s+invalid page in block (\d+) of relation "
+                        r"(\S+)$", re.M)
+ZEROED_RE = re.compile(r"WARNING:\s+invalid page in block (\d+) of relation ([^;\s]+); "
+                       r"zeroing out page")
 
 
 def _crc32c_table():
@@ -177,13 +183,16 @@ class Worker:
         self.mounter = cuts.Mounter(a.fs, self.mnt, None, 0, 0)
         self.data = devlog.Data(a.data)
         self.pg = Postgres(a.pgbin, a.rundir, a.port + n)
-        self.log = os.path.join(a.rundir, f"image{n}.log")
+        self.log = None
 
-    def image(self, base, changes, keep):
+    def image(self, base, changes, keep, name):
+        """Build, mount, check, recover, check: the record of image NAME (its server log is
+        --rundir/NAME.log)."""
         t0 = time.monotonic()
+        self.log = os.path.join(self.a.rundir, f"{name}.log")
         cuts.build(base, self.scratch, changes, keep, self.data)
         r = {"mounted": False, "started": False, "before": [], "after": [],
-             "invalid_page": None, "errors": []}
+             "invalid_page": None, "zeroed": [], "errors": []}
         try:
             err, repair = self.mounter.open(self.scratch)
             if repair:
@@ -206,14 +215,15 @@ class Worker:
         if os.path.exists(self.log):
             os.unlink(self.log)
         started, err = self.pg.start(pgdata, self.log)
+        try:
+            with open(self.log) as f:
+                text = f.read()
+        except OSError:
+            text = ""
+        r["zeroed"] = [[m.group(2), int(m.group(1))] for m in ZEROED_RE.finditer(text)]
         if not started:
             r["errors"].append("start: " + " | ".join(log_tail(self.log) or [err]))
-            m = None
-            try:
-                with open(self.log) as f:
-                    m = INVALID_RE.search(f.read())
-            except OSError:
-                pass
+            m = INVALID_RE.search(text)
             if m:
                 r["invalid_page"] = [m.group(2), int(m.group(1))]
             self.pg.gone(pgdata)
@@ -260,21 +270,23 @@ def parse_args():
     return ap.parse_args()
 
 
-def recover_all(images, base, changes, workers):
-    """{key: result} for each distinct image, len(workers) at a time."""
+def recover_all(images, base, changes, workers, prefix):
+    """{key: result} for each distinct image, len(workers) at a time; image n's name is
+    PREFIX + n."""
     idle = queue.Queue()
     for w in workers:
         idle.put(w)
 
-    def one(keep):
+    def one(keep, name):
         w = idle.get()
         try:
-            return w.image(base, changes, keep)
+            return w.image(base, changes, keep, name)
         finally:
             idle.put(w)
 
     with concurrent.futures.ThreadPoolExecutor(len(workers)) as ex:
-        futures = {key: ex.submit(one, keep) for key, keep in images.items()}
+        futures = {key: ex.submit(one, keep, f"{prefix}{n}")
+                   for n, (key, keep) in enumerate(images.items())}
         return {key: f.result() for key, f in futures.items()}
 
 
@@ -289,7 +301,7 @@ def run_model(model, a, seed, changes, flushes, base, workers, out):
     images = {}
     for _, _, keep in cl:
         images.setdefault(cuts.image_key(keep), keep)
-    results = recover_all(images, base, changes, workers)
+    results = recover_all(images, base, changes, workers, f"{model}-")
     ids = {key: n for n, key in enumerate(images)}
     for r in results.values():
         m["mount_failures"] += not r["mounted"]

@@ -13,7 +13,9 @@
 # recovery), stops it, runs pg_checksums again. tests/crash/pgcheck.py then asserts:
 #   - every damaged page (before or after recovery, or the one recovery could not read) was
 #     one tornwatch reported exposed at that cut (exposed_from_ns <= T < exposed_until_ns);
-#   - full_page_writes=on: no bad page after recovery;
+#   - full_page_writes=on: the server starts on every image, and recovery leaves no bad page
+#     but in the visibility map and free space map forks (no full-page image covers those:
+#     a torn visibility map page stays, counted; PostgreSQL reads it as zeros);
 #   - sector-atomic, under either setting: the cuts tore pages (before recovery);
 # and this script: the trace lost nothing, pgbench committed, every image mounted. Images
 # where the server does not start (full_page_writes=off: recovery reads a torn page and
