@@ -23,8 +23,8 @@ per worker (--port, --port + 1, ...).
 Output (--out): a JSON line per cut: model, kind, t_ns, image, kept, mounted, started,
 before and after (lists of [file, block]), invalid_page ([file, block] or null), zeroed (the
 pages the server's log says it read as zeros), seconds (of its image), errors. The server
-log of image N under a model is --rundir/MODEL-N.log. --summary: the totals per model. tests/crash/pgcheck.py compares the
-pages with tornwatch's events.
+log of image N under a model is --rundir/MODEL-N.log. --summary: the totals per model.
+tests/crash/pgcheck.py compares the pages with tornwatch's events.
 """
 import argparse
 import concurrent.futures

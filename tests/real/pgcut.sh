@@ -22,7 +22,9 @@
 # stops) are counted and printed, not failed.
 #
 # PGCUT_RANDOM, PGCUT_WRITE_CUTS: cuts per model (default 30 and 10); PGCUT_SEED replays the
-# cuts; PGCUT_SECS: pgbench's seconds (default 12); PGCUT_ONLY="off" or "on": one setting.
+# cuts; PGCUT_SECS: pgbench's seconds (default 12); PGCUT_ONLY="off" or "on": one setting;
+# PGCUT_KB=4: the loop queue's max_sectors_kb (default: crash_setup's largest), at which an
+# 8 KiB page is two requests, so request-atomic cuts must tear pages too.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../holdlib.sh"
@@ -118,7 +120,8 @@ cluster() {
 		backend_flush_after = 64kB
 	EOF
 	as_pg pg_ctl -l "$RUNDIR/init.log" -w -t 60 start >>"$RUNDIR/pg_ctl.log" 2>&1 &&
-		as_pg createdb bench && as_pg pgbench -i -q -s $SCALE bench >"$RUNDIR/pgbench-i.log" 2>&1 &&
+		as_pg createdb bench &&
+		as_pg pgbench -i -q -s $SCALE bench >"$RUNDIR/pgbench-i.log" 2>&1 &&
 		as_pg psql -X -q -c CHECKPOINT bench &&
 		as_pg pg_ctl stop -m fast -w -t 60 >>"$RUNDIR/pg_ctl.log" 2>&1
 }
@@ -127,13 +130,15 @@ cluster() {
 setting() {
 	local fpw=$1 name=pg$1 label="$FS full_page_writes=$1" mark rc t0 start tx
 	t0=$(date +%s.%N)
-	crash_setup "$FS" "$name" dio || { notok "$label: crash device setup"; return; }
+	crash_setup "$FS" "$name" dio "${PGCUT_KB:-}" ||
+		{ notok "$label: crash device setup"; return; }
+	label="$FS max_sectors_kb $(cat "$QUEUE/max_sectors_kb") full_page_writes=$fpw"
 	cluster "$fpw" || { notok "$label: the cluster (initdb -k, pgbench -i)"; return; }
 	mark=$(crash_mark "$name")
 	"$TW" --json "$TMPD/$name.json" --events=all --unit 8k -- runuser -u postgres -- env -i \
 		PATH="$PGBIN:/usr/bin:/bin" LC_ALL=C PGDATA="$PGDATA" PGHOST="$RUNDIR" \
-		PGPORT="$PORT" PGUSER=postgres bash "$LIFE" "$RUNDIR/$name.log" "$RUNDIR/$name.out" \
-		>"$TMPD/$name.events" 2>"$TMPD/$name.tw.err"
+		PGPORT="$PORT" PGUSER=postgres bash "$LIFE" "$RUNDIR/$name.log" \
+		"$RUNDIR/$name.out" >"$TMPD/$name.events" 2>"$TMPD/$name.tw.err"
 	rc=$?
 	check "$label: tornwatch -- server life: exit status" 0 $rc
 	[ $rc -eq 0 ] || sed 's/^/# /' "$RUNDIR/$name.out" "$TMPD/$name.tw.err" | tail -5
@@ -149,13 +154,17 @@ setting() {
 	start=$(date +%s.%N)
 	"$PY" "$CRASH/pgcuts.py" --log "$CRASH_LOG" --data "$CRASH_DATA" --mark "$mark" \
 		--fs "$FS" --pgdata data --pgbin "$PGBIN" --rundir "$RUNDIR" --port $((PORT + 1)) \
-		--random "$RANDOM_CUTS" --write-cuts "$WRITE_CUTS" ${PGCUT_SEED:+--seed "$PGCUT_SEED"} \
+		--random "$RANDOM_CUTS" --write-cuts "$WRITE_CUTS" \
+		${PGCUT_SEED:+--seed "$PGCUT_SEED"} \
 		--out "$TMPD/$name.cuts.jsonl" --summary "$TMPD/$name.summary.json" 2>&1 |
 		sed 's/^/# /'
 	check "$label: pgcuts.py exit status" 0 "${PIPESTATUS[0]}"
-	# Sector-atomic cuts tear pages under either setting (full_page_writes=on must repair them)
+	# Sector-atomic cuts tear pages under either setting (full_page_writes=on must repair
+	# them); request-atomic ones too when a page is more than one request.
+	local torn=(--expect-torn sector)
+	[ "${PGCUT_KB:-8}" -lt 8 ] && torn+=(--expect-torn request)
 	"$PY" "$CRASH/pgcheck.py" --events "$TMPD/$name.events" --cuts "$TMPD/$name.cuts.jsonl" \
-		--pgdata "$traced" --full-page-writes "$fpw" --expect-torn sector --label "$label"
+		--pgdata "$traced" --full-page-writes "$fpw" "${torn[@]}" --label "$label"
 	echo "# $label: $(since "$t0") s in all, $(since "$start") s for the images and checks"
 	if [ -n "${PGCUT_KEEP:-}" ]; then	# keep the outputs: PGCUT_KEEP=DIR
 		cp "$TMPD/$name".{json,events,cuts.jsonl,summary.json} "$PGCUT_KEEP/" 2>/dev/null
