@@ -68,6 +68,7 @@ class Tally:
         self.cuts = self.torn = self.flagged = self.after = self.after_flagged = 0
         self.invalid = self.invalid_flagged = self.maps_after = 0
         self.images, self.started, self.mounted = set(), set(), set()
+        self.unmounted = {}		# image: why
         self.torn_pages = set()		# (image, file, block): distinct
         self.recall, self.precision, self.fpw, self.errors = [], [], [], []
 
@@ -78,6 +79,9 @@ def check_cut(rec, events, t):
     t.images.add(rec["image"])
     if rec["mounted"]:
         t.mounted.add(rec["image"])
+    else:
+        t.unmounted[rec["image"]] = f"image {rec['image']}: {rec.get('errors')} " \
+            f"{rec.get('repaired', '')}"
     if rec["started"]:
         t.started.add(rec["image"])
     if rec.get("errors") and rec["started"]:	# a server that did not start is data
@@ -149,8 +153,7 @@ def main():
               f" distinct), {t.flagged} flagged; after recovery {t.after}, {t.after_flagged} "
               f"flagged ({t.maps_after} of them visibility or free space map pages); unreadable or "
               f"zeroed in recovery {t.invalid}, {t.invalid_flagged} flagged")
-        report(lab, "every image mounted", [str(i) for i in t.images - t.mounted],
-               f"{len(t.images)}")
+        report(lab, "every image mounted", list(t.unmounted.values()), f"{len(t.images)}")
         report(lab, "pg_checksums and pg_ctl ran where the server started", t.errors,
                f"{len(t.started)} images")
         report(lab, "recall: every damaged page was exposed at its cut", t.recall,
