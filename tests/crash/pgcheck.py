@@ -22,6 +22,7 @@ Per device model, asserted and counted:
              and free space map forks (_vm, _fsm): no full-page image covers them (clearing a
              visibility map bit is not WAL-logged), PostgreSQL reads a bad one as zeros, and
              a torn one can stay on disk after recovery (seen on XFS); they are counted
+             and pg_amcheck (pgcuts.py --amcheck) found no corruption where it ran
   torn       (--expect-torn MODEL, repeatable) the cuts under MODEL tore pages at all: else
              they prove nothing
 Prints "ok - ..." / "not ok - ..." lines, the first offenders named, and '#' lines with the
@@ -69,6 +70,7 @@ class Tally:
         self.invalid = self.invalid_flagged = self.maps_after = 0
         self.images, self.started, self.mounted = set(), set(), set()
         self.unmounted = {}		# image: why
+        self.amchecked, self.amcheck_bad = set(), {}	# images: checked, found corruption
         self.torn_pages = set()		# (image, file, block): distinct
         self.recall, self.precision, self.fpw, self.errors = [], [], [], []
 
@@ -84,6 +86,11 @@ def check_cut(rec, events, t):
             f"{rec.get('repaired', '')}"
     if rec["started"]:
         t.started.add(rec["image"])
+    if "amcheck" in rec:
+        t.amchecked.add(rec["image"])
+        if rec["amcheck"]["rc"] != 0:
+            t.amcheck_bad[rec["image"]] = f"image {rec['image']}: pg_amcheck exit " \
+                f"{rec['amcheck']['rc']}: {' | '.join(rec['amcheck']['report'])[:300]}"
     if rec.get("errors") and rec["started"]:	# a server that did not start is data
         t.errors.append(f"image {rec['image']}: {rec['errors'][0]}")
     where = f"{rec['kind']} cut at {T} (image {rec['image']})"
@@ -152,7 +159,8 @@ def main():
               f"{len(t.started)} started; bad pages before recovery {t.torn} ({len(t.torn_pages)}"
               f" distinct), {t.flagged} flagged; after recovery {t.after}, {t.after_flagged} "
               f"flagged ({t.maps_after} of them visibility or free space map pages); unreadable or "
-              f"zeroed in recovery {t.invalid}, {t.invalid_flagged} flagged")
+              f"zeroed in recovery {t.invalid}, {t.invalid_flagged} flagged; pg_amcheck found "
+              f"corruption in {len(t.amcheck_bad)} of {len(t.amchecked)} images")
         report(lab, "every image mounted", list(t.unmounted.values()), f"{len(t.images)}")
         report(lab, "pg_checksums and pg_ctl ran where the server started", t.errors,
                f"{len(t.started)} images")
@@ -168,6 +176,10 @@ def main():
                    [str(i) for i in t.mounted - t.started], f"{len(t.started)}")
             report(lab, "full_page_writes=on: no bad page after recovery but map pages",
                    t.fpw, f"0 in {len(t.started)} images that started")
+            if t.amchecked:
+                report(lab, "full_page_writes=on: pg_amcheck found no corruption",
+                       list(t.amcheck_bad.values()), f"{len(t.amchecked)} images")
+                bad |= bool(t.amcheck_bad)
             bad |= bool(t.fpw or t.mounted - t.started)
         if model in a.expect_torn:
             if t.torn:

@@ -14,6 +14,8 @@ cuts that keep the same changes share one image). For each image:
   start    pg_ctl start on the image's data directory: WAL crash recovery. A server that
            does not start is counted, with the page recovery could not read when its log
            names one ("invalid page in block N of relation base/D/R")
+  amcheck  (--amcheck DB) pg_amcheck --install-missing --heapallindexed DB: heap and
+           B-tree checks, every heap tuple found in each index
   stop     pg_ctl stop -m fast (a shutdown checkpoint)
   after    pg_checksums --check again: the pages recovery left damaged
 A page is named by its file relative to the data directory and its block (file offset
@@ -22,7 +24,8 @@ per worker (--port, --port + 1, ...).
 
 Output (--out): a JSON line per cut: model, kind, t_ns, image, kept, mounted, started,
 before and after (lists of [file, block]), invalid_page ([file, block] or null), zeroed (the
-pages the server's log says it read as zeros), seconds (of its image), errors. The server
+pages the server's log says it read as zeros), amcheck (with --amcheck, where the server
+started: pg_amcheck's exit status and its first lines), seconds (of its image), errors. The server
 log of image N under a model is --rundir/MODEL-N.log. --summary: the totals per model.
 tests/crash/pgcheck.py compares the pages with tornwatch's events.
 """
@@ -229,6 +232,11 @@ class Worker:
             self.pg.gone(pgdata)
             return
         r["started"] = True
+        if self.a.amcheck:
+            rc, out, err = self.pg.run(["pg_amcheck", "--install-missing", "--heapallindexed",
+                                        self.a.amcheck])
+            lines = [l for l in (out + err).splitlines() if l.strip()]
+            r["amcheck"] = {"rc": rc, "report": lines[:4]}
         stopped, err = self.pg.stop(pgdata)
         if not stopped:
             r["errors"].append(f"stop: {err}")
@@ -258,6 +266,8 @@ def parse_args():
     ap.add_argument("--rundir", required=True,
                     help="the postgres user's directory: sockets and server logs")
     ap.add_argument("--port", type=int, required=True, help="worker n's server: port + n")
+    ap.add_argument("--amcheck", metavar="DB",
+                    help="pg_amcheck --heapallindexed DB while the recovered server runs")
     ap.add_argument("--model", choices=["request", "sector", "both"], default="both")
     ap.add_argument("--random", type=int, default=20, help="random cuts per model")
     ap.add_argument("--write-cuts", type=int, default=10,

@@ -15,7 +15,8 @@
 #     one tornwatch reported exposed at that cut (exposed_from_ns <= T < exposed_until_ns);
 #   - full_page_writes=on: the server starts on every image, and recovery leaves no bad page
 #     but in the visibility map and free space map forks (no full-page image covers those:
-#     a torn visibility map page stays, counted; PostgreSQL reads it as zeros);
+#     a torn visibility map page stays, counted; PostgreSQL reads it as zeros), and
+#     pg_amcheck --heapallindexed on the recovered server finds no corruption;
 #   - sector-atomic, under either setting: the cuts tore pages (before recovery);
 # and this script: the trace lost nothing, pgbench committed, every image mounted. Images
 # where the server does not start (full_page_writes=off: recovery reads a torn page and
@@ -24,7 +25,9 @@
 # PGCUT_RANDOM, PGCUT_WRITE_CUTS: cuts per model (default 30 and 10); PGCUT_SEED replays the
 # cuts; PGCUT_SECS: pgbench's seconds (default 12); PGCUT_ONLY="off" or "on": one setting;
 # PGCUT_KB=4: the loop queue's max_sectors_kb (default: crash_setup's largest), at which an
-# 8 KiB page is two requests, so request-atomic cuts must tear pages too.
+# 8 KiB page is two requests, so request-atomic cuts must tear pages too; PGCUT_AMCHECK: the
+# settings whose recovered servers pg_amcheck checks (default "on"; "off on": both; "": none;
+# it doubles the time per image).
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../holdlib.sh"
@@ -152,10 +155,12 @@ setting() {
 	PGDATA=	# stopped; the images get servers of their own
 	umount "$MNT" || { notok "$label: umount"; return; }
 	start=$(date +%s.%N)
+	local amcheck=()
+	[[ " ${PGCUT_AMCHECK-on} " == *" $fpw "* ]] && amcheck=(--amcheck bench)
 	"$PY" "$CRASH/pgcuts.py" --log "$CRASH_LOG" --data "$CRASH_DATA" --mark "$mark" \
 		--fs "$FS" --pgdata data --pgbin "$PGBIN" --rundir "$RUNDIR" --port $((PORT + 1)) \
 		--random "$RANDOM_CUTS" --write-cuts "$WRITE_CUTS" \
-		${PGCUT_SEED:+--seed "$PGCUT_SEED"} \
+		${PGCUT_SEED:+--seed "$PGCUT_SEED"} "${amcheck[@]}" \
 		--out "$TMPD/$name.cuts.jsonl" --summary "$TMPD/$name.summary.json" 2>&1 |
 		sed 's/^/# /'
 	check "$label: pgcuts.py exit status" 0 "${PIPESTATUS[0]}"
