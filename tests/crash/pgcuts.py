@@ -265,8 +265,10 @@ class Worker:
     def close(self):
         if self.mounter.mounted:	# interrupted: no server may keep the mount busy
             self.pg.gone(os.path.join(self.mnt, self.a.pgdata))
-        self.mounter.release()
-        self.data.close()
+        try:
+            self.release()
+        finally:
+            self.data.close()
 
 
 def parse_args():
@@ -384,7 +386,10 @@ def main():
                                                      base, workers, out)
     finally:
         for w in workers:
-            w.close()
+            try:
+                w.close()
+            except OSError as e:	# the next workers still release theirs
+                print(f"pgcuts.py: {e}", file=sys.stderr)
         data.close()
         if not a.workdir:
             shutil.rmtree(work, ignore_errors=True)
