@@ -74,7 +74,7 @@ class Planner:
             yield "flush", f.reply, self._base(f.reply)
 
     def write_cuts(self, limit):
-        writes = [op for op in self.changes if op.kind == "W"]
+        writes = [op for op in self.changes if op.kind == "W"] if limit > 0 else []
         if len(writes) > limit:
             step = len(writes) / limit
             writes = [writes[int(k * step)] for k in range(limit)]
@@ -209,18 +209,24 @@ class Mounter:
         lines = [l for l in p.stdout.splitlines() if l.strip()]
         return p.returncode, lines[-1].strip() if lines else ""
 
-    def read(self, image):
-        """(the bytes read or None, what failed or None, the repair done or None)"""
+    def open(self, image):
+        """Attach image and mount it, repaired first if it does not mount: (what failed or
+        None, the repair done or None). release() undoes it, whatever came back."""
         self._attach(image)
         repair = None
-        try:
+        err = self._mount()
+        if err:
+            rc, last = self._repair()
+            repair = f"{err}; repaired ({' '.join(self._repair_cmd())} exit {rc}: {last})"
             err = self._mount()
+        return err, repair
+
+    def read(self, image):
+        """(the bytes read or None, what failed or None, the repair done or None)"""
+        try:
+            err, repair = self.open(image)
             if err:
-                rc, last = self._repair()
-                repair = f"{err}; repaired ({' '.join(self._repair_cmd())} exit {rc}: {last})"
-                err = self._mount()
-                if err:
-                    return None, err, repair
+                return None, err, repair
             try:
                 with open(os.path.join(self.mnt, self.rel), "rb") as f:
                     f.seek(self.roff)

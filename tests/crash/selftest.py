@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """The power-cut machinery's own logic, without root or BPF: the durability rule on a
 hand-made device log, the sector stamps (writer -V in each write mode, read back), and
-check.py on hand-made tornwatch events, where each of its assertions is made to fail once.
+check.py on hand-made tornwatch events, where each of its assertions is made to fail once;
+pgcuts.py's pg_control patch and pgcheck.py on hand-made PostgreSQL cuts, likewise.
 Prints "ok - ..." / "not ok - ..." lines."""
 import json
 import os
@@ -223,6 +224,72 @@ def test_verdicts():
            ["unit 0 version 1: tornwatch persisted_ns 50, device no flush after it"], bad)
 
 
+def test_pg_control():
+    import pgcuts
+    check("pgcuts: crc32c of '123456789'", 0xE3069283, pgcuts.crc32c(b"123456789"))
+    ctl = bytearray(8192)
+    ctl[0:8] = (0x1234).to_bytes(8, "little")
+    ctl[8:12] = (1300).to_bytes(4, "little")
+    ctl[16:20] = (6).to_bytes(4, "little")	# DB_IN_PRODUCTION: a crash
+    ctl[24:32] = (0xABCDEF).to_bytes(8, "little")
+    ctl[296:300] = pgcuts.crc32c(bytes(ctl[:296])).to_bytes(4, "little")
+    out = pgcuts.control_as_shut_down(bytes(ctl))
+    check("pgcuts: pg_control patched: state shut down, the CRC where it was, valid",
+          (1, 296, True), (int.from_bytes(out[16:20], "little"),
+                           pgcuts.control_crc_offset(out), out[296:] != ctl[296:]))
+    check("pgcuts: pg_control patched: nothing else changed", True,
+          out[:16] == ctl[:16] and out[20:296] == ctl[20:296] and out[300:] == ctl[300:])
+    ctl[40] ^= 1
+    check("pgcuts: a pg_control whose CRC fails is not patched", None,
+          pgcuts.control_as_shut_down(bytes(ctl)))
+    ctl[40] ^= 1
+    ctl[8:12] = (1800).to_bytes(4, "little")
+    check("pgcuts: a pg_control of another version is not patched", None,
+          pgcuts.control_as_shut_down(bytes(ctl)))
+
+
+def run_pgcheck(recs, extra=()):
+    evs = [{"path": "/mnt/data/base/5/100", "off": 8192, "len": 8192, "verdict": "whole",
+            "exposed_from_ns": 100, "exposed_until_ns": 200},
+           {"path": "/mnt/data/base/5/100_vm", "off": 0, "len": 8192, "verdict": "split",
+            "exposed_from_ns": 100, "exposed_until_ns": None},
+           {"path": "/elsewhere/base/5/100", "off": 0, "len": 8192, "verdict": "split",
+            "exposed_from_ns": 0, "exposed_until_ns": None}]
+    ev = write("pg.ndjson", "".join(json.dumps(e) + "\n" for e in evs))
+    base = {"model": "sector", "kind": "random", "t_ns": 150, "image": 0, "mounted": True,
+            "started": True, "before": [], "after": [], "invalid_page": None, "zeroed": [],
+            "errors": []}
+    cu = write("pg.jsonl", "".join(json.dumps(dict(base, **r)) + "\n" for r in recs))
+    p = subprocess.run([sys.executable, os.path.join(HERE, "pgcheck.py"), "--events", ev,
+                        "--cuts", cu, "--pgdata", "/mnt/data", "--label", "t"] + list(extra),
+                       stdout=subprocess.PIPE, text=True)
+    return p.returncode, failing(p.stdout.splitlines())
+
+
+def test_pgcheck():
+    off = ["--full-page-writes", "off"]
+    on = ["--full-page-writes", "on"]
+    torn = {"before": [["base/5/100", 1]]}
+    check("pgcheck: a page torn while exposed passes", (0, []),
+          run_pgcheck([torn], off + ["--expect-torn", "sector"]))
+    check("pgcheck: torn after its exposure ended fails recall", (1, ["recall"]),
+          run_pgcheck([dict(torn, t_ns=250)], off))
+    check("pgcheck: the page recovery could not read counts", (1, ["recall"]),
+          run_pgcheck([{"started": False, "invalid_page": ["base/5/100", 0]}], off))
+    check("pgcheck: request-atomic: a torn page called whole fails precision",
+          (1, ["precision"]), run_pgcheck([dict(torn, model="request")], off))
+    check("pgcheck: fpw=on: a bad heap page after recovery fails",
+          (1, ["full_page_writes=on"]), run_pgcheck([{"after": [["base/5/100", 1]]}], on))
+    check("pgcheck: fpw=on: a bad visibility map page after recovery is counted", (0, []),
+          run_pgcheck([{"after": [["base/5/100_vm", 0]]}], on))
+    check("pgcheck: fpw=on: an image whose server did not start fails",
+          (1, ["full_page_writes=on"]), run_pgcheck([{"started": False}], on))
+    check("pgcheck: no torn page under an expected model fails", (1, ["no torn page"]),
+          run_pgcheck([{}], off + ["--expect-torn", "sector"]))
+    check("pgcheck: an image that did not mount fails", (1, ["every image mounted"]),
+          run_pgcheck([{"mounted": False, "started": False}], off))
+
+
 def main():
     test_verdicts()
     test_durability()
@@ -230,6 +297,8 @@ def main():
     test_stamps()
     test_writer()
     test_check()
+    test_pg_control()
+    test_pgcheck()
     subprocess.run(["rm", "-rf", TMP])
     return 1 if failed else 0
 
