@@ -109,12 +109,15 @@ cluster() {
 	mkdir "$PGDATA" && chown postgres: "$PGDATA" && chmod 700 "$PGDATA" || return 1
 	as_pg initdb -k -A trust -U postgres -E UTF8 --locale=C >"$RUNDIR/initdb.log" 2>&1 ||
 		{ echo "initdb: $(tail -3 "$RUNDIR/initdb.log")" >&2; return 1; }
+	# huge_pages off: with "try" (the default) the server takes every free huge page of the
+	# host, and another test's reservation with them (memkinds.sh's hugetlb buffers).
 	cat >>"$PGDATA/postgresql.conf" <<-EOF
 		listen_addresses = ''
 		unix_socket_directories = '$RUNDIR'
 		port = $PORT
 		full_page_writes = $1
 		shared_buffers = 1MB
+		huge_pages = off
 		checkpoint_timeout = 30s
 		max_wal_size = 32MB
 		min_wal_size = 32MB

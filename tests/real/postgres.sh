@@ -88,10 +88,13 @@ new_cluster() {
 	fi
 	# fsync stays on (the default). checkpoint_flush_after is Linux's default, said aloud:
 	# the checkpointer starts the writeback of each 256 kB it wrote with sync_file_range.
+	# huge_pages off: with "try" (the default) the server takes every free huge page of the
+	# host, and another test's reservation with them (memkinds.sh's hugetlb buffers).
 	cat >>"$PGDATA/postgresql.conf" <<-EOF
 		listen_addresses = ''
 		unix_socket_directories = '$RUNDIR'
 		port = $PORT
+		huge_pages = off
 		checkpoint_flush_after = 256kB
 	EOF
 }
