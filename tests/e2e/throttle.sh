@@ -48,17 +48,23 @@ mkfs_loop_stable() {
 	MOUNTS=("$MNT" "${MOUNTS[@]}")
 }
 
-# The traced workload: A (throttled) rewrites the K units and fsyncs; once A blocks inside
-# fsync, run $2 (shell) as the other process's changes; lift the throttle; wait for A; then
-# run $3. $1: the file.
+# The traced workload: A (throttled) rewrites the K units and fsyncs; once A waits inside
+# fsync for the writeback it started, run $2 (shell) as the other process's changes; lift
+# the throttle; wait for A; then run $3. $1: the file.
+# A waits for the writeback only once it has put every dirty folio under it (fsync: write
+# the range, then wait on it); its kernel stack says so. D state alone does not: A can sleep
+# in D inside the writeback pass itself (an XFS allocation, a lock) with unit 3 still dirty,
+# and a rewrite then truly supersedes it (seen once on XFS: superseded 1, modified 0).
+A_WAITS='folio_wait_writeback|filemap_fdatawait'
+
 held_workload() {
 	cat <<EOF
 set -e
 echo "$(lsblk -dno MAJ:MIN "$LOOP" | tr -d ' ') 512" > '$CG/blkio.throttle.write_bps_device'
 ( echo \$BASHPID > '$CG/cgroup.procs'; exec '$WRITER' -s $U -n $K '$1' ) &
 A=\$!
-for i in \$(seq 1000); do [ "\$(awk '{print \$3}' /proc/\$A/stat)" = D ] && break; sleep 0.01; done
-[ "\$(awk '{print \$3}' /proc/\$A/stat)" = D ] || { echo 'writer A was not held' >&2; exit 1; }
+for i in \$(seq 1000); do grep -Eq '$A_WAITS' /proc/\$A/stack && break; sleep 0.01; done
+grep -Eq '$A_WAITS' /proc/\$A/stack || { echo 'writer A was not held' >&2; cat /proc/\$A/stack >&2; exit 1; }
 $2
 echo "$(lsblk -dno MAJ:MIN "$LOOP" | tr -d ' ') 0" > '$CG/blkio.throttle.write_bps_device'
 wait \$A
