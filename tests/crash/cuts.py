@@ -332,20 +332,30 @@ def parse_args():
     return a
 
 
-def main():
-    a = parse_args()
+def start(a, name):
+    """The seed, the log and its post-mark changes and flushes of a cuts run (cuts.py,
+    pgcuts.py), or None when the log cannot be cut (said on stderr)."""
     seed = a.seed if a.seed is not None else random.SystemRandom().randrange(1 << 31)
-    print(f"# cuts.py: seed {seed} (--seed {seed} replays these cuts)", file=sys.stderr)
+    print(f"# {name}: seed {seed} (--seed {seed} replays these cuts)", file=sys.stderr)
     log = devlog.Log(a.log)
     late = log.not_durable_before(a.mark)
     if late:
-        print(f"cuts.py: {len(late)} changes before the mark (line {a.mark}) are not durable "
+        print(f"{name}: {len(late)} changes before the mark (line {a.mark}) are not durable "
               f"there, the first on log line {late[0].line + 1}", file=sys.stderr)
-        return 1
+        return None
     changes, flushes = log.changes(a.mark), log.flushes(a.mark)
     if not changes:
-        print("cuts.py: no change after the mark", file=sys.stderr)
+        print(f"{name}: no change after the mark", file=sys.stderr)
+        return None
+    return seed, log, changes, flushes
+
+
+def main():
+    a = parse_args()
+    run = start(a, "cuts.py")
+    if run is None:
         return 1
+    seed, log, changes, flushes = run
     work = a.workdir or tempfile.mkdtemp(prefix="tw-cuts.", dir="/dev/shm")
     os.makedirs(work, exist_ok=True)
     base = os.path.join(work, "base.img")

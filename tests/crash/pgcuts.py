@@ -356,18 +356,10 @@ def run_model(model, a, seed, changes, flushes, base, workers, out):
 
 def main():
     a = parse_args()
-    seed = a.seed if a.seed is not None else random.SystemRandom().randrange(1 << 31)
-    print(f"# pgcuts.py: seed {seed} (--seed {seed} replays these cuts)", file=sys.stderr)
-    log = devlog.Log(a.log)
-    late = log.not_durable_before(a.mark)
-    if late:
-        print(f"pgcuts.py: {len(late)} changes before the mark (line {a.mark}) are not "
-              f"durable there, the first on log line {late[0].line + 1}", file=sys.stderr)
+    run = cuts.start(a, "pgcuts.py")
+    if run is None:
         return 1
-    changes, flushes = log.changes(a.mark), log.flushes(a.mark)
-    if not changes:
-        print("pgcuts.py: no change after the mark", file=sys.stderr)
-        return 1
+    seed, log, changes, flushes = run
     work = a.workdir or tempfile.mkdtemp(prefix="tw-pgcuts.", dir="/dev/shm")
     os.makedirs(work, exist_ok=True)
     os.chmod(work, 0o711)   # the postgres user reaches the data directories through it
