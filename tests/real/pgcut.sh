@@ -58,29 +58,7 @@ cd "$TMPD" || exit 1
 PORT=$((30000 + $$ % 20000))	# lock files in our own socket directory: no collision
 PGDATA=
 
-# as_pg CMD...: run CMD as the postgres user, pointed at this test's server only.
-as_pg() {
-	runuser -u postgres -- env -i PATH="$PGBIN:/usr/bin:/bin" LC_ALL=C PGDATA="$PGDATA" \
-		PGHOST="$RUNDIR" PGPORT="$PORT" PGUSER=postgres "$@"
-}
-
-# pg_stop: stop the server of $PGDATA if one runs, and wait until it is gone (as
-# tests/real/postgres.sh does): the filesystem must unmount.
-pg_stop() {
-	local pm
-	[ -n "$PGDATA" ] && [ -f "$PGDATA/postmaster.pid" ] || return 0
-	as_pg pg_ctl stop -m fast -w -t 30 >>"$RUNDIR/pg_ctl.log" 2>&1 && return 0
-	as_pg pg_ctl stop -m immediate -w -t 30 >>"$RUNDIR/pg_ctl.log" 2>&1 && return 0
-	pm=$(head -1 "$PGDATA/postmaster.pid" 2>/dev/null)
-	[ -n "$pm" ] && kill -KILL "$pm" 2>/dev/null
-	sleep 1
-}
-
-pg_cleanup() {
-	pg_stop
-	cleanup
-}
-trap pg_cleanup EXIT
+. "$TOP/tests/real/pglib.sh"
 
 # The traced life, run as postgres (LIFE LOG OUT): start, pgbench with a CHECKPOINT every
 # 3 s beside it, fast stop; all output to OUT (tornwatch's stdout is its events).
