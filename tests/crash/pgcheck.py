@@ -35,6 +35,9 @@ import os
 import sys
 from collections import defaultdict
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from check import report  # noqa: E402
+
 BLCKSZ = 8192
 ONE_REQUEST = {"whole", "atomic", "cow-atomic"}
 # The visibility map and free space map forks: no full-page image protects them (clearing a
@@ -121,13 +124,6 @@ def check_cut(rec, events, t):
     t.maps_after += len(rec["after"]) - len(main)
     if main:
         t.fpw.append(f"{where}: {len(main)} bad, e.g. {main[:2]}")
-
-
-def report(label, name, problems, ok_text):
-    if problems:
-        print(f"not ok - {label}: {name}: {len(problems)}, e.g. " + "; ".join(problems[:3]))
-    else:
-        print(f"ok - {label}: {name}: {ok_text}")
 
 
 def main():
