@@ -305,27 +305,36 @@ def build(base, scratch, changes, keep, data):
         os.close(fd)
 
 
+def log_args(ap, mark_help):
+    """The recording device's log, its mark and the filesystem (cuts.py, pgcuts.py)."""
+    ap.add_argument("--log", required=True, help="fusehold --log")
+    ap.add_argument("--data", required=True, help="fusehold --log-data")
+    ap.add_argument("--mark", type=int, required=True, help=mark_help)
+    ap.add_argument("--fs", required=True, choices=["ext4", "xfs"])
+
+
+def cut_args(ap, random_cuts, write_cuts, jobs_help):
+    """Which cuts, how many images at once, and the outputs (cuts.py, pgcuts.py)."""
+    ap.add_argument("--model", choices=["request", "sector", "both"], default="both")
+    ap.add_argument("--random", type=int, default=random_cuts, help="random cuts per model")
+    ap.add_argument("--write-cuts", type=int, default=write_cuts,
+                    help="at most this many after-write cuts per model")
+    ap.add_argument("--seed", type=int, help="default: drawn, and printed")
+    ap.add_argument("--workdir", help="images go here (default: a directory in /dev/shm)")
+    ap.add_argument("--jobs", type=int, default=2, help=jobs_help)
+    ap.add_argument("--out", required=True, help="JSON lines, one per cut")
+    ap.add_argument("--summary", help="the totals as JSON")
+
+
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--log", required=True, help="fusehold --log")
-    ap.add_argument("--data", required=True, help="fusehold --log-data")
-    ap.add_argument("--mark", type=int, required=True,
-                    help="the log's line count when the workload started")
-    ap.add_argument("--fs", required=True, choices=["ext4", "xfs"])
+    log_args(ap, "the log's line count when the workload started")
     ap.add_argument("--file", required=True, help="the writer's file, relative to the fs root")
     ap.add_argument("--offset", type=int, default=0, help="first byte of the units")
     ap.add_argument("--length", type=int, required=True, help="bytes of units to read")
     ap.add_argument("--unit", type=int, required=True, help="unit size in bytes")
-    ap.add_argument("--model", choices=["request", "sector", "both"], default="both")
-    ap.add_argument("--random", type=int, default=100, help="random cuts per model")
-    ap.add_argument("--write-cuts", type=int, default=100,
-                    help="at most this many after-write cuts per model")
-    ap.add_argument("--seed", type=int, help="default: drawn, and printed")
-    ap.add_argument("--workdir", help="images go here (default: a directory in /dev/shm)")
-    ap.add_argument("--jobs", type=int, default=2, help="images mounted at once (default 2)")
-    ap.add_argument("--out", required=True, help="JSON lines, one per cut")
-    ap.add_argument("--summary", help="the totals as JSON")
+    cut_args(ap, 100, 100, "images mounted at once (default 2)")
     a = ap.parse_args()
     if a.unit % SECTOR or a.length % a.unit or a.offset % SECTOR:
         ap.error("--unit, --length and --offset must be in sectors, --length in units")

@@ -274,11 +274,7 @@ class Worker:
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--log", required=True, help="fusehold --log")
-    ap.add_argument("--data", required=True, help="fusehold --log-data")
-    ap.add_argument("--mark", type=int, required=True,
-                    help="the log's line count when the traced run started")
-    ap.add_argument("--fs", required=True, choices=["ext4", "xfs"])
+    cuts.log_args(ap, "the log's line count when the traced run started")
     ap.add_argument("--pgdata", required=True, help="the data directory, relative to the fs root")
     ap.add_argument("--pgbin", default="/usr/lib/postgresql/15/bin")
     ap.add_argument("--rundir", required=True,
@@ -286,15 +282,7 @@ def parse_args():
     ap.add_argument("--port", type=int, required=True, help="worker n's server: port + n")
     ap.add_argument("--amcheck", metavar="DB",
                     help="pg_amcheck --heapallindexed DB while the recovered server runs")
-    ap.add_argument("--model", choices=["request", "sector", "both"], default="both")
-    ap.add_argument("--random", type=int, default=20, help="random cuts per model")
-    ap.add_argument("--write-cuts", type=int, default=10,
-                    help="at most this many after-write cuts per model")
-    ap.add_argument("--seed", type=int, help="default: drawn, and printed")
-    ap.add_argument("--workdir", help="images go here (default: a directory in /dev/shm)")
-    ap.add_argument("--jobs", type=int, default=2, help="images recovered at once")
-    ap.add_argument("--out", required=True, help="JSON lines, one per cut")
-    ap.add_argument("--summary", help="the totals as JSON")
+    cuts.cut_args(ap, 20, 10, "images recovered at once")
     return ap.parse_args()
 
 
