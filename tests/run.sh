@@ -35,7 +35,10 @@ run() {	# run NAME CMD...: one suite, now
 
 # The guests (qemu, TCG) take one CPU each for minutes and share nothing with the host's
 # suites (their own kernel, loop devices and BPF programs): they run one after the other
-# beside the host suites, and their results are counted at the end.
+# beside the host suites, and their results are counted at the end. PostgreSQL under power
+# cuts follows them in that lane: it shares nothing with the host suites either (its own
+# crash device, cluster, socket directory and traced processes; huge_pages off), and the
+# guests end a few minutes before the host suites do.
 BG=$(mktemp -d /tmp/tw-run.XXXXXX)
 trap 'rm -rf "$BG"' EXIT
 bg_start() {	# bg_start CMD...: run each "NAME|CMD ARGS" in turn, in the background
@@ -64,7 +67,10 @@ for t in build/tests/test_*; do
 done
 if [ "${1:-}" != "--unit-only" ]; then
 	# The same suites in guests running Debian's 6.1 and 6.12 kernels (qemu), meanwhile.
-	bg_start "vmtest 6.1|tests/vm/vmtest.sh 6.1" "vmtest 6.12|tests/vm/vmtest.sh 6.12"
+	# pgcut.sh with 26 cuts per model (20 random, 6 after writes) where 40 is its default
+	pgcut="env PGCUT_RANDOM=20 PGCUT_WRITE_CUTS=6 tests/real/pgcut.sh"
+	bg_start "vmtest 6.1|tests/vm/vmtest.sh 6.1" "vmtest 6.12|tests/vm/vmtest.sh 6.12" \
+		"PostgreSQL power cuts on ext4|$pgcut ext4" "PostgreSQL power cuts on xfs|$pgcut xfs"
 	run "fuzz" tests/fuzz/run.sh
 	run "cli" tests/e2e/cli.sh
 	run "bad input" tests/e2e/badinput.sh
