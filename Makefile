@@ -26,8 +26,11 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 CFLAGS ?= -O2 -g
+# user/ has a folder per room (lib, engine, report, kernel: docs/design.md); headers are
+# included by their bare names.
+USER_INC := -Iuser -Iuser/lib -Iuser/engine -Iuser/report -Iuser/kernel
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -Werror -std=gnu11 -D_GNU_SOURCE -MMD -MP \
-	  -I$(OUT) -Ibpf -Iuser -DTW_VERSION='"$(VERSION)"' $(SAN_FLAGS)
+	  -I$(OUT) -Ibpf $(USER_INC) -DTW_VERSION='"$(VERSION)"' $(SAN_FLAGS)
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -I$(dir $(VMLINUX)) -Ibpf -MMD -MP
 LDLIBS := -lbpf -lelf -lz
@@ -36,12 +39,11 @@ BPF_PROGS := tornwatch stablepage
 BPF_OBJS := $(patsubst %,$(OUT)/%.bpf.o,$(BPF_PROGS))
 SKELS := $(patsubst %,$(OUT)/%.skel.h,$(BPF_PROGS))
 
-# Pure logic: no libbpf, unit-tested without root.
-PURE_SRCS := user/common.c user/opts.c user/tracker.c user/report.c user/record.c user/htab.c \
-	     user/outfile.c user/devfacts.c user/report_devices.c user/exposure.c \
-	     user/report_exposure.c
-LIVE_SRCS := user/tornwatch.c user/trace.c user/follow.c user/libbpf_log.c user/ksyms.c \
-	     user/devsysfs.c
+# Live: libbpf, the kernel (user/kernel/) and main(). Pure logic, everything else under
+# user/: no libbpf, unit-tested without root.
+LIVE_SRCS := user/tornwatch.c $(wildcard user/kernel/*.c) user/trace.c user/follow.c \
+	     user/libbpf_log.c user/ksyms.c user/devsysfs.c
+PURE_SRCS := $(filter-out $(LIVE_SRCS),$(wildcard user/*.c user/*/*.c))
 PURE_OBJS := $(patsubst user/%.c,$(OUT)/%.o,$(PURE_SRCS))
 LIVE_OBJS := $(patsubst user/%.c,$(OUT)/%.o,$(LIVE_SRCS))
 
@@ -51,7 +53,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/tes
 FUZZ_OUT := $(OUT)/fuzz
 FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	       -fno-sanitize-recover=all -Wall -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE \
-	       -Ibpf -Iuser -DTW_VERSION='"$(VERSION)"'
+	       -Ibpf $(USER_INC) -DTW_VERSION='"$(VERSION)"'
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(FUZZ_OUT)/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_OBJS := $(patsubst user/%.c,$(FUZZ_OUT)/%.o,$(PURE_SRCS))
 .SECONDARY: $(FUZZ_OBJS)
@@ -88,6 +90,7 @@ $(LIVE_OBJS): $(SKELS)
 
 $(OUT)/%.o: user/%.c | $(OUT)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(TW_BIN): $(PURE_OBJS) $(LIVE_OBJS)
@@ -167,6 +170,7 @@ $(FUZZ_OUT):
 
 $(FUZZ_OUT)/%.o: user/%.c | $(FUZZ_OUT)
 	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
 $(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
@@ -196,4 +200,5 @@ install: tornwatch docs/tornwatch.8
 clean:
 	$(Q)rm -rf $(OUT) $(TW_BIN) build-san
 
--include $(wildcard $(OUT)/*.d $(OUT)/tests/*.d $(OUT)/vm/*.d $(FUZZ_OUT)/*.d)
+-include $(wildcard $(OUT)/*.d $(OUT)/*/*.d $(OUT)/tests/*.d $(OUT)/vm/*.d $(FUZZ_OUT)/*.d \
+	$(FUZZ_OUT)/*/*.d)

@@ -120,7 +120,25 @@ cleanup_sysfs_now() {
 tw() {
 	local out=$1
 	shift
-	"$TW" --json "$out" "$@" >"$TMPD/last.txt" 2>"$TMPD/last.err"
+	"$TW" --json "$out" $(tw_record "$out" "$@") "$@" >"$TMPD/last.txt" 2>"$TMPD/last.err"
+}
+
+# tw_record NAME [ARGS...]: with TW_RECORD_DIR set (tests/golden/capture.sh), the options
+# that also record the run there, as SUITE-FS-NAME.twr (NAME's base name without .json);
+# NAME-2.twr and on when NAME was used before; nothing when ARGS record already or replay.
+# The records are the golden replays' inputs.
+tw_record() {
+	local name a
+	[ -n "${TW_RECORD_DIR:-}" ] || return 0
+	name=$(basename "$1" .json)
+	shift
+	for a in "$@"; do
+		case $a in -w | --record | --record=* | -r | --replay | --replay=*) return 0 ;; esac
+	done
+	name=$TW_RECORD_DIR/$(basename "$0" .sh)-${FS:-none}-$name
+	a=1	# a name used again (the previous run has renamed its record into place)
+	while [ -e "$name$([ $a -gt 1 ] && echo "-$a").twr" ]; do a=$((a + 1)); done
+	echo "--record $name$([ $a -gt 1 ] && echo "-$a").twr"
 }
 
 # jget FILE KEY.PATH: print a value from a JSON report ("files.0.path" works).

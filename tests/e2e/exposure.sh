@@ -85,7 +85,7 @@ PY
 run_tw() {
 	local name=$1 out=$2
 	shift 2
-	"$TW" --json "$out" --events=all "$@" >"$TMPD/$name.out" 2>"$TMPD/$name.err"
+	"$TW" --json "$out" --events=all $(tw_record "$out" "$@") "$@" >"$TMPD/$name.out" 2>"$TMPD/$name.err"
 }
 
 # (a) whole, one request each, beyond the 512-byte atomic size: exposed during the request

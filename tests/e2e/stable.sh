@@ -65,7 +65,7 @@ xfs_io -c 'sync_range -b 0 $((8192 * K))' '$f'
 '$WRITER' -s 4k -n 1 -o 4k -F '$f'
 '$WRITER' -s 4k -n 1 -o 4k -F '$f'")
 	rm -f "$TMPD/traced-done" "$TMPD/untraced-done"
-	"$TW" --unit 8k --json "$TMPD/s0.json" -- bash -c "$wl" >"$TMPD/s0.txt" 2>&1 &
+	"$TW" --unit 8k --json "$TMPD/s0.json" $(tw_record s0) -- bash -c "$wl" >"$TMPD/s0.txt" 2>&1 &
 	local twpid=$!
 	if wait_for "$TMPD/traced-done"; then
 		"$WRITER" -s 8k -n $K -F "$g"
@@ -116,7 +116,7 @@ done
 rm -f '$TMPD/s1.hold'
 wait \$pids
 '$WRITER' -s 8k -n 1 -o 0 '$f'")
-	"$TW" --unit 8k --json "$TMPD/s1.json" -- bash -c "$wl" >"$TMPD/s1.txt" 2>&1
+	"$TW" --unit 8k --json "$TMPD/s1.json" $(tw_record s1) -- bash -c "$wl" >"$TMPD/s1.txt" 2>&1
 	check "$FS stable_writes=1: workload exit status (every writer blocked)" 0 $?
 	[ -n "${DEBUG:-}" ] && sed -n '/STABLE/,/LOST/p' "$TMPD/s1.txt" >&2
 	# The mmap stores dirtied their pages (then waited): new mmap units, whole by the

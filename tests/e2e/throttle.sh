@@ -89,7 +89,7 @@ run_scenario() {	# NAME STABLE CHANGES AFTER
 	f=$MNT/table
 	"$WRITER" -s $U -n $K "$f"	# the file exists, synced, untraced
 	wl=$(held_workload "$f" "$3" "$4")
-	"$TW" --unit 16k --json "$TMPD/$name.json" -- bash -c "$wl" >"$TMPD/$name.txt" 2>&1
+	"$TW" --unit 16k --json "$TMPD/$name.json" $(tw_record "$name") -- bash -c "$wl" >"$TMPD/$name.txt" 2>&1
 	check "$FS $name: workload exit status" 0 $?
 }
 

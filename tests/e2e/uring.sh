@@ -21,7 +21,7 @@ uring() {
 	local name=$1 rc
 	shift
 	rm -f "$MNT"/u*
-	"$TW" --json "$TMPD/$name.json" --unit 8k -- "$WRITER" -m uring -s 16k "$@" "$MNT/u" \
+	"$TW" --json "$TMPD/$name.json" $(tw_record "$name") --unit 8k -- "$WRITER" -m uring -s 16k "$@" "$MNT/u" \
 		2>"$TMPD/last.err" | cat >"$TMPD/$name.out"
 	rc=${PIPESTATUS[0]}
 	if [ "$rc" = 77 ]; then
