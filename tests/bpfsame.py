@@ -120,7 +120,7 @@ def maps_and_vars(types):
     return sorted(out)
 
 
-def btf_ext(secs, types):
+def btf_ext(secs, types, funcs):
     """func_info and CO-RE relocations per section, types and strings by name."""
     btf = secs['.BTF'][1]
     hdr_len, _, _, str_off, str_len = struct.unpack_from('<IIIII', btf, 4)
@@ -146,30 +146,75 @@ def btf_ext(secs, types):
             for _ in range(num):
                 if what == 'func_info':
                     insn, tid = struct.unpack_from('<II', ext, p)
-                    out.append(f'{what} {s(sec_off)} insn={insn // 8} '
+                    out.append(f'{what} {s(sec_off)} {where(funcs, s(sec_off), insn)} '
                                f'{type_desc(types, tid)}')
                 else:
                     insn, tid, acc, kind = struct.unpack_from('<IIII', ext, p)
-                    out.append(f'{what} {s(sec_off)} insn={insn // 8} kind={kind} '
+                    out.append(f'{what} {s(sec_off)} {where(funcs, s(sec_off), insn)} kind={kind} '
                                f'type={type_desc(types, tid)} access={s(acc)}')
                 p += rec_size
     return sorted(out)
 
 
-def disassembly(path):
-    """Each code section's instructions and relocations; block labels renumbered per section."""
+def text_funcs(data_syms):
+    """(start byte, end byte, name) of each function in .text, the subprograms."""
+    out = []
+    for line in data_syms:
+        m = re.match(r'sym \.text (\S+) func offset=(\d+) size=(\d+)', line)
+        if m:
+            out.append((int(m.group(2)), int(m.group(2)) + int(m.group(3)), m.group(1)))
+    return sorted(out)
+
+
+def where(funcs, sec, off):
+    """An instruction's place: its index in a program's section; in .text, function + index."""
+    if sec != '.text':
+        return f'insn={off // 8}'
+    for lo, hi, name in funcs:
+        if lo <= off < hi:
+            return f'{name}+{(off - lo) // 8}'
+    return f'insn={off // 8}'
+
+
+def disassembly(path, funcs):
+    """
+    Each code section's instructions and relocations; .text a function at a time, with
+    addresses from the function's start. Block labels renumbered per section (LBB<n>_: n is
+    the function's place in the file), and a subprogram's address (a callback's ld_imm64
+    against .text) written as the function's name: libbpf places subprograms itself, after
+    each program that uses them, so their order in .text is not what the kernel runs.
+    """
     dis = subprocess.run(['llvm-objdump', '-d', '-r', '--no-show-raw-insn', path], check=True,
                          capture_output=True, text=True).stdout
-    out, order, sec = {}, [], None
+    out, order, sec, key, base = {}, [], None, None, 0
     for line in dis.splitlines():
         m = re.match(r'Disassembly of section (.*):$', line)
         if m:
-            sec = m.group(1)
+            sec = key = m.group(1)
             order.append(sec)
-            out[sec] = []
-        elif sec is not None and line.strip():
-            # LBB<function number>_<block>: the function's number is its place in the file.
-            out[sec].append(re.sub(r'LBB\d+_', 'LBB_', line))
+            base = 0
+            out[key] = []
+            continue
+        if sec is None or not line.strip():
+            continue
+        line = re.sub(r'LBB\d+_', 'LBB_', line)
+        lab = re.match(r'([0-9a-f]{16}) <(.*)>:$', line)
+        if sec == '.text' and lab and not lab.group(2).startswith('LBB_'):
+            base = int(lab.group(1), 16)
+            key = f'.text {lab.group(2)}'
+            out[key] = []
+        if lab:
+            line = f'{int(lab.group(1), 16) - base:016x} <{lab.group(2)}>:'
+        ins = re.match(r'\s+(\d+):\t(.*)', line)
+        if ins:
+            line = f'{int(ins.group(1)) - base // 8:8d}:\t{ins.group(2)}'
+        rel = re.match(r'\t\t([0-9a-f]{16}):  (\S+)\t(.*)', line)
+        if rel:
+            line = f'\t\t{int(rel.group(1), 16) - base:016x}:  {rel.group(2)}\t{rel.group(3)}'
+            if rel.group(3) == '.text' and out[key]:
+                out[key][-1] = re.sub(r'= (\d+) ll$', lambda v: '= <' + where(
+                    funcs, '.text', int(v.group(1))) + '> ll', out[key][-1])
+        out[key].append(line)
     return out, order
 
 
@@ -177,7 +222,8 @@ def main():
     path = sys.argv[1]
     secs, syms = elf_sections(path)
     types = btf_types(path)
-    code, order = disassembly(path)
+    funcs = text_funcs(syms)
+    code, order = disassembly(path, funcs)
     print('== sections that hold data: name, size, bytes (.bss: size only)')
     for name in sorted(secs):
         typ, body, size = secs[name]
@@ -185,18 +231,20 @@ def main():
            name in ('', '.strtab', '.symtab'):
             continue
         print(f'data {name} size={size} bytes={body.hex()}')
-    print('== symbols: functions and objects, their section, offset and size')
-    print('\n'.join(syms))
+    print('== symbols: functions and objects, their section, offset and size (.text: no offset)')
+    print('\n'.join(sorted(re.sub(r'^(sym \.text \S+ func) offset=\d+', r'\1', x) for x in syms)))
     print('== maps (.maps) and global variables (.rodata, .data, .bss, ...; offsets: symbols)')
     print('\n'.join(maps_and_vars(types)))
     print('== func_info and CO-RE relocations (.BTF.ext; line info left out)')
-    print('\n'.join(btf_ext(secs, types)))
-    print('== code, a section at a time in name order')
+    print('\n'.join(btf_ext(secs, types, funcs)))
+    print('== code, a section (.text: a function) at a time in name order')
     for sec in sorted(code):
         print(f'section {sec}')
         print('\n'.join(code[sec]))
     print('== code sections in file order (programs load in this order; informational)')
     print('\n'.join(order))
+    print('== subprograms in .text order (libbpf copies each after the programs that use it)')
+    print('\n'.join(f'.text {name}' for _, _, name in funcs))
 
 
 if __name__ == '__main__':

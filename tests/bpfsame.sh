@@ -64,14 +64,15 @@ compare_obj() {
 	# The last part, the order of code sections, is only reported.
 	sed '/^== code sections in file order/,$d' "$tmp/$name.a" >"$tmp/$name.a.cmp"
 	sed '/^== code sections in file order/,$d' "$tmp/$name.b" >"$tmp/$name.b.cmp"
-	same "$name: data, symbols, maps, variables, CO-RE relocations, code ($(grep -c '^section ' \
-		"$tmp/$name.a.cmp") sections, $(grep -c '^map ' "$tmp/$name.a.cmp") maps, $(grep -c '^var ' \
+	same "$name: data, symbols, maps, variables, CO-RE relocations, code ($(grep -c '^section [^.]' \
+		"$tmp/$name.a.cmp") programs, $(grep -c '^section \.text ' "$tmp/$name.a.cmp") subprograms, $(grep -c '^map ' "$tmp/$name.a.cmp") maps, $(grep -c '^var ' \
 		"$tmp/$name.a.cmp") variables, $(grep -c '^core_relo ' "$tmp/$name.a.cmp") CO-RE relocations)" \
 		"$tmp/$name.a.cmp" "$tmp/$name.b.cmp"
 	sed -n '/^== code sections in file order/,$p' "$tmp/$name.a" | sed 1d >"$tmp/$name.order.a"
 	sed -n '/^== code sections in file order/,$p' "$tmp/$name.b" | sed 1d >"$tmp/$name.order.b"
 	if ! cmp -s "$tmp/$name.order.a" "$tmp/$name.order.b"; then
-		echo "# note: $name: code sections in another order (load and attach order only):"
+		echo "# note: $name: code sections or subprograms in another order (load and attach" \
+			"order; libbpf appends subprograms to each program in the order it calls them):"
 		diff "$tmp/$name.order.a" "$tmp/$name.order.b" | grep '^[<>]' | sed 's/^/#   /'
 	fi
 }

@@ -68,6 +68,21 @@ static __always_inline void forget_stale_bio(struct bio *bio)
 	ev_submit(ev);
 }
 
+/* A traced thread's direct write queues a bio: it carries the write's next bytes. */
+static __always_inline void dio_bio_ext(struct tw_bio_ev *ev, struct task_state *st, __u32 size)
+{
+	__u64 left = st->dio_count - st->dio_consumed;
+
+	__builtin_memset(ev->ext, 0, sizeof(ev->ext));
+	ev->flags |= TW_BIO_DIO;
+	ev->nr_ext = 1;
+	ev->ext[0].ino = st->dio_ino;
+	ev->ext[0].dev = st->dio_dev;
+	ev->ext[0].off = st->dio_pos + st->dio_consumed;
+	ev->ext[0].len = size < left ? size : left;
+	st->dio_consumed += size;
+}
+
 SEC("tp_btf/block_bio_queue")
 int BPF_PROG(tw_bio_queue, struct bio *bio)
 {
@@ -129,16 +144,7 @@ int BPF_PROG(tw_bio_queue, struct bio *bio)
 	ev->flags = (opf & tw_req_atomic_mask()) ? TW_BIO_ATOMIC : 0;
 	ev->trigger = bio_trigger();
 	if (dio && st) {
-		__u64 left = st->dio_count - st->dio_consumed;
-
-		__builtin_memset(ev->ext, 0, sizeof(ev->ext));
-		ev->flags |= TW_BIO_DIO;
-		ev->nr_ext = 1;
-		ev->ext[0].ino = st->dio_ino;
-		ev->ext[0].dev = st->dio_dev;
-		ev->ext[0].off = st->dio_pos + st->dio_consumed;
-		ev->ext[0].len = size < left ? size : left;
-		st->dio_consumed += size;
+		dio_bio_ext(ev, st, size);
 	} else if (walk) {
 		__builtin_memcpy(ev->ext, walk->ext, sizeof(ev->ext));
 		ev->nr_ext = walk->n;

@@ -77,4 +77,31 @@ static __always_inline void send_sync_end(struct task_state *ts, long ret, __u32
 	ts->sync_t0 = 0;
 }
 
+/* A sync syscall enters; a[] holds its arguments. */
+static __always_inline void sync_enter(__u32 trig, const unsigned long *a)
+{
+	struct task_state *ts = traced_task_state();
+
+	if (!ts)
+		return;
+	ts->in_sync = trig;
+	send_held_end(ts);
+	ts->sync_t0 = 0;
+	if (trig == TW_TRIG_FSYNC)
+		note_sync_file(ts, fd_to_file(a[0]));
+	else if (trig == TW_TRIG_MSYNC)
+		note_sync_file(ts, msync_file(a[0], a[2]));
+}
+
+/* ... and returns. */
+static __always_inline void sync_exit(long id, long ret)
+{
+	struct task_state *ts = task_state_get(false);
+
+	if (!ts)
+		return;
+	ts->in_sync = 0;
+	send_sync_end(ts, ret, id == NR_msync ? TW_SYNC_MSYNC : 0);
+}
+
 #endif /* TW_STAGE_SYNC_BPF_H */

@@ -7,6 +7,8 @@
 #include "write.bpf.h"
 #include "sync.bpf.h"
 
+#define MAX_AIO_IOCBS	64	/* iocbs read per io_submit */
+
 static __always_inline bool is_write_nr(long id)
 {
 	return id == NR_write || id == NR_pwrite64 || id == NR_writev || id == NR_pwritev ||
@@ -70,8 +72,47 @@ static long aio_one(__u64 i, void *data)
 	return 0;
 }
 
-/* A syscall enters; a[] holds its arguments (x86_64: di, si, dx, r10, r8, r9). */
-static __always_inline int sys_enter(long id, const unsigned long *a)
+/* io_submit enters: each iocb that writes to a traced file is a WRITE_BEGIN (aio_one). */
+static __always_inline void aio_enter(const unsigned long *a)
+{
+	struct aio_batch b = { .uiocbs = (void *)a[2], .nr = a[1] };
+	struct task_state *ts = traced_task_state();
+
+	if (!ts || (long)a[1] <= 0)
+		return;
+	announce_task(ts);
+	send_held_end(ts);
+	if (b.nr > MAX_AIO_IOCBS) {
+		stat_add(TW_LOST_AIO_IOCBS, b.nr - MAX_AIO_IOCBS);
+		b.nr = MAX_AIO_IOCBS;
+	}
+	bpf_loop(MAX_AIO_IOCBS, aio_one, &b, 0);
+	ts = task_state_get(false);
+	if (ts)
+		ts->aio_sent = b.sent;
+}
+
+/* ... and returns: its buffered writes are done, visible now. */
+static __always_inline void aio_exit(long ret)
+{
+	struct task_state *ts = task_state_get(false);
+	struct tw_write_end_ev *ev;
+
+	if (!ts)
+		return;
+	ts->dio_count = 0;	/* its direct iocbs' bios are all queued */
+	if (!ts->aio_sent)
+		return;
+	ts->aio_sent = 0;
+	ev = ev_reserve(sizeof(*ev), TW_EV_AIO_END);
+	if (ev) {
+		ev->ret = ret;
+		ev_submit(ev);
+	}
+}
+
+/* A write syscall enters (write, pwrite64, writev, pwritev, pwritev2): its WRITE_BEGIN. */
+static __always_inline void write_enter(long id, const unsigned long *a)
 {
 	struct task_state *ts;
 	struct write_begin wb;
@@ -81,51 +122,16 @@ static __always_inline int sys_enter(long id, const unsigned long *a)
 	__u32 fd, f_flags, rwf = 0, wflags = 0, iovcnt = 1;
 	long pos_arg = -1;
 
-	__u32 trig = sync_trigger(id);
-
-	if (trig) {	/* a traced thread syncs: the bios it queues are this trigger's */
-		ts = traced_task_state();
-		if (ts) {
-			ts->in_sync = trig;
-			send_held_end(ts);
-			ts->sync_t0 = 0;
-			if (trig == TW_TRIG_FSYNC)
-				note_sync_file(ts, fd_to_file(a[0]));
-			else if (trig == TW_TRIG_MSYNC)
-				note_sync_file(ts, msync_file(a[0], a[2]));
-		}
-		return 0;
-	}
-	if (id == NR_io_submit) {
-		struct aio_batch b = { .uiocbs = (void *)a[2], .nr = a[1] };
-
-		ts = traced_task_state();
-		if (!ts || (long)a[1] <= 0)
-			return 0;
-		announce_task(ts);
-		send_held_end(ts);
-		if (b.nr > MAX_AIO_IOCBS) {
-			stat_add(TW_LOST_AIO_IOCBS, b.nr - MAX_AIO_IOCBS);
-			b.nr = MAX_AIO_IOCBS;
-		}
-		bpf_loop(MAX_AIO_IOCBS, aio_one, &b, 0);
-		ts = task_state_get(false);
-		if (ts)
-			ts->aio_sent = b.sent;
-		return 0;
-	}
-	if (!is_write_nr(id))
-		return 0;
 	ts = traced_task_state();
 	if (!ts)
-		return 0;
+		return;
 	ts->in_write = 0;
 	announce_task(ts);
 
 	fd = a[0];
 	file = fd_to_file(fd);
 	if (!file || !resolve_file(ts, file, fd, &inode))
-		return 0;
+		return;
 
 	switch (id) {
 	case NR_write:
@@ -174,46 +180,20 @@ static __always_inline int sys_enter(long id, const unsigned long *a)
 	wb = (struct write_begin){ .pos = pos, .count = count, .fd = fd, .f_flags = f_flags,
 				   .rwf = rwf, .sysno = id, .wflags = wflags, .iovcnt = iovcnt };
 	send_write_begin(ts, &wb);
-	return 0;
 }
 
-/* A syscall returns. */
-static __always_inline int sys_exit(long id, long ret)
+/* ... and returns. */
+static __always_inline void write_exit(long ret)
 {
 	struct tw_write_end_ev *ev;
 	struct task_state *ts;
 
-	if (sync_trigger(id)) {
-		ts = task_state_get(false);
-		if (ts) {
-			ts->in_sync = 0;
-			send_sync_end(ts, ret, id == NR_msync ? TW_SYNC_MSYNC : 0);
-		}
-		return 0;
-	}
-	if (id == NR_io_submit) {	/* its buffered writes are done: visible now */
-		ts = task_state_get(false);
-		if (!ts)
-			return 0;
-		ts->dio_count = 0;	/* its direct iocbs' bios are all queued */
-		if (!ts->aio_sent)
-			return 0;
-		ts->aio_sent = 0;
-		ev = ev_reserve(sizeof(*ev), TW_EV_AIO_END);
-		if (ev) {
-			ev->ret = ret;
-			ev_submit(ev);
-		}
-		return 0;
-	}
-	if (!is_write_nr(id))
-		return 0;
 	ts = task_state_get(false);
 	if (!ts)
-		return 0;
+		return;
 	ts->dio_count = 0;
 	if (!ts->in_write)
-		return 0;
+		return;
 	ts->in_write = 0;
 	/*
 	 * Its time is the moment the bytes became visible: latency stages need it. A write
@@ -222,13 +202,38 @@ static __always_inline int sys_exit(long id, long ret)
 	 */
 	if (ret >= 0 && (__u64)ret == ts->w_count && !(ts->w_flags & TW_W_COUNT_UNKNOWN)) {
 		ts->end_ns = bpf_ktime_get_ns();
-		return 0;
+		return;
 	}
 	ev = ev_reserve(sizeof(*ev), TW_EV_WRITE_END);
 	if (ev) {
 		ev->ret = ret;
 		ev_submit(ev);
 	}
+}
+
+/* A syscall enters; a[] holds its arguments (x86_64: di, si, dx, r10, r8, r9). */
+static __always_inline int sys_enter(long id, const unsigned long *a)
+{
+	__u32 trig = sync_trigger(id);
+
+	if (trig)	/* a traced thread syncs: the bios it queues are this trigger's */
+		sync_enter(trig, a);
+	else if (id == NR_io_submit)
+		aio_enter(a);
+	else if (is_write_nr(id))
+		write_enter(id, a);
+	return 0;
+}
+
+/* A syscall returns. */
+static __always_inline int sys_exit(long id, long ret)
+{
+	if (sync_trigger(id))
+		sync_exit(id, ret);
+	else if (id == NR_io_submit)
+		aio_exit(ret);
+	else if (is_write_nr(id))
+		write_exit(ret);
 	return 0;
 }
 

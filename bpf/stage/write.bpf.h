@@ -20,7 +20,6 @@
 #define NR_sync		162
 #define NR_sync_file_range 277
 #define NR_io_submit	209
-#define MAX_AIO_IOCBS	64	/* iocbs read per io_submit */
 #define NR_syncfs	306
 
 /* fd -> struct file *: direct BTF loads down to the fd array, one read for the slot. */
