@@ -10,7 +10,10 @@ import sys
 
 
 def elf_sections(path):
-    """name -> (type, bytes) of a 64-bit little-endian ELF (what clang -target bpf writes)."""
+    """
+    The sections of a 64-bit little-endian ELF (what clang -target bpf writes), name ->
+    (type, bytes, size), and its symbols.
+    """
     data = open(path, 'rb').read()
     if data[:4] != b'\x7fELF' or data[4] != 2 or data[5] != 1:
         sys.exit(f'{path}: not a 64-bit little-endian ELF')

@@ -8,9 +8,12 @@
 #   - func_info and CO-RE relocations (type and access string, by type name, not BTF number)
 #   - the instructions and relocations of every code section (llvm-objdump), by section name
 #   - the skeleton's API: the maps, programs, links and variables user/ can name
-# Left out, since they cannot change what the kernel runs: line info, BTF type numbering and
-# the order of code sections in the file (programs then load and attach in another order;
-# each is verified on its own). Those differences are printed, as "# note" lines.
+#     (.text a subprogram at a time; a callback's address by the subprogram's name)
+# Left out, since they cannot change what the kernel runs: line info, BTF type numbering, the
+# order of code sections in the file (programs then load and attach in another order; each
+# is verified on its own) and of subprograms in .text (libbpf copies each subprogram after
+# every program that uses it, in the order the program refers to it). Those orders are
+# printed, as "# note" lines, when they differ.
 #
 #   tests/bpfsame.sh save [DIR]    build the BPF objects and skeletons; keep copies in DIR
 #   tests/bpfsame.sh [check] [DIR] build them again; compare each with its copy in DIR
@@ -90,7 +93,9 @@ $(grep -c 'struct bpf_map \*' "$2") map fields, variables and their sizes)" \
 	fi
 }
 
-case "${1:-check}" in
+mode=${1:-check}
+[ $# -eq 1 ] && [ -d "$1" ] && set -- check "$1" && mode=check
+case "$mode" in
 save)
 	dir=${2:-/tmp/tw-bpfsame}
 	build || exit 1
