@@ -43,8 +43,9 @@ def symbols(data, hdrs, names):
                 continue
             name = data[strtab + st_name:data.index(b'\0', strtab + st_name)].decode()
             sec = names[shndx] if shndx < len(names) else f'#{shndx}'
+            binding = ('local', 'global', 'weak')[bind] if bind < 3 else bind
             out.append(f'sym {sec} {name} {"func" if kind == 2 else "object"} offset={value} '
-                       f'size={size} bind={("local", "global", "weak")[bind] if bind < 3 else bind}')
+                       f'size={size} bind={binding}')
     return sorted(out)
 
 

@@ -59,20 +59,27 @@ same() {
 	fi
 }
 
+# count PATTERN FILE: lines of FILE that match
+count() {
+	grep -c "$1" "$2"
+}
+
 # compare_obj NAME BEFORE.o AFTER.o
 compare_obj() {
-	local name=$1
-	python3 tests/bpfsame.py "$2" >"$tmp/$name.a" || { echo "not ok - $name: read $2"; fail=1; return; }
-	python3 tests/bpfsame.py "$3" >"$tmp/$name.b" || { echo "not ok - $name: read $3"; fail=1; return; }
-	# The last part, the order of code sections, is only reported.
-	sed '/^== code sections in file order/,$d' "$tmp/$name.a" >"$tmp/$name.a.cmp"
-	sed '/^== code sections in file order/,$d' "$tmp/$name.b" >"$tmp/$name.b.cmp"
-	same "$name: data, symbols, maps, variables, CO-RE relocations, code ($(grep -c '^section [^.]' \
-		"$tmp/$name.a.cmp") programs, $(grep -c '^section \.text ' "$tmp/$name.a.cmp") subprograms, $(grep -c '^map ' "$tmp/$name.a.cmp") maps, $(grep -c '^var ' \
-		"$tmp/$name.a.cmp") variables, $(grep -c '^core_relo ' "$tmp/$name.a.cmp") CO-RE relocations)" \
+	local name=$1 f x
+	for x in a b; do
+		[ $x = a ] && f=$2 || f=$3
+		python3 tests/bpfsame.py "$f" >"$tmp/$name.$x" ||
+			{ echo "not ok - $name: cannot read $f"; fail=1; return; }
+		# The last part, the order of code sections and subprograms, is only reported.
+		sed '/^== code sections in file order/,$d' "$tmp/$name.$x" >"$tmp/$name.$x.cmp"
+		sed -n '/^== code sections in file order/,$p' "$tmp/$name.$x" >"$tmp/$name.order.$x"
+	done
+	f=$tmp/$name.a.cmp
+	same "$name: data, symbols, maps, variables, CO-RE relocations, code ($(count '^section [^.]' \
+"$f") programs, $(count '^section \.text ' "$f") subprograms, $(count '^map ' "$f") maps, \
+$(count '^var ' "$f") variables, $(count '^core_relo ' "$f") CO-RE relocations)" \
 		"$tmp/$name.a.cmp" "$tmp/$name.b.cmp"
-	sed -n '/^== code sections in file order/,$p' "$tmp/$name.a" | sed 1d >"$tmp/$name.order.a"
-	sed -n '/^== code sections in file order/,$p' "$tmp/$name.b" | sed 1d >"$tmp/$name.order.b"
 	if ! cmp -s "$tmp/$name.order.a" "$tmp/$name.order.b"; then
 		echo "# note: $name: code sections or subprograms in another order (load and attach" \
 			"order; libbpf appends subprograms to each program in the order it calls them):"

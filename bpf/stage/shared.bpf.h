@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* What several stages of tornwatch.bpf.c share (not stablepage.bpf.c): the options user space
- * sets before load, and the table of followed bios (bio.bpf.h fills it, request.bpf.h empties it). */
+/* What several stages of tornwatch.bpf.c share, stablepage.bpf.c not: the options user space sets
+ * before load, and the table of followed bios (bio.bpf.h fills it, request.bpf.h empties it). */
 #ifndef TW_STAGE_SHARED_BPF_H
 #define TW_STAGE_SHARED_BPF_H
 
