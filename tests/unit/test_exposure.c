@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "devfacts.h"
-#include "exposure.h"
+#include "expo.h"
 #include "record.h"
 #include "report.h"
 #include "tracker.h"

@@ -5,7 +5,7 @@
 #include <string.h>
 #include "common.h"
 #include "devfacts.h"
-#include "exposure.h"
+#include "expo.h"
 #include "htab.h"
 #include "tracker.h"
 
