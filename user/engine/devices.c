@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Devices: the block devices' facts from DEVICE records (atomic limits, write cache, FUA,
+ * stable writes, power-fail atomic size or --atomic-size), and whole units beyond that size.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include "devices.h"
+#include "engine.h"
+
+struct tw_device *device_find(struct tracker *t, uint32_t dev)
+{
+	for (size_t i = 0; i < t->nr_devices; i++)
+		if (t->devices[i].dev == dev)
+			return &t->devices[i];
+	return NULL;
+}
+
+int tracker__set_atomic_size(struct tracker *t, uint32_t dev, uint32_t bytes)
+{
+	if (t->nr_atomic_sizes >= TW_MAX_ATOMIC_SIZES)
+		return -ENOSPC;
+	t->atomic_sizes[t->nr_atomic_sizes++] = (struct tw_atomic_size_opt){ dev, bytes };
+	return 0;
+}
+
+/* The power-fail atomic size given by hand: the option's, else the record's own. */
+static uint32_t atomic_size_override(const struct tracker *t, const struct tw_device_ev *e)
+{
+	for (int i = t->nr_atomic_sizes - 1; i >= 0; i--)
+		if (t->atomic_sizes[i].dev == e->dev)
+			return t->atomic_sizes[i].bytes;
+	return e->atomic_size_opt;
+}
+
+void on_device(struct tracker *t, const struct tw_device_ev *e)
+{
+	struct tw_device *d;
+
+	if (device_find(t, e->dev))
+		return;
+	d = realloc(t->devices, (t->nr_devices + 1) * sizeof(*d));
+	if (!d)
+		return;
+	t->devices = d;
+	d = &d[t->nr_devices++];
+	*d = (struct tw_device){
+		.dev = e->dev, .stable_writes = e->stable_writes,
+		.atomic_unit_min = e->atomic_unit_min, .atomic_unit_max = e->atomic_unit_max,
+		.atomic_boundary = e->atomic_boundary, .atomic_max = e->atomic_max,
+		.write_cache = e->write_cache, .fua = e->fua,
+		.logical_block = e->logical_block, .physical_block = e->physical_block,
+	};
+	tw_device_set_atomic_size(d, atomic_size_override(t, e));
+}
+
+int device_stable_writes(const struct tracker *t, uint32_t dev)
+{
+	for (size_t i = 0; i < t->nr_devices; i++)
+		if (t->devices[i].dev == dev)
+			return t->devices[i].stable_writes;
+	return -1;
+}
+
+/*
+ * A unit that reached the device in one request (whole, atomic) is still exposed when it is
+ * larger than what that device writes atomically across a power cut. dev: the device of the
+ * request that carried it; without its facts the unit is not judged, only counted apart.
+ */
+void count_beyond_atomic(struct tracker *t, struct unit *u, enum tw_verdict v, uint32_t dev)
+{
+	struct tw_device *d = device_find(t, dev);
+	struct tw_counts *cs[2] = { &t->c, &u->f->st.c };
+	bool unknown = !d || !d->atomic_size, beyond = !unknown && u->len > d->atomic_size;
+
+	if (v != TW_V_WHOLE && v != TW_V_ATOMIC)
+		return;
+	for (int i = 0; i < 2; i++) {
+		cs[i]->whole_atomic_unknown += unknown;
+		cs[i]->whole_beyond_atomic += beyond;
+	}
+	if (beyond)
+		d->whole_beyond_atomic++;
+}

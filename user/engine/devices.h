@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Devices: the block devices' facts.
+ */
+#ifndef TW_ENGINE_DEVICES_H
+#define TW_ENGINE_DEVICES_H
+
+#include "engine.h"
+
+struct tw_device *device_find(struct tracker *t, uint32_t dev);
+void on_device(struct tracker *t, const struct tw_device_ev *e);
+int device_stable_writes(const struct tracker *t, uint32_t dev);
+void count_beyond_atomic(struct tracker *t, struct unit *u, enum tw_verdict v, uint32_t dev);
+
+#endif

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Stable pages: modifications under writeback, writeback waits.
+ */
+#ifndef TW_ENGINE_STABLE_H
+#define TW_ENGINE_STABLE_H
+
+#include "engine.h"
+
+struct proc_ent {
+	struct hkey k;			/* pid */
+	struct tw_proc_waits w;
+};
+
+void on_modified(struct tracker *t, const struct tw_modified_ev *e);
+void on_wait_begin(struct tracker *t, const struct tw_wait_begin_ev *e);
+void on_wait_end(struct tracker *t, const struct tw_wait_end_ev *e);
+void summarize_stable(struct tracker *t, struct tw_summary *s);
+
+#endif
