@@ -5,6 +5,7 @@
  */
 #include "atomic.h"
 #include "common.h"
+#include "devices.h"
 #include "engine.h"
 #include "intake.h"
 
@@ -57,20 +58,16 @@ void check_atomic(struct tracker *t, struct file_ent *f, bool direct, uint64_t p
 }
 
 /* An atomic unit's request must fit the device: no boundary crossed, not over unit max. */
-bool rq_breaks_atomic_limits(const struct tracker *t, const struct tw_rq_ev *e)
+bool rq_breaks_atomic_limits(struct tracker *t, const struct tw_rq_ev *e)
 {
 	uint64_t lo = e->sector * 512, hi = lo + e->rq_bytes;
+	const struct tw_device *d = device_find(t, e->dev);	/* one entry per device */
 
-	for (size_t i = 0; i < t->nr_devices; i++) {
-		const struct tw_device *d = &t->devices[i];
-
-		if (d->dev != e->dev || !d->atomic_unit_max || !e->rq_bytes)
-			continue;
-		if (e->rq_bytes > d->atomic_unit_max)
-			return true;
-		return d->atomic_boundary && lo / d->atomic_boundary != (hi - 1) / d->atomic_boundary;
-	}
-	return false;
+	if (!d || !d->atomic_unit_max || !e->rq_bytes)
+		return false;
+	if (e->rq_bytes > d->atomic_unit_max)
+		return true;
+	return d->atomic_boundary && lo / d->atomic_boundary != (hi - 1) / d->atomic_boundary;
 }
 
 void on_cow(struct tracker *t, const struct tw_cow_ev *e)

@@ -10,7 +10,7 @@
 void on_atomic_limits(struct tracker *t, const struct tw_atomic_limits_ev *e);
 void check_atomic(struct tracker *t, struct file_ent *f, bool direct, uint64_t pos,
 		  uint64_t len, uint32_t iovcnt);
-bool rq_breaks_atomic_limits(const struct tracker *t, const struct tw_rq_ev *e);
+bool rq_breaks_atomic_limits(struct tracker *t, const struct tw_rq_ev *e);
 void on_cow(struct tracker *t, const struct tw_cow_ev *e);
 
 #endif

@@ -4,6 +4,7 @@
  * units or writes of each kind for the check's message.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "check.h"
 #include "engine.h"
@@ -68,16 +69,56 @@ uint64_t tw_fail_count(const struct tw_summary *s, enum tw_fail_kind k)
 	return 0;
 }
 
+/* The first TW_MAX_OFFENDERS offending units or writes of each kind (t->check). */
+struct check {
+	struct {
+		struct file_ent *f;
+		uint64_t off, len;
+		int64_t err;
+	} offenders[TW_F_NR][TW_MAX_OFFENDERS];
+	uint32_t nr_offenders[TW_F_NR];
+};
+
+struct check *check__new(void)
+{
+	return calloc(1, sizeof(struct check));
+}
+
+void check__free(struct check *c)
+{
+	free(c);
+}
+
 void note_offender(struct tracker *t, enum tw_fail_kind k, struct file_ent *f, uint64_t off,
 		   uint64_t len, int64_t err)
 {
-	uint32_t n = t->nr_offenders[k];
+	struct check *c = t->check;
+	uint32_t n = c->nr_offenders[k];
 
 	if (n >= TW_MAX_OFFENDERS)
 		return;
-	t->offenders[k][n].f = f;
-	t->offenders[k][n].off = off;
-	t->offenders[k][n].len = len;
-	t->offenders[k][n].err = err;
-	t->nr_offenders[k] = n + 1;
+	c->offenders[k][n].f = f;
+	c->offenders[k][n].off = off;
+	c->offenders[k][n].len = len;
+	c->offenders[k][n].err = err;
+	c->nr_offenders[k] = n + 1;
+}
+
+/* The offenders for the summary: their files' paths, valid with it. */
+void summarize_check(struct tracker *t, struct tw_summary *s)
+{
+	struct check *c = t->check;
+
+	for (int k = 0; k < TW_F_NR; k++) {
+		s->nr_offenders[k] = c->nr_offenders[k];
+		for (uint32_t i = 0; i < c->nr_offenders[k]; i++) {
+			struct file_ent *f = c->offenders[k][i].f;
+
+			s->offenders[k][i] = (struct tw_offender){
+				.path = f && f->st.path[0] ? f->st.path : "?",
+				.off = c->offenders[k][i].off, .len = c->offenders[k][i].len,
+				.err = c->offenders[k][i].err,
+			};
+		}
+	}
 }

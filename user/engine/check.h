@@ -7,7 +7,10 @@
 
 #include "engine.h"
 
+struct check *check__new(void);
+void check__free(struct check *c);
 void note_offender(struct tracker *t, enum tw_fail_kind k, struct file_ent *f, uint64_t off,
 		   uint64_t len, int64_t err);
+void summarize_check(struct tracker *t, struct tw_summary *s);
 
 #endif

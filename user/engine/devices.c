@@ -8,28 +8,62 @@
 #include "devices.h"
 #include "engine.h"
 
+/* The block devices' facts (t->devices), in the order their DEVICE records came. */
+struct devices {
+	struct tw_device *d;
+	size_t n;
+	struct tw_atomic_size_opt sizes[TW_MAX_ATOMIC_SIZES];	/* --atomic-size */
+	int nr_sizes;
+};
+
+struct devices *devices__new(void)
+{
+	return calloc(1, sizeof(struct devices));
+}
+
+void devices__free(struct devices *ds)
+{
+	if (!ds)
+		return;
+	free(ds->d);
+	free(ds);
+}
+
 struct tw_device *device_find(struct tracker *t, uint32_t dev)
 {
-	for (size_t i = 0; i < t->nr_devices; i++)
-		if (t->devices[i].dev == dev)
-			return &t->devices[i];
+	for (size_t i = 0; i < t->devices->n; i++)
+		if (t->devices->d[i].dev == dev)
+			return &t->devices->d[i];
 	return NULL;
+}
+
+/* A DEVICE record for dev is kept: a new device within TW_MAX_DEVICES, or one known. */
+bool device_record_ok(struct tracker *t, uint32_t dev)
+{
+	return t->devices->n < TW_MAX_DEVICES || device_find(t, dev);
+}
+
+/* Every device's facts, for the summary. */
+const struct tw_device *devices_all(const struct tracker *t, size_t *n)
+{
+	*n = t->devices->n;
+	return t->devices->d;
 }
 
 int tracker__set_atomic_size(struct tracker *t, uint32_t dev, uint32_t bytes)
 {
-	if (t->nr_atomic_sizes >= TW_MAX_ATOMIC_SIZES)
+	if (t->devices->nr_sizes >= TW_MAX_ATOMIC_SIZES)
 		return -ENOSPC;
-	t->atomic_sizes[t->nr_atomic_sizes++] = (struct tw_atomic_size_opt){ dev, bytes };
+	t->devices->sizes[t->devices->nr_sizes++] = (struct tw_atomic_size_opt){ dev, bytes };
 	return 0;
 }
 
 /* The power-fail atomic size given by hand: the option's, else the record's own. */
 static uint32_t atomic_size_override(const struct tracker *t, const struct tw_device_ev *e)
 {
-	for (int i = t->nr_atomic_sizes - 1; i >= 0; i--)
-		if (t->atomic_sizes[i].dev == e->dev)
-			return t->atomic_sizes[i].bytes;
+	for (int i = t->devices->nr_sizes - 1; i >= 0; i--)
+		if (t->devices->sizes[i].dev == e->dev)
+			return t->devices->sizes[i].bytes;
 	return e->atomic_size_opt;
 }
 
@@ -39,11 +73,11 @@ void on_device(struct tracker *t, const struct tw_device_ev *e)
 
 	if (device_find(t, e->dev))
 		return;
-	d = realloc(t->devices, (t->nr_devices + 1) * sizeof(*d));
+	d = realloc(t->devices->d, (t->devices->n + 1) * sizeof(*d));
 	if (!d)
 		return;
-	t->devices = d;
-	d = &d[t->nr_devices++];
+	t->devices->d = d;
+	d = &d[t->devices->n++];
 	*d = (struct tw_device){
 		.dev = e->dev, .stable_writes = e->stable_writes,
 		.atomic_unit_min = e->atomic_unit_min, .atomic_unit_max = e->atomic_unit_max,
@@ -56,9 +90,9 @@ void on_device(struct tracker *t, const struct tw_device_ev *e)
 
 int device_stable_writes(const struct tracker *t, uint32_t dev)
 {
-	for (size_t i = 0; i < t->nr_devices; i++)
-		if (t->devices[i].dev == dev)
-			return t->devices[i].stable_writes;
+	for (size_t i = 0; i < t->devices->n; i++)
+		if (t->devices->d[i].dev == dev)
+			return t->devices->d[i].stable_writes;
 	return -1;
 }
 

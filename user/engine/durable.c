@@ -12,6 +12,45 @@
 #include "latency.h"
 #include "verdict.h"
 
+/* Units on a device's volatile cache, waiting for a flush issued after them. */
+struct unflushed {
+	uint64_t t_write, t_device;
+	enum tw_mode mode;
+};
+
+#define TW_MAX_UNFLUSHED (1 << 20)	/* per device; beyond, not_persisted at once */
+#define TW_MAX_FLUSHES 64		/* flushes in flight per device */
+
+/*
+ * A unit on a device's volatile cache, exposed or with an event to print, waiting for a flush
+ * issued after it. Beyond TW_MAX_UNFLUSHED per device: exposed until the end, its event at once.
+ */
+struct expo_wait {
+	uint64_t t_device, from;	/* from: its exposure's start, 0: not exposed */
+	struct file_ent *f;
+	enum tw_mode mode;
+	struct tw_unit_event *ev;	/* NULL: no --events line wanted */
+};
+
+/* A device with units waiting for a flush, or flushes in flight. */
+struct dev_ent {
+	uint32_t dev;
+	struct unflushed *u;
+	size_t n, cap;
+	struct expo_wait *xw;
+	size_t nxw, capxw;
+	struct {
+		uint64_t rq, t_issue;
+	} fl[TW_MAX_FLUSHES];
+	int nfl;
+};
+
+/* Each device's units and events waiting for a flush (t->durable). */
+struct durable {
+	struct dev_ent *devs;
+	size_t n;
+};
+
 static void expo_persisted(struct tracker *t, struct dev_ent *d, uint64_t t_issue, uint64_t ts);
 
 /*
@@ -25,18 +64,18 @@ bool durable_at_completion(struct tracker *t, const struct lat_sample *x)
 	return x->fua || tw_device_write_through(device_find(t, x->dev));
 }
 
-struct dev_ent *dev_get(struct tracker *t, uint32_t dev)
+static struct dev_ent *dev_get(struct tracker *t, uint32_t dev)
 {
 	struct dev_ent *d;
 
-	for (size_t i = 0; i < t->nr_devs; i++)
-		if (t->devs[i].dev == dev)
-			return &t->devs[i];
-	d = realloc(t->devs, (t->nr_devs + 1) * sizeof(*d));
+	for (size_t i = 0; i < t->durable->n; i++)
+		if (t->durable->devs[i].dev == dev)
+			return &t->durable->devs[i];
+	d = realloc(t->durable->devs, (t->durable->n + 1) * sizeof(*d));
 	if (!d)
 		return NULL;
-	t->devs = d;
-	d = &t->devs[t->nr_devs++];
+	t->durable->devs = d;
+	d = &t->durable->devs[t->durable->n++];
 	memset(d, 0, sizeof(*d));
 	d->dev = dev;
 	return d;
@@ -105,10 +144,11 @@ void on_flush(struct tracker *t, const struct tw_flush_ev *e)
 	}
 }
 
-/* Exposed from; waits on d's volatile cache for a flush issued after t_device. */
-bool expo_wait(struct dev_ent *d, struct unit *u, enum tw_mode m, uint64_t t_device,
+/* Exposed from; waits on dev's volatile cache for a flush issued after t_device. */
+bool expo_wait(struct tracker *t, uint32_t dev, struct unit *u, enum tw_mode m, uint64_t t_device,
 	       uint64_t from, const struct tw_unit_event *ev)
 {
+	struct dev_ent *d = dev_get(t, dev);
 	struct expo_wait *w;
 
 	if (!d || d->nxw >= TW_MAX_UNFLUSHED)
@@ -141,16 +181,13 @@ static void expo_persisted(struct tracker *t, struct dev_ent *d, uint64_t t_issu
 
 	for (size_t i = 0; i < d->nxw; i++) {
 		struct expo_wait *w = &d->xw[i];
-		struct expo_scope *sc[EXPO_SCOPES];
 
 		if (w->t_device > t_issue) {
 			d->xw[kept++] = *w;
 			continue;
 		}
-		if (w->from) {
-			expo_scopes(t, w->f, w->mode, sc);
-			expo__end(t->expo, sc, w->from, ts);
-		}
+		if (w->from)
+			exposure_end(t, w->f, w->mode, w->from, ts);
 		if (w->ev) {
 			w->ev->persisted_ns = ts;
 			w->ev->exposed_until_ns = w->from ? ts : 0;
@@ -162,10 +199,10 @@ static void expo_persisted(struct tracker *t, struct dev_ent *d, uint64_t t_issu
 }
 
 /* The end: units still waiting for a flush were not persisted; their lines are printed. */
-void expo_unpersisted(struct tracker *t)
+static void expo_unpersisted(struct tracker *t)
 {
-	for (size_t i = 0; i < t->nr_devs; i++) {
-		struct dev_ent *d = &t->devs[i];
+	for (size_t i = 0; i < t->durable->n; i++) {
+		struct dev_ent *d = &t->durable->devs[i];
 
 		for (size_t k = 0; k < d->nxw; k++) {
 			if (d->xw[k].ev)
@@ -174,4 +211,34 @@ void expo_unpersisted(struct tracker *t)
 		}
 		d->nxw = 0;
 	}
+}
+
+/* The end: units still waiting for a flush were not persisted. */
+void durable__finish(struct tracker *t)
+{
+	expo_unpersisted(t);
+	for (size_t i = 0; i < t->durable->n; i++) {
+		for (size_t k = 0; k < t->durable->devs[i].n; k++)
+			t->modes[t->durable->devs[i].u[k].mode].not_persisted++;
+		t->durable->devs[i].n = 0;
+	}
+}
+
+struct durable *durable__new(void)
+{
+	return calloc(1, sizeof(struct durable));
+}
+
+void durable__free(struct durable *du)
+{
+	if (!du)
+		return;
+	for (size_t i = 0; i < du->n; i++) {
+		for (size_t k = 0; k < du->devs[i].nxw; k++)
+			free(du->devs[i].xw[k].ev);
+		free(du->devs[i].xw);
+		free(du->devs[i].u);
+	}
+	free(du->devs);
+	free(du);
 }

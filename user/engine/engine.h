@@ -13,11 +13,15 @@
 #include "htab.h"
 #include "tracker.h"
 
-/* each room's own types: its header */
+/* Each room's own types: in its header, or opaque in its file. */
 struct bio_rec;
-struct dev_ent;
+struct check;
+struct devices;
+struct durable;
+struct exposure;
 struct lat_sample;
 struct rq_rec;
+struct stable;
 struct task_ent;
 struct wb_pass;
 
@@ -111,53 +115,56 @@ struct wrec {
 	uint32_t ndisp, dcap;
 };
 
+/* Free every node of h (fn on its container, off bytes before the node), then the table. */
+void free_all(struct htab *h, size_t off, void (*fn)(void *));
+
+/*
+ * The tracker: the tables the pipeline's rooms share, by room, and the rooms that own their
+ * state behind a pointer (x__new/x__free; only their own file reads inside).
+ */
 struct tracker {
+	/* intake.c: the record clock, the files and threads records name */
+	uint64_t t0;			/* the first record's time */
+	uint64_t now;			/* the current record's time */
+	uint64_t max_ts;		/* the latest record time */
+	struct htab files;		/* (dev, ino) -> struct file_ent */
+	struct htab tasks;		/* tid -> struct task_ent: names, open waits, passes */
+	bool have_bpf_stats;
+	uint64_t bpf_stats[TW_NR_STATS];
+	/* writes.c: writes open (syscall by tid, async by kiocb or request), counted */
+	struct htab writes, aio;
+	uint64_t writes_n, write_bytes;
+	uint64_t next_id;		/* ids of writes, bios and requests */
+	/* units.c: the unit table */
 	uint64_t unit_size;
 	uint64_t max_units;
 	uint64_t live_units;	/* allocated, verdict or not, still referenced */
 	uint64_t peak_units;	/* the most live_units at once */
-	uint64_t next_id;
-	struct htab files, slots, bios, rqs, writes, aio;
-	struct tw_counts c;
+	struct htab slots;		/* (file, off) -> struct uslot */
+	/* join.c, infer.c: bios and requests in flight, what the join could not place */
+	struct htab bios, rqs;
 	struct tw_join_stats join;
-	uint64_t writes_n, write_bytes;
-	bool have_bpf_stats;
-	uint64_t bpf_stats[TW_NR_STATS];
-	const struct tw_file_stat **sorted;
-	bool finished;
-	struct tw_stable st;
-	struct tw_mode_stats modes[TW_M_NR];
-	uint64_t triggers[TW_TRIG_NR];
-	struct tw_atomic atomic;
-	struct {
-		struct file_ent *f;
-		uint64_t off, len;
-		int64_t err;
-	} offenders[TW_F_NR][TW_MAX_OFFENDERS];
-	uint32_t nr_offenders[TW_F_NR];
-	struct dev_ent *devs;		/* block devices with unflushed units or flushes */
+	/* verdict.c: what the verdicts count, and --events */
+	struct tw_counts c;
 	struct tw_dev_units *dev_units;	/* filesystems' devices: units by mode and verdict */
 	size_t nr_dev_units;
-	size_t nr_devs;
-	struct tw_modification *mods;	/* the first TW_MAX_MODS_KEPT */
-	struct htab tasks;		/* tid -> struct task_ent: names, open waits */
-	struct htab procs;		/* pid -> struct proc_ent: waits per process */
-	struct tw_device *devices;
-	size_t nr_devices;
-	struct tw_atomic_size_opt atomic_sizes[TW_MAX_ATOMIC_SIZES];	/* --atomic-size */
-	int nr_atomic_sizes;
-	struct tw_proc_waits *procs_flat;
+	uint64_t triggers[TW_TRIG_NR];
 	tw_event_fn event_fn;
 	void *event_ctx;
 	bool events_all;
-	uint64_t t0;			/* the first record's time */
-	uint64_t now;			/* the current record's time */
-	uint64_t max_ts;		/* the latest record time */
-	struct expo *expo;		/* torn exposure: the run's, each mode's and file's scopes */
-	struct expo_scope run_xs, mode_xs[TW_M_NR];
-	struct unit *if_head, *if_tail;	/* units in flight without a verdict, oldest first */
-	size_t expo_next;		/* sweep when this many events wait */
-	uint64_t expo_peak;		/* the most events waiting at once */
+	/* latency.c (and the rooms that count writes, units and persistence by mode) */
+	struct tw_mode_stats modes[TW_M_NR];
+	/* atomic.c */
+	struct tw_atomic atomic;
+	/* rooms with their own state */
+	struct devices *devices;	/* devices.c: the block devices' facts */
+	struct durable *durable;	/* durable.c: what waits for a flush, per device */
+	struct exposure *exposure;	/* exposure.c: torn exposure, the units in flight */
+	struct stable *stable;		/* stable.c: modifications under writeback, waits */
+	struct check *check;		/* check.c: the offenders of each kind */
+	/* tracker.c */
+	bool finished;
+	const struct tw_file_stat **sorted;	/* the summary's files */
 };
 
 #endif

@@ -3,6 +3,7 @@
  * Torn exposure of units: which a power cut could tear, from when until when, in the scopes
  * of the run, its mode and its file; owns the in-flight list that holds the sweep back.
  */
+#include <stdlib.h>
 #include "check.h"
 #include "devices.h"
 #include "durable.h"
@@ -11,16 +12,57 @@
 #include "latency.h"
 #include "verdict.h"
 
+#define TW_EXPO_REORDER_NS 100000000ULL	/* records come at most 100 ms out of time order */
+#define TW_EXPO_SWEEP_MIN 4096		/* exposure events kept before a sweep is tried */
+#define TW_EXPO_MAX_EVENTS (1 << 20)	/* past this, sweep despite a unit long in flight */
+
+/* Torn exposure (t->exposure): the run's and each mode's scopes (each file has its own). */
+struct exposure {
+	struct expo *expo;		/* the intervals of every scope */
+	struct expo_scope run_xs, mode_xs[TW_M_NR];
+	struct unit *if_head, *if_tail;	/* units in flight without a verdict, oldest first */
+	size_t next;			/* sweep when this many events wait */
+	uint64_t peak;			/* the most events waiting at once */
+};
+
+struct exposure *exposure__new(void)
+{
+	struct exposure *x = calloc(1, sizeof(*x));
+
+	if (!x)
+		return NULL;
+	x->expo = expo__new();
+	x->next = TW_EXPO_SWEEP_MIN;
+	if (!x->expo) {
+		free(x);
+		return NULL;
+	}
+	return x;
+}
+
+void exposure__free(struct exposure *x)
+{
+	if (!x)
+		return;
+	expo__free(x->expo);
+	free(x);
+}
+
+void exposure__finish(struct tracker *t)
+{
+	expo__sweep(t->exposure->expo, UINT64_MAX);	/* nothing more comes: every maximum is final */
+}
+
 /* Units whose first bio was queued and that wait for a verdict: their exposure may begin then. */
 void inflight_add(struct tracker *t, struct unit *u)
 {
-	u->if_prev = t->if_tail;
+	u->if_prev = t->exposure->if_tail;
 	u->if_next = NULL;
-	if (t->if_tail)
-		t->if_tail->if_next = u;
+	if (t->exposure->if_tail)
+		t->exposure->if_tail->if_next = u;
 	else
-		t->if_head = u;
-	t->if_tail = u;
+		t->exposure->if_head = u;
+	t->exposure->if_tail = u;
 	u->in_flight = true;
 }
 
@@ -31,11 +73,11 @@ void inflight_del(struct tracker *t, struct unit *u)
 	if (u->if_prev)
 		u->if_prev->if_next = u->if_next;
 	else
-		t->if_head = u->if_next;
+		t->exposure->if_head = u->if_next;
 	if (u->if_next)
 		u->if_next->if_prev = u->if_prev;
 	else
-		t->if_tail = u->if_prev;
+		t->exposure->if_tail = u->if_prev;
 	u->if_prev = u->if_next = NULL;
 	u->in_flight = false;
 }
@@ -75,12 +117,21 @@ static uint64_t exposure_start(const struct tracker *t, const struct unit *u, ui
 	return from > t->t0 ? from : t->t0;
 }
 
-void expo_scopes(struct tracker *t, struct file_ent *f, enum tw_mode m,
+static void expo_scopes(struct tracker *t, struct file_ent *f, enum tw_mode m,
 		 struct expo_scope *sc[EXPO_SCOPES])
 {
-	sc[0] = &t->run_xs;
-	sc[1] = &t->mode_xs[m];
+	sc[0] = &t->exposure->run_xs;
+	sc[1] = &t->exposure->mode_xs[m];
 	sc[2] = &f->xs;
+}
+
+void exposure_end(struct tracker *t, struct file_ent *f, enum tw_mode m, uint64_t from,
+		  uint64_t until)
+{
+	struct expo_scope *sc[EXPO_SCOPES];
+
+	expo_scopes(t, f, m, sc);
+	expo__end(t->exposure->expo, sc, from, until);
 }
 
 /*
@@ -98,20 +149,20 @@ void unit_exposure(struct tracker *t, struct unit *u, enum tw_verdict v, uint64_
 	expo_scopes(t, u->f, m, sc);
 	if (unit_exposed(t, u, v, dev)) {
 		from = exposure_start(t, u, t_device);
-		expo__begin(t->expo, sc, from);
+		expo__begin(t->exposure->expo, sc, from);
 		note_offender(t, TW_F_EXPOSED, u->f, u->off, u->len, 0);
 		if (ev)
 			ev->exposed_from_ns = from;
 	}
 	if (t_device && durable_at_completion(t, &x)) {
 		if (from)
-			expo__end(t->expo, sc, from, t_device);
+			expo__end(t->exposure->expo, sc, from, t_device);
 		if (ev) {
 			ev->persisted_ns = t_device;
 			ev->exposed_until_ns = from ? t_device : 0;
 		}
 	} else if (t_device && (from || ev) &&
-		   expo_wait(dev_get(t, dev), u, m, t_device, from, ev)) {
+		   expo_wait(t, dev, u, m, t_device, from, ev)) {
 		return;		/* told at the flush */
 	}
 	if (ev)
@@ -126,29 +177,29 @@ void unit_exposure(struct tracker *t, struct unit *u, enum tw_verdict v, uint64_
  */
 void expo_maybe_sweep(struct tracker *t)
 {
-	size_t n = expo__pending(t->expo);
+	size_t n = expo__pending(t->exposure->expo);
 	uint64_t mark = t->max_ts;
 
-	if (n > t->expo_peak)
-		t->expo_peak = n;
-	if (n < t->expo_next)
+	if (n > t->exposure->peak)
+		t->exposure->peak = n;
+	if (n < t->exposure->next)
 		return;
-	if (t->if_head && t->if_head->t_submit < mark && n < TW_EXPO_MAX_EVENTS)
-		mark = t->if_head->t_submit;
-	expo__sweep(t->expo, mark > TW_EXPO_REORDER_NS ? mark - TW_EXPO_REORDER_NS : 0);
-	n = expo__pending(t->expo);
-	t->expo_next = 2 * n > TW_EXPO_SWEEP_MIN ? 2 * n : TW_EXPO_SWEEP_MIN;
+	if (t->exposure->if_head && t->exposure->if_head->t_submit < mark && n < TW_EXPO_MAX_EVENTS)
+		mark = t->exposure->if_head->t_submit;
+	expo__sweep(t->exposure->expo, mark > TW_EXPO_REORDER_NS ? mark - TW_EXPO_REORDER_NS : 0);
+	n = expo__pending(t->exposure->expo);
+	t->exposure->next = 2 * n > TW_EXPO_SWEEP_MIN ? 2 * n : TW_EXPO_SWEEP_MIN;
 }
 
 uint64_t tracker__peak_exposure_events(const struct tracker *t)
 {
-	return t->expo_peak;
+	return t->exposure->peak;
 }
 
 static struct tw_exposure exposure_of(const struct tracker *t, const struct expo_scope *sc)
 {
 	return (struct tw_exposure){ .units = sc->units, .unit_ns = expo__unit_ns(sc, t->max_ts),
-				     .max_concurrent = expo__max(t->expo, sc) };
+				     .max_concurrent = expo__max(t->exposure->expo, sc) };
 }
 
 /* Exposure up to the latest record: final after tracker__finish, a reading mid-run. */
@@ -158,13 +209,13 @@ void summarize_exposure(struct tracker *t, struct tw_summary *s)
 	size_t bkt = 0;
 
 	if (!t->finished)
-		expo__peek(t->expo);
+		expo__peek(t->exposure->expo);
 	s->t0_ns = t->t0;
 	s->end_ns = t->max_ts;
-	s->exposure = exposure_of(t, &t->run_xs);
-	s->exposure_inexact = expo__inexact(t->expo);
+	s->exposure = exposure_of(t, &t->exposure->run_xs);
+	s->exposure_inexact = expo__inexact(t->exposure->expo);
 	for (int m = 0; m < TW_M_NR; m++)
-		s->modes[m].exposure = exposure_of(t, &t->mode_xs[m]);
+		s->modes[m].exposure = exposure_of(t, &t->exposure->mode_xs[m]);
 	for (n = htab_next(&t->files, &bkt, NULL); n; n = htab_next(&t->files, &bkt, n)) {
 		struct file_ent *f = container_of(n, struct file_ent, hn);
 

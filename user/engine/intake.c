@@ -178,7 +178,7 @@ static bool record_valid(struct tracker *t, const void *rec)
 	case TW_EV_DEVICE: {
 		const struct tw_device_ev *e = rec;
 
-		return t->nr_devices < TW_MAX_DEVICES || device_find(t, e->dev);
+		return device_record_ok(t, e->dev);
 	}
 	case TW_EV_WRITE_BEGIN: {
 		const struct tw_write_ev *e = rec;

@@ -11,12 +11,50 @@
 #include "stable.h"
 #include "writeback.h"
 
+/* Pages changed or waited for under writeback (t->stable). */
+struct stable {
+	struct tw_stable st;
+	struct tw_modification *mods;	/* the first TW_MAX_MODS_KEPT */
+	struct htab procs;		/* pid -> struct proc_ent: waits per process */
+	struct tw_proc_waits *procs_flat;	/* the summary's, by waits */
+};
+
+struct proc_ent {
+	struct hkey k;			/* pid */
+	struct tw_proc_waits w;
+};
+
+struct stable *stable__new(void)
+{
+	struct stable *sp = calloc(1, sizeof(*sp));
+
+	if (!sp)
+		return NULL;
+	sp->mods = calloc(TW_MAX_MODS_KEPT, sizeof(*sp->mods));
+	if (!sp->mods || htab_init(&sp->procs)) {
+		stable__free(sp);
+		return NULL;
+	}
+	return sp;
+}
+
+void stable__free(struct stable *sp)
+{
+	if (!sp)
+		return;
+	if (sp->procs.buckets)
+		free_all(&sp->procs, offsetof(struct proc_ent, k.hn), free);
+	free(sp->mods);
+	free(sp->procs_flat);
+	free(sp);
+}
+
 void on_modified(struct tracker *t, const struct tw_modified_ev *e)
 {
 	struct file_ent *f = file_get(t, e->dev, e->ino, true);
 	struct task_ent *te = task_get(t, e->h.tid, e->h.pid);
 
-	t->st.modified++;
+	t->stable->st.modified++;
 	t->c.modified++;
 	if (!f)
 		return;
@@ -28,9 +66,9 @@ void on_modified(struct tracker *t, const struct tw_modified_ev *e)
 	if ((e->flags & TW_MOD_RANGE) || !t->unit_size || e->len <= t->unit_size)
 		wb_seen(t, f, e->off, e->off + e->len, e->h.tid, e->h.ts_ns, true);
 	else
-		t->st.unit_unknown++;
-	if (t->st.nr_mods < TW_MAX_MODS_KEPT) {
-		struct tw_modification *m = &t->mods[t->st.nr_mods++];
+		t->stable->st.unit_unknown++;
+	if (t->stable->st.nr_mods < TW_MAX_MODS_KEPT) {
+		struct tw_modification *m = &t->stable->mods[t->stable->st.nr_mods++];
 
 		*m = (struct tw_modification){
 			.dev = e->dev, .ino = e->ino, .index = e->index, .off = e->off,
@@ -68,7 +106,7 @@ void on_wait_begin(struct tracker *t, const struct tw_wait_begin_ev *e)
 	if (e->in_write && (f = file_get(t, e->dev, e->ino, false)))
 		wb_seen(t, f, e->index << 12, (e->index << 12) + 4096, e->h.tid, e->h.ts_ns, false);
 	te->ctx = c;
-	t->st.waits_by_ctx[c]++;
+	t->stable->st.waits_by_ctx[c]++;
 }
 
 void on_wait_end(struct tracker *t, const struct tw_wait_end_ev *e)
@@ -82,16 +120,16 @@ void on_wait_end(struct tracker *t, const struct tw_wait_end_ev *e)
 	te->waiting = false;
 	if (!tw_wait_is_stable(te->ctx))
 		return;
-	t->st.waits++;
-	t->st.wait_ns_total += e->wait_ns;
-	t->st.hist[tw_log2_slot(e->wait_ns)]++;
-	k = hkey_find(&t->procs, te->pid);
+	t->stable->st.waits++;
+	t->stable->st.wait_ns_total += e->wait_ns;
+	t->stable->st.hist[tw_log2_slot(e->wait_ns)]++;
+	k = hkey_find(&t->stable->procs, te->pid);
 	if (!k) {
 		p = calloc(1, sizeof(*p));
 		if (!p)
 			return;
 		p->w.pid = te->pid;
-		hkey_add(&t->procs, &p->k, te->pid);
+		hkey_add(&t->stable->procs, &p->k, te->pid);
 	} else {
 		p = container_of(k, struct proc_ent, k);
 	}
@@ -137,24 +175,23 @@ void summarize_stable(struct tracker *t, struct tw_summary *s)
 	struct hnode *n;
 	size_t bkt = 0, i = 0;
 
-	for (size_t m = 0; m < t->st.nr_mods; m++) {
-		struct file_ent *f = file_get(t, t->mods[m].dev, t->mods[m].ino, false);
+	for (size_t m = 0; m < t->stable->st.nr_mods; m++) {
+		struct file_ent *f = file_get(t, t->stable->mods[m].dev, t->stable->mods[m].ino, false);
 
-		t->mods[m].path = f && f->st.path[0] ? f->st.path : NULL;
-		if (t->mods[m].stable_writes < 0)
-			t->mods[m].stable_writes = device_stable_writes(t, t->mods[m].dev);
+		t->stable->mods[m].path = f && f->st.path[0] ? f->st.path : NULL;
+		if (t->stable->mods[m].stable_writes < 0)
+			t->stable->mods[m].stable_writes = device_stable_writes(t, t->stable->mods[m].dev);
 	}
-	free(t->procs_flat);
-	t->procs_flat = calloc(t->procs.count + 1, sizeof(*t->procs_flat));
-	if (t->procs_flat) {
-		for (n = htab_next(&t->procs, &bkt, NULL); n; n = htab_next(&t->procs, &bkt, n))
-			t->procs_flat[i++] = container_of(n, struct proc_ent, k.hn)->w;
-		qsort(t->procs_flat, i, sizeof(*t->procs_flat), cmp_procs);
+	free(t->stable->procs_flat);
+	t->stable->procs_flat = calloc(t->stable->procs.count + 1, sizeof(*t->stable->procs_flat));
+	if (t->stable->procs_flat) {
+		for (n = htab_next(&t->stable->procs, &bkt, NULL); n; n = htab_next(&t->stable->procs, &bkt, n))
+			t->stable->procs_flat[i++] = container_of(n, struct proc_ent, k.hn)->w;
+		qsort(t->stable->procs_flat, i, sizeof(*t->stable->procs_flat), cmp_procs);
 	}
-	s->stable = t->st;
-	s->stable.mods = t->mods;
-	s->stable.procs = t->procs_flat;
+	s->stable = t->stable->st;
+	s->stable.mods = t->stable->mods;
+	s->stable.procs = t->stable->procs_flat;
 	s->stable.nr_procs = i;
-	s->stable.devices = t->devices;
-	s->stable.nr_devices = t->nr_devices;
+	s->stable.devices = devices_all(t, &s->stable.nr_devices);
 }

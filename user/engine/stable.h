@@ -7,11 +7,8 @@
 
 #include "engine.h"
 
-struct proc_ent {
-	struct hkey k;			/* pid */
-	struct tw_proc_waits w;
-};
-
+struct stable *stable__new(void);
+void stable__free(struct stable *sp);
 void on_modified(struct tracker *t, const struct tw_modified_ev *e);
 void on_wait_begin(struct tracker *t, const struct tw_wait_begin_ev *e);
 void on_wait_end(struct tracker *t, const struct tw_wait_end_ev *e);

@@ -5,6 +5,8 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include "check.h"
+#include "devices.h"
 #include "durable.h"
 #include "engine.h"
 #include "exposure.h"
@@ -29,13 +31,15 @@ struct tracker *tracker__new(uint64_t unit_size, uint64_t max_units)
 		return NULL;
 	t->unit_size = unit_size;
 	t->max_units = max_units;
-	t->mods = calloc(TW_MAX_MODS_KEPT, sizeof(*t->mods));
-	t->expo = expo__new();
-	t->expo_next = TW_EXPO_SWEEP_MIN;
-	if (!t->mods || !t->expo || htab_init(&t->files) || htab_init(&t->slots) || htab_init(&t->bios) ||
+	t->check = check__new();
+	t->devices = devices__new();
+	t->durable = durable__new();
+	t->stable = stable__new();
+	t->exposure = exposure__new();
+	if (!t->check || !t->devices || !t->durable || !t->stable || !t->exposure ||
+	    htab_init(&t->files) || htab_init(&t->slots) || htab_init(&t->bios) ||
 	    htab_init(&t->rqs) || htab_init(&t->writes) || htab_init(&t->aio) ||
-	    htab_init(&t->tasks) ||
-	    htab_init(&t->procs)) {
+	    htab_init(&t->tasks)) {
 		tracker__free(t);
 		return NULL;
 	}
@@ -57,12 +61,7 @@ void tracker__finish(struct tracker *t)
 	t->finished = true;
 	close_open_writes(t, &t->writes);
 	close_open_writes(t, &t->aio);
-	expo_unpersisted(t);
-	for (size_t i = 0; i < t->nr_devs; i++) {
-		for (size_t k = 0; k < t->devs[i].n; k++)
-			t->modes[t->devs[i].u[k].mode].not_persisted++;
-		t->devs[i].n = 0;
-	}
+	durable__finish(t);
 	/*
 	 * Finalizing frees slots under the iterator: take each bucket's head again, but never
 	 * go back to bucket 0 (a table only grows on add, and finalizing adds nothing), so that
@@ -81,7 +80,7 @@ void tracker__finish(struct tracker *t)
 		while (f->atomics)
 			unit_finalize(t, f->atomics, TW_V_PENDING, 0, 0);
 	}
-	expo__sweep(t->expo, UINT64_MAX);	/* nothing more comes: every maximum is final */
+	exposure__finish(t);
 }
 
 static int cmp_files(const void *a, const void *b)
@@ -113,18 +112,7 @@ void tracker__summary(struct tracker *t, struct tw_summary *s)
 	s->atomic = t->atomic;
 	s->dev_units = t->dev_units;
 	s->nr_dev_units = t->nr_dev_units;
-	for (int k = 0; k < TW_F_NR; k++) {
-		s->nr_offenders[k] = t->nr_offenders[k];
-		for (uint32_t i = 0; i < t->nr_offenders[k]; i++) {
-			struct file_ent *f = t->offenders[k][i].f;
-
-			s->offenders[k][i] = (struct tw_offender){
-				.path = f && f->st.path[0] ? f->st.path : "?",
-				.off = t->offenders[k][i].off, .len = t->offenders[k][i].len,
-				.err = t->offenders[k][i].err,
-			};
-		}
-	}
+	summarize_check(t, s);
 	s->have_bpf_stats = t->have_bpf_stats;
 	memcpy(s->bpf_stats, t->bpf_stats, sizeof(s->bpf_stats));
 	for (int k = 0; k < TW_NR_LOST; k++)
@@ -148,7 +136,7 @@ void tracker__summary(struct tracker *t, struct tw_summary *s)
 	s->files = t->sorted;
 }
 
-static void free_all(struct htab *h, size_t off, void (*fn)(void *))
+void free_all(struct htab *h, size_t off, void (*fn)(void *))
 {
 	struct hnode *n, *next;
 
@@ -230,20 +218,12 @@ void tracker__free(struct tracker *t)
 	htab_fini(&t->aio);
 	if (t->tasks.buckets)
 		free_all(&t->tasks, offsetof(struct task_ent, k.hn), free);
-	if (t->procs.buckets)
-		free_all(&t->procs, offsetof(struct proc_ent, k.hn), free);
-	for (size_t i = 0; i < t->nr_devs; i++) {
-		for (size_t k = 0; k < t->devs[i].nxw; k++)
-			free(t->devs[i].xw[k].ev);
-		free(t->devs[i].xw);
-		free(t->devs[i].u);
-	}
-	free(t->devs);
-	expo__free(t->expo);
+	durable__free(t->durable);
+	exposure__free(t->exposure);
 	free(t->dev_units);
-	free(t->mods);
-	free(t->devices);
-	free(t->procs_flat);
+	check__free(t->check);
+	stable__free(t->stable);
+	devices__free(t->devices);
 	free(t->sorted);
 	free(t);
 }
