@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * RWF_ATOMIC: the kernel's rules, the device's limits.
+ * RWF_ATOMIC (atomic.c): the kernel's rules for an atomic write, the device's atomic limits
+ * for its requests, XFS's CoW remap.
  */
 #ifndef TW_ENGINE_ATOMIC_H
 #define TW_ENGINE_ATOMIC_H

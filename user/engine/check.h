@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * --check: the offenders of each kind.
+ * --check (check.c), its state opaque (struct check): the first offending units or writes
+ * of each kind, for the check's message.
  */
 #ifndef TW_ENGINE_CHECK_H
 #define TW_ENGINE_CHECK_H

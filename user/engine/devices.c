@@ -31,53 +31,64 @@ void devices__free(struct devices *ds)
 
 struct tw_device *device_find(struct tracker *t, uint32_t dev)
 {
-	for (size_t i = 0; i < t->devices->n; i++)
-		if (t->devices->d[i].dev == dev)
-			return &t->devices->d[i];
+	struct devices *ds = t->devices;
+
+	for (size_t i = 0; i < ds->n; i++)
+		if (ds->d[i].dev == dev)
+			return &ds->d[i];
 	return NULL;
 }
 
 /* A DEVICE record for dev is kept: a new device within TW_MAX_DEVICES, or one known. */
 bool device_record_ok(struct tracker *t, uint32_t dev)
 {
-	return t->devices->n < TW_MAX_DEVICES || device_find(t, dev);
+	struct devices *ds = t->devices;
+
+	return ds->n < TW_MAX_DEVICES || device_find(t, dev);
 }
 
 /* Every device's facts, for the summary. */
 const struct tw_device *devices_all(const struct tracker *t, size_t *n)
 {
-	*n = t->devices->n;
-	return t->devices->d;
+	struct devices *ds = t->devices;
+
+	*n = ds->n;
+	return ds->d;
 }
 
 int tracker__set_atomic_size(struct tracker *t, uint32_t dev, uint32_t bytes)
 {
-	if (t->devices->nr_sizes >= TW_MAX_ATOMIC_SIZES)
+	struct devices *ds = t->devices;
+
+	if (ds->nr_sizes >= TW_MAX_ATOMIC_SIZES)
 		return -ENOSPC;
-	t->devices->sizes[t->devices->nr_sizes++] = (struct tw_atomic_size_opt){ dev, bytes };
+	ds->sizes[ds->nr_sizes++] = (struct tw_atomic_size_opt){ dev, bytes };
 	return 0;
 }
 
 /* The power-fail atomic size given by hand: the option's, else the record's own. */
 static uint32_t atomic_size_override(const struct tracker *t, const struct tw_device_ev *e)
 {
-	for (int i = t->devices->nr_sizes - 1; i >= 0; i--)
-		if (t->devices->sizes[i].dev == e->dev)
-			return t->devices->sizes[i].bytes;
+	struct devices *ds = t->devices;
+
+	for (int i = ds->nr_sizes - 1; i >= 0; i--)
+		if (ds->sizes[i].dev == e->dev)
+			return ds->sizes[i].bytes;
 	return e->atomic_size_opt;
 }
 
 void on_device(struct tracker *t, const struct tw_device_ev *e)
 {
+	struct devices *ds = t->devices;
 	struct tw_device *d;
 
 	if (device_find(t, e->dev))
 		return;
-	d = realloc(t->devices->d, (t->devices->n + 1) * sizeof(*d));
+	d = realloc(ds->d, (ds->n + 1) * sizeof(*d));
 	if (!d)
 		return;
-	t->devices->d = d;
-	d = &d[t->devices->n++];
+	ds->d = d;
+	d = &d[ds->n++];
 	*d = (struct tw_device){
 		.dev = e->dev, .stable_writes = e->stable_writes,
 		.atomic_unit_min = e->atomic_unit_min, .atomic_unit_max = e->atomic_unit_max,
@@ -90,9 +101,11 @@ void on_device(struct tracker *t, const struct tw_device_ev *e)
 
 int device_stable_writes(const struct tracker *t, uint32_t dev)
 {
-	for (size_t i = 0; i < t->devices->n; i++)
-		if (t->devices->d[i].dev == dev)
-			return t->devices->d[i].stable_writes;
+	struct devices *ds = t->devices;
+
+	for (size_t i = 0; i < ds->n; i++)
+		if (ds->d[i].dev == dev)
+			return ds->d[i].stable_writes;
 	return -1;
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Devices: the block devices' facts.
+ * Devices (devices.c): the block devices' facts, opaque (struct devices): DEVICE records
+ * and --atomic-size, read by the rooms that judge atomicity, durability and stable pages.
  */
 #ifndef TW_ENGINE_DEVICES_H
 #define TW_ENGINE_DEVICES_H

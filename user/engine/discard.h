@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Discards: page-cache bytes dropped unwritten.
+ * Discards (discard.c): page-cache bytes dropped unwritten end the units there.
+ * Its record comes from intake; the units it ends get their verdict in verdict.c.
  */
 #ifndef TW_ENGINE_DISCARD_H
 #define TW_ENGINE_DISCARD_H

@@ -66,16 +66,17 @@ bool durable_at_completion(struct tracker *t, const struct lat_sample *x)
 
 static struct dev_ent *dev_get(struct tracker *t, uint32_t dev)
 {
+	struct durable *du = t->durable;
 	struct dev_ent *d;
 
-	for (size_t i = 0; i < t->durable->n; i++)
-		if (t->durable->devs[i].dev == dev)
-			return &t->durable->devs[i];
-	d = realloc(t->durable->devs, (t->durable->n + 1) * sizeof(*d));
+	for (size_t i = 0; i < du->n; i++)
+		if (du->devs[i].dev == dev)
+			return &du->devs[i];
+	d = realloc(du->devs, (du->n + 1) * sizeof(*d));
 	if (!d)
 		return NULL;
-	t->durable->devs = d;
-	d = &t->durable->devs[t->durable->n++];
+	du->devs = d;
+	d = &du->devs[du->n++];
 	memset(d, 0, sizeof(*d));
 	d->dev = dev;
 	return d;
@@ -201,8 +202,10 @@ static void expo_persisted(struct tracker *t, struct dev_ent *d, uint64_t t_issu
 /* The end: units still waiting for a flush were not persisted; their lines are printed. */
 static void expo_unpersisted(struct tracker *t)
 {
-	for (size_t i = 0; i < t->durable->n; i++) {
-		struct dev_ent *d = &t->durable->devs[i];
+	struct durable *du = t->durable;
+
+	for (size_t i = 0; i < du->n; i++) {
+		struct dev_ent *d = &du->devs[i];
 
 		for (size_t k = 0; k < d->nxw; k++) {
 			if (d->xw[k].ev)
@@ -216,11 +219,13 @@ static void expo_unpersisted(struct tracker *t)
 /* The end: units still waiting for a flush were not persisted. */
 void durable__finish(struct tracker *t)
 {
+	struct durable *du = t->durable;
+
 	expo_unpersisted(t);
-	for (size_t i = 0; i < t->durable->n; i++) {
-		for (size_t k = 0; k < t->durable->devs[i].n; k++)
-			t->modes[t->durable->devs[i].u[k].mode].not_persisted++;
-		t->durable->devs[i].n = 0;
+	for (size_t i = 0; i < du->n; i++) {
+		for (size_t k = 0; k < du->devs[i].n; k++)
+			t->modes[du->devs[i].u[k].mode].not_persisted++;
+		du->devs[i].n = 0;
 	}
 }
 

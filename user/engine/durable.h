@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Durability: flushes, and what waits for one.
+ * Durability (durable.c): what a flush persists; its state (struct durable) is opaque:
+ * each device's units and --events lines waiting for a flush issued after them.
  */
 #ifndef TW_ENGINE_DURABLE_H
 #define TW_ENGINE_DURABLE_H

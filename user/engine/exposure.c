@@ -50,34 +50,40 @@ void exposure__free(struct exposure *x)
 
 void exposure__finish(struct tracker *t)
 {
-	expo__sweep(t->exposure->expo, UINT64_MAX);	/* nothing more comes: every maximum is final */
+	struct exposure *xp = t->exposure;
+
+	expo__sweep(xp->expo, UINT64_MAX);	/* nothing more comes: every maximum is final */
 }
 
 /* Units whose first bio was queued and that wait for a verdict: their exposure may begin then. */
 void inflight_add(struct tracker *t, struct unit *u)
 {
-	u->if_prev = t->exposure->if_tail;
+	struct exposure *xp = t->exposure;
+
+	u->if_prev = xp->if_tail;
 	u->if_next = NULL;
-	if (t->exposure->if_tail)
-		t->exposure->if_tail->if_next = u;
+	if (xp->if_tail)
+		xp->if_tail->if_next = u;
 	else
-		t->exposure->if_head = u;
-	t->exposure->if_tail = u;
+		xp->if_head = u;
+	xp->if_tail = u;
 	u->in_flight = true;
 }
 
 void inflight_del(struct tracker *t, struct unit *u)
 {
+	struct exposure *xp = t->exposure;
+
 	if (!u->in_flight)
 		return;
 	if (u->if_prev)
 		u->if_prev->if_next = u->if_next;
 	else
-		t->exposure->if_head = u->if_next;
+		xp->if_head = u->if_next;
 	if (u->if_next)
 		u->if_next->if_prev = u->if_prev;
 	else
-		t->exposure->if_tail = u->if_prev;
+		xp->if_tail = u->if_prev;
 	u->if_prev = u->if_next = NULL;
 	u->in_flight = false;
 }
@@ -120,18 +126,21 @@ static uint64_t exposure_start(const struct tracker *t, const struct unit *u, ui
 static void expo_scopes(struct tracker *t, struct file_ent *f, enum tw_mode m,
 		 struct expo_scope *sc[EXPO_SCOPES])
 {
-	sc[0] = &t->exposure->run_xs;
-	sc[1] = &t->exposure->mode_xs[m];
+	struct exposure *xp = t->exposure;
+
+	sc[0] = &xp->run_xs;
+	sc[1] = &xp->mode_xs[m];
 	sc[2] = &f->xs;
 }
 
 void exposure_end(struct tracker *t, struct file_ent *f, enum tw_mode m, uint64_t from,
 		  uint64_t until)
 {
+	struct exposure *xp = t->exposure;
 	struct expo_scope *sc[EXPO_SCOPES];
 
 	expo_scopes(t, f, m, sc);
-	expo__end(t->exposure->expo, sc, from, until);
+	expo__end(xp->expo, sc, from, until);
 }
 
 /*
@@ -141,6 +150,7 @@ void exposure_end(struct tracker *t, struct file_ent *f, enum tw_mode m, uint64_
 void unit_exposure(struct tracker *t, struct unit *u, enum tw_verdict v, uint64_t t_device,
 		   uint32_t dev, struct tw_unit_event *ev)
 {
+	struct exposure *xp = t->exposure;
 	enum tw_mode m = u->w ? u->w->mode : TW_M_BUFFERED;
 	struct lat_sample x = { .dev = dev, .fua = !(u->flags & U_NOT_FUA) };
 	struct expo_scope *sc[EXPO_SCOPES];
@@ -149,14 +159,14 @@ void unit_exposure(struct tracker *t, struct unit *u, enum tw_verdict v, uint64_
 	expo_scopes(t, u->f, m, sc);
 	if (unit_exposed(t, u, v, dev)) {
 		from = exposure_start(t, u, t_device);
-		expo__begin(t->exposure->expo, sc, from);
+		expo__begin(xp->expo, sc, from);
 		note_offender(t, TW_F_EXPOSED, u->f, u->off, u->len, 0);
 		if (ev)
 			ev->exposed_from_ns = from;
 	}
 	if (t_device && durable_at_completion(t, &x)) {
 		if (from)
-			expo__end(t->exposure->expo, sc, from, t_device);
+			expo__end(xp->expo, sc, from, t_device);
 		if (ev) {
 			ev->persisted_ns = t_device;
 			ev->exposed_until_ns = from ? t_device : 0;
@@ -177,45 +187,51 @@ void unit_exposure(struct tracker *t, struct unit *u, enum tw_verdict v, uint64_
  */
 void expo_maybe_sweep(struct tracker *t)
 {
-	size_t n = expo__pending(t->exposure->expo);
+	struct exposure *xp = t->exposure;
+	size_t n = expo__pending(xp->expo);
 	uint64_t mark = t->max_ts;
 
-	if (n > t->exposure->peak)
-		t->exposure->peak = n;
-	if (n < t->exposure->next)
+	if (n > xp->peak)
+		xp->peak = n;
+	if (n < xp->next)
 		return;
-	if (t->exposure->if_head && t->exposure->if_head->t_submit < mark && n < TW_EXPO_MAX_EVENTS)
-		mark = t->exposure->if_head->t_submit;
-	expo__sweep(t->exposure->expo, mark > TW_EXPO_REORDER_NS ? mark - TW_EXPO_REORDER_NS : 0);
-	n = expo__pending(t->exposure->expo);
-	t->exposure->next = 2 * n > TW_EXPO_SWEEP_MIN ? 2 * n : TW_EXPO_SWEEP_MIN;
+	if (xp->if_head && xp->if_head->t_submit < mark && n < TW_EXPO_MAX_EVENTS)
+		mark = xp->if_head->t_submit;
+	expo__sweep(xp->expo, mark > TW_EXPO_REORDER_NS ? mark - TW_EXPO_REORDER_NS : 0);
+	n = expo__pending(xp->expo);
+	xp->next = 2 * n > TW_EXPO_SWEEP_MIN ? 2 * n : TW_EXPO_SWEEP_MIN;
 }
 
 uint64_t tracker__peak_exposure_events(const struct tracker *t)
 {
-	return t->exposure->peak;
+	struct exposure *xp = t->exposure;
+
+	return xp->peak;
 }
 
 static struct tw_exposure exposure_of(const struct tracker *t, const struct expo_scope *sc)
 {
+	struct exposure *xp = t->exposure;
+
 	return (struct tw_exposure){ .units = sc->units, .unit_ns = expo__unit_ns(sc, t->max_ts),
-				     .max_concurrent = expo__max(t->exposure->expo, sc) };
+				     .max_concurrent = expo__max(xp->expo, sc) };
 }
 
 /* Exposure up to the latest record: final after tracker__finish, a reading mid-run. */
 void summarize_exposure(struct tracker *t, struct tw_summary *s)
 {
+	struct exposure *xp = t->exposure;
 	struct hnode *n;
 	size_t bkt = 0;
 
 	if (!t->finished)
-		expo__peek(t->exposure->expo);
+		expo__peek(xp->expo);
 	s->t0_ns = t->t0;
 	s->end_ns = t->max_ts;
-	s->exposure = exposure_of(t, &t->exposure->run_xs);
-	s->exposure_inexact = expo__inexact(t->exposure->expo);
+	s->exposure = exposure_of(t, &xp->run_xs);
+	s->exposure_inexact = expo__inexact(xp->expo);
 	for (int m = 0; m < TW_M_NR; m++)
-		s->modes[m].exposure = exposure_of(t, &t->exposure->mode_xs[m]);
+		s->modes[m].exposure = exposure_of(t, &xp->mode_xs[m]);
 	for (n = htab_next(&t->files, &bkt, NULL); n; n = htab_next(&t->files, &bkt, n)) {
 		struct file_ent *f = container_of(n, struct file_ent, hn);
 

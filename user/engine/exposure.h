@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Torn exposure of units.
+ * Torn exposure of units (exposure.c), its state opaque (struct exposure): the sweep of
+ * intervals (expo.c), the run's and modes' scopes, the units in flight.
  */
 #ifndef TW_ENGINE_EXPOSURE_H
 #define TW_ENGINE_EXPOSURE_H

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Inferred completions: records that never came, proved by what came.
+ * Inferred completions (infer.c): completions whose records never came, proved by a reuse,
+ * a BIO_GONE record or a sync's return; the join calls it when a reuse shows.
  */
 #ifndef TW_ENGINE_INFER_H
 #define TW_ENGINE_INFER_H

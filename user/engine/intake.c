@@ -170,16 +170,12 @@ static bool range_ok(uint64_t pos, uint64_t len, uint64_t max_len)
 	return len <= max_len && pos <= TW_MAX_LOFF && len <= TW_MAX_LOFF - pos;
 }
 
-static bool record_valid(struct tracker *t, const void *rec)
+/* Writes: a syscall, kiocb or io_uring request, a store through a mapping. */
+static bool write_record_valid(const void *rec)
 {
 	const struct tw_hdr *h = rec;
 
 	switch (h->type) {
-	case TW_EV_DEVICE: {
-		const struct tw_device_ev *e = rec;
-
-		return device_record_ok(t, e->dev);
-	}
 	case TW_EV_WRITE_BEGIN: {
 		const struct tw_write_ev *e = rec;
 
@@ -203,6 +199,25 @@ static bool record_valid(struct tracker *t, const void *rec)
 
 		return range_ok(e->off, e->count, TW_MAX_RW);
 	}
+	case TW_EV_MMAP_DIRTY: {
+		const struct tw_mmap_ev *e = rec;
+		uint64_t lo = e->index << 12;
+
+		return e->nr_pages && e->nr_pages <= TW_MAX_FOLIO >> 12 &&
+		       e->index <= TW_MAX_LOFF >> 12 &&
+		       range_ok(lo, (uint64_t)e->nr_pages << 12, TW_MAX_FOLIO) && !(e->pos & 4095) &&
+		       e->pos >= lo && e->pos - lo < (uint64_t)e->nr_pages << 12;
+	}
+	}
+	return true;
+}
+
+/* The block layer: bios, their splits, requests. */
+static bool block_record_valid(const void *rec)
+{
+	const struct tw_hdr *h = rec;
+
+	switch (h->type) {
 	case TW_EV_BIO_QUEUE: {
 		const struct tw_bio_ev *e = rec;
 		uint64_t sum = 0;
@@ -227,20 +242,21 @@ static bool record_valid(struct tracker *t, const void *rec)
 
 		return e->sector <= TW_MAX_LOFF >> 9;
 	}
+	}
+	return true;
+}
+
+/* The page cache: modifications, waits, discards, writeback. */
+static bool page_record_valid(const void *rec)
+{
+	const struct tw_hdr *h = rec;
+
+	switch (h->type) {
 	case TW_EV_MODIFIED: {
 		const struct tw_modified_ev *e = rec;
 
 		return range_ok(e->off, e->len, TW_MAX_FOLIO) && e->index <= TW_MAX_LOFF >> 12 &&
 		       e->nr_pages <= TW_MAX_FOLIO >> 12;
-	}
-	case TW_EV_MMAP_DIRTY: {
-		const struct tw_mmap_ev *e = rec;
-		uint64_t lo = e->index << 12;
-
-		return e->nr_pages && e->nr_pages <= TW_MAX_FOLIO >> 12 &&
-		       e->index <= TW_MAX_LOFF >> 12 &&
-		       range_ok(lo, (uint64_t)e->nr_pages << 12, TW_MAX_FOLIO) && !(e->pos & 4095) &&
-		       e->pos >= lo && e->pos - lo < (uint64_t)e->nr_pages << 12;
 	}
 	case TW_EV_WAIT_BEGIN: {
 		const struct tw_wait_begin_ev *e = rec;
@@ -262,6 +278,18 @@ static bool record_valid(struct tracker *t, const void *rec)
 	}
 	}
 	return true;
+}
+
+static bool record_valid(struct tracker *t, const void *rec)
+{
+	const struct tw_hdr *h = rec;
+
+	if (h->type == TW_EV_DEVICE) {
+		const struct tw_device_ev *e = rec;
+
+		return device_record_ok(t, e->dev);
+	}
+	return write_record_valid(rec) && block_record_valid(rec) && page_record_valid(rec);
 }
 
 int tracker__feed(struct tracker *t, const void *rec, size_t len)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Intake: the files and threads that records name.
+ * Intake (intake.c): the files and threads that records name, found or made by the rooms
+ * that handle their records; task_ent holds a thread's name, open wait and writepages pass.
  */
 #ifndef TW_ENGINE_INTAKE_H
 #define TW_ENGINE_INTAKE_H

@@ -44,12 +44,6 @@ static int piece_add(struct bio_rec *b, struct unit *u, uint64_t start, uint64_t
 	return 0;
 }
 
-/* Displaced, and not known to be in flight: its bytes left the cache with its successor's. */
-bool displaced(const struct unit *u)
-{
-	return (u->flags & (U_DISPLACED | U_WB)) == U_DISPLACED;
-}
-
 /* The oldest live instance that still waits for bytes takes them. */
 static struct unit *instance_for(struct unit *list, uint64_t lo, uint64_t hi)
 {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The join: bios, their pieces of units, requests.
+ * The join (join.c): bios (t->bios) and the pieces of units they carry, requests (t->rqs);
+ * what the join could not place is counted in t->join.
  */
 #ifndef TW_ENGINE_JOIN_H
 #define TW_ENGINE_JOIN_H
@@ -34,7 +35,6 @@ struct rq_rec {
 };
 
 struct bio_rec *bio_get(struct tracker *t, uint64_t ptr);
-bool displaced(const struct unit *u);
 void bio_free(struct tracker *t, struct bio_rec *b);
 void on_bio_queue(struct tracker *t, const struct tw_bio_ev *e);
 void on_bio_split(struct tracker *t, const struct tw_split_ev *e);

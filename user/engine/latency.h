@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Latency: a unit's stages.
+ * Latency (latency.c): a unit's stages, recorded when its write has returned, and the
+ * samples that need a flush handed to durable.c.
  */
 #ifndef TW_ENGINE_LATENCY_H
 #define TW_ENGINE_LATENCY_H

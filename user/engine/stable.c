@@ -51,10 +51,11 @@ void stable__free(struct stable *sp)
 
 void on_modified(struct tracker *t, const struct tw_modified_ev *e)
 {
+	struct stable *sp = t->stable;
 	struct file_ent *f = file_get(t, e->dev, e->ino, true);
 	struct task_ent *te = task_get(t, e->h.tid, e->h.pid);
 
-	t->stable->st.modified++;
+	sp->st.modified++;
 	t->c.modified++;
 	if (!f)
 		return;
@@ -66,9 +67,9 @@ void on_modified(struct tracker *t, const struct tw_modified_ev *e)
 	if ((e->flags & TW_MOD_RANGE) || !t->unit_size || e->len <= t->unit_size)
 		wb_seen(t, f, e->off, e->off + e->len, e->h.tid, e->h.ts_ns, true);
 	else
-		t->stable->st.unit_unknown++;
-	if (t->stable->st.nr_mods < TW_MAX_MODS_KEPT) {
-		struct tw_modification *m = &t->stable->mods[t->stable->st.nr_mods++];
+		sp->st.unit_unknown++;
+	if (sp->st.nr_mods < TW_MAX_MODS_KEPT) {
+		struct tw_modification *m = &sp->mods[sp->st.nr_mods++];
 
 		*m = (struct tw_modification){
 			.dev = e->dev, .ino = e->ino, .index = e->index, .off = e->off,
@@ -89,6 +90,7 @@ bool tw_wait_is_stable(enum tw_wait_context c)
 
 void on_wait_begin(struct tracker *t, const struct tw_wait_begin_ev *e)
 {
+	struct stable *sp = t->stable;
 	struct task_ent *te = task_get(t, e->h.tid, e->h.pid);
 	enum tw_wait_context c = e->context;
 	struct file_ent *f;
@@ -106,11 +108,12 @@ void on_wait_begin(struct tracker *t, const struct tw_wait_begin_ev *e)
 	if (e->in_write && (f = file_get(t, e->dev, e->ino, false)))
 		wb_seen(t, f, e->index << 12, (e->index << 12) + 4096, e->h.tid, e->h.ts_ns, false);
 	te->ctx = c;
-	t->stable->st.waits_by_ctx[c]++;
+	sp->st.waits_by_ctx[c]++;
 }
 
 void on_wait_end(struct tracker *t, const struct tw_wait_end_ev *e)
 {
+	struct stable *sp = t->stable;
 	struct task_ent *te = task_get(t, e->h.tid, e->h.pid);
 	struct hkey *k;
 	struct proc_ent *p;
@@ -120,16 +123,16 @@ void on_wait_end(struct tracker *t, const struct tw_wait_end_ev *e)
 	te->waiting = false;
 	if (!tw_wait_is_stable(te->ctx))
 		return;
-	t->stable->st.waits++;
-	t->stable->st.wait_ns_total += e->wait_ns;
-	t->stable->st.hist[tw_log2_slot(e->wait_ns)]++;
-	k = hkey_find(&t->stable->procs, te->pid);
+	sp->st.waits++;
+	sp->st.wait_ns_total += e->wait_ns;
+	sp->st.hist[tw_log2_slot(e->wait_ns)]++;
+	k = hkey_find(&sp->procs, te->pid);
 	if (!k) {
 		p = calloc(1, sizeof(*p));
 		if (!p)
 			return;
 		p->w.pid = te->pid;
-		hkey_add(&t->stable->procs, &p->k, te->pid);
+		hkey_add(&sp->procs, &p->k, te->pid);
 	} else {
 		p = container_of(k, struct proc_ent, k);
 	}
@@ -172,26 +175,27 @@ static int cmp_procs(const void *a, const void *b)
 
 void summarize_stable(struct tracker *t, struct tw_summary *s)
 {
+	struct stable *sp = t->stable;
 	struct hnode *n;
 	size_t bkt = 0, i = 0;
 
-	for (size_t m = 0; m < t->stable->st.nr_mods; m++) {
-		struct file_ent *f = file_get(t, t->stable->mods[m].dev, t->stable->mods[m].ino, false);
+	for (size_t m = 0; m < sp->st.nr_mods; m++) {
+		struct file_ent *f = file_get(t, sp->mods[m].dev, sp->mods[m].ino, false);
 
-		t->stable->mods[m].path = f && f->st.path[0] ? f->st.path : NULL;
-		if (t->stable->mods[m].stable_writes < 0)
-			t->stable->mods[m].stable_writes = device_stable_writes(t, t->stable->mods[m].dev);
+		sp->mods[m].path = f && f->st.path[0] ? f->st.path : NULL;
+		if (sp->mods[m].stable_writes < 0)
+			sp->mods[m].stable_writes = device_stable_writes(t, sp->mods[m].dev);
 	}
-	free(t->stable->procs_flat);
-	t->stable->procs_flat = calloc(t->stable->procs.count + 1, sizeof(*t->stable->procs_flat));
-	if (t->stable->procs_flat) {
-		for (n = htab_next(&t->stable->procs, &bkt, NULL); n; n = htab_next(&t->stable->procs, &bkt, n))
-			t->stable->procs_flat[i++] = container_of(n, struct proc_ent, k.hn)->w;
-		qsort(t->stable->procs_flat, i, sizeof(*t->stable->procs_flat), cmp_procs);
+	free(sp->procs_flat);
+	sp->procs_flat = calloc(sp->procs.count + 1, sizeof(*sp->procs_flat));
+	if (sp->procs_flat) {
+		for (n = htab_next(&sp->procs, &bkt, NULL); n; n = htab_next(&sp->procs, &bkt, n))
+			sp->procs_flat[i++] = container_of(n, struct proc_ent, k.hn)->w;
+		qsort(sp->procs_flat, i, sizeof(*sp->procs_flat), cmp_procs);
 	}
-	s->stable = t->stable->st;
-	s->stable.mods = t->stable->mods;
-	s->stable.procs = t->stable->procs_flat;
+	s->stable = sp->st;
+	s->stable.mods = sp->mods;
+	s->stable.procs = sp->procs_flat;
 	s->stable.nr_procs = i;
 	s->stable.devices = devices_all(t, &s->stable.nr_devices);
 }

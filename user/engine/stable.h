@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Stable pages: modifications under writeback, writeback waits.
+ * Stable pages (stable.c), its state opaque (struct stable): modifications under writeback
+ * (the first TW_MAX_MODS_KEPT kept), writeback waits by context and process.
  */
 #ifndef TW_ENGINE_STABLE_H
 #define TW_ENGINE_STABLE_H

@@ -145,6 +145,12 @@ static bool wrec_hold(struct wrec *w, struct unit *u)
 	return true;
 }
 
+/* Displaced, and not known to be in flight: its bytes left the cache with its successor's. */
+bool displaced(const struct unit *u)
+{
+	return (u->flags & (U_DISPLACED | U_WB)) == U_DISPLACED;
+}
+
 /*
  * A new write of a whole unit whose previous instance no bio carried yet (a grid instance
  * made by mmap stores may hold only part of the unit: one inside the range counts). Whose writeback

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Verdicts: deciding and counting them.
+ * Verdicts (verdict.c): deciding a unit's verdict and counting it (t->c, t->dev_units,
+ * t->triggers), and the --events line of each.
  */
 #ifndef TW_ENGINE_VERDICT_H
 #define TW_ENGINE_VERDICT_H

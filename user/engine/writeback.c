@@ -5,7 +5,6 @@
  */
 #include "engine.h"
 #include "intake.h"
-#include "join.h"
 #include "units.h"
 #include "writeback.h"
 #include "writes.h"

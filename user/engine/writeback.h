@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Writeback start: when a unit's writeback began.
+ * Writeback start (writeback.c): when a unit's writeback began before a bio carried it;
+ * wb_pass is the writepages pass a thread runs (in its task_ent).
  */
 #ifndef TW_ENGINE_WRITEBACK_H
 #define TW_ENGINE_WRITEBACK_H

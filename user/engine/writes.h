@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Writes: the open-write tables, and the records of writes.
+ * Writes (writes.c): the records of writes, handed over by intake, and the open-write tables
+ * (t->writes by thread, t->aio by kiocb, io_submit slot or io_uring request).
  */
 #ifndef TW_ENGINE_WRITES_H
 #define TW_ENGINE_WRITES_H
