@@ -7,6 +7,7 @@
 #define TW_ENGINE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "devfacts.h"
 #include "expo.h"
