@@ -130,6 +130,14 @@ static void on_path(struct tracker *t, const struct tw_path_ev *e)
 	}
 }
 
+/* The thread tid, when a record named it. */
+struct task_ent *task_find(struct tracker *t, uint32_t tid)
+{
+	struct hkey *k = hkey_find(&t->tasks, tid);
+
+	return k ? container_of(k, struct task_ent, k) : NULL;
+}
+
 struct task_ent *task_get(struct tracker *t, uint32_t tid, uint32_t pid)
 {
 	struct hkey *k = hkey_find(&t->tasks, tid);

@@ -19,6 +19,7 @@ struct task_ent {
 };
 
 struct file_ent *file_get(struct tracker *t, uint32_t dev, uint64_t ino, bool create);
+struct task_ent *task_find(struct tracker *t, uint32_t tid);
 struct task_ent *task_get(struct tracker *t, uint32_t tid, uint32_t pid);
 
 #endif

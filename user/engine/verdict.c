@@ -125,9 +125,7 @@ static bool unit_event(struct tracker *t, struct unit *u, enum tw_verdict v, uin
 		.issue_ns = u->t_issue, .complete_ns = t_device,
 	};
 	if (w) {
-		struct hkey *k = hkey_find(&t->tasks, w->tid);
-
-		te = k ? container_of(k, struct task_ent, k) : NULL;
+		te = task_find(t, w->tid);
 		ev->pid = w->pid;
 		ev->tid = w->tid;
 		ev->write_ns = w->t_write;

@@ -36,7 +36,7 @@ static struct unit *wb_start_instance(struct unit *list, uint64_t lo, uint64_t h
 static struct unit *wb_instance(struct tracker *t, struct uslot *s, uint64_t lo, uint64_t hi,
 				uint32_t tid)
 {
-	struct wrec *w = wrec_find(&t->writes, tid);
+	struct wrec *w = write_open_in(t, tid);
 	struct unit *began = NULL, *disp = NULL;
 
 	for (struct unit *u = s->oldest; u; u = u->next) {

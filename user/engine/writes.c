@@ -15,11 +15,17 @@
 /* WRITE_BEGIN makes the units of the bytes asked for; WRITE_END corrects short writes. */
 static void write_returned(struct tracker *t, struct wrec *w, int64_t ret, uint64_t ts);
 
-struct wrec *wrec_find(struct htab *h, uint64_t key)
+static struct wrec *wrec_find(struct htab *h, uint64_t key)
 {
 	struct hkey *k = hkey_find(h, key);
 
 	return k ? container_of(k, struct wrec, k) : NULL;
+}
+
+/* The write syscall thread tid is inside, if any. */
+struct wrec *write_open_in(struct tracker *t, uint32_t tid)
+{
+	return wrec_find(&t->writes, tid);
 }
 
 /* A write of f, counted; one reference, the caller's. */

@@ -8,7 +8,7 @@
 
 #include "engine.h"
 
-struct wrec *wrec_find(struct htab *h, uint64_t key);
+struct wrec *write_open_in(struct tracker *t, uint32_t tid);
 void wrec_put(struct wrec *w);
 void on_write_begin(struct tracker *t, const struct tw_write_ev *e);
 void on_write_end(struct tracker *t, const struct tw_write_end_ev *e);
