@@ -104,9 +104,15 @@ $(OUT)/writer: tests/writer.c tests/writer_uring.c tests/writer_stamp.c tests/wr
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) tests/writer.c tests/writer_uring.c tests/writer_stamp.c -lz -o $@
 
-$(OUT)/tests/%: tests/unit/%.c $(PURE_OBJS) | $(OUT)/tests
+# The record builders the unit tests share (tests/unit/fixture.c), linked into each.
+TEST_FIXTURE := $(OUT)/tests/fixture.o
+$(TEST_FIXTURE): tests/unit/fixture.c | $(OUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(PURE_OBJS) -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -c $< -o $@
+
+$(OUT)/tests/%: tests/unit/%.c $(TEST_FIXTURE) $(PURE_OBJS) | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(TEST_FIXTURE) $(PURE_OBJS) -o $@
 
 # The FUSE filesystem that holds writes in flight, for tests of pages under writeback.
 # With --log it records what the "device" received (tests/fusehold_log.c), for tests/crash/.

@@ -1,235 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Torn exposure: the sweep's maximum against a brute-force count on random intervals that
- * arrive out of order, and each unit's exposed interval from synthetic records with exact times.
+ * Torn exposure of units (exposure.c, durable.c): each unit's exposed interval from synthetic
+ * records with exact times, per run, mode and file, the sweep bounded, and the reports.
  */
 #include <stdlib.h>
 #include <unistd.h>
 #include "devfacts.h"
-#include "exposure.h"
-#include "record.h"
 #include "report.h"
-#include "tracker.h"
+#include "fixture.h"
 #include "test.h"
 
-/* ---- the sweep (user/exposure.c) ---- */
-
-/* Like ASSERT_EQ, for a helper that counts failures instead of returning false. */
-#define CHECK_EQ(actual, expected, name)                                                           \
-	do {                                                                                       \
-		long long __a = (long long)(actual), __e = (long long)(expected);                  \
-		if (__a != __e) {                                                                  \
-			fprintf(stderr, "    %s:%d: %s: expected %lld, got %lld\n", __FILE__,          \
-				__LINE__, name, __e, __a);                                         \
-			bad = 1;                                                                   \
-		}                                                                                  \
-	} while (0)
-
-#define NIV 300
-#define OPEN UINT64_MAX	/* never ends: open at the finish */
-
-struct iv {
-	uint64_t from, until;	/* [from, until) */
-	uint64_t known;		/* when its begin is reported (its verdict): from <= known */
-	int scope;		/* 1 or 2: its second scope, besides scope 0 */
-	int state;		/* 0: not reported, 1: begun, 2: ended */
-};
-
-static uint64_t rnd(uint64_t n)
-{
-	return (uint64_t)rand() % n;
-}
-
-/* The most intervals of scope (-1: all) open at one moment, trying every start. */
-static uint64_t brute_max(const struct iv *v, int n, int scope)
-{
-	uint64_t best = 0;
-
-	for (int i = 0; i < n; i++) {
-		uint64_t t = v[i].from, c = 0;
-
-		for (int j = 0; j < n; j++)
-			if ((scope < 0 || v[j].scope == scope) && v[j].from <= t && t < v[j].until)
-				c++;
-		if (c > best)
-			best = c;
-	}
-	return best;
-}
-
-/*
- * Random intervals on [0, 1000): some of zero length, some sharing ends and starts, some
- * never ended. A clock runs through the timeline; an interval's begin is reported at its
- * "known" time (its start lies in the past then: out of order), its end when the clock
- * passes it. The sweep's mark is what the tracker gives it: the clock, or the earliest start
- * of an interval under way but not reported yet, whichever is earlier.
- */
-static void make_intervals(struct iv *v, int n)
-{
-	for (int i = 0; i < n; i++) {
-		uint64_t len = rnd(4) ? rnd(60) : rnd(400);
-
-		v[i].from = rnd(1000);
-		v[i].until = rnd(10) ? v[i].from + len : OPEN;
-		v[i].known = v[i].from + rnd(v[i].until == OPEN ? 100 : len + 1);
-		v[i].scope = 1 + (int)rnd(2);
-		v[i].state = 0;
-	}
-}
-
-static uint64_t safe_mark(const struct iv *v, int n, uint64_t now)
-{
-	uint64_t mark = now;
-
-	for (int i = 0; i < n; i++)
-		if (!v[i].state && v[i].from <= now && v[i].from < mark)
-			mark = v[i].from;
-	return mark;
-}
-
-/*
- * Feed seed's intervals, sweeping at random moments to the safe mark (or, unsafe, to the
- * clock alone); 0 when every maximum and sum matches the brute force, else 1. *inexact: what
- * the sweep counted as come too late.
- */
-static int sweep_run(unsigned int seed, bool unsafe, uint64_t *inexact)
-{
-	struct expo_scope sc[3] = {};
-	struct iv v[NIV];
-	struct expo *x = expo__new();
-	uint64_t sum[3] = {}, end = 1500;
-	char name[64];
-	int bad = 0;
-
-	srand(seed);
-	make_intervals(v, NIV);
-	if (!x)
-		return 1;
-	for (uint64_t now = 0; now <= end; now++) {
-		for (int i = 0; i < NIV; i++) {
-			struct expo_scope *s[EXPO_SCOPES] = { &sc[0], &sc[v[i].scope], NULL };
-
-			if (v[i].state == 0 && v[i].known <= now) {
-				expo__begin(x, s, v[i].from);
-				v[i].state = 1;
-			}
-			if (v[i].state == 1 && v[i].until <= now) {
-				expo__end(x, s, v[i].from, v[i].until);
-				v[i].state = 2;
-			}
-		}
-		if (!rnd(7))
-			expo__sweep(x, unsafe ? now : safe_mark(v, NIV, now));
-	}
-	expo__sweep(x, UINT64_MAX);
-	for (int i = 0; i < NIV; i++) {
-		uint64_t len = (v[i].until == OPEN ? end : v[i].until) - v[i].from;
-
-		sum[0] += len;
-		sum[v[i].scope] += len;
-	}
-	*inexact = expo__inexact(x);
-	if (unsafe) {
-		bad = expo__max(x, &sc[0]) != brute_max(v, NIV, -1);
-		goto out;
-	}
-	snprintf(name, sizeof(name), "seed %u: max of all", seed);
-	CHECK_EQ(expo__max(x, &sc[0]), brute_max(v, NIV, -1), name);
-	snprintf(name, sizeof(name), "seed %u: max of scope 1", seed);
-	CHECK_EQ(expo__max(x, &sc[1]), brute_max(v, NIV, 1), name);
-	snprintf(name, sizeof(name), "seed %u: max of scope 2", seed);
-	CHECK_EQ(expo__max(x, &sc[2]), brute_max(v, NIV, 2), name);
-	snprintf(name, sizeof(name), "seed %u: unit ns", seed);
-	CHECK_EQ(expo__unit_ns(&sc[0], end), sum[0], name);
-	CHECK_EQ(expo__unit_ns(&sc[1], end) + expo__unit_ns(&sc[2], end), sum[0], name);
-	CHECK_EQ(sc[0].units, NIV, "units");
-	CHECK_EQ(expo__pending(x), 0, "all swept at the finish");
-out:
-	expo__free(x);
-	return bad;
-}
-
-static bool test_sweep_max_equals_brute_force(void)
-{
-	uint64_t inexact;
-
-	for (unsigned int seed = 1; seed <= 200; seed++) {
-		ASSERT_EQ(sweep_run(seed, false, &inexact), 0, "sweep to the safe mark");
-		ASSERT_EQ(inexact, 0, "every event came in time");
-	}
-	return true;
-}
-
-/* The data has intervals that arrive late: sweeping to the clock alone gets maxima wrong. */
-static bool test_sweep_to_the_clock_alone_is_wrong(void)
-{
-	uint64_t inexact, late = 0;
-	int wrong = 0;
-
-	for (unsigned int seed = 1; seed <= 200; seed++) {
-		wrong += sweep_run(seed, true, &inexact);
-		late += inexact;
-	}
-	ASSERT_TRUE(late > 0, "late events counted");
-	ASSERT_TRUE(wrong > 0, "some maximum missed");
-	return true;
-}
-
-/* Mid-run, a peek counts what is known without dropping it; the sweep goes on exactly. */
-static bool test_peek_then_sweep(void)
-{
-	struct expo_scope a = {};
-	struct expo_scope *s[EXPO_SCOPES] = { &a };
-	struct expo *x = expo__new();
-
-	expo__begin(x, s, 10);
-	expo__begin(x, s, 20);
-	expo__end(x, s, 10, 30);
-	expo__peek(x);
-	ASSERT_EQ(expo__max(x, &a), 2, "peek: [10,30) and [20,..) overlap");
-	ASSERT_EQ(expo__pending(x), 3, "peek drops nothing");
-	expo__sweep(x, 25);
-	ASSERT_EQ(expo__max(x, &a), 2, "swept to 25");
-	ASSERT_EQ(expo__pending(x), 1, "the end at 30 is kept");
-	expo__begin(x, s, 30);	/* begins as the other ends: never three */
-	expo__sweep(x, UINT64_MAX);
-	ASSERT_EQ(expo__max(x, &a), 2, "an end and a begin at one time");
-	ASSERT_EQ(expo__unit_ns(&a, 100), 20 + 80 + 70, "sums up to the end");
-	ASSERT_EQ(expo__inexact(x), 0, "in time");
-	expo__free(x);
-	return true;
-}
-
-/* An event before a mark already swept is counted as inexact, never lost from the sums. */
-static bool test_late_event_is_counted(void)
-{
-	struct expo_scope a = {};
-	struct expo_scope *s[EXPO_SCOPES] = { &a };
-	struct expo *x = expo__new();
-
-	expo__sweep(x, 50);
-	expo__begin(x, s, 40);
-	expo__end(x, s, 40, 60);
-	expo__sweep(x, UINT64_MAX);
-	ASSERT_EQ(expo__inexact(x), 1, "the begin at 40 came after the sweep to 50");
-	ASSERT_EQ(expo__unit_ns(&a, 100), 20, "its length still counts");
-	ASSERT_EQ(expo__max(x, &a), 1, "folded in at the mark");
-	expo__free(x);
-	return true;
-}
-
-/* ---- a unit's exposed interval, from records with exact times ---- */
-
-#define DEV 0x700000	/* 7:0 */
-#define INO 12
 #define INO2 13
-#define K 1024ULL
 #define B 5000000000ULL	/* the first record's ktime: 5 s after boot */
 #define US 1000ULL
 
-static struct tracker *T;
-static struct tw_recorder *R;	/* when set, every record is also written here */
-static struct tw_summary S;
 static struct tw_unit_event EV[16];
 static int nev;
 
@@ -239,123 +23,101 @@ static void capture(void *ctx, const struct tw_unit_event *ev)
 		EV[nev++] = *ev;
 }
 
-static void start(uint64_t unit)
+/* A tracker that tells every verdict (--events=all) into EV. */
+static void start_events(uint64_t unit)
 {
-	tracker__free(T);
-	T = tracker__new(unit, 1000);
+	start(unit, 1000);
 	tracker__set_events(T, true, capture, NULL);
 	nev = 0;
 }
 
-/* Feed rec with its time: B + us microseconds. */
-static void at(uint64_t us, void *rec, uint32_t type, uint32_t size, uint32_t tid)
+/* The next record comes at B + us microseconds. */
+static void at(uint64_t us)
 {
-	struct tw_hdr *h = rec;
-
-	h->ts_ns = B + us * US;
-	h->type = type;
-	h->size = size;
-	h->pid = 100;
-	h->tid = tid;
-	if (R)
-		recorder__write(R, rec, size);
-	tracker__feed(T, rec, size);
+	clock_at(B + us * US);
 }
 
 static void device(uint32_t write_cache, uint32_t physical)
 {
-	struct tw_device_ev d = { .dev = DEV, .write_cache = write_cache, .fua = 0,
-				  .logical_block = 512, .physical_block = physical };
-
-	at(0, &d, TW_EV_DEVICE, sizeof(d), 0);
+	at(0);
+	device_facts(0, physical, write_cache, 0);
 }
 
-static void wbegin(uint64_t us, uint32_t tid, uint64_t ino, uint64_t pos, uint64_t count,
-		   uint32_t f_flags)
+static void wbegin_at(uint64_t us, uint32_t tid, uint64_t ino, uint64_t pos, uint64_t count,
+		      uint32_t f_flags)
 {
-	struct tw_write_ev e = { .ino = ino, .pos = pos, .count = count, .dev = DEV,
-				 .f_flags = f_flags };
-
-	at(us, &e, TW_EV_WRITE_BEGIN, sizeof(e), tid);
+	at(us);
+	write_begin(tid, ino, pos, count, f_flags, 0);
 }
 
-static void wend(uint64_t us, uint32_t tid, int64_t ret)
+static void wend_at(uint64_t us, uint32_t tid, int64_t ret)
 {
-	struct tw_write_end_ev e = { .ret = ret };
-
-	at(us, &e, TW_EV_WRITE_END, sizeof(e), tid);
+	at(us);
+	wend(tid, ret);
 }
 
-static void bio(uint64_t us, uint64_t bio, uint64_t ino, uint64_t off, uint64_t len)
+static void bio_at(uint64_t us, uint64_t bio, uint64_t ino, uint64_t off, uint64_t len)
 {
-	struct tw_bio_ev e = { .bio = bio, .dev = DEV, .opf = 1, .size = len, .nr_ext = 1 };
-
-	e.ext[0] = (struct tw_ext){ .ino = ino, .dev = DEV, .off = off, .len = len };
-	at(us, &e, TW_EV_BIO_QUEUE, sizeof(e), 0);
+	at(us);
+	bio_of(bio, ino, off, len);
 }
 
-static void rq(uint64_t us, uint32_t type, uint64_t rqp, uint64_t bio, uint32_t bytes)
+static void rq_at(uint64_t us, uint32_t type, uint64_t rqp, uint64_t bio, uint32_t bytes)
 {
-	struct tw_rq_ev e = { .rq = rqp, .bio = bio, .dev = DEV, .bio_bytes = bytes };
-
-	at(us, &e, type, sizeof(e), 0);
+	at(us);
+	rq(type, rqp, bio, bytes, 0);
 }
 
-static void flush(uint64_t us, uint64_t rqp, uint32_t is_done)
+static void flush_at(uint64_t us, uint64_t rqp, uint32_t is_done)
 {
-	struct tw_flush_ev e = { .rq = rqp, .dev = DEV, .done = is_done };
-
-	at(us, &e, TW_EV_FLUSH, sizeof(e), 0);
+	at(us);
+	flush_ev(rqp, is_done);
 }
 
 /* The last record: the trace's end (live: the STATS record at the stop). */
 static void end_at(uint64_t us)
 {
-	struct tw_stats_ev e = {};
+	struct tw_stats_ev e = { .h = HDR(TW_EV_STATS, 0) };
 
-	at(us, &e, TW_EV_STATS, sizeof(e), 0);
-}
-
-static void finish(void)
-{
-	tracker__finish(T);
-	tracker__summary(T, &S);
+	e.h.size = sizeof(e);
+	at(us);
+	feed(&e);
 }
 
 /* An 8 KiB buffered write at 0 that returned, carried by two bios in two requests. */
 static void split_unit(void)
 {
-	wbegin(0, 1, INO, 0, 8 * K, 0);
-	wend(1000, 1, 8 * K);
-	bio(2000, 0xb1, INO, 0, 4 * K);
-	bio(2100, 0xb2, INO, 4 * K, 4 * K);
-	rq(3000, TW_EV_RQ_ISSUE, 0xa1, 0xb1, 4 * K);
-	rq(3500, TW_EV_RQ_ISSUE, 0xa2, 0xb2, 4 * K);
-	rq(5000, TW_EV_RQ_COMPLETE, 0xa1, 0xb1, 4 * K);
-	rq(6000, TW_EV_RQ_COMPLETE, 0xa2, 0xb2, 4 * K);
+	wbegin_at(0, 1, INO, 0, 8 * K, 0);
+	wend_at(1000, 1, 8 * K);
+	bio_at(2000, 0xb1, INO, 0, 4 * K);
+	bio_at(2100, 0xb2, INO, 4 * K, 4 * K);
+	rq_at(3000, TW_EV_RQ_ISSUE, 0xa1, 0xb1, 4 * K);
+	rq_at(3500, TW_EV_RQ_ISSUE, 0xa2, 0xb2, 4 * K);
+	rq_at(5000, TW_EV_RQ_COMPLETE, 0xa1, 0xb1, 4 * K);
+	rq_at(6000, TW_EV_RQ_COMPLETE, 0xa2, 0xb2, 4 * K);
 }
 
 /* An 8 KiB buffered write at pos of ino that returned, in one request issued at us. */
 static void whole_unit(uint64_t us, uint64_t ino, uint64_t pos, uint64_t bioid, uint64_t rqp)
 {
-	wbegin(us - 500, 2, ino, pos, 8 * K, 0);
-	wend(us - 400, 2, 8 * K);
-	bio(us - 100, bioid, ino, pos, 8 * K);
-	rq(us, TW_EV_RQ_ISSUE, rqp, bioid, 8 * K);
-	rq(us + 1000, TW_EV_RQ_COMPLETE, rqp, bioid, 8 * K);
+	wbegin_at(us - 500, 2, ino, pos, 8 * K, 0);
+	wend_at(us - 400, 2, 8 * K);
+	bio_at(us - 100, bioid, ino, pos, 8 * K);
+	rq_at(us, TW_EV_RQ_ISSUE, rqp, bioid, 8 * K);
+	rq_at(us + 1000, TW_EV_RQ_COMPLETE, rqp, bioid, 8 * K);
 }
 
 /* Split on a volatile cache: from its first issue until the flush issued after it completed. */
 static bool test_split_exposed_until_the_flush(void)
 {
-	start(8 * K);
+	start_events(8 * K);
 	device(TW_WC_BACK, 512);
 	split_unit();
-	flush(5500, 0xf0, 0);	/* issued before the unit completed: persists nothing of it */
-	flush(6500, 0xf0, 1);
+	flush_at(5500, 0xf0, 0);	/* issued before the unit completed: persists nothing of it */
+	flush_at(6500, 0xf0, 1);
 	ASSERT_EQ(nev, 0, "its line waits for a flush");
-	flush(7000, 0xf1, 0);
-	flush(9000, 0xf1, 1);
+	flush_at(7000, 0xf1, 0);
+	flush_at(9000, 0xf1, 1);
 	ASSERT_EQ(nev, 1, "told at the flush");
 	end_at(10000);
 	finish();
@@ -379,7 +141,7 @@ static bool test_split_exposed_until_the_flush(void)
 /* Write through: completion is persistence; the exposure ends there. */
 static bool test_split_on_write_through_ends_at_completion(void)
 {
-	start(8 * K);
+	start_events(8 * K);
 	device(TW_WC_THROUGH, 512);
 	split_unit();
 	ASSERT_EQ(nev, 1, "told at once");
@@ -396,7 +158,7 @@ static bool test_split_on_write_through_ends_at_completion(void)
 /* One request larger than the power-fail atomic size: exposed during it. */
 static bool test_whole_beyond_atomic_size_exposed_during_its_request(void)
 {
-	start(8 * K);
+	start_events(8 * K);
 	device(TW_WC_THROUGH, 512);
 	whole_unit(3000, INO, 0, 0xb1, 0xa1);
 	end_at(10000);
@@ -413,12 +175,12 @@ static bool test_whole_beyond_atomic_size_exposed_during_its_request(void)
 /* Within the atomic size: a power cut may lose it, never tear it. Persisted still told. */
 static bool test_whole_within_atomic_size_never_exposed(void)
 {
-	start(8 * K);
+	start_events(8 * K);
 	tracker__set_atomic_size(T, DEV, 8 * K);
 	device(TW_WC_BACK, 512);
 	whole_unit(3000, INO, 0, 0xb1, 0xa1);
-	flush(5000, 0xf1, 0);
-	flush(6000, 0xf1, 1);
+	flush_at(5000, 0xf1, 0);
+	flush_at(6000, 0xf1, 1);
 	end_at(10000);
 	finish();
 	ASSERT_EQ(S.c.whole_beyond_atomic, 0, "fits 8 KiB");
@@ -435,10 +197,10 @@ static bool test_whole_within_atomic_size_never_exposed(void)
 /* No facts of the device: nothing proves one request safe, and a flush is needed. */
 static bool test_unknown_atomic_size_is_exposed(void)
 {
-	start(8 * K);
+	start_events(8 * K);
 	whole_unit(3000, INO, 0, 0xb1, 0xa1);
-	flush(5000, 0xf1, 0);
-	flush(6000, 0xf1, 1);
+	flush_at(5000, 0xf1, 0);
+	flush_at(6000, 0xf1, 1);
 	end_at(10000);
 	finish();
 	ASSERT_EQ(S.c.whole_atomic_unknown, 1, "not judged");
@@ -451,11 +213,11 @@ static bool test_unknown_atomic_size_is_exposed(void)
 /* Never persisted: exposed until the end of the trace; its line comes at the end. */
 static bool test_never_persisted_exposed_until_the_end(void)
 {
-	start(8 * K);
+	start_events(8 * K);
 	device(TW_WC_BACK, 512);
 	split_unit();
 	end_at(10000);
-	wend(9990, 1, 8 * K);	/* a record late by 10 us: the end is the latest time */
+	wend_at(9990, 1, 8 * K);	/* a record late by 10 us: the end is the latest time */
 	ASSERT_EQ(nev, 0, "no line before the end");
 	finish();
 	ASSERT_EQ(S.end_ns, B + 10000 * US, "end_ns: the latest record");
@@ -471,16 +233,16 @@ static bool test_never_persisted_exposed_until_the_end(void)
 /* Rewritten before writeback: never on the device, not exposed. Pending: by what left. */
 static bool test_superseded_and_pending(void)
 {
-	start(8 * K);
+	start_events(8 * K);
 	device(TW_WC_THROUGH, 512);
-	wbegin(100, 1, INO, 0, 8 * K, 0);
-	wend(200, 1, 8 * K);
-	wbegin(300, 1, INO, 0, 8 * K, 0);	/* supersedes the first */
-	wend(400, 1, 8 * K);
-	wbegin(500, 1, INO, 8 * K, 16 * K, 0);	/* two units: one in flight, one cached */
-	wend(600, 1, 16 * K);
-	bio(700, 0xb1, INO, 8 * K, 8 * K);
-	rq(800, TW_EV_RQ_ISSUE, 0xa1, 0xb1, 8 * K);
+	wbegin_at(100, 1, INO, 0, 8 * K, 0);
+	wend_at(200, 1, 8 * K);
+	wbegin_at(300, 1, INO, 0, 8 * K, 0);	/* supersedes the first */
+	wend_at(400, 1, 8 * K);
+	wbegin_at(500, 1, INO, 8 * K, 16 * K, 0);	/* two units: one in flight, one cached */
+	wend_at(600, 1, 16 * K);
+	bio_at(700, 0xb1, INO, 8 * K, 8 * K);
+	rq_at(800, TW_EV_RQ_ISSUE, 0xa1, 0xb1, 8 * K);
 	end_at(10000);
 	finish();
 	ASSERT_EQ(S.c.verdict[TW_V_SUPERSEDED], 1, "superseded");
@@ -512,14 +274,14 @@ static bool test_max_concurrent_per_file_and_mode(void)
 {
 	const struct tw_file_stat *a = NULL, *b = NULL;
 
-	start(8 * K);
+	start_events(8 * K);
 	device(TW_WC_THROUGH, 512);
 	split_unit();
-	wbegin(3600, 3, INO2, 0, 16 * K, TW_O_DIRECT);
-	bio(3700, 0xb3, INO2, 0, 16 * K);
-	rq(4000, TW_EV_RQ_ISSUE, 0xa3, 0xb3, 16 * K);
-	rq(5000, TW_EV_RQ_COMPLETE, 0xa3, 0xb3, 16 * K);
-	wend(5100, 3, 16 * K);
+	wbegin_at(3600, 3, INO2, 0, 16 * K, TW_O_DIRECT);
+	bio_at(3700, 0xb3, INO2, 0, 16 * K);
+	rq_at(4000, TW_EV_RQ_ISSUE, 0xa3, 0xb3, 16 * K);
+	rq_at(5000, TW_EV_RQ_COMPLETE, 0xa3, 0xb3, 16 * K);
+	wend_at(5100, 3, 16 * K);
 	whole_unit(8000, INO, 8 * K, 0xb4, 0xa4);	/* alone: [8000, 9000) */
 	end_at(10000);
 	finish();
@@ -552,19 +314,19 @@ static bool test_long_run_keeps_bounded_events(void)
 {
 	const uint64_t n = 20000;
 
-	start(8 * K);
+	start_events(8 * K);
 	device(TW_WC_THROUGH, 512);
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t t0 = 1000 + i * 3000, off = (i % 64) * 8 * K;
 
-		wbegin(t0, 1, INO, off, 8 * K, 0);
-		wend(t0 + 10, 1, 8 * K);
-		bio(t0 + 20, 0xb1, INO, off, 4 * K);
-		bio(t0 + 30, 0xb2, INO, off + 4 * K, 4 * K);
-		rq(t0 + 100, TW_EV_RQ_ISSUE, 0xa1, 0xb1, 4 * K);
-		rq(t0 + 200, TW_EV_RQ_ISSUE, 0xa2, 0xb2, 4 * K);
-		rq(t0 + 2000, TW_EV_RQ_COMPLETE, 0xa1, 0xb1, 4 * K);
-		rq(t0 + 2100, TW_EV_RQ_COMPLETE, 0xa2, 0xb2, 4 * K);
+		wbegin_at(t0, 1, INO, off, 8 * K, 0);
+		wend_at(t0 + 10, 1, 8 * K);
+		bio_at(t0 + 20, 0xb1, INO, off, 4 * K);
+		bio_at(t0 + 30, 0xb2, INO, off + 4 * K, 4 * K);
+		rq_at(t0 + 100, TW_EV_RQ_ISSUE, 0xa1, 0xb1, 4 * K);
+		rq_at(t0 + 200, TW_EV_RQ_ISSUE, 0xa2, 0xb2, 4 * K);
+		rq_at(t0 + 2000, TW_EV_RQ_COMPLETE, 0xa1, 0xb1, 4 * K);
+		rq_at(t0 + 2100, TW_EV_RQ_COMPLETE, 0xa2, 0xb2, 4 * K);
 	}
 	finish();
 	ASSERT_EQ(S.c.verdict[TW_V_SPLIT], n, "split");
@@ -583,18 +345,18 @@ static bool test_long_run_keeps_bounded_events(void)
  */
 static bool test_unit_long_in_flight_holds_the_sweep(void)
 {
-	start(8 * K);
+	start_events(8 * K);
 	device(TW_WC_THROUGH, 512);
-	wbegin(500, 1, INO, 0, 8 * K, 0);
-	wend(600, 1, 8 * K);
-	bio(900, 0xb1, INO, 0, 4 * K);
-	bio(950, 0xb2, INO, 4 * K, 4 * K);
-	rq(1000, TW_EV_RQ_ISSUE, 0xa1, 0xb1, 4 * K);
-	rq(1100, TW_EV_RQ_ISSUE, 0xa2, 0xb2, 4 * K);
-	rq(2000, TW_EV_RQ_COMPLETE, 0xa1, 0xb1, 4 * K);
+	wbegin_at(500, 1, INO, 0, 8 * K, 0);
+	wend_at(600, 1, 8 * K);
+	bio_at(900, 0xb1, INO, 0, 4 * K);
+	bio_at(950, 0xb2, INO, 4 * K, 4 * K);
+	rq_at(1000, TW_EV_RQ_ISSUE, 0xa1, 0xb1, 4 * K);
+	rq_at(1100, TW_EV_RQ_ISSUE, 0xa2, 0xb2, 4 * K);
+	rq_at(2000, TW_EV_RQ_COMPLETE, 0xa1, 0xb1, 4 * K);
 	for (uint64_t i = 0; i < 3000; i++)	/* [t + 500, t + 1500), t = 10 ms .. 6008 ms */
 		whole_unit(10000 + i * 2000 + 500, INO2, (i % 8) * 8 * K, 0xc1, 0xd1);
-	rq(8001000, TW_EV_RQ_COMPLETE, 0xa2, 0xb2, 4 * K);
+	rq_at(8001000, TW_EV_RQ_COMPLETE, 0xa2, 0xb2, 4 * K);
 	end_at(9000000);
 	finish();
 	ASSERT_EQ(S.c.verdict[TW_V_SPLIT], 1, "split");
@@ -614,18 +376,18 @@ static bool test_untimed_bio_joins_in_flight_once(void)
 {
 	struct tw_bio_ev e = { .bio = 0xb1, .dev = DEV, .opf = 1, .size = 4 * K, .nr_ext = 1 };
 
-	start(8 * K);
+	start_events(8 * K);
 	device(TW_WC_THROUGH, 512);
-	wbegin(100, 1, INO, 0, 8 * K, 0);
-	wend(200, 1, 8 * K);
+	wbegin_at(100, 1, INO, 0, 8 * K, 0);
+	wend_at(200, 1, 8 * K);
 	e.ext[0] = (struct tw_ext){ .ino = INO, .dev = DEV, .off = 0, .len = 4 * K };
 	e.h = (struct tw_hdr){ .ts_ns = 0, .type = TW_EV_BIO_QUEUE, .size = sizeof(e) };
 	tracker__feed(T, &e, sizeof(e));
-	bio(300, 0xb2, INO, 4 * K, 4 * K);
-	rq(400, TW_EV_RQ_ISSUE, 0xa1, 0xb1, 4 * K);
-	rq(500, TW_EV_RQ_ISSUE, 0xa2, 0xb2, 4 * K);
-	rq(600, TW_EV_RQ_COMPLETE, 0xa1, 0xb1, 4 * K);
-	rq(700, TW_EV_RQ_COMPLETE, 0xa2, 0xb2, 4 * K);
+	bio_at(300, 0xb2, INO, 4 * K, 4 * K);
+	rq_at(400, TW_EV_RQ_ISSUE, 0xa1, 0xb1, 4 * K);
+	rq_at(500, TW_EV_RQ_ISSUE, 0xa2, 0xb2, 4 * K);
+	rq_at(600, TW_EV_RQ_COMPLETE, 0xa1, 0xb1, 4 * K);
+	rq_at(700, TW_EV_RQ_COMPLETE, 0xa2, 0xb2, 4 * K);
 	whole_unit(2000, INO, 8 * K, 0xb3, 0xa3);	/* its first bio: the in-flight list again */
 	end_at(10000);
 	finish();
@@ -648,12 +410,12 @@ static bool test_replay_gives_the_same_exposure(void)
 	close(fd);
 	R = recorder__open(path, 8 * K, "test-kernel", err, sizeof(err));
 	ASSERT_TRUE(R != NULL, err);
-	start(8 * K);
+	start_events(8 * K);
 	device(TW_WC_BACK, 512);
 	split_unit();
 	whole_unit(8000, INO, 8 * K, 0xb4, 0xa4);
-	flush(7000, 0xf1, 0);
-	flush(9500, 0xf1, 1);
+	flush_at(7000, 0xf1, 0);
+	flush_at(9500, 0xf1, 1);
 	end_at(10000);
 	ASSERT_EQ(recorder__close(R), 0, "close");
 	R = NULL;
@@ -688,7 +450,7 @@ static bool test_fail_on_exposed(void)
 	ASSERT_EQ(tw_parse_fail_on("exposed", &c.fail_on, err, sizeof(err)), 0, "parsed");
 	ASSERT_EQ(c.fail_on, 1u << TW_F_EXPOSED, "its bit");
 	ASSERT_TRUE(!(TW_DEFAULT_FAIL_ON & (1u << TW_F_EXPOSED)), "not by default");
-	start(8 * K);
+	start_events(8 * K);
 	device(TW_WC_THROUGH, 512);
 	split_unit();
 	end_at(10000);
@@ -703,7 +465,7 @@ static bool test_fail_on_exposed(void)
 		    strstr(buf, "check failed: exposed 1: ?@0+8192"), buf);
 	free(buf);
 
-	start(8 * K);
+	start_events(8 * K);
 	tracker__set_atomic_size(T, DEV, 8 * K);
 	device(TW_WC_THROUGH, 512);
 	whole_unit(3000, INO, 0, 0xb1, 0xa1);
@@ -739,11 +501,11 @@ static bool test_reports_carry_the_exposure(void)
 	size_t len = 0;
 	FILE *f;
 
-	start(8 * K);
+	start_events(8 * K);
 	device(TW_WC_BACK, 512);
 	split_unit();
-	flush(7000, 0xf1, 0);
-	flush(9000, 0xf1, 1);
+	flush_at(7000, 0xf1, 0);
+	flush_at(9000, 0xf1, 1);
 	end_at(10000);
 	finish();
 	f = open_memstream(&buf, &len);
@@ -793,10 +555,6 @@ static bool test_reports_carry_the_exposure(void)
 
 int main(void)
 {
-	RUN(test_sweep_max_equals_brute_force);
-	RUN(test_sweep_to_the_clock_alone_is_wrong);
-	RUN(test_peek_then_sweep);
-	RUN(test_late_event_is_counted);
 	RUN(test_split_exposed_until_the_flush);
 	RUN(test_split_on_write_through_ends_at_completion);
 	RUN(test_whole_beyond_atomic_size_exposed_during_its_request);

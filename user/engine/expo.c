@@ -5,7 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include "exposure.h"
+#include "expo.h"
 
 struct expo_ev {
 	uint64_t ts;

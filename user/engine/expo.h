@@ -3,8 +3,8 @@
  * Torn exposure: the intervals during which a power cut could tear a unit, summed per scope
  * (the run, a file, a mode), and the most open at one moment, in memory bounded by a sweep.
  */
-#ifndef TW_EXPOSURE_H
-#define TW_EXPOSURE_H
+#ifndef TW_EXPO_H
+#define TW_EXPO_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -13,6 +13,7 @@
 #define TW_TRACKER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
 #include "tornwatch.h"

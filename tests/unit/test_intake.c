@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Intake: records refused (unknown, foreign), a stream recorded and replayed, record
+ * files refused, and the JSON report's documented keys.
+ */
+#include <stdlib.h>
+#include <unistd.h>
+#include "report.h"
+#include "fixture.h"
+#include "test.h"
+
+static bool test_foreign_and_bad_records(void)
+{
+	struct tw_hdr junk = { .type = 99, .size = sizeof(junk) };
+
+	start(8 * K, 100);
+	bio1(0xb1, 0, 8 * K);		/* no traced write to this file */
+	ASSERT_EQ(tracker__feed(T, &junk, sizeof(junk)), -22, "unknown type refused");
+	finish();
+	ASSERT_EQ(S.join.foreign_bytes, 8 * K, "foreign bytes");
+	ASSERT_EQ(S.join.bad_records, 1, "bad records");
+	ASSERT_EQ(tw_units_total(&S.c), 0, "no units");
+	return true;
+}
+
+/* The same stream, recorded and replayed, gives the same summary. */
+static bool test_record_replay_round_trip(void)
+{
+	char path[] = "/tmp/tw-test-XXXXXX", err[256], kernel[65];
+	struct tw_summary live, again;
+	struct tracker *t2;
+	uint64_t unit;
+	int fd = mkstemp(path);
+
+	ASSERT_TRUE(fd >= 0, "mkstemp");
+	close(fd);
+	R = recorder__open(path, 8 * K, "test-kernel", err, sizeof(err));
+	ASSERT_TRUE(R != NULL, err);
+	start(8 * K, 100);
+	write_ok(0, 8 * K);
+	write_ok(0, 8 * K);
+	write_ok(4 * K, 12 * K);
+	bio1(0xb1, 0, 16 * K);
+	split(0xf1, 0xb1, 4 * K);
+	issue(0xa1, 0xf1, 4 * K);
+	issue(0xa2, 0xb1, 12 * K);
+	done(0xa1, 0xf1, 4 * K);
+	done(0xa2, 0xb1, 12 * K);
+	ASSERT_EQ(recorder__close(R), 0, "close");
+	R = NULL;
+	finish();
+	live = S;
+
+	t2 = replay_file(path, 100, &unit, kernel, sizeof(kernel), err, sizeof(err));
+	unlink(path);
+	ASSERT_TRUE(t2 != NULL, err);
+	ASSERT_EQ(unit, 8 * K, "unit from the header");
+	ASSERT_STREQ(kernel, "test-kernel", "kernel from the header");
+	tracker__finish(t2);
+	tracker__summary(t2, &again);
+	ASSERT_TRUE(!memcmp(&live.c, &again.c, sizeof(live.c)), "same counts");
+	ASSERT_EQ(again.join.records, live.join.records, "same records");
+	ASSERT_EQ(again.nr_files, live.nr_files, "same files");
+	ASSERT_EQ(live.c.verdict[TW_V_SPLIT], 1, "the stream has a split");
+	tracker__free(t2);
+	return true;
+}
+
+static bool test_replay_refuses_garbage(void)
+{
+	char path[] = "/tmp/tw-test-XXXXXX", err[256] = "", kernel[65];
+	uint64_t unit;
+	int fd = mkstemp(path);
+
+	ASSERT_TRUE(fd >= 0, "mkstemp");
+	ASSERT_EQ(write(fd, "hello, not a record at all, just some text....................."
+			"...................................\n", 100), 100, "write");
+	close(fd);
+	ASSERT_TRUE(replay_file(path, 100, &unit, kernel, sizeof(kernel), err, sizeof(err)) ==
+			    NULL, "refused");
+	unlink(path);
+	ASSERT_TRUE(strstr(err, "not a tornwatch record") != NULL, err);
+	return true;
+}
+
+static bool test_json_has_the_documented_keys(void)
+{
+	struct tw_report_meta m = { .source = "live", .kernel = "k", .duration_s = 1,
+				    .top_files = 10 };
+	const char *keys[] = { "\"version\"", "\"units\"", "\"total\"", "\"whole\"", "\"split\"",
+			       "\"superseded\"", "\"pending\"", "\"misaligned\"", "\"untracked\"",
+			       "\"lost\"", "\"files\"", "\"path\"" };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	start(8 * K, 100);
+	write_ok(0, 8 * K);
+	finish();
+	f = open_memstream(&buf, &len);
+	report_json(f, &S, &m);
+	fclose(f);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		ASSERT_TRUE(strstr(buf, keys[i]) != NULL, keys[i]);
+	free(buf);
+	return true;
+}
+
+/* A record of the previous format is refused, with what to do. */
+static bool test_replay_refuses_old_format(void)
+{
+	char path[] = "/tmp/tw-test-XXXXXX", err[256] = "", kernel[65];
+	struct tw_record_file_hdr h = { .version = TW_RECORD_VERSION - 1, .hdr_size = sizeof(h) };
+	uint64_t unit;
+	int fd = mkstemp(path);
+
+	ASSERT_TRUE(fd >= 0, "mkstemp");
+	memcpy(h.magic, TW_RECORD_MAGIC, sizeof(h.magic));
+	ASSERT_EQ(write(fd, &h, sizeof(h)), sizeof(h), "write");
+	close(fd);
+	ASSERT_TRUE(replay_file(path, 100, &unit, kernel, sizeof(kernel), err, sizeof(err)) ==
+			    NULL, "refused");
+	unlink(path);
+	ASSERT_TRUE(strstr(err, "record format") != NULL, err);
+	ASSERT_TRUE(strstr(err, "record again") != NULL, err);
+	return true;
+}
+
+int main(void)
+{
+	RUN(test_foreign_and_bad_records);
+	RUN(test_record_replay_round_trip);
+	RUN(test_replay_refuses_garbage);
+	RUN(test_json_has_the_documented_keys);
+	RUN(test_replay_refuses_old_format);
+	tracker__free(T);
+	return TEST_EXIT();
+}
