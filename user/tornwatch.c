@@ -30,7 +30,7 @@
 #include "outfile.h"
 #include "record.h"
 #include "report.h"
-#include "trace.h"
+#include "tracer.h"
 #include "tracker.h"
 
 static volatile sig_atomic_t stop;

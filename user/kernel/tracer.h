@@ -3,8 +3,8 @@
  * The BPF side's lifecycle, mirroring the skeleton: new (open), load (size the
  * maps, probe and choose programs), attach, poll, free. Records go to a sink.
  */
-#ifndef TW_TRACE_H
-#define TW_TRACE_H
+#ifndef TW_TRACER_H
+#define TW_TRACER_H
 
 #include <stdbool.h>
 #include <stddef.h>

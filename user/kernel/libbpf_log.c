@@ -2,7 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <bpf/libbpf.h>
-#include "trace.h"
+#include "tracer.h"
 
 static bool log_verbose;
 

@@ -12,7 +12,7 @@
 #include <bpf/libbpf.h>
 #include "stablepage.skel.h"
 #include "tornwatch.skel.h"
-#include "trace.h"
+#include "tracer.h"
 
 struct tracer {
 	struct tracer_cfg cfg;
