@@ -10,7 +10,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 #include "tracker.h"
 
 /* Where a device's power-fail atomic size comes from. */
@@ -52,10 +51,5 @@ bool tw_device_write_through(const struct tw_device *d);
  */
 int tw_parse_atomic_size(const char *arg, struct tw_atomic_size_opt *out, char *err,
 			 size_t errlen);
-
-/* Report writers: the DEVICES section, the JSON devices[] array, Prometheus metrics. */
-void report_devices_text(FILE *f, const struct tw_summary *s);
-void report_devices_json(FILE *f, const struct tw_summary *s);
-void report_devices_prom(FILE *f, const struct tw_summary *s);
 
 #endif

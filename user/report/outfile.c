@@ -487,6 +487,17 @@ int outfile__commit(struct outfile *of, char *err, size_t errlen)
 	return rc;
 }
 
+int outfile_write(const char *path, const char *opt, void (*fill)(FILE *f, const void *ctx),
+		  const void *ctx, char *err, size_t errlen)
+{
+	struct outfile *of = outfile__open(path, opt, err, errlen);
+
+	if (!of)
+		return -EINVAL;
+	fill(outfile__stream(of), ctx);
+	return outfile__commit(of, err, errlen);
+}
+
 int outputs_check(const struct tw_opts *o, char *err, size_t errlen)
 {
 	if (o->record_path && outfile_is_stdout(o->record_path)) {

@@ -69,6 +69,14 @@ int outfile__commit(struct outfile *of, char *err, size_t errlen);
 /* Give up: remove the temporary file, leave the path as it was. Frees of. */
 void outfile__discard(struct outfile *of);
 
+/*
+ * Write path whole as its kind says: open it, let fill() write the stream, commit (a
+ * regular file through a temporary one and a rename, so a reader never sees half of it; a
+ * device or FIFO in place). opt names the option in messages. 0, or -errno with err set.
+ */
+int outfile_write(const char *path, const char *opt, void (*fill)(FILE *f, const void *ctx),
+		  const void *ctx, char *err, size_t errlen);
+
 struct tw_opts;
 
 /* Check every output option before tracing starts (a new output option goes here). */
