@@ -41,8 +41,8 @@ SKELS := $(patsubst %,$(OUT)/%.skel.h,$(BPF_PROGS))
 
 # Live: libbpf, the kernel (user/kernel/, but for the pure devfacts.c) and main(). Pure
 # logic, everything else under user/: no libbpf, unit-tested without root.
-LIVE_SRCS := user/tornwatch.c $(addprefix user/kernel/,tracer.c follow.c libbpf_log.c ksyms.c \
-	     devsysfs.c)
+LIVE_SRCS := user/tornwatch.c $(addprefix user/kernel/,tracer.c probe.c intake.c filefacts.c follow.c \
+	     libbpf_log.c ksyms.c devsysfs.c)
 PURE_SRCS := $(filter-out $(LIVE_SRCS),$(wildcard user/*.c user/*/*.c))
 PURE_OBJS := $(patsubst user/%.c,$(OUT)/%.o,$(PURE_SRCS))
 LIVE_OBJS := $(patsubst user/%.c,$(OUT)/%.o,$(LIVE_SRCS))
