@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
+/* The command line: getopt_long into struct tw_opts, each value checked and what goes
+ * together checked, the --help text. No side effects but printing -h and -V. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -222,6 +224,20 @@ static int check_replay_alone(const struct tw_opts *o, const unsigned char *give
 	return 0;
 }
 
+/* -i SECONDS [COUNT]: like biolatency, an optional count follows. */
+static int parse_interval(struct tw_opts *o, int argc, char **argv, char *err, size_t errlen)
+{
+	if (parse_uint(optarg, "-i/--interval", 1, 86400, &o->interval_s, err, errlen))
+		return OPTS_ERROR;
+	if (optind < argc && argv[optind][0] >= '0' && argv[optind][0] <= '9') {
+		if (parse_uint(argv[optind], "-i/--interval COUNT", 1, 1ULL << 32,
+			       &o->interval_count, err, errlen))
+			return OPTS_ERROR;
+		optind++;
+	}
+	return OPTS_RUN;
+}
+
 /* An option with a value to check (a number, a size, a list): OPTS_RUN or OPTS_ERROR. */
 static int parse_value(struct tw_opts *o, int c, int argc, char **argv, char *err, size_t errlen)
 {
@@ -250,16 +266,7 @@ static int parse_value(struct tw_opts *o, int c, int argc, char **argv, char *er
 			return OPTS_ERROR;
 		break;
 	case 'i':
-		if (parse_uint(optarg, "-i/--interval", 1, 86400, &o->interval_s, err, errlen))
-			return OPTS_ERROR;
-		/* like biolatency: an optional count follows */
-		if (optind < argc && argv[optind][0] >= '0' && argv[optind][0] <= '9') {
-			if (parse_uint(argv[optind], "-i/--interval COUNT", 1, 1ULL << 32,
-				       &o->interval_count, err, errlen))
-				return OPTS_ERROR;
-			optind++;
-		}
-		break;
+		return parse_interval(o, argc, argv, err, errlen);
 	case OPT_TOP:
 		if (parse_uint(optarg, "--top", 0, 100000, &v, err, errlen))
 			return OPTS_ERROR;

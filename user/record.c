@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
+/* The --record file (docs/record-format.md): the recorder that writes the records behind a
+ * header, and the replay that reads them back, untrusted, into a tracker. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>

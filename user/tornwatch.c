@@ -1,11 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/*
- * tornwatch: are your database pages reaching the disk whole?
- *
- * main() reads as the pipeline: parse -> (replay | open -> configure -> load -> attach ->
- * loop -> drain) -> report -> cleanup. The rooms: user/kernel/ (the BPF side, probes, the
- * intake and the traced processes), the engine (verdicts), user/report/ (the writers).
- */
+/* tornwatch: are your database pages reaching the disk whole? main() as the pipeline: parse
+ * -> (replay | open -> configure -> load -> attach -> loop -> drain) -> report -> cleanup. */
 
 #include <inttypes.h>
 #include <stdio.h>

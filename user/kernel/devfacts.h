@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
+/* What a block device promises (write cache, FUA, block sizes, atomic write limits) and
+ * what follows: the power-fail atomic size, completion as persistence. Pure logic. */
 /*
- * What a block device promises, as its queue's sysfs attributes say (write cache, FUA,
- * block sizes, atomic write limits), and what follows from it: the power-fail atomic
- * size (the most bytes of one request a power cut cannot tear) and whether completion is
- * persistence. The logic is pure; the report writers print the facts per device.
+ * The facts as the queue's sysfs attributes say them; the power-fail atomic size is the most
+ * bytes of one request a power cut cannot tear. The report writers print them per device.
  */
 #ifndef TW_DEVFACTS_H
 #define TW_DEVFACTS_H

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Which processes are traced: -p PIDs and their descendants, or a command we start. */
+/* Which processes are traced: -p PIDs and their descendants, or a command we start;
+ * struct targets owns them for a run (targets__new .. targets__free). */
 #ifndef TW_FOLLOW_H
 #define TW_FOLLOW_H
 

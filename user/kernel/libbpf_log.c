@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
+/* libbpf's print callback: silent without -v (tornwatch reports every failure itself, in
+ * one line), libbpf's debug output on stderr with it. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <bpf/libbpf.h>

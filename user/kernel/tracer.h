@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/*
- * The BPF side's lifecycle, mirroring the skeleton: new (open), configure (size the
- * maps, probe and choose programs), load, attach, poll, free. Records go to a sink.
- */
+/* The BPF side's lifecycle, mirroring the skeleton: new (open), configure (map sizes, probed
+ * programs), load, attach, poll, free. Records go to a sink (the intake). */
 #ifndef TW_TRACER_H
 #define TW_TRACER_H
 

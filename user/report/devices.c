@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/*
- * What each block device promises, in every report: the DEVICES section of the text
- * report, the JSON devices[] array and the Prometheus device metrics. Pure formatting.
- */
+/* What each block device promises, in every report: the DEVICES section of the text report,
+ * the JSON devices[] array and the Prometheus device metrics. Pure formatting. */
 #include <inttypes.h>
 #include <stdio.h>
 #include "common.h"

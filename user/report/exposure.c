@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/*
- * Torn exposure in every report: the EXPOSURE section of the text report, the JSON exposure
- * objects (run, mode, file) and the Prometheus exposure metrics. Pure formatting.
- */
+/* Torn exposure in every report: the EXPOSURE section of the text report, the JSON exposure
+ * objects (run, mode, file) and the Prometheus exposure metrics. Pure formatting. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>

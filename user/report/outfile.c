@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Output files: see outfile.h for the rules. */
+/* Output files (the rules are in outfile.h): how a path is written, checked before tracing,
+ * written through a temporary file and a rename or in place; outfile_write() for writers. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
+/* The safe output writer: every option that writes a file opens it here, checked before
+ * tracing, replaced by a rename or written in place. Pure C, no libbpf. */
 /*
  * Output files: every option that writes a file (--json, --prom, --record, and any
  * later one) opens it here, so that all of them treat a path the same way:
