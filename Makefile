@@ -78,6 +78,8 @@ deps:
 $(OUT) $(OUT)/tests:
 	$(Q)mkdir -p $@
 
+# One object per bpf/NAME.bpf.c; tornwatch.bpf.c #includes its stages (bpf/stage/*.bpf.h), which
+# -MMD lists in build/NAME.bpf.d. tests/bpfsame.sh: the objects before and after moving BPF code.
 $(OUT)/%.bpf.o: bpf/%.bpf.c $(VMLINUX) | $(OUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
