@@ -39,10 +39,10 @@ BPF_PROGS := tornwatch stablepage
 BPF_OBJS := $(patsubst %,$(OUT)/%.bpf.o,$(BPF_PROGS))
 SKELS := $(patsubst %,$(OUT)/%.skel.h,$(BPF_PROGS))
 
-# Live: libbpf, the kernel (user/kernel/) and main(). Pure logic, everything else under
-# user/: no libbpf, unit-tested without root.
-LIVE_SRCS := user/tornwatch.c $(wildcard user/kernel/*.c) user/trace.c user/follow.c \
-	     user/libbpf_log.c user/ksyms.c user/devsysfs.c
+# Live: libbpf, the kernel (user/kernel/, but for the pure devfacts.c) and main(). Pure
+# logic, everything else under user/: no libbpf, unit-tested without root.
+LIVE_SRCS := user/tornwatch.c $(addprefix user/kernel/,tracer.c probe.c enrich.c filefacts.c follow.c \
+	     libbpf_log.c ksyms.c devsysfs.c)
 PURE_SRCS := $(filter-out $(LIVE_SRCS),$(wildcard user/*.c user/*/*.c))
 PURE_OBJS := $(patsubst user/%.c,$(OUT)/%.o,$(PURE_SRCS))
 LIVE_OBJS := $(patsubst user/%.c,$(OUT)/%.o,$(LIVE_SRCS))

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
+/* The command line: getopt_long into struct tw_opts, each value checked and what goes
+ * together checked, the --help text. No side effects but printing -h and -V. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -222,146 +224,157 @@ static int check_replay_alone(const struct tw_opts *o, const unsigned char *give
 	return 0;
 }
 
-static int parse(struct tw_opts *o, int argc, char **argv, char *err, size_t errlen)
+/* -i SECONDS [COUNT]: like biolatency, an optional count follows. */
+static int parse_interval(struct tw_opts *o, int argc, char **argv, char *err, size_t errlen)
 {
-	unsigned char given[OPT_END];
-	uint64_t v;
-	int c;
+	if (parse_uint(optarg, "-i/--interval", 1, 86400, &o->interval_s, err, errlen))
+		return OPTS_ERROR;
+	if (optind < argc && argv[optind][0] >= '0' && argv[optind][0] <= '9') {
+		if (parse_uint(argv[optind], "-i/--interval COUNT", 1, 1ULL << 32,
+			       &o->interval_count, err, errlen))
+			return OPTS_ERROR;
+		optind++;
+	}
+	return OPTS_RUN;
+}
 
-	opts_defaults(o);
-	optind = 0;	/* glibc: 0 resets its state too (a second parse, the fuzzer) */
-	opterr = 0;
-	memset(given, 0, sizeof(given));
-	while ((c = getopt_long(argc, argv, "+p:fu:d:i:j:w:r:vVh", long_opts, NULL)) != -1) {
-		if (c > 0 && c < OPT_END && c != '?') {
-			if (given[c] && takes_one_value(c)) {
-				snprintf(err, errlen, "%s given twice; give it once", opt_name(c));
-				return OPTS_ERROR;
-			}
-			given[c] = 1;
-		}
-		switch (c) {
-		case 'p':
-			if (o->nr_pids >= TW_MAX_PIDS) {
-				snprintf(err, errlen, "-p: at most %d PIDs; use -f to follow children",
-					 TW_MAX_PIDS);
-				return OPTS_ERROR;
-			}
-			if (parse_uint(optarg, "-p/--pid", 1, 4194304, &v, err, errlen))
-				return OPTS_ERROR;
-			o->pids[o->nr_pids++] = (pid_t)v;
-			break;
-		case 'f':
-			o->follow = true;
-			break;
-		case 'u':
-			if (parse_pow2(optarg, "--unit", TW_UNIT_MIN, TW_UNIT_MAX, "e.g. 8k, 16k", &v, err,
-				       errlen))
-				return OPTS_ERROR;
-			o->unit_size = v;
-			break;
-		case 'd':
-			if (parse_uint(optarg, "-d/--duration", 1, 86400 * 365, &o->duration_s, err,
-				       errlen))
-				return OPTS_ERROR;
-			break;
-		case 'i':
-			if (parse_uint(optarg, "-i/--interval", 1, 86400, &o->interval_s, err, errlen))
-				return OPTS_ERROR;
-			/* like biolatency: an optional count follows */
-			if (optind < argc && argv[optind][0] >= '0' && argv[optind][0] <= '9') {
-				if (parse_uint(argv[optind], "-i/--interval COUNT", 1, 1ULL << 32,
-					       &o->interval_count, err, errlen))
-					return OPTS_ERROR;
-				optind++;
-			}
-			break;
-		case 'j':
-			o->json_path = optarg;
-			break;
-		case 'w':
-			o->record_path = optarg;
-			break;
-		case 'r':
-			o->replay_path = optarg;
-			break;
-		case OPT_TOP:
-			if (parse_uint(optarg, "--top", 0, 100000, &v, err, errlen))
-				return OPTS_ERROR;
-			o->top_files = (int)v;
-			break;
-		case OPT_MAX_UNITS:
-			if (parse_uint(optarg, "--max-units", 1, 1ULL << 30, &o->max_units, err,
-				       errlen))
-				return OPTS_ERROR;
-			break;
-		case OPT_MAX_FILES:
-			if (parse_uint(optarg, "--max-files", 1, 1 << 24, &o->max_files, err, errlen))
-				return OPTS_ERROR;
-			break;
-		case OPT_MAX_BIOS:
-			if (parse_uint(optarg, "--max-bios", 16, 1 << 24, &o->max_bios, err, errlen))
-				return OPTS_ERROR;
-			break;
-		case OPT_MAX_PROCS:
-			if (parse_uint(optarg, "--max-procs", 1, 1 << 22, &o->max_procs, err, errlen))
-				return OPTS_ERROR;
-			break;
-		case OPT_RINGBUF:
-			if (parse_pow2(optarg, "--ringbuf", 1 << 16, 1ULL << 30, "e.g. 4m or 64m",
-				       &o->ringbuf_bytes, err, errlen))
-				return OPTS_ERROR;
-			break;
-		case OPT_NO_STABLE:
-			o->no_stable = true;
-			break;
-		case OPT_CHECK:
-			o->check = true;
-			break;
-		case OPT_FAIL_ON:
-			if (tw_parse_fail_on(optarg, &o->fail_on, err, errlen))
-				return OPTS_ERROR;
-			break;
-		case OPT_EVENTS:
-			if (!optarg) {
-				o->events = 1;
-			} else if (!strcmp(optarg, "all")) {
-				o->events = 2;
-			} else {
-				snprintf(err, errlen, "--events: '%s' is not 'all'; give --events or "
-					 "--events=all", optarg);
-				return OPTS_ERROR;
-			}
-			break;
-		case OPT_PROM:
-			o->prom_path = optarg;
-			break;
-		case OPT_ATOMIC_SIZE:
-			if (parse_atomic_size_opt(o, optarg, err, errlen))
-				return OPTS_ERROR;
-			break;
-		case 'v':
-			o->verbose = true;
-			break;
-		case 'V':
-			printf("tornwatch %s\n", TW_VERSION);
-			return OPTS_EXIT_OK;
-		case 'h':
-			opts_usage(stdout);
-			return OPTS_EXIT_OK;
-		default:
-			if (optopt && strchr("pudijwr", optopt))
-				snprintf(err, errlen, "-%c needs a value; see 'tornwatch --help'",
-					 optopt);
-			else if (optopt >= OPT_TOP && optopt != OPT_EVENTS)
-				snprintf(err, errlen, "%s needs a value; see 'tornwatch --help'",
-					 argv[optind - 1]);
-			else
-				snprintf(err, errlen, "unknown option '%s'; see 'tornwatch --help'",
-					 argv[optind - 1]);
+/* An option with a value to check (a number, a size, a list): OPTS_RUN or OPTS_ERROR. */
+static int parse_value(struct tw_opts *o, int c, int argc, char **argv, char *err, size_t errlen)
+{
+	uint64_t v;
+
+	switch (c) {
+	case 'p':
+		if (o->nr_pids >= TW_MAX_PIDS) {
+			snprintf(err, errlen, "-p: at most %d PIDs; use -f to follow children",
+				 TW_MAX_PIDS);
 			return OPTS_ERROR;
 		}
+		if (parse_uint(optarg, "-p/--pid", 1, 4194304, &v, err, errlen))
+			return OPTS_ERROR;
+		o->pids[o->nr_pids++] = (pid_t)v;
+		break;
+	case 'u':
+		if (parse_pow2(optarg, "--unit", TW_UNIT_MIN, TW_UNIT_MAX, "e.g. 8k, 16k", &v, err,
+			       errlen))
+			return OPTS_ERROR;
+		o->unit_size = v;
+		break;
+	case 'd':
+		if (parse_uint(optarg, "-d/--duration", 1, 86400 * 365, &o->duration_s, err,
+			       errlen))
+			return OPTS_ERROR;
+		break;
+	case 'i':
+		return parse_interval(o, argc, argv, err, errlen);
+	case OPT_TOP:
+		if (parse_uint(optarg, "--top", 0, 100000, &v, err, errlen))
+			return OPTS_ERROR;
+		o->top_files = (int)v;
+		break;
+	case OPT_MAX_UNITS:
+		if (parse_uint(optarg, "--max-units", 1, 1ULL << 30, &o->max_units, err,
+			       errlen))
+			return OPTS_ERROR;
+		break;
+	case OPT_MAX_FILES:
+		if (parse_uint(optarg, "--max-files", 1, 1 << 24, &o->max_files, err, errlen))
+			return OPTS_ERROR;
+		break;
+	case OPT_MAX_BIOS:
+		if (parse_uint(optarg, "--max-bios", 16, 1 << 24, &o->max_bios, err, errlen))
+			return OPTS_ERROR;
+		break;
+	case OPT_MAX_PROCS:
+		if (parse_uint(optarg, "--max-procs", 1, 1 << 22, &o->max_procs, err, errlen))
+			return OPTS_ERROR;
+		break;
+	case OPT_RINGBUF:
+		if (parse_pow2(optarg, "--ringbuf", 1 << 16, 1ULL << 30, "e.g. 4m or 64m",
+			       &o->ringbuf_bytes, err, errlen))
+			return OPTS_ERROR;
+		break;
+	case OPT_FAIL_ON:
+		if (tw_parse_fail_on(optarg, &o->fail_on, err, errlen))
+			return OPTS_ERROR;
+		break;
+	case OPT_EVENTS:
+		if (!optarg) {
+			o->events = 1;
+		} else if (!strcmp(optarg, "all")) {
+			o->events = 2;
+		} else {
+			snprintf(err, errlen, "--events: '%s' is not 'all'; give --events or "
+				 "--events=all", optarg);
+			return OPTS_ERROR;
+		}
+		break;
+	case OPT_ATOMIC_SIZE:
+		if (parse_atomic_size_opt(o, optarg, err, errlen))
+			return OPTS_ERROR;
+		break;
 	}
+	return OPTS_RUN;
+}
+
+/* One option from getopt_long: OPTS_RUN to go on, OPTS_EXIT_OK or OPTS_ERROR to stop. */
+static int parse_option(struct tw_opts *o, int c, int argc, char **argv, char *err,
+			size_t errlen)
+{
+	switch (c) {
+	case 'f':
+		o->follow = true;
+		break;
+	case 'j':
+		o->json_path = optarg;
+		break;
+	case 'w':
+		o->record_path = optarg;
+		break;
+	case 'r':
+		o->replay_path = optarg;
+		break;
+	case OPT_NO_STABLE:
+		o->no_stable = true;
+		break;
+	case OPT_CHECK:
+		o->check = true;
+		break;
+	case OPT_PROM:
+		o->prom_path = optarg;
+		break;
+	case 'v':
+		o->verbose = true;
+		break;
+	case 'V':
+		printf("tornwatch %s\n", TW_VERSION);
+		return OPTS_EXIT_OK;
+	case 'h':
+		opts_usage(stdout);
+		return OPTS_EXIT_OK;
+	case 'p': case 'u': case 'd': case 'i': case OPT_TOP: case OPT_MAX_UNITS:
+	case OPT_MAX_FILES: case OPT_MAX_BIOS: case OPT_MAX_PROCS: case OPT_RINGBUF:
+	case OPT_FAIL_ON: case OPT_EVENTS: case OPT_ATOMIC_SIZE:
+		return parse_value(o, c, argc, argv, err, errlen);
+	default:
+		if (optopt && strchr("pudijwr", optopt))
+			snprintf(err, errlen, "-%c needs a value; see 'tornwatch --help'",
+				 optopt);
+		else if (optopt >= OPT_TOP && optopt != OPT_EVENTS)
+			snprintf(err, errlen, "%s needs a value; see 'tornwatch --help'",
+				 argv[optind - 1]);
+		else
+			snprintf(err, errlen, "unknown option '%s'; see 'tornwatch --help'",
+				 argv[optind - 1]);
+		return OPTS_ERROR;
+	}
+	return OPTS_RUN;
+}
+
+/* After the options: the command, and what does not go together. */
+static int check_combination(struct tw_opts *o, const unsigned char *given, int argc,
+			     char **argv, char *err, size_t errlen)
+{
 	if (optind < argc) {
 		if (strcmp(argv[optind - 1], "--") != 0) {
 			snprintf(err, errlen, "unexpected argument '%s'; put the command after '--'",
@@ -397,6 +410,30 @@ static int parse(struct tw_opts *o, int argc, char **argv, char *err, size_t err
 		return OPTS_ERROR;
 	}
 	return OPTS_RUN;
+}
+
+static int parse(struct tw_opts *o, int argc, char **argv, char *err, size_t errlen)
+{
+	unsigned char given[OPT_END];
+	int c, rc;
+
+	opts_defaults(o);
+	optind = 0;	/* glibc: 0 resets its state too (a second parse, the fuzzer) */
+	opterr = 0;
+	memset(given, 0, sizeof(given));
+	while ((c = getopt_long(argc, argv, "+p:fu:d:i:j:w:r:vVh", long_opts, NULL)) != -1) {
+		if (c > 0 && c < OPT_END && c != '?') {
+			if (given[c] && takes_one_value(c)) {
+				snprintf(err, errlen, "%s given twice; give it once", opt_name(c));
+				return OPTS_ERROR;
+			}
+			given[c] = 1;
+		}
+		rc = parse_option(o, c, argc, argv, err, errlen);
+		if (rc != OPTS_RUN)
+			return rc;
+	}
+	return check_combination(o, given, argc, argv, err, errlen);
 }
 
 int opts_parse(struct tw_opts *o, int argc, char **argv, char *err, size_t errlen)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Command line: parsed into one struct, validated, no side effects. */
+/* The command line: parsed into one struct, validated, no side effects (opts.c); the
+ * limits of what it holds (PIDs, --atomic-size devices). */
 #ifndef TW_OPTS_H
 #define TW_OPTS_H
 

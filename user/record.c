@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
+/* The --record file (docs/record-format.md): the recorder that writes the records behind a
+ * header, and the replay that reads them back, untrusted, into a tracker. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -96,6 +98,49 @@ static bool unit_ok(uint64_t u)
 	return !u || (u >= TW_UNIT_MIN && u <= TW_UNIT_MAX && !(u & (u - 1)));
 }
 
+/* The file header, checked: a tornwatch record of this format and a sane unit size. */
+static int read_header(FILE *f, const char *name, struct tw_record_file_hdr *h, char *err,
+		       size_t errlen)
+{
+	size_t n;
+
+	n = fread(h, 1, sizeof(*h), f);
+	if (n == 0) {
+		snprintf(err, errlen, "--replay: %s is empty; give a file made by --record", name);
+		return -1;
+	}
+	if (n < sizeof(h->magic) || memcmp(h->magic, TW_RECORD_MAGIC, sizeof(h->magic))) {
+		snprintf(err, errlen, "--replay: %s is not a tornwatch record; give a file made by "
+			 "--record", name);
+		return -1;
+	}
+	if (n >= offsetof(struct tw_record_file_hdr, hdr_size) && h->version > TW_RECORD_VERSION) {
+		snprintf(err, errlen, "--replay: %s has record format %u, newer than this "
+			 "tornwatch's %u: replay it with the tornwatch that recorded it", name,
+			 h->version, TW_RECORD_VERSION);
+		return -1;
+	}
+	if (n < offsetof(struct tw_record_file_hdr, hdr_size) || h->version != TW_RECORD_VERSION) {
+		snprintf(err, errlen, "--replay: %s has record format %u; this tornwatch reads %u "
+			 "only: replay it with the tornwatch that recorded it, or record again",
+			 name, n < offsetof(struct tw_record_file_hdr, hdr_size) ? 0 : h->version,
+			 TW_RECORD_VERSION);
+		return -1;
+	}
+	if (n < sizeof(*h) || h->hdr_size != sizeof(*h)) {
+		snprintf(err, errlen, "--replay: %s: the file header is truncated or corrupt "
+			 "(%zu of %zu bytes, header size %u)", name, n, sizeof(*h),
+			 n < offsetof(struct tw_record_file_hdr, unit_size) ? 0 : h->hdr_size);
+		return -1;
+	}
+	if (!unit_ok(h->unit_size)) {
+		snprintf(err, errlen, "--replay: %s: the header's unit size %" PRIu64 " is corrupt "
+			 "(0 or a power of two from 512 to 1m)", name, (uint64_t)h->unit_size);
+		return -1;
+	}
+	return 0;
+}
+
 struct tracker *replay_stream(FILE *f, const char *name, const struct tw_replay_opts *ro,
 			      struct tw_replay_info *info, char *err, size_t errlen)
 {
@@ -109,40 +154,8 @@ struct tracker *replay_stream(FILE *f, const char *name, const struct tw_replay_
 	size_t n;
 
 	memset(info, 0, sizeof(*info));
-	n = fread(&h, 1, sizeof(h), f);
-	if (n == 0) {
-		snprintf(err, errlen, "--replay: %s is empty; give a file made by --record", name);
+	if (read_header(f, name, &h, err, errlen))
 		return NULL;
-	}
-	if (n < sizeof(h.magic) || memcmp(h.magic, TW_RECORD_MAGIC, sizeof(h.magic))) {
-		snprintf(err, errlen, "--replay: %s is not a tornwatch record; give a file made by "
-			 "--record", name);
-		return NULL;
-	}
-	if (n >= offsetof(struct tw_record_file_hdr, hdr_size) && h.version > TW_RECORD_VERSION) {
-		snprintf(err, errlen, "--replay: %s has record format %u, newer than this "
-			 "tornwatch's %u: replay it with the tornwatch that recorded it", name,
-			 h.version, TW_RECORD_VERSION);
-		return NULL;
-	}
-	if (n < offsetof(struct tw_record_file_hdr, hdr_size) || h.version != TW_RECORD_VERSION) {
-		snprintf(err, errlen, "--replay: %s has record format %u; this tornwatch reads %u "
-			 "only: replay it with the tornwatch that recorded it, or record again",
-			 name, n < offsetof(struct tw_record_file_hdr, hdr_size) ? 0 : h.version,
-			 TW_RECORD_VERSION);
-		return NULL;
-	}
-	if (n < sizeof(h) || h.hdr_size != sizeof(h)) {
-		snprintf(err, errlen, "--replay: %s: the file header is truncated or corrupt "
-			 "(%zu of %zu bytes, header size %u)", name, n, sizeof(h),
-			 n < offsetof(struct tw_record_file_hdr, unit_size) ? 0 : h.hdr_size);
-		return NULL;
-	}
-	if (!unit_ok(h.unit_size)) {
-		snprintf(err, errlen, "--replay: %s: the header's unit size %" PRIu64 " is corrupt "
-			 "(0 or a power of two from 512 to 1m)", name, (uint64_t)h.unit_size);
-		return NULL;
-	}
 	info->unit_size = h.unit_size;
 	snprintf(info->kernel, sizeof(info->kernel), "%.*s", (int)sizeof(h.kernel), h.kernel);
 	t = tracker__new(h.unit_size, ro ? ro->max_units : 0);

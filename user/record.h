@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/*
- * The --record file: a header, then the records exactly as the ring buffer
- * delivered them (see bpf/tornwatch.h and docs/record-format.md).
- */
+/* The --record file: a header, then the records exactly as the ring buffer delivered them
+ * (bpf/tornwatch.h, docs/record-format.md); the recorder's lifecycle and the replay. */
 #ifndef TW_RECORD_H
 #define TW_RECORD_H
 

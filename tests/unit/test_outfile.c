@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Output files (user/outfile.c): how a path is classified, and what writing it does,
+ * Output files (user/report/outfile.c): how a path is classified, and what writing it does,
  * in a private temporary directory (no root needed).
  */
 #include <errno.h>

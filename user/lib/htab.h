@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* A small intrusive chained hash table keyed by 64-bit hashes; callers compare keys. */
+/* A small intrusive chained hash table keyed by 64-bit hashes; callers own the nodes and
+ * compare keys. hkey: a node with one integer key. */
 #ifndef TW_HTAB_H
 #define TW_HTAB_H
 

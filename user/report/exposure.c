@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/*
- * Torn exposure in every report: the EXPOSURE section of the text report, the JSON exposure
- * objects (run, mode, file) and the Prometheus exposure metrics. Pure formatting.
- */
+/* Torn exposure in every report: the EXPOSURE section of the text report, the JSON exposure
+ * objects (run, mode, file) and the Prometheus exposure metrics. Pure formatting. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,26 +28,6 @@ void report_exposure_run_json(FILE *f, const struct tw_summary *s)
 	fputc('{', f);
 	json_exposure_keys(f, &s->exposure, s);
 	fprintf(f, ", \"inexact\": %" PRIu64 "}", s->exposure_inexact);
-}
-
-/* An absolute time as JSON: 0 is unknown, null. */
-static void json_ns(FILE *f, const char *key, uint64_t ns)
-{
-	if (ns)
-		fprintf(f, ", \"%s\": %" PRIu64, key, ns);
-	else
-		fprintf(f, ", \"%s\": null", key);
-}
-
-/* An --events object's times, raw record times for an outside clock to compare with. */
-void report_event_times_json(FILE *f, const struct tw_unit_event *ev)
-{
-	json_ns(f, "write_ns", ev->write_ns);
-	json_ns(f, "issue_ns", ev->issue_ns);
-	json_ns(f, "complete_ns", ev->complete_ns);
-	json_ns(f, "persisted_ns", ev->persisted_ns);
-	json_ns(f, "exposed_from_ns", ev->exposed_from_ns);
-	json_ns(f, "exposed_until_ns", ev->exposed_from_ns ? ev->exposed_until_ns : 0);
 }
 
 static int cmp_exposed_files(const void *a, const void *b)
@@ -109,37 +87,32 @@ void report_exposure_text(FILE *f, const struct tw_summary *s, int top_files)
 			"order\n", s->exposure_inexact);
 }
 
-static void prom_header(FILE *f, const char *name, const char *type, const char *help)
-{
-	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
 void report_exposure_prom(FILE *f, const struct tw_summary *s)
 {
-	prom_header(f, "tornwatch_exposure_units_total", "counter",
+	report_prom_header(f, "tornwatch_exposure_units_total", "counter",
 		    "Units a power cut could have torn (exposed at all), by write mode; the sum is "
 		    "the run's.");
 	for (int m = 0; m < TW_M_NR; m++)
 		fprintf(f, "tornwatch_exposure_units_total{mode=\"%s\"} %" PRIu64 "\n",
 			tw_mode_names[m], s->modes[m].exposure.units);
-	prom_header(f, "tornwatch_exposure_unit_seconds_total", "counter",
+	report_prom_header(f, "tornwatch_exposure_unit_seconds_total", "counter",
 		    "Seconds units were exposed to a tearing power cut, summed over units, by "
 		    "write mode; the sum is the run's.");
 	for (int m = 0; m < TW_M_NR; m++)
 		fprintf(f, "tornwatch_exposure_unit_seconds_total{mode=\"%s\"} %.9f\n",
 			tw_mode_names[m], s->modes[m].exposure.unit_ns / 1e9);
-	prom_header(f, "tornwatch_exposure_expected_torn_per_cut", "gauge",
+	report_prom_header(f, "tornwatch_exposure_expected_torn_per_cut", "gauge",
 		    "Expected torn units for a power cut at a random moment of the trace (unit "
 		    "seconds / seconds traced), by write mode; the sum is the run's.");
 	for (int m = 0; m < TW_M_NR; m++)
 		fprintf(f, "tornwatch_exposure_expected_torn_per_cut{mode=\"%s\"} %.9g\n",
 			tw_mode_names[m], tw_exposure_per_cut(&s->modes[m].exposure, s));
-	prom_header(f, "tornwatch_exposure_max_concurrent_units", "gauge",
+	report_prom_header(f, "tornwatch_exposure_max_concurrent_units", "gauge",
 		    "The most units of a write mode exposed at one moment.");
 	for (int m = 0; m < TW_M_NR; m++)
 		fprintf(f, "tornwatch_exposure_max_concurrent_units{mode=\"%s\"} %" PRIu64 "\n",
 			tw_mode_names[m], s->modes[m].exposure.max_concurrent);
-	prom_header(f, "tornwatch_exposure_run_max_concurrent_units", "gauge",
+	report_prom_header(f, "tornwatch_exposure_run_max_concurrent_units", "gauge",
 		    "The most units exposed at one moment, all modes: the worst single power cut.");
 	fprintf(f, "tornwatch_exposure_run_max_concurrent_units %" PRIu64 "\n",
 		s->exposure.max_concurrent);

@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/*
- * The BPF side's lifecycle, mirroring the skeleton: new (open), load (size the
- * maps, probe and choose programs), attach, poll, free. Records go to a sink.
- */
-#ifndef TW_TRACE_H
-#define TW_TRACE_H
+/* The BPF side's lifecycle, mirroring the skeleton: new (open), configure (map sizes, probed
+ * programs), load, attach, poll, free. Records go to a sink (the intake). */
+#ifndef TW_TRACER_H
+#define TW_TRACER_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -26,6 +24,8 @@ struct tracer;
 
 struct tracer *tracer__new(const struct tracer_cfg *cfg, tracer_sink_fn sink, void *ctx,
 			   char *err, size_t errlen);
+/* Between open and load: rodata from the options, map sizes, the programs (probe.h). */
+int tracer__configure(struct tracer *tr, char *err, size_t errlen);
 int tracer__load(struct tracer *tr, char *err, size_t errlen);
 int tracer__attach(struct tracer *tr, char *err, size_t errlen);
 /* Trace this process (all its threads); with follow_forks, its future children too. */

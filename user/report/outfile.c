@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Output files: see outfile.h for the rules. */
+/* Output files (the rules are in outfile.h): how a path is written, checked before tracing,
+ * written through a temporary file and a rename or in place; outfile_write() for writers. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -485,6 +486,17 @@ int outfile__commit(struct outfile *of, char *err, size_t errlen)
 			 strerror(of->err));
 	outfile_free(of);
 	return rc;
+}
+
+int outfile_write(const char *path, const char *opt, void (*fill)(FILE *f, const void *ctx),
+		  const void *ctx, char *err, size_t errlen)
+{
+	struct outfile *of = outfile__open(path, opt, err, errlen);
+
+	if (!of)
+		return -EINVAL;
+	fill(outfile__stream(of), ctx);
+	return outfile__commit(of, err, errlen);
 }
 
 int outputs_check(const struct tw_opts *o, char *err, size_t errlen)

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
+/* Kernel symbols from /proc/kallsyms (ksyms.h): the text symbols sorted by address, a
+ * binary search from an address to its function. Loaded once, freed with the enricher (enrich.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* A block device's queue settings, read from /sys/dev/block/MAJ:MIN (live runs only). */
+/* A block device's queue settings, read from /sys/dev/block/MAJ:MIN (live runs only), and
+ * the --atomic-size that applies to it. */
 #ifndef TW_DEVSYSFS_H
 #define TW_DEVSYSFS_H
 

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
+/* libbpf's print callback: silent without -v (tornwatch reports every failure itself, in
+ * one line), libbpf's debug output on stderr with it. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <bpf/libbpf.h>
-#include "trace.h"
+#include "tracer.h"
 
 static bool log_verbose;
 

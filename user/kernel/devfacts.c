@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
+/* A device's promises and what follows from them (devfacts.h): the power-fail atomic size,
+ * write-through, the --atomic-size parser. Pure logic, no libbpf. */
 /*
- * A device's promises and what follows from them (see devfacts.h). The rule for the
- * power-fail atomic size: a device that advertises atomic writes
+ * The rule for the power-fail atomic size: a device that advertises atomic writes
  * (queue/atomic_write_unit_max_bytes, from NVMe AWUPF or SCSI's atomic limits) keeps that
  * many bytes of one write together across a power cut; one that does not promises only its
  * physical block (a sector is written whole or not at all). --atomic-size overrides both,

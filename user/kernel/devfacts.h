@@ -1,16 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 */
+/* What a block device promises (write cache, FUA, block sizes, atomic write limits) and
+ * what follows: the power-fail atomic size, completion as persistence. Pure logic. */
 /*
- * What a block device promises, as its queue's sysfs attributes say (write cache, FUA,
- * block sizes, atomic write limits), and what follows from it: the power-fail atomic
- * size (the most bytes of one request a power cut cannot tear) and whether completion is
- * persistence. The logic is pure; the report writers print the facts per device.
+ * The facts as the queue's sysfs attributes say them; the power-fail atomic size is the most
+ * bytes of one request a power cut cannot tear. The report writers print them per device.
  */
 #ifndef TW_DEVFACTS_H
 #define TW_DEVFACTS_H
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 #include "tracker.h"
 
 /* Where a device's power-fail atomic size comes from. */
@@ -52,10 +51,5 @@ bool tw_device_write_through(const struct tw_device *d);
  */
 int tw_parse_atomic_size(const char *arg, struct tw_atomic_size_opt *out, char *err,
 			 size_t errlen);
-
-/* Report writers: the DEVICES section, the JSON devices[] array, Prometheus metrics. */
-void report_devices_text(FILE *f, const struct tw_summary *s);
-void report_devices_json(FILE *f, const struct tw_summary *s);
-void report_devices_prom(FILE *f, const struct tw_summary *s);
 
 #endif

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
+/* The safe output writer: every option that writes a file opens it here, checked before
+ * tracing, replaced by a rename or written in place. Pure C, no libbpf. */
 /*
  * Output files: every option that writes a file (--json, --prom, --record, and any
  * later one) opens it here, so that all of them treat a path the same way:
@@ -68,6 +70,14 @@ int outfile__error(const struct outfile *of);
 int outfile__commit(struct outfile *of, char *err, size_t errlen);
 /* Give up: remove the temporary file, leave the path as it was. Frees of. */
 void outfile__discard(struct outfile *of);
+
+/*
+ * Write path whole as its kind says: open it, let fill() write the stream, commit (a
+ * regular file through a temporary one and a rename, so a reader never sees half of it; a
+ * device or FIFO in place). opt names the option in messages. 0, or -errno with err set.
+ */
+int outfile_write(const char *path, const char *opt, void (*fill)(FILE *f, const void *ctx),
+		  const void *ctx, char *err, size_t errlen);
 
 struct tw_opts;
 

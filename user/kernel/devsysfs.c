@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* A block device's queue settings from sysfs, for the DEVICE record (see devsysfs.h). */
+/* A block device's queue settings from /sys/dev/block/MAJ:MIN/queue (a partition's are its
+ * disk's), for the DEVICE record, and which --atomic-size applies to it. Live runs only. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
+/* Helpers every stage shares (common.h): size and number parsing with range checks and
+ * messages that name the option, SIGINT/SIGTERM, dev_t formatting. No libbpf. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Kernel symbols from /proc/kallsyms: address -> function name. */
+/* Kernel symbols from /proc/kallsyms: address -> function name, for why a thread waits on
+ * writeback (the intake classifies the wait by its stack). */
 #ifndef TW_KSYMS_H
 #define TW_KSYMS_H
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Helpers every stage shares: number parsing, signals, messages. No libbpf here. */
+/* Helpers every stage shares: exit codes, number and size parsing, signals, dev_t
+ * formatting. No libbpf here. */
 #ifndef TW_COMMON_H
 #define TW_COMMON_H
 

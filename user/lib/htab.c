@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
+/* A small intrusive chained hash table (htab.h): buckets double as it grows, nodes belong to
+ * the callers, who compare the keys; 64-bit hash mixing. */
 #include <errno.h>
 #include <stdlib.h>
 #include "htab.h"

@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/*
- * What each block device promises, in every report: the DEVICES section of the text
- * report, the JSON devices[] array and the Prometheus device metrics. Pure formatting.
- */
+/* What each block device promises, in every report: the DEVICES section of the text report,
+ * the JSON devices[] array and the Prometheus device metrics. Pure formatting. */
 #include <inttypes.h>
 #include <stdio.h>
 #include "common.h"
 #include "devfacts.h"
+#include "report.h"
 
 static const char *src_name(const struct tw_device *d)
 {
@@ -69,18 +68,13 @@ void report_devices_json(FILE *f, const struct tw_summary *s)
 	fprintf(f, "%s]", st->nr_devices ? "\n  " : "");
 }
 
-static void prom_header(FILE *f, const char *name, const char *type, const char *help)
-{
-	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
 /* One gauge per device, its value read by get. */
 static void prom_device_gauge(FILE *f, const struct tw_stable *st, const char *name,
 			      const char *help, uint32_t (*get)(const struct tw_device *d))
 {
 	char dev[16];
 
-	prom_header(f, name, "gauge", help);
+	report_prom_header(f, name, "gauge", help);
 	for (size_t i = 0; i < st->nr_devices; i++) {
 		fmt_kdev(st->devices[i].dev, dev, sizeof(dev));
 		fprintf(f, "%s{device=\"%s\"} %u\n", name, dev, get(&st->devices[i]));
@@ -100,7 +94,7 @@ void report_devices_prom(FILE *f, const struct tw_summary *s)
 	const struct tw_stable *st = &s->stable;
 	char dev[16];
 
-	prom_header(f, "tornwatch_device_info", "gauge",
+	report_prom_header(f, "tornwatch_device_info", "gauge",
 		    "Block device facts from sysfs when tracing first saw it (always 1): write "
 		    "cache, FUA (-1 unknown), where the power-fail atomic size comes from.");
 	for (size_t i = 0; i < st->nr_devices; i++) {
@@ -126,7 +120,7 @@ void report_devices_prom(FILE *f, const struct tw_summary *s)
 	prom_device_gauge(f, st, "tornwatch_device_power_fail_atomic_size_bytes",
 			  "The bytes of one request a power cut cannot tear: atomic_write_unit_max, "
 			  "else the physical block, or --atomic-size (0: unknown).", get_atomic_size);
-	prom_header(f, "tornwatch_units_whole_beyond_device_atomic_total", "counter",
+	report_prom_header(f, "tornwatch_units_whole_beyond_device_atomic_total", "counter",
 		    "Whole (or atomic) units, one request each, larger than the power-fail atomic "
 		    "size of the device that carried them: a power cut can still tear them.");
 	for (size_t i = 0; i < st->nr_devices; i++) {
@@ -134,7 +128,7 @@ void report_devices_prom(FILE *f, const struct tw_summary *s)
 		fprintf(f, "tornwatch_units_whole_beyond_device_atomic_total{device=\"%s\"} %" PRIu64
 			"\n", dev, st->devices[i].whole_beyond_atomic);
 	}
-	prom_header(f, "tornwatch_units_whole_atomic_size_unknown_total", "counter",
+	report_prom_header(f, "tornwatch_units_whole_atomic_size_unknown_total", "counter",
 		    "Whole (or atomic) units on a device whose power-fail atomic size is unknown: "
 		    "not judged.");
 	fprintf(f, "tornwatch_units_whole_atomic_size_unknown_total %" PRIu64 "\n",
