@@ -7,7 +7,7 @@
  * bytes of traced files (by page identity: folio -> mapping -> inode + index,
  * never by the pid at the block layer, since writeback runs in kworkers), and
  * for direct I/O, by the writer's own in-flight kiocb. It emits one record per
- * fact; the verdict per unit is pure logic in user space (user/tracker.c).
+ * fact; the verdict per unit is pure logic in user space (user/engine/).
  *
  * One compilation unit, its stages in bpf/stage/ in the order data flows (each file says
  * what it owns). The order below is also the order of the object's maps, its global data

@@ -26,7 +26,7 @@ struct file_key {
 	__u32 pad;
 };
 
-/* Sizes are set by user space before load (see user/trace.c); these are floors. */
+/* Sizes are set by user space before load (see user/kernel/tracer.c); these are floors. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);

@@ -37,7 +37,7 @@ void recorder__discard(struct tw_recorder *r);
 
 struct tracker;
 
-/* The largest record: every record type fits (their sizes are in tracker.c). */
+/* The largest record: every record type fits (their sizes are in engine/intake.c). */
 #define TW_RECORD_MAX 512
 
 struct tw_replay_opts {

@@ -2,7 +2,7 @@
 # Limits on one filesystem (argument: ext4 or xfs): a full unit table (--max-units) counts
 # each unit it cannot follow as untracked, exactly, and the run still ends normally.
 #
-# Ground truth: a unit is followed from its write until its verdict (tracker.c unit_new());
+# Ground truth: a unit is followed from its write until its verdict (engine/units.c unit_new());
 # while --max-units are alive, the next ones are untracked. The writer puts 5000 8 KiB
 # units in the page cache before any sync, so all are alive at once: the first 1000 are
 # followed, 4000 untracked. After a sync gives the 1000 their verdicts, the table is
