@@ -131,7 +131,8 @@ $(OUT)/gen_records: tests/gen_records.c $(PURE_OBJS) | $(OUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(PURE_OBJS) -o $@
 
-unit-test: $(UNIT_TESTS)
+# The unit tests and the golden replays (tests/golden/: ./tornwatch --replay, no root).
+unit-test: $(UNIT_TESTS) $(TW_BIN)
 	$(Q)./tests/run.sh --unit-only
 
 # Everything: unit tests, CLI smoke, end-to-end on ext4 and XFS. Needs root.
