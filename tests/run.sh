@@ -66,6 +66,7 @@ for t in build/tests/test_*; do
 	[ -x "$t" ] && run "unit: $(basename "$t")" "$t"
 done
 run "golden replays" tests/golden/check.sh
+run "layout" tests/layout.sh
 if [ "${1:-}" != "--unit-only" ]; then
 	# The same suites in guests running Debian's 6.1 and 6.12 kernels (qemu), meanwhile.
 	# pgcut.sh with 26 cuts per model (20 random, 6 after writes) where 40 is its default
