@@ -112,7 +112,10 @@ $(TEST_FIXTURE): tests/unit/fixture.c | $(OUT)/tests
 
 $(OUT)/tests/%: tests/unit/%.c $(TEST_FIXTURE) $(PURE_OBJS) | $(OUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(TEST_FIXTURE) $(PURE_OBJS) -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(TEST_FIXTURE) $(PURE_OBJS) $(TEST_LDFLAGS) -o $@
+
+# test_nomem fails the engine's allocations one by one: it wraps calloc and realloc.
+$(OUT)/tests/test_nomem: TEST_LDFLAGS := -Wl,--wrap=calloc,--wrap=realloc
 
 # The FUSE filesystem that holds writes in flight, for tests of pages under writeback.
 # With --log it records what the "device" received (tests/fusehold_log.c), for tests/crash/.

@@ -188,3 +188,60 @@ int mmap_dirty(uint32_t tid, uint64_t index, uint32_t pages, uint64_t pos, uint3
 	e.h.ts_ns = ++ts;
 	return tracker__feed(T, &e, sizeof(e));
 }
+
+/* One buffered iocb of an io_submit batch (TW_W_AIO), at its place i. */
+void aio_iocb_flags(uint32_t i, uint64_t pos, uint64_t count, uint32_t f_flags)
+{
+	struct tw_write_ev e = { .h = HDR(TW_EV_WRITE_BEGIN, 1), .ino = INO, .pos = pos,
+				 .count = count, .dev = DEV, .f_flags = f_flags, .wflags = TW_W_AIO,
+				 .iovcnt = 1, .aio_index = i };
+
+	e.h.size = sizeof(e);
+	feed(&e);
+}
+
+void aio_iocb(uint32_t i, uint64_t pos, uint64_t count)
+{
+	aio_iocb_flags(i, pos, count, 0);
+}
+
+void aio_end(int64_t ret)
+{
+	struct tw_write_end_ev e = { .h = HDR(TW_EV_AIO_END, 1), .ret = ret };
+
+	e.h.size = sizeof(e);
+	feed(&e);
+}
+
+/* fsync/fdatasync of the file (ino) by tid returned ret; it began at t0. */
+void sync_end(uint32_t tid, uint64_t ino, uint64_t t0, int64_t ret)
+{
+	struct tw_sync_ev e = { .h = HDR(TW_EV_SYNC_END, tid), .ino = ino, .dev = DEV, .t0 = t0,
+				.ret = ret };
+
+	e.h.size = sizeof(e);
+	feed(&e);
+}
+
+/* DEV's INO: [pos, pos + len) dropped from the cache (truncate, punch, ...; flags TW_DISCARD_*). */
+void discard(uint64_t pos, uint64_t len, uint32_t flags)
+{
+	struct tw_discard_ev e = { .h = HDR(TW_EV_DISCARD, 0), .ino = INO, .dev = DEV,
+				   .pos = pos, .len = len, .flags = flags };
+
+	e.h.size = sizeof(e);
+	feed(&e);
+}
+
+/* Thread tid waited ns for a folio of INO under writeback, in context ctx. */
+void wait_pair(uint32_t tid, enum tw_wait_context ctx, uint32_t in_write, uint64_t ns)
+{
+	struct tw_wait_begin_ev b = { .h = HDR(TW_EV_WAIT_BEGIN, tid), .ino = INO, .dev = DEV,
+				      .context = ctx, .in_write = in_write };
+	struct tw_wait_end_ev e = { .h = HDR(TW_EV_WAIT_END, tid), .wait_ns = ns };
+
+	b.h.size = sizeof(b);
+	e.h.size = sizeof(e);
+	feed(&b);
+	feed(&e);
+}

@@ -56,6 +56,18 @@ void flush_ev(uint64_t rqp, uint32_t is_done);
 void device_facts(uint32_t unit_max, uint32_t physical, uint32_t write_cache,
 		  uint32_t atomic_size_opt);
 
+/* One buffered iocb of an io_submit batch by thread 1 (TW_W_AIO), at its place i; the batch's
+ * io_submit returned ret. */
+void aio_iocb_flags(uint32_t i, uint64_t pos, uint64_t count, uint32_t f_flags);
+void aio_iocb(uint32_t i, uint64_t pos, uint64_t count);
+void aio_end(int64_t ret);
+/* fsync/fdatasync of the file (ino) by tid returned ret; it began at t0. */
+void sync_end(uint32_t tid, uint64_t ino, uint64_t t0, int64_t ret);
+/* DEV's INO: [pos, pos + len) dropped from the cache (flags: TW_DISCARD_*). */
+void discard(uint64_t pos, uint64_t len, uint32_t flags);
+/* Thread tid waited ns for a folio of INO under writeback, in context ctx. */
+void wait_pair(uint32_t tid, enum tw_wait_context ctx, uint32_t in_write, uint64_t ns);
+
 /* Thread tid changed [off, off + len) of INO's folio at index under writeback (range: known). */
 void modified(uint32_t tid, uint64_t index, uint32_t pages, uint64_t off, uint64_t len,
 	      bool range);

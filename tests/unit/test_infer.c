@@ -27,16 +27,6 @@ static void gone(uint64_t bio, uint32_t dev)
 	feed(&e);
 }
 
-/* fsync/fdatasync of the file (ino) by tid returned ret; it began at t0. */
-static void sync_end(uint32_t tid, uint64_t ino, uint64_t t0, int64_t ret)
-{
-	struct tw_sync_ev e = { .h = HDR(TW_EV_SYNC_END, tid), .ino = ino, .dev = DEV, .t0 = t0,
-				.ret = ret };
-
-	e.h.size = sizeof(e);
-	feed(&e);
-}
-
 /* A bio issued again on its own request at another sector (fuzzer: a use after free). */
 static bool test_bio_reissued_on_its_reused_request(void)
 {

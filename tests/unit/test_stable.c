@@ -6,18 +6,6 @@
 #include "fixture.h"
 #include "test.h"
 
-static void wait_pair(uint32_t tid, enum tw_wait_context ctx, uint32_t in_write, uint64_t ns)
-{
-	struct tw_wait_begin_ev b = { .h = HDR(TW_EV_WAIT_BEGIN, tid), .ino = INO, .dev = DEV,
-				      .context = ctx, .in_write = in_write };
-	struct tw_wait_end_ev e = { .h = HDR(TW_EV_WAIT_END, tid), .wait_ns = ns };
-
-	b.h.size = sizeof(b);
-	e.h.size = sizeof(e);
-	feed(&b);
-	feed(&e);
-}
-
 /* A writeback record: one folio's start (iomap), or a pass's begin or end (ext4). */
 static void wb(uint32_t tid, uint32_t flags, int ret, uint64_t pos, uint64_t len)
 {

@@ -6,15 +6,6 @@
 #include "fixture.h"
 #include "test.h"
 
-static void discard(uint64_t pos, uint64_t len, uint32_t flags)
-{
-	struct tw_discard_ev e = { .h = HDR(TW_EV_DISCARD, 0), .ino = INO, .dev = DEV,
-				   .pos = pos, .len = len, .flags = flags };
-
-	e.h.size = sizeof(e);
-	feed(&e);
-}
-
 static bool test_superseded(void)
 {
 	const struct tw_counts *c;

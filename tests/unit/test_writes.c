@@ -7,30 +7,6 @@
 #include "fixture.h"
 #include "test.h"
 
-/* One buffered iocb of an io_submit batch (TW_W_AIO), at its place i. */
-static void aio_iocb_flags(uint32_t i, uint64_t pos, uint64_t count, uint32_t f_flags)
-{
-	struct tw_write_ev e = { .h = HDR(TW_EV_WRITE_BEGIN, 1), .ino = INO, .pos = pos,
-				 .count = count, .dev = DEV, .f_flags = f_flags, .wflags = TW_W_AIO,
-				 .iovcnt = 1, .aio_index = i };
-
-	e.h.size = sizeof(e);
-	feed(&e);
-}
-
-static void aio_iocb(uint32_t i, uint64_t pos, uint64_t count)
-{
-	aio_iocb_flags(i, pos, count, 0);
-}
-
-static void aio_end(int64_t ret)
-{
-	struct tw_write_end_ev e = { .h = HDR(TW_EV_AIO_END, 1), .ret = ret };
-
-	e.h.size = sizeof(e);
-	feed(&e);
-}
-
 /* A buffered io_uring write (TW_W_URING) of request req, submitted by thread tid. */
 static void uring_write(uint32_t tid, uint64_t req, uint64_t pos, uint64_t count, uint32_t wflags)
 {

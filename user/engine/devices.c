@@ -84,7 +84,7 @@ void on_device(struct tracker *t, const struct tw_device_ev *e)
 
 	if (device_find(t, e->dev))
 		return;
-	d = realloc(ds->d, (ds->n + 1) * sizeof(*d));
+	d = eng_realloc(t, ds->d, (ds->n + 1) * sizeof(*d));
 	if (!d)
 		return;
 	ds->d = d;

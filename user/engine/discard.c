@@ -70,7 +70,7 @@ static void discard_from(struct tracker *t, struct file_ent *f, uint64_t lo)
 
 	if (lo >= f->clean_from)
 		return;
-	v = htab_select(&t->slots, slot_in_range, &r, &nr);
+	v = eng_select(t, &t->slots, slot_in_range, &r, &nr);
 	discard_list(t, f->atomics, lo, UINT64_MAX, true);
 	for (size_t i = 0; i < nr; i++)
 		discard_list(t, container_of(v[i], struct uslot, hn)->oldest, lo, UINT64_MAX, true);

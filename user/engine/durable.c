@@ -19,7 +19,9 @@ struct unflushed {
 };
 
 #define TW_MAX_UNFLUSHED (1 << 20)	/* per device; beyond, not_persisted at once */
-#define TW_MAX_FLUSHES 64		/* flushes in flight per device */
+#define TW_MAX_FLUSHES (1 << 16)	/* in flight per device, more than any queue holds;
+					   beyond (a record stream that never completes them),
+					   counted as memory lost */
 
 /*
  * A unit on a device's volatile cache, exposed or with an event to print, waiting for a flush
@@ -39,10 +41,10 @@ struct dev_ent {
 	size_t n, cap;
 	struct expo_wait *xw;
 	size_t nxw, capxw;
-	struct {
+	struct flush {
 		uint64_t rq, t_issue;
-	} fl[TW_MAX_FLUSHES];
-	int nfl;
+	} *fl;				/* flushes in flight */
+	size_t nfl, capfl;
 };
 
 /* Each device's units and events waiting for a flush (t->durable). */
@@ -72,7 +74,7 @@ static struct dev_ent *dev_get(struct tracker *t, uint32_t dev)
 	for (size_t i = 0; i < du->n; i++)
 		if (du->devs[i].dev == dev)
 			return &du->devs[i];
-	d = realloc(du->devs, (du->n + 1) * sizeof(*d));
+	d = eng_realloc(t, du->devs, (du->n + 1) * sizeof(*d));
 	if (!d)
 		return NULL;
 	du->devs = d;
@@ -92,7 +94,7 @@ void await_flush(struct tracker *t, enum tw_mode m, const struct lat_sample *x)
 	}
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? d->cap * 2 : 64;
-		struct unflushed *u = realloc(d->u, cap * sizeof(*u));
+		struct unflushed *u = eng_realloc(t, d->u, cap * sizeof(*u));
 
 		if (!u) {
 			t->modes[m].not_persisted++;
@@ -129,13 +131,23 @@ void on_flush(struct tracker *t, const struct tw_flush_ev *e)
 	if (!d)
 		return;
 	if (!e->done) {
-		if (d->nfl < TW_MAX_FLUSHES) {
-			d->fl[d->nfl].rq = e->rq;
-			d->fl[d->nfl++].t_issue = e->h.ts_ns;
+		if (d->nfl == TW_MAX_FLUSHES) {
+			t->nomem++;
+			return;
 		}
+		if (d->nfl == d->capfl) {
+			size_t cap = d->capfl ? d->capfl * 2 : 8;
+			struct flush *fl = eng_realloc(t, d->fl, cap * sizeof(*fl));
+
+			if (!fl)
+				return;
+			d->fl = fl;
+			d->capfl = cap;
+		}
+		d->fl[d->nfl++] = (struct flush){ .rq = e->rq, .t_issue = e->h.ts_ns };
 		return;
 	}
-	for (int i = 0; i < d->nfl; i++) {
+	for (size_t i = 0; i < d->nfl; i++) {
 		if (d->fl[i].rq != e->rq)
 			continue;
 		if (!e->error)
@@ -157,7 +169,7 @@ bool expo_wait(struct tracker *t, uint32_t dev, struct unit *u, enum tw_mode m, 
 	if (d->nxw == d->capxw) {
 		size_t cap = d->capxw ? d->capxw * 2 : 64;
 
-		w = realloc(d->xw, cap * sizeof(*w));
+		w = eng_realloc(t, d->xw, cap * sizeof(*w));
 		if (!w)
 			return false;
 		d->xw = w;
@@ -166,7 +178,7 @@ bool expo_wait(struct tracker *t, uint32_t dev, struct unit *u, enum tw_mode m, 
 	w = &d->xw[d->nxw];
 	*w = (struct expo_wait){ .t_device = t_device, .from = from, .f = u->f, .mode = m };
 	if (ev) {
-		w->ev = malloc(sizeof(*w->ev));
+		w->ev = eng_zalloc(t, sizeof(*w->ev));
 		if (!w->ev)
 			return false;
 		*w->ev = *ev;
@@ -243,6 +255,7 @@ void durable__free(struct durable *du)
 			free(du->devs[i].xw[k].ev);
 		free(du->devs[i].xw);
 		free(du->devs[i].u);
+		free(du->devs[i].fl);
 	}
 	free(du->devs);
 	free(du);

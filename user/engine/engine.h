@@ -118,6 +118,16 @@ struct wrec {
 
 /* Free every node of h (fn on its container, off bytes before the node), then the table. */
 void free_all(struct htab *h, size_t off, void (*fn)(void *));
+/*
+ * calloc(1, size) and realloc for the rooms: a failure is counted in t->nomem (lost
+ * "engine_memory"), so what the engine could not keep is never lost silently.
+ */
+void *eng_zalloc(struct tracker *t, size_t size);
+void *eng_realloc(struct tracker *t, void *p, size_t size);
+/* htab_select(), a failure counted likewise: NULL with *nr 0 when none or out of memory. */
+struct hnode **eng_select(struct tracker *t, const struct htab *h,
+			  bool (*keep)(const struct hnode *, const void *), const void *ctx,
+			  size_t *nr);
 
 /*
  * The tracker: the tables the pipeline's rooms share, by room, and the rooms that own their
@@ -164,6 +174,7 @@ struct tracker {
 	struct stable *stable;		/* stable.c: modifications under writeback, waits */
 	struct check *check;		/* check.c: the offenders of each kind */
 	/* tracker.c */
+	uint64_t nomem;			/* allocations that failed: what they would have kept */
 	bool finished;
 	const struct tw_file_stat **sorted;	/* the summary's files */
 };

@@ -19,6 +19,7 @@ struct expo {
 	uint64_t mark;		/* every event before it is folded in */
 	uint64_t epoch;		/* of the last expo__peek() */
 	uint64_t inexact;
+	uint64_t nomem;		/* events not kept: realloc failed */
 };
 
 struct expo *expo__new(void)
@@ -50,6 +51,7 @@ static void add_event(struct expo *x, struct expo_scope *const sc[EXPO_SCOPES], 
 		e = realloc(x->ev, cap * sizeof(*e));
 		if (!e) {
 			x->inexact++;
+			x->nomem++;
 			return;
 		}
 		x->ev = e;
@@ -173,4 +175,9 @@ uint64_t expo__unit_ns(const struct expo_scope *sc, uint64_t end)
 uint64_t expo__inexact(const struct expo *x)
 {
 	return x->inexact;
+}
+
+uint64_t expo__nomem(const struct expo *x)
+{
+	return x->nomem;
 }

@@ -49,5 +49,7 @@ uint64_t expo__max(const struct expo *x, const struct expo_scope *sc);
 uint64_t expo__unit_ns(const struct expo_scope *sc, uint64_t end);
 /* Events out of order by more than the sweep allowed, or lost for memory: 0 when exact. */
 uint64_t expo__inexact(const struct expo *x);
+/* Events not kept because an allocation failed (also counted in expo__inexact()). */
+uint64_t expo__nomem(const struct expo *x);
 
 #endif

@@ -230,6 +230,7 @@ void summarize_exposure(struct tracker *t, struct tw_summary *s)
 	s->end_ns = t->max_ts;
 	s->exposure = exposure_of(t, &xp->run_xs);
 	s->exposure_inexact = expo__inexact(xp->expo);
+	s->lost_memory += expo__nomem(xp->expo);	/* the summary adds the tracker's */
 	for (int m = 0; m < TW_M_NR; m++)
 		s->modes[m].exposure = exposure_of(t, &xp->mode_xs[m]);
 	for (n = htab_next(&t->files, &bkt, NULL); n; n = htab_next(&t->files, &bkt, n)) {

@@ -56,7 +56,7 @@ static bool bio_on_request(const struct hnode *n, const void *r)
 void rq_infer_done(struct tracker *t, struct rq_rec *r, uint64_t ts)
 {
 	size_t nr;
-	struct hnode **v = htab_select(&t->bios, bio_on_request, r, &nr);
+	struct hnode **v = eng_select(t, &t->bios, bio_on_request, r, &nr);
 
 	for (size_t i = 0; i < nr; i++)	/* each frees only itself */
 		bio_infer_done(t, container_of(v[i], struct bio_rec, k.hn), ts);
@@ -104,7 +104,7 @@ void on_sync_end(struct tracker *t, const struct tw_sync_ev *e)
 
 	if (!f || e->ret)
 		return;
-	v = htab_select(&t->bios, bio_synced, &sc, &nr);
+	v = eng_select(t, &t->bios, bio_synced, &sc, &nr);
 	for (size_t i = 0; i < nr; i++)	/* each frees only itself */
 		bio_infer_done(t, container_of(v[i], struct bio_rec, k.hn), e->h.ts_ns);
 	free(v);

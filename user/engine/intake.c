@@ -71,7 +71,7 @@ struct file_ent *file_get(struct tracker *t, uint32_t dev, uint64_t ino, bool cr
 	}
 	if (!create)
 		return NULL;
-	f = calloc(1, sizeof(*f));
+	f = eng_zalloc(t, sizeof(*f));
 	if (!f)
 		return NULL;
 	f->st.dev = dev;
@@ -145,7 +145,7 @@ struct task_ent *task_get(struct tracker *t, uint32_t tid, uint32_t pid)
 
 	if (k)
 		return container_of(k, struct task_ent, k);
-	e = calloc(1, sizeof(*e));
+	e = eng_zalloc(t, sizeof(*e));
 	if (!e)
 		return NULL;
 	e->pid = pid;

@@ -28,11 +28,12 @@ static struct rq_rec *rq_get(struct tracker *t, uint64_t ptr)
 	return k ? container_of(k, struct rq_rec, k) : NULL;
 }
 
-static int piece_add(struct bio_rec *b, struct unit *u, uint64_t start, uint64_t len)
+static int piece_add(struct tracker *t, struct bio_rec *b, struct unit *u, uint64_t start,
+		     uint64_t len)
 {
 	if (b->np == b->cap) {
 		uint32_t cap = b->cap ? b->cap * 2 : 4;
-		struct piece *p = realloc(b->p, cap * sizeof(*p));
+		struct piece *p = eng_realloc(t, b->p, cap * sizeof(*p));
 
 		if (!p)
 			return -ENOMEM;
@@ -60,7 +61,7 @@ static void claim(struct tracker *t, struct bio_rec *b, struct unit *u, uint64_t
 	uint64_t a = lo > u->off ? lo : u->off;
 	uint64_t z = hi < u->off + u->len ? hi : u->off + u->len;
 
-	if (a >= z || piece_add(b, u, bio_off + (a - ext_off), z - a))
+	if (a >= z || piece_add(t, b, u, bio_off + (a - ext_off), z - a))
 		return;
 	cached_del(u);
 	if (u->slot)
@@ -118,7 +119,7 @@ static struct bio_rec *bio_new(struct tracker *t, uint64_t ptr, uint64_t cur, ui
 
 	if (b)
 		bio_forget(t, b, ts);
-	b = calloc(1, sizeof(*b));
+	b = eng_zalloc(t, sizeof(*b));
 	if (!b)
 		return NULL;
 	b->id = ++t->next_id;
@@ -174,7 +175,7 @@ void on_bio_split(struct tracker *t, const struct tw_split_ev *e)
 		uint64_t z = pc->start + pc->len < cut ? pc->start + pc->len : cut;
 
 		if (a < z) {
-			piece_add(f, pc->u, a, z - a);
+			piece_add(t, f, pc->u, a, z - a);
 			pc->u->scratch = f->id;
 		}
 	}
@@ -217,7 +218,7 @@ void on_rq_issue(struct tracker *t, const struct tw_rq_ev *e)
 	}
 	r = rq_get(t, e->rq);
 	if (!r) {
-		r = calloc(1, sizeof(*r));
+		r = eng_zalloc(t, sizeof(*r));
 		if (!r)
 			return;
 		hkey_add(&t->rqs, &r->k, e->rq);

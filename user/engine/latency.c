@@ -113,7 +113,7 @@ void unit_latency(struct tracker *t, struct unit *u, uint64_t t_device, uint32_t
 	}
 	if (w->nparked == w->cap) {
 		uint32_t cap = w->cap ? w->cap * 2 : 4;
-		struct lat_sample *p = realloc(w->parked, cap * sizeof(*p));
+		struct lat_sample *p = eng_realloc(t, w->parked, cap * sizeof(*p));
 
 		if (!p) {
 			t->modes[w->mode].incomplete++;

@@ -128,7 +128,7 @@ void on_wait_end(struct tracker *t, const struct tw_wait_end_ev *e)
 	sp->st.hist[tw_log2_slot(e->wait_ns)]++;
 	k = hkey_find(&sp->procs, te->pid);
 	if (!k) {
-		p = calloc(1, sizeof(*p));
+		p = eng_zalloc(t, sizeof(*p));
 		if (!p)
 			return;
 		p->w.pid = te->pid;
@@ -187,7 +187,7 @@ void summarize_stable(struct tracker *t, struct tw_summary *s)
 			sp->mods[m].stable_writes = device_stable_writes(t, sp->mods[m].dev);
 	}
 	free(sp->procs_flat);
-	sp->procs_flat = calloc(sp->procs.count + 1, sizeof(*sp->procs_flat));
+	sp->procs_flat = eng_zalloc(t, (sp->procs.count + 1) * sizeof(*sp->procs_flat));
 	if (sp->procs_flat) {
 		for (n = htab_next(&sp->procs, &bkt, NULL); n; n = htab_next(&sp->procs, &bkt, n))
 			sp->procs_flat[i++] = container_of(n, struct proc_ent, k.hn)->w;

@@ -115,25 +115,26 @@ void tracker__summary(struct tracker *t, struct tw_summary *s)
 	summarize_check(t, s);
 	s->have_bpf_stats = t->have_bpf_stats;
 	memcpy(s->bpf_stats, t->bpf_stats, sizeof(s->bpf_stats));
-	for (int k = 0; k < TW_NR_LOST; k++)
-		s->lost_total += t->bpf_stats[k];
-
 	summarize_stable(t, s);
 	summarize_exposure(t, s);
 	free(t->sorted);
-	t->sorted = calloc(t->files.count + 1, sizeof(*t->sorted));
-	if (!t->sorted)
-		return;
-	for (n = htab_next(&t->files, &bkt, NULL); n; n = htab_next(&t->files, &bkt, n)) {
+	t->sorted = eng_zalloc(t, (t->files.count + 1) * sizeof(*t->sorted));
+	for (n = htab_next(&t->files, &bkt, NULL); t->sorted && n; n = htab_next(&t->files, &bkt, n)) {
 		struct file_ent *f = container_of(n, struct file_ent, hn);
 
 		/* Files only seen through other records (a path, a read) have nothing to say. */
 		if (f->st.writes || tw_units_total(&f->st.c) || f->st.c.untracked || f->st.c.modified)
 			t->sorted[i++] = &f->st;
 	}
-	qsort(t->sorted, i, sizeof(*t->sorted), cmp_files);
+	if (t->sorted)
+		qsort(t->sorted, i, sizeof(*t->sorted), cmp_files);
 	s->nr_files = i;
 	s->files = t->sorted;
+	/* last: the summary's own allocations above count too */
+	for (int k = 0; k < TW_NR_LOST; k++)
+		s->lost_total += t->bpf_stats[k];
+	s->lost_memory += t->nomem;
+	s->lost_total += s->lost_memory;
 }
 
 void free_all(struct htab *h, size_t off, void (*fn)(void *))
@@ -147,6 +148,35 @@ void free_all(struct htab *h, size_t off, void (*fn)(void *))
 		}
 	}
 	htab_fini(h);
+}
+
+void *eng_zalloc(struct tracker *t, size_t size)
+{
+	void *p = calloc(1, size);
+
+	if (!p)
+		t->nomem++;
+	return p;
+}
+
+struct hnode **eng_select(struct tracker *t, const struct htab *h,
+			  bool (*keep)(const struct hnode *, const void *), const void *ctx,
+			  size_t *nr)
+{
+	struct hnode **v;
+
+	if (htab_select(h, keep, ctx, &v, nr))
+		t->nomem++;
+	return v;
+}
+
+void *eng_realloc(struct tracker *t, void *p, size_t size)
+{
+	void *n = realloc(p, size);
+
+	if (!n)
+		t->nomem++;
+	return n;
 }
 
 static void unit_release(struct unit *u)

@@ -256,7 +256,9 @@ struct tw_summary {
 	uint32_t nr_offenders[TW_F_NR];
 	bool have_bpf_stats;
 	uint64_t bpf_stats[TW_NR_STATS];
-	uint64_t lost_total;		/* sum of the TW_LOST_* counters */
+	uint64_t lost_total;		/* sum of the TW_LOST_* counters and lost_memory */
+	uint64_t lost_memory;		/* the engine's allocations that failed: what they would
+					   have kept (a file, write, unit, bio, request, sample) */
 	size_t nr_files;
 	const struct tw_file_stat *const *files;	/* by split count, then units */
 	uint64_t t0_ns, end_ns;		/* the first record's time, the latest (ktime ns; 0: none) */

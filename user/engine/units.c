@@ -28,7 +28,7 @@ struct uslot *slot_get(struct tracker *t, struct file_ent *f, uint64_t off, bool
 	}
 	if (!create)
 		return NULL;
-	s = calloc(1, sizeof(*s));
+	s = eng_zalloc(t, sizeof(*s));
 	if (!s)
 		return NULL;
 	s->f = f;
@@ -42,7 +42,7 @@ static struct unit *unit_new(struct tracker *t, struct file_ent *f, uint64_t off
 {
 	struct unit *u;
 
-	if (t->live_units >= t->max_units || !(u = calloc(1, sizeof(*u)))) {
+	if (t->live_units >= t->max_units || !(u = eng_zalloc(t, sizeof(*u)))) {
 		t->c.untracked++;
 		f->st.c.untracked++;
 		return NULL;
@@ -129,11 +129,11 @@ static void list_append(struct unit **head, struct unit *u)
 	*head = u;
 }
 
-static bool wrec_hold(struct wrec *w, struct unit *u)
+static bool wrec_hold(struct tracker *t, struct wrec *w, struct unit *u)
 {
 	if (w->ndisp == w->dcap) {
 		uint32_t cap = w->dcap ? w->dcap * 2 : 4;
-		struct unit **d = realloc(w->disp, cap * sizeof(*d));
+		struct unit **d = eng_realloc(t, w->disp, cap * sizeof(*d));
 
 		if (!d)
 			return false;
@@ -171,7 +171,7 @@ static void supersede_cached(struct tracker *t, struct unit *list, uint64_t off,
 		    (!u->slot && u->off + u->len != off + len) || u->queued ||
 		    (u->flags & (U_WB | U_DISPLACED)))
 			continue;
-		if (w && wrec_hold(w, u)) {
+		if (w && wrec_hold(t, w, u)) {
 			u->flags |= U_DISPLACED;
 			u->displaced_by = w->id;
 		} else {

@@ -58,7 +58,7 @@ static void count_dev_unit(struct tracker *t, uint32_t dev, enum tw_mode m, enum
 		if (t->dev_units[i].dev == dev)
 			break;
 	if (i == t->nr_dev_units) {
-		d = realloc(t->dev_units, (i + 1) * sizeof(*d));
+		d = eng_realloc(t, t->dev_units, (i + 1) * sizeof(*d));
 		if (!d)
 			return;
 		t->dev_units = d;

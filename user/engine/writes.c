@@ -32,7 +32,7 @@ struct wrec *write_open_in(struct tracker *t, uint32_t tid)
 static struct wrec *wrec_new(struct tracker *t, struct file_ent *f, const struct tw_hdr *hdr,
 			     uint64_t pos, uint64_t count, uint32_t uflags, enum tw_mode mode)
 {
-	struct wrec *w = calloc(1, sizeof(*w));
+	struct wrec *w = eng_zalloc(t, sizeof(*w));
 
 	if (!w)
 		return NULL;
@@ -272,7 +272,7 @@ void on_aio_end(struct tracker *t, const struct tw_write_end_ev *e)
 	struct hnode **v;
 	size_t nr;
 
-	v = htab_select(&t->aio, aio_of_tid, &sel, &nr);
+	v = eng_select(t, &t->aio, aio_of_tid, &sel, &nr);
 	for (size_t i = 0; i < nr; i++) {
 		struct wrec *w = container_of(v[i], struct wrec, k.hn);
 		int64_t idx = w->k.key & 0xff;

@@ -126,13 +126,14 @@ struct hkey *hkey_find(const struct htab *h, uint64_t key)
 	return NULL;
 }
 
-struct hnode **htab_select(const struct htab *h, bool (*keep)(const struct hnode *, const void *),
-			   const void *ctx, size_t *nr)
+int htab_select(const struct htab *h, bool (*keep)(const struct hnode *, const void *),
+		const void *ctx, struct hnode ***out, size_t *nr)
 {
 	struct hnode **v = NULL, **nv, *n = NULL;
 	size_t b = 0, cap = 0;
 
 	*nr = 0;
+	*out = NULL;
 	while ((n = htab_next(h, &b, n))) {
 		if (!keep(n, ctx))
 			continue;
@@ -141,11 +142,12 @@ struct hnode **htab_select(const struct htab *h, bool (*keep)(const struct hnode
 			if (!(nv = realloc(v, cap * sizeof(*v)))) {
 				free(v);
 				*nr = 0;
-				return NULL;
+				return -ENOMEM;
 			}
 			v = nv;
 		}
 		v[(*nr)++] = n;
 	}
-	return v;
+	*out = v;
+	return 0;
 }

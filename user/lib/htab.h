@@ -29,11 +29,11 @@ struct hnode *htab_next_match(const struct htab *h, uint64_t hash, struct hnode 
 /* Iterate everything: *bucket starts at 0, prev at NULL. */
 struct hnode *htab_next(const struct htab *h, size_t *bucket, struct hnode *prev);
 /*
- * The nodes for which keep() holds, in a new array (free it; NULL with *nr 0 when none or
- * out of memory): for work that deletes nodes, which an htab_next() walk would not survive.
+ * The nodes for which keep() holds, in a new array *out (free it; NULL with *nr 0 when none):
+ * for work that deletes nodes, which an htab_next() walk would not survive. -ENOMEM: none.
  */
-struct hnode **htab_select(const struct htab *h, bool (*keep)(const struct hnode *, const void *),
-			   const void *ctx, size_t *nr);
+int htab_select(const struct htab *h, bool (*keep)(const struct hnode *, const void *),
+		const void *ctx, struct hnode ***out, size_t *nr);
 
 /* A node with an integer key, for the many tables keyed by one id. */
 struct hkey {

@@ -198,6 +198,7 @@ static void json_lost_join(FILE *f, const struct tw_summary *s)
 	fprintf(f, "    \"counters_recorded\": %s", s->have_bpf_stats ? "true" : "false");
 	for (i = 0; i < TW_NR_LOST; i++)
 		fprintf(f, ",\n    \"%s\": %" PRIu64, stat_names[i], s->bpf_stats[i]);
+	fprintf(f, ",\n    \"engine_memory\": %" PRIu64, s->lost_memory);
 	fprintf(f, "\n  },\n  \"bpf\": {\n");
 	for (i = TW_NR_LOST; i < TW_NR_STATS; i++)
 		fprintf(f, "    \"%s\": %" PRIu64 "%s\n", stat_names[i], s->bpf_stats[i],

@@ -223,6 +223,9 @@ void report_text(FILE *f, const struct tw_summary *s, const struct tw_report_met
 	for (i = 0; i < TW_NR_LOST; i++)
 		if (s->bpf_stats[i])
 			fprintf(f, "  %-31s %12" PRIu64 "\n", stat_names[i], s->bpf_stats[i]);
+	if (s->lost_memory)
+		fprintf(f, "  %-31s %12" PRIu64 "  (tornwatch's allocations failed)\n",
+			"engine_memory", s->lost_memory);
 	fprintf(f, "JOIN records %" PRIu64 ", bad %" PRIu64 ", unknown bio %" PRIu64
 		", foreign bytes %" PRIu64 ", unmatched bytes %" PRIu64 "\n",
 		s->join.records, s->join.bad_records, s->join.unknown_bio, s->join.foreign_bytes,
