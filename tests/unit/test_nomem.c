@@ -70,15 +70,23 @@ static void workload(void)
 	discard(88 * K, 0, TW_DISCARD_EOF);	/* truncated to 88 KiB */
 }
 
-/* A clean run: nothing lost. The engine allocates; count how often. */
-static bool test_clean_run_loses_nothing(void)
+/* The workload, its fail-th allocation failing (0: none); how many it numbered. */
+static unsigned long run_failing(unsigned long fail)
 {
 	start(8 * K, 100);
 	armed = true;
-	numbered = fail_at = injected = 0;
+	numbered = injected = 0;
+	fail_at = fail;
 	workload();
 	finish();
 	armed = false;
+	return numbered;
+}
+
+/* A clean run: nothing lost. The engine allocates; count how often. */
+static bool test_clean_run_loses_nothing(void)
+{
+	run_failing(0);
 	ASSERT_TRUE(numbered > 20, "the workload allocates");
 	ASSERT_EQ(S.lost_memory, 0, "no allocation failed");
 	ASSERT_EQ(S.lost_total, 0, "lost.total");
@@ -95,24 +103,12 @@ static bool test_clean_run_loses_nothing(void)
 /* Each allocation of the workload failed in turn: each failure counted once, never a crash. */
 static bool test_each_failed_allocation_is_counted(void)
 {
-	unsigned long total;
+	unsigned long total = run_failing(0);
 
-	start(8 * K, 100);
-	armed = true;
-	numbered = fail_at = injected = 0;
-	workload();
-	finish();
-	armed = false;
-	total = numbered;
-	for (fail_at = 1; fail_at <= total; fail_at++) {
-		start(8 * K, 100);
-		armed = true;
-		numbered = injected = 0;
-		workload();
-		finish();
-		armed = false;
+	for (unsigned long i = 1; i <= total; i++) {
+		run_failing(i);
 		if (injected != 1 || S.lost_memory != 1 || S.lost_total != 1)
-			fprintf(stderr, "    allocation %lu of %lu failed\n", fail_at, total);
+			fprintf(stderr, "    allocation %lu of %lu failed\n", i, total);
 		ASSERT_EQ(injected, 1, "one allocation failed");
 		ASSERT_EQ(S.lost_memory, 1, "counted in lost.engine_memory");
 		ASSERT_EQ(S.lost_total, 1, "and in lost.total");
