@@ -93,6 +93,7 @@ if [ "${1:-}" != "--unit-only" ]; then
 		run "mmap stores on $fs" tests/e2e/mmap.sh "$fs"
 		run "buffer memory kinds on $fs" tests/e2e/memkinds.sh "$fs"
 		run "io_uring on $fs" tests/e2e/uring.sh "$fs"
+		run "records per write on $fs" tests/e2e/cost.sh "$fs"
 		run "limits on $fs" tests/e2e/limits.sh "$fs"
 		run "power cuts on $fs" tests/e2e/powercut.sh "$fs"
 		run "PostgreSQL on $fs" tests/real/postgres.sh "$fs"

@@ -131,6 +131,52 @@ static bool test_io_uring_eagain_retry_is_one_write(void)
 	return true;
 }
 
+/*
+ * The NOWAIT attempt fails before any bio and before iomap_dio_complete (pages of the range in
+ * the cache): no DIO_END, the same kiocb begins again. Seen live with io_uring on XFS; the
+ * first attempt was taken for a write of its own, its units superseded by the retry's.
+ */
+static bool test_io_uring_retry_without_end_is_one_write(void)
+{
+	struct tw_dio_ev b = { .h = HDR(TW_EV_DIO_BEGIN, 7), .ino = INO, .dev = DEV, .pos = 0,
+			       .count = 16 * K, .ki_flags = TW_IOCB_DIRECT, .iocb = 0xc1 };
+	struct tw_dio_end_ev ok = { .h = HDR(TW_EV_DIO_END, 0), .iocb = 0xc1, .ret = 16 * K };
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	b.h.size = sizeof(b);
+	ok.h.size = sizeof(ok);
+	feed(&b);
+	b.h.tid = 8;			/* the io-wq worker */
+	feed(&b);
+	one_request(0xa1, 0xb1, 0, 16 * K);
+	feed(&ok);
+	c = finish();
+	ASSERT_EQ(S.writes, 1, "one write");
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 2, "its two units whole");
+	ASSERT_EQ(c->verdict[TW_V_SUPERSEDED], 0, "nothing superseded");
+
+	start(8 * K, 100);		/* a kiocb reused after a write whose end was lost */
+	b.h.tid = 7;
+	feed(&b);
+	one_request(0xa1, 0xb1, 0, 16 * K);
+	b.pos = 64 * K;
+	feed(&b);
+	one_request(0xa2, 0xb2, 64 * K, 16 * K);
+	c = finish();
+	ASSERT_EQ(S.writes, 2, "two writes");
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 4, "four units whole");
+
+	start(8 * K, 100);		/* the same place again, but the first had queued a bio */
+	b.pos = 0;
+	feed(&b);
+	bio1(0xb1, 0, 8 * K);
+	feed(&b);
+	finish();
+	ASSERT_EQ(S.writes, 2, "not a retry: two writes");
+	return true;
+}
+
 /* io_submit took 2 of 3 buffered iocbs: two writes' units, the third wrote nothing. */
 static bool test_aio_buffered_batch(void)
 {
@@ -249,6 +295,7 @@ int main(void)
 	RUN(test_write_bytes_follow_the_return);
 	RUN(test_modes_of_flags);
 	RUN(test_io_uring_eagain_retry_is_one_write);
+	RUN(test_io_uring_retry_without_end_is_one_write);
 	tracker__free(T);
 	return TEST_EXIT();
 }

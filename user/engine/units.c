@@ -289,6 +289,26 @@ void drop_unwritten(struct tracker *t, struct wrec *w, uint64_t written)
 	}
 }
 
+bool write_queued(struct tracker *t, const struct wrec *w)
+{
+	uint64_t U = t->unit_size, off;
+	struct unit *u;
+
+	for (u = w->f->atomics; u; u = u->next)
+		if (u->w == w && u->queued)
+			return true;
+	if (!U || (w->uflags & U_ATOMIC_WRITE))
+		return false;
+	for (off = w->pos / U * U; off < w->pos + w->count; off += U) {
+		struct uslot *s = slot_get(t, w->f, off, false);
+
+		for (u = s ? s->oldest : NULL; u; u = u->next)
+			if (u->w == w && u->queued)
+				return true;
+	}
+	return false;
+}
+
 /* An instance made by stores, all still in the cache (no bio, no writeback seen). */
 static bool mmap_growable(const struct unit *u)
 {

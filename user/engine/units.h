@@ -17,6 +17,8 @@ bool displaced(const struct unit *u);
 void settle_displaced(struct tracker *t, struct wrec *w);
 void make_units(struct tracker *t, struct wrec *w, uint64_t len);
 void drop_unwritten(struct tracker *t, struct wrec *w, uint64_t written);
+/* Some byte of a unit w made has been queued in a bio. */
+bool write_queued(struct tracker *t, const struct wrec *w);
 void mmap_unit(struct tracker *t, struct file_ent *f, struct wrec *w, uint64_t off,
 	       uint64_t lo, uint64_t hi);
 

@@ -194,31 +194,6 @@ void on_write_end(struct tracker *t, const struct tw_write_end_ev *e)
 		write_returned(t, w, e->ret, e->h.ts_ns);
 }
 
-void on_dio_begin(struct tracker *t, const struct tw_dio_ev *e)
-{
-	struct wrec *w = wrec_find(&t->writes, e->h.tid);
-	uint32_t uflags = U_DIRECT;
-
-	/* A write syscall already made the units; this is its kiocb. */
-	if (w && !w->dio_seen && (w->uflags & U_DIRECT) && w->f->st.dev == e->dev &&
-	    w->f->st.ino == e->ino && w->pos == e->pos) {
-		w->dio_seen = true;
-		return;
-	}
-	/* io_uring, aio: the kiocb is the only record of the write, DIO_END its return. */
-	if (e->ki_flags & TW_IOCB_ATOMIC)
-		uflags |= U_ATOMIC_WRITE;
-	w = write_start(t, &t->aio, e->iocb, &e->h, e->dev, e->ino, e->pos, e->count, uflags,
-			tw_mode_of_kiocb(e->ki_flags));
-	if (!w)
-		return;
-	if (uflags & U_ATOMIC_WRITE)	/* the iovecs are not known here: counted as one */
-		check_atomic(t, w->f, true, e->pos, e->count, 1);
-	make_units(t, w, e->count);
-	w->f->st.bytes += e->count;
-	t->write_bytes += e->count;
-}
-
 /*
  * io_uring tries a write with IOCB_NOWAIT first; -EAGAIN sends the same kiocb to a
  * worker, which begins it again. That attempt was no write and no refusal.
@@ -233,6 +208,40 @@ static void write_retried(struct tracker *t, struct wrec *w)
 	t->modes[w->mode].writes--;
 	w->written = 0;
 	wrec_close(t, w, 0);
+}
+
+void on_dio_begin(struct tracker *t, const struct tw_dio_ev *e)
+{
+	struct wrec *w = wrec_find(&t->writes, e->h.tid);
+	uint32_t uflags = U_DIRECT;
+
+	/* A write syscall already made the units; this is its kiocb. */
+	if (w && !w->dio_seen && (w->uflags & U_DIRECT) && w->f->st.dev == e->dev &&
+	    w->f->st.ino == e->ino && w->pos == e->pos) {
+		w->dio_seen = true;
+		return;
+	}
+	/*
+	 * The same kiocb begun again at the same place, nothing of it queued, its end not seen:
+	 * io_uring's IOCB_NOWAIT attempt failed with -EAGAIN before any bio and before
+	 * iomap_dio_complete (pages of the range in the cache), and a worker retries it.
+	 */
+	w = wrec_find(&t->aio, e->iocb);
+	if (w && w->f->st.dev == e->dev && w->f->st.ino == e->ino && w->pos == e->pos &&
+	    w->count == e->count && !write_queued(t, w))
+		write_retried(t, w);
+	/* io_uring, aio: the kiocb is the only record of the write, DIO_END its return. */
+	if (e->ki_flags & TW_IOCB_ATOMIC)
+		uflags |= U_ATOMIC_WRITE;
+	w = write_start(t, &t->aio, e->iocb, &e->h, e->dev, e->ino, e->pos, e->count, uflags,
+			tw_mode_of_kiocb(e->ki_flags));
+	if (!w)
+		return;
+	if (uflags & U_ATOMIC_WRITE)	/* the iovecs are not known here: counted as one */
+		check_atomic(t, w->f, true, e->pos, e->count, 1);
+	make_units(t, w, e->count);
+	w->f->st.bytes += e->count;
+	t->write_bytes += e->count;
 }
 
 void on_dio_end(struct tracker *t, const struct tw_dio_end_ev *e)

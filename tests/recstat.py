@@ -1,0 +1,35 @@
+#!/usr/bin/env python3
+"""recstat.py FILE: the records of a tornwatch --record file, counted by type.
+
+Reads the file format of docs/record-format.md on its own (no tornwatch code): the 96-byte
+file header, then records that each start with ts_ns (u64), type (u32), size (u32), pid, tid.
+Prints one line per type seen, "NAME COUNT", in type order. Exit 1 on a malformed file.
+"""
+import struct
+import sys
+
+NAMES = ["?", "FILE", "WRITE_BEGIN", "WRITE_END", "DIO_BEGIN", "BIO_QUEUE", "BIO_SPLIT",
+         "RQ_ISSUE", "RQ_COMPLETE", "ATOMIC_COW", "PATH", "STATS", "TASK", "MODIFIED",
+         "WAIT_BEGIN", "WAIT_END", "DEVICE", "DIO_END", "FLUSH", "ATOMIC_LIMITS", "DISCARD",
+         "WB_START", "BIO_GONE", "SYNC_END", "AIO_END", "URING_END", "MMAP_DIRTY"]
+
+
+def main(path):
+    data = open(path, "rb").read()
+    if len(data) < 96 or data[:8] != b"TORNWREC":
+        sys.exit(f"recstat: {path} is not a tornwatch record")
+    at, counts = struct.unpack_from("<I", data, 12)[0], {}
+    while at < len(data):
+        if at + 24 > len(data):
+            sys.exit(f"recstat: {path}: truncated record header at byte {at}")
+        _, typ, size = struct.unpack_from("<QII", data, at)
+        if size < 24 or at + size > len(data):
+            sys.exit(f"recstat: {path}: bad record size {size} at byte {at}")
+        counts[typ] = counts.get(typ, 0) + 1
+        at += size
+    for typ in sorted(counts):
+        print(NAMES[typ] if typ < len(NAMES) else f"TYPE{typ}", counts[typ])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
