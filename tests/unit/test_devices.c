@@ -157,6 +157,39 @@ static bool test_write_through_persists_at_completion(void)
 	return true;
 }
 
+/*
+ * A full write's return is held back and comes with the thread's next write (prev_end_ns):
+ * its unit may have been written back and persisted by a flush before that. The flush that
+ * came first persisted it, not the next one.
+ */
+static bool test_late_return_persisted_by_an_earlier_flush(void)
+{
+	const struct tw_mode_stats *m = &S.modes[TW_M_BUFFERED];
+	struct tw_write_ev next = { .h = HDR(TW_EV_WRITE_BEGIN, 1), .ino = INO, .pos = 64 * K,
+				    .count = 8 * K, .dev = DEV };
+
+	start(8 * K, 100);
+	device_facts(0, 512, TW_WC_BACK, 0);
+	clock_at(1000);
+	wbegin(1, 0, 8 * K, 0, 0);	/* returns at 2000: held */
+	clock_at(3000);
+	one_request(0xa1, 0xb1, 0, 8 * K);	/* the flusher writes it back */
+	clock_at(10000);
+	flush_ev(0xf1, 0);
+	clock_at(11000);
+	flush_ev(0xf1, 1);		/* persisted at 11000 */
+	clock_at(50000);
+	next.h.size = sizeof(next);
+	next.prev_end_ns = 2000;
+	feed(&next);
+	finish();
+	ASSERT_EQ(S.c.verdict[TW_V_WHOLE], 1, "whole");
+	ASSERT_EQ(m->not_persisted, 0, "persisted by the flush before its return came");
+	ASSERT_EQ(samples(TW_ST_DURABLE), 1, "one durable sample");
+	ASSERT_EQ(m->sum_ns[TW_ST_DURABLE], 11000 - 1000, "durable at the flush's completion");
+	return true;
+}
+
 /* A unit whose request issue never came cannot count as FUA. */
 static bool test_unseen_issue_is_not_fua(void)
 {
@@ -213,6 +246,7 @@ int main(void)
 	RUN(test_whole_on_unknown_device_not_judged);
 	RUN(test_write_through_persists_at_completion);
 	RUN(test_unseen_issue_is_not_fua);
+	RUN(test_late_return_persisted_by_an_earlier_flush);
 	RUN(test_device_facts_through_replay);
 	tracker__free(T);
 	return TEST_EXIT();

@@ -90,13 +90,13 @@ void record_sample(struct tracker *t, enum tw_mode m, const struct lat_sample *x
 		stage_add(ms, TW_ST_QUEUED, submit - wb);
 	stage_add(ms, TW_ST_DEVICE, x->t_device > submit ? x->t_device - submit : 0);
 	stage_add(ms, TW_ST_END_TO_END, x->t_device > x->t_write ? x->t_device - x->t_write : 0);
-	if (durable_at_completion(t, x))
-		stage_add(ms, TW_ST_DURABLE, x->t_device - x->t_write);
-	else
-		await_flush(t, m, x);
 }
 
-/* A unit reached the device: its stages now, or when its write returns. */
+/*
+ * A unit reached the device: its stages up to there now, or when its write returns; its
+ * durability now, whether the return has come or not (a full write's return comes with the
+ * thread's next write, and a flush may have persisted the unit before that).
+ */
 void unit_latency(struct tracker *t, struct unit *u, uint64_t t_device, uint32_t dev)
 {
 	struct wrec *w = u->w;
@@ -107,6 +107,10 @@ void unit_latency(struct tracker *t, struct unit *u, uint64_t t_device, uint32_t
 	if (!w)
 		return;
 	x.t_write = w->t_write;
+	if (durable_at_completion(t, &x))
+		stage_add(&t->modes[w->mode], TW_ST_DURABLE, x.t_device - x.t_write);
+	else
+		await_flush(t, w->mode, &x);
 	if (!w->open_in) {
 		record_sample(t, w->mode, &x, w->t_visible);
 		return;
