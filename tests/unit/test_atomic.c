@@ -3,8 +3,6 @@
  * RWF_ATOMIC: REQ_ATOMIC requests, XFS's CoW remap, refused writes and the kernel's rules,
  * the device's atomic limits (none of which the test machines can produce).
  */
-#include <stdlib.h>
-#include <unistd.h>
 #include "devfacts.h"
 #include "fixture.h"
 #include "test.h"
@@ -19,12 +17,7 @@ static bool atomic_in_two_requests(bool cow)
 		e.h.size = sizeof(e);
 		feed(&e);
 	}
-	bio1(0xb1, 0, 16 * K);
-	split(0xf1, 0xb1, 8 * K);
-	issue(0xa1, 0xf1, 8 * K);
-	issue(0xa2, 0xb1, 8 * K);
-	done(0xa1, 0xf1, 8 * K);
-	done(0xa2, 0xb1, 8 * K);
+	block_split(16 * K, 8 * K);
 	wend(1, 16 * K);
 	return true;
 }
@@ -88,7 +81,6 @@ static bool test_refused_atomic(void)
  */
 static bool test_device_atomic_limits_through_replay(void)
 {
-	char path[] = "/tmp/tw-test-XXXXXX", err[256], kernel[65];
 	struct tw_device_ev d = { .h = HDR(TW_EV_DEVICE, 0), .dev = DEV, .atomic_unit_min = 4096,
 				  .atomic_unit_max = 65536, .atomic_boundary = 16384,
 				  .atomic_max = 65536 };
@@ -98,13 +90,9 @@ static bool test_device_atomic_limits_through_replay(void)
 				 .f_flags = TW_O_DIRECT, .rwf = TW_RWF_ATOMIC, .iovcnt = 1 };
 	struct tw_summary again;
 	struct tracker *t2;
-	uint64_t unit;
-	int fd = mkstemp(path);
 
-	ASSERT_TRUE(fd >= 0, "mkstemp");
-	close(fd);
-	R = recorder__open(path, 0, "test-kernel", err, sizeof(err));
-	ASSERT_TRUE(R != NULL, err);
+	if (!record_start(0))
+		return false;
 	start(0, 100);
 	d.h.size = sizeof(d);
 	l.h.size = sizeof(l);
@@ -154,14 +142,9 @@ static bool test_device_atomic_limits_through_replay(void)
 	w.pos = 0, w.iovcnt = 2;			/* two segments */
 	feed(&w);
 	wend(1, -22);
-	ASSERT_EQ(recorder__close(R), 0, "close");
-	R = NULL;
 
-	t2 = replay_file(path, 100, &unit, kernel, sizeof(kernel), err, sizeof(err));
-	unlink(path);
-	ASSERT_TRUE(t2 != NULL, err);
-	tracker__finish(t2);
-	tracker__summary(t2, &again);
+	if (!record_replay(100, &t2, &again, NULL, NULL))
+		return false;
 	ASSERT_EQ(again.c.verdict[TW_V_ATOMIC], 1, "the fitting one is atomic");
 	ASSERT_EQ(again.c.verdict[TW_V_WHOLE], 1, "the one crossing the boundary is only whole");
 	ASSERT_EQ(again.atomic.device_misaligned, 1, "requests breaking device limits");

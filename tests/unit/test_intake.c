@@ -26,38 +26,25 @@ static bool test_foreign_and_bad_records(void)
 /* The same stream, recorded and replayed, gives the same summary. */
 static bool test_record_replay_round_trip(void)
 {
-	char path[] = "/tmp/tw-test-XXXXXX", err[256], kernel[65];
 	struct tw_summary live, again;
 	struct tracker *t2;
+	char kernel[65];
 	uint64_t unit;
-	int fd = mkstemp(path);
 
-	ASSERT_TRUE(fd >= 0, "mkstemp");
-	close(fd);
-	R = recorder__open(path, 8 * K, "test-kernel", err, sizeof(err));
-	ASSERT_TRUE(R != NULL, err);
+	if (!record_start(8 * K))
+		return false;
 	start(8 * K, 100);
 	write_ok(0, 8 * K);
 	write_ok(0, 8 * K);
 	write_ok(4 * K, 12 * K);
-	bio1(0xb1, 0, 16 * K);
-	split(0xf1, 0xb1, 4 * K);
-	issue(0xa1, 0xf1, 4 * K);
-	issue(0xa2, 0xb1, 12 * K);
-	done(0xa1, 0xf1, 4 * K);
-	done(0xa2, 0xb1, 12 * K);
-	ASSERT_EQ(recorder__close(R), 0, "close");
-	R = NULL;
+	block_split(16 * K, 4 * K);
 	finish();
 	live = S;
 
-	t2 = replay_file(path, 100, &unit, kernel, sizeof(kernel), err, sizeof(err));
-	unlink(path);
-	ASSERT_TRUE(t2 != NULL, err);
+	if (!record_replay(100, &t2, &again, &unit, kernel))
+		return false;
 	ASSERT_EQ(unit, 8 * K, "unit from the header");
 	ASSERT_STREQ(kernel, "test-kernel", "kernel from the header");
-	tracker__finish(t2);
-	tracker__summary(t2, &again);
 	ASSERT_TRUE(!memcmp(&live.c, &again.c, sizeof(live.c)), "same counts");
 	ASSERT_EQ(again.join.records, live.join.records, "same records");
 	ASSERT_EQ(again.nr_files, live.nr_files, "same files");
