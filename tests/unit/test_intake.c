@@ -53,19 +53,29 @@ static bool test_record_replay_round_trip(void)
 	return true;
 }
 
-static bool test_replay_refuses_garbage(void)
+/* A record file of the len bytes at buf is refused; why, in err. */
+static bool replay_refuses(const void *buf, size_t len, char *err, size_t errlen)
 {
-	char path[] = "/tmp/tw-test-XXXXXX", err[256] = "", kernel[65];
+	char path[] = "/tmp/tw-test-XXXXXX", kernel[65];
 	uint64_t unit;
 	int fd = mkstemp(path);
 
 	ASSERT_TRUE(fd >= 0, "mkstemp");
-	ASSERT_EQ(write(fd, "hello, not a record at all, just some text....................."
-			"...................................\n", 100), 100, "write");
+	ASSERT_EQ(write(fd, buf, len), len, "write");
 	close(fd);
-	ASSERT_TRUE(replay_file(path, 100, &unit, kernel, sizeof(kernel), err, sizeof(err)) ==
-			    NULL, "refused");
+	ASSERT_TRUE(replay_file(path, 100, &unit, kernel, sizeof(kernel), err, errlen) == NULL,
+		    "refused");
 	unlink(path);
+	return true;
+}
+
+static bool test_replay_refuses_garbage(void)
+{
+	char err[256] = "";
+
+	if (!replay_refuses("hello, not a record at all, just some text....................."
+			    "...................................\n", 100, err, sizeof(err)))
+		return false;
 	ASSERT_TRUE(strstr(err, "not a tornwatch record") != NULL, err);
 	return true;
 }
@@ -96,18 +106,12 @@ static bool test_json_has_the_documented_keys(void)
 /* A record of the previous format is refused, with what to do. */
 static bool test_replay_refuses_old_format(void)
 {
-	char path[] = "/tmp/tw-test-XXXXXX", err[256] = "", kernel[65];
 	struct tw_record_file_hdr h = { .version = TW_RECORD_VERSION - 1, .hdr_size = sizeof(h) };
-	uint64_t unit;
-	int fd = mkstemp(path);
+	char err[256] = "";
 
-	ASSERT_TRUE(fd >= 0, "mkstemp");
 	memcpy(h.magic, TW_RECORD_MAGIC, sizeof(h.magic));
-	ASSERT_EQ(write(fd, &h, sizeof(h)), sizeof(h), "write");
-	close(fd);
-	ASSERT_TRUE(replay_file(path, 100, &unit, kernel, sizeof(kernel), err, sizeof(err)) ==
-			    NULL, "refused");
-	unlink(path);
+	if (!replay_refuses(&h, sizeof(h), err, sizeof(err)))
+		return false;
 	ASSERT_TRUE(strstr(err, "record format") != NULL, err);
 	ASSERT_TRUE(strstr(err, "record again") != NULL, err);
 	return true;
