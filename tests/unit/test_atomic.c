@@ -74,6 +74,36 @@ static bool test_refused_atomic(void)
 	return true;
 }
 
+/* A 16 KiB REQ_ATOMIC request rqp of bio at sector, issued and completed. */
+static void atomic_request(uint64_t rqp, uint64_t bio, uint64_t sector)
+{
+	struct tw_rq_ev r = { .h = HDR(TW_EV_RQ_ISSUE, 0), .rq = rqp, .bio = bio, .dev = DEV,
+			      .sector = sector, .rq_bytes = 16 * K, .bio_bytes = 16 * K,
+			      .flags = TW_RQ_ATOMIC };
+
+	r.h.size = sizeof(r);
+	feed(&r);
+	r.h.type = TW_EV_RQ_COMPLETE;
+	feed(&r);
+}
+
+/* The syscall-level rules, each broken once by a write like w: each refused with EINVAL. */
+static void break_each_atomic_rule(struct tw_write_ev *w)
+{
+	w->pos = 0, w->count = 12 * K;			/* not a power of two */
+	feed(w);
+	wend(1, -22);
+	w->count = 128 * K;				/* above the max */
+	feed(w);
+	wend(1, -22);
+	w->pos = 8 * K, w->count = 16 * K;		/* unaligned */
+	feed(w);
+	wend(1, -22);
+	w->pos = 0, w->iovcnt = 2;			/* two segments */
+	feed(w);
+	wend(1, -22);
+}
+
 /*
  * A device with atomic write limits (none exists on the test machines): REQ_ATOMIC requests
  * within them give `atomic`; one crossing the boundary is counted and is no promise. Fed
@@ -103,45 +133,15 @@ static bool test_device_atomic_limits_through_replay(void)
 	w.pos = 16 * K, w.count = 16 * K;
 	feed(&w);
 	bioq(0xb1, TW_BIO_ATOMIC | TW_BIO_DIO, 1, (uint64_t[]){ 16 * K, 16 * K });
-	{
-		struct tw_rq_ev r = { .h = HDR(TW_EV_RQ_ISSUE, 0), .rq = 0xa1, .bio = 0xb1,
-				      .dev = DEV, .sector = 32, .rq_bytes = 16 * K,
-				      .bio_bytes = 16 * K, .flags = TW_RQ_ATOMIC };
-
-		r.h.size = sizeof(r);
-		feed(&r);
-		r.h.type = TW_EV_RQ_COMPLETE;
-		feed(&r);
-	}
+	atomic_request(0xa1, 0xb1, 32);
 	wend(1, 16 * K);
 	/* 16 KiB whose request starts at 8 KiB: crosses the 16 KiB boundary */
 	w.pos = 64 * K;
 	feed(&w);
 	bioq(0xb2, TW_BIO_ATOMIC | TW_BIO_DIO, 1, (uint64_t[]){ 64 * K, 16 * K });
-	{
-		struct tw_rq_ev r = { .h = HDR(TW_EV_RQ_ISSUE, 0), .rq = 0xa2, .bio = 0xb2,
-				      .dev = DEV, .sector = 16, .rq_bytes = 16 * K,
-				      .bio_bytes = 16 * K, .flags = TW_RQ_ATOMIC };
-
-		r.h.size = sizeof(r);
-		feed(&r);
-		r.h.type = TW_EV_RQ_COMPLETE;
-		feed(&r);
-	}
+	atomic_request(0xa2, 0xb2, 16);
 	wend(1, 16 * K);
-	/* the syscall-level rules, each broken once */
-	w.pos = 0, w.count = 12 * K;			/* not a power of two */
-	feed(&w);
-	wend(1, -22);
-	w.count = 128 * K;				/* above the max */
-	feed(&w);
-	wend(1, -22);
-	w.pos = 8 * K, w.count = 16 * K;		/* unaligned */
-	feed(&w);
-	wend(1, -22);
-	w.pos = 0, w.iovcnt = 2;			/* two segments */
-	feed(&w);
-	wend(1, -22);
+	break_each_atomic_rule(&w);
 
 	if (!record_replay(100, &t2, &again, NULL, NULL))
 		return false;
