@@ -390,6 +390,76 @@ static char *absolute(const char *path)
 	return abs;
 }
 
+/* One option of the command line: 0 to go on, 1 after --help, -1 on a bad one (said). */
+static int parse_opt(int c, char **argv, struct hold *h, int *fg, int *debug)
+{
+	char **path;
+
+	switch (c) {
+	case 'b':
+		h->backing = optarg;
+		return 0;
+	case 's':
+		if (parse_size(optarg, &h->size)) {
+			fprintf(stderr, "fusehold: --size: '%s' is not a size "
+				"(a positive multiple of 512, k/M/G allowed)\n", optarg);
+			return -1;
+		}
+		return 0;
+	case 'H':
+	case 'S':
+	case 'l':
+	case 'L':
+		path = c == 'H' ? &h->hold_path : c == 'S' ? &h->status_path :
+		       c == 'l' ? &h->log_path : &h->log_data_path;
+		free(*path);
+		*path = absolute(optarg);
+		if (!*path) {
+			fprintf(stderr, "fusehold: -%c: cannot make '%s' absolute: %s\n", c, optarg,
+				strerror(errno));
+			return -1;
+		}
+		return 0;
+	case 'f':
+		*fg = 1;
+		return 0;
+	case 'd':
+		*debug = *fg = 1;
+		return 0;
+	case 'h':
+		fputs(usage, stdout);
+		return 1;
+	case ':':
+		fprintf(stderr, "fusehold: %s needs an argument; see --help\n", argv[optind - 1]);
+		return -1;
+	default:
+		if (optopt)
+			fprintf(stderr, "fusehold: unknown option '-%c'; see --help\n", optopt);
+		else
+			fprintf(stderr, "fusehold: unknown option '%s'; see --help\n",
+				argv[optind - 1]);
+		return -1;
+	}
+}
+
+/* What the options say together, once all are read: 0, or -1 (said). */
+static int check_args(struct hold *h, int argc)
+{
+	if (!h->backing || optind != argc - 1) {
+		fprintf(stderr, "fusehold: give --backing PATH and one MOUNTPOINT; see --help\n");
+		return -1;
+	}
+	if (!h->log_path != !h->log_data_path) {
+		fprintf(stderr, "fusehold: --log and --log-data go together; see --help\n");
+		return -1;
+	}
+	if (h->status_path && asprintf(&h->status_tmp, "%s.tmp", h->status_path) < 0) {
+		fprintf(stderr, "fusehold: out of memory\n");
+		return -1;
+	}
+	return 0;
+}
+
 /* Returns 0 to go on, 1 to exit 0 (help), -1 to exit 2 (bad arguments). */
 static int parse_args(int argc, char **argv, struct hold *h, const char **mnt, int *fg,
 		      int *debug)
@@ -406,71 +476,16 @@ static int parse_args(int argc, char **argv, struct hold *h, const char **mnt, i
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	char **path;
-	int c;
+	int c, err;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":b:s:H:S:l:L:fdh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'b':
-			h->backing = optarg;
-			break;
-		case 's':
-			if (parse_size(optarg, &h->size)) {
-				fprintf(stderr, "fusehold: --size: '%s' is not a size "
-					"(a positive multiple of 512, k/M/G allowed)\n", optarg);
-				return -1;
-			}
-			break;
-		case 'H':
-		case 'S':
-		case 'l':
-		case 'L':
-			path = c == 'H' ? &h->hold_path : c == 'S' ? &h->status_path :
-			       c == 'l' ? &h->log_path : &h->log_data_path;
-			free(*path);
-			*path = absolute(optarg);
-			if (!*path) {
-				fprintf(stderr, "fusehold: -%c: cannot make '%s' absolute: %s\n",
-					c, optarg, strerror(errno));
-				return -1;
-			}
-			break;
-		case 'f':
-			*fg = 1;
-			break;
-		case 'd':
-			*debug = *fg = 1;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 1;
-		case ':':
-			fprintf(stderr, "fusehold: %s needs an argument; see --help\n",
-				argv[optind - 1]);
-			return -1;
-		default:
-			if (optopt)
-				fprintf(stderr, "fusehold: unknown option '-%c'; see --help\n",
-					optopt);
-			else
-				fprintf(stderr, "fusehold: unknown option '%s'; see --help\n",
-					argv[optind - 1]);
-			return -1;
-		}
+		err = parse_opt(c, argv, h, fg, debug);
+		if (err)
+			return err;
 	}
-	if (!h->backing || optind != argc - 1) {
-		fprintf(stderr, "fusehold: give --backing PATH and one MOUNTPOINT; see --help\n");
+	if (check_args(h, argc))
 		return -1;
-	}
-	if (!h->log_path != !h->log_data_path) {
-		fprintf(stderr, "fusehold: --log and --log-data go together; see --help\n");
-		return -1;
-	}
-	if (h->status_path && asprintf(&h->status_tmp, "%s.tmp", h->status_path) < 0) {
-		fprintf(stderr, "fusehold: out of memory\n");
-		return -1;
-	}
 	*mnt = argv[optind];
 	return 0;
 }

@@ -406,37 +406,37 @@ static void preallocate(const char *path, uint64_t off0, uint64_t chunk, uint64_
 	free(z);
 }
 
-int main(int argc, char **argv)
+/* The command line (see the usage above); -B, -d, -U and -V are the globals above. */
+struct opts {
+	uint64_t size, count, off0, stride, range;
+	const char *mode, *wait_path, *path;
+	int rewrite, timing, prealloc, wb_split, nthreads;
+	long sleep_us, sync_every, msync_every;
+};
+
+/* The options into o: 0, or 2 (said) when one is unknown or no single FILE follows. */
+static int parse_args(int argc, char **argv, struct opts *o)
 {
-	uint64_t size = 8192, count = 1, off0 = 0, stride = 0, range = 0;
-	const char *mode = "buffered", *wait_path = NULL;
-	int c, fd, flags = O_WRONLY | O_CREAT, rewrite = 0, timing = 0, prealloc = 0, wb_split = 0;
-	int nthreads = 1;
-	long sleep_us = 0;
-	long sync_every = -1, msync_every = 0;
-	double t0, t1;
-	struct rusage ru;
-	pthread_t th[64];
-	struct job jobs[64];
+	int c;
 
 	while ((c = getopt(argc, argv, "m:s:n:o:g:R:ry:M:Fw:tPWT:S:B:d:U:V")) != -1) {
 		switch (c) {
-		case 'm': mode = optarg; break;
-		case 's': size = parse_sz(optarg); break;
-		case 'n': count = strtoull(optarg, NULL, 10); break;
-		case 'o': off0 = parse_sz(optarg); break;
-		case 'g': stride = parse_sz(optarg); break;
-		case 'R': range = parse_sz(optarg); break;
-		case 'r': rewrite = 1; break;
-		case 'y': sync_every = strtol(optarg, NULL, 10); break;
-		case 'M': msync_every = strtol(optarg, NULL, 10); break;
-		case 'F': sync_every = -2; break;
-		case 'w': wait_path = optarg; break;
-		case 't': timing = 1; break;
-		case 'P': prealloc = 1; break;
-		case 'W': wb_split = 1; break;
-		case 'T': nthreads = atoi(optarg); break;
-		case 'S': sleep_us = atol(optarg); break;
+		case 'm': o->mode = optarg; break;
+		case 's': o->size = parse_sz(optarg); break;
+		case 'n': o->count = strtoull(optarg, NULL, 10); break;
+		case 'o': o->off0 = parse_sz(optarg); break;
+		case 'g': o->stride = parse_sz(optarg); break;
+		case 'R': o->range = parse_sz(optarg); break;
+		case 'r': o->rewrite = 1; break;
+		case 'y': o->sync_every = strtol(optarg, NULL, 10); break;
+		case 'M': o->msync_every = strtol(optarg, NULL, 10); break;
+		case 'F': o->sync_every = -2; break;
+		case 'w': o->wait_path = optarg; break;
+		case 't': o->timing = 1; break;
+		case 'P': o->prealloc = 1; break;
+		case 'W': o->wb_split = 1; break;
+		case 'T': o->nthreads = atoi(optarg); break;
+		case 'S': o->sleep_us = atol(optarg); break;
 		case 'B': mem_kind = optarg; break;
 		case 'd': uring_depth = strtoul(optarg, NULL, 10); break;
 		case 'U': uring_opts = optarg; break;
@@ -448,118 +448,186 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc - 1 || !size) {
+	if (optind != argc - 1 || !o->size) {
 		fprintf(stderr, "writer: one FILE and a size > 0, please\n");
 		return 2;
 	}
-	if (!stride)
-		stride = size;
-	if (range && (range < size || wb_split || rewrite)) {
+	o->path = argv[optind];
+	return 0;
+}
+
+/* The options that do not go together: 0, or 2 (said). Sets the default stride. */
+static int check_args(struct opts *o)
+{
+	if (!o->stride)
+		o->stride = o->size;
+	if (o->range && (o->range < o->size || o->wb_split || o->rewrite)) {
 		fprintf(stderr, "writer: -R takes a range of at least SIZE, and goes with neither "
 			"-W nor -r\n");
 		return 2;
 	}
-	if (stamped && ((size | off0 | stride | range) % STAMP_SECTOR)) {
+	if (stamped && ((o->size | o->off0 | o->stride | o->range) % STAMP_SECTOR)) {
 		fprintf(stderr, "writer: -V needs SIZE, OFFSET, STRIDE and RANGE in multiples of "
 			"%d\n", STAMP_SECTOR);
 		return 2;
 	}
-	if (nthreads < 1 || nthreads > 64 || (nthreads > 1 && (rewrite || wb_split))) {
+	if (o->nthreads < 1 || o->nthreads > 64 ||
+	    (o->nthreads > 1 && (o->rewrite || o->wb_split))) {
 		fprintf(stderr, "writer: -T takes 1 to 64, and goes with neither -r nor -W\n");
 		return 2;
 	}
+	return 0;
+}
+
+/* The open flags of -m's mode into *flags: 0, or 2 (said) for an unknown mode or bad uring. */
+static int mode_flags(const struct opts *o, int *flags)
+{
+	const char *mode = o->mode;
+
 	if (!strcmp(mode, "direct") || !strcmp(mode, "atomic") || !strcmp(mode, "aio") ||
 	    !strcmp(mode, "aio-atomic") || !strcmp(mode, "atomic-2iov") ||
 	    !strcmp(mode, "aio-batch"))
-		flags |= O_DIRECT;
+		*flags |= O_DIRECT;
 	else if (!strcmp(mode, "direct-dsync"))
-		flags |= O_DIRECT | O_DSYNC;
+		*flags |= O_DIRECT | O_DSYNC;
 	else if (!strcmp(mode, "dsync"))
-		flags |= O_DSYNC;
+		*flags |= O_DSYNC;
 	else if (!strcmp(mode, "sync"))
-		flags |= O_SYNC;
+		*flags |= O_SYNC;
 	else if (!strcmp(mode, "rwf-dsync") || !strcmp(mode, "atomic-buffered") ||
 		 !strcmp(mode, "aio-buffered"))
 		;	/* the flag goes with each pwritev2 */
 	else if (!strcmp(mode, "uring")) {
-		if (nthreads > 1 || rewrite || wb_split || range || sync_every > 0 ||
+		if (o->nthreads > 1 || o->rewrite || o->wb_split || o->range || o->sync_every > 0 ||
 		    uring_depth < 1 || uring_depth > 1024) {
 			fprintf(stderr, "writer: -m uring takes -d 1..1024, and none of -T, -r, -W, "
 				"-R, -y N\n");
 			return 2;
 		}
 		if (uring_opts && strstr(uring_opts, "direct"))
-			flags |= O_DIRECT;
+			*flags |= O_DIRECT;
 	} else if (!strcmp(mode, "mmap"))
-		flags = (flags & ~O_WRONLY) | O_RDWR;	/* a shared writable mapping needs both */
+		*flags = (*flags & ~O_WRONLY) | O_RDWR;	/* a shared writable mapping needs both */
 	else if (strcmp(mode, "buffered")) {
 		fprintf(stderr, "writer: unknown mode %s\n", mode);
 		return 2;
 	}
-	if (prealloc && range)
-		preallocate(argv[optind], off0, size, range / size);
-	else if (prealloc)
-		preallocate(argv[optind], off0, stride, count);
+	return 0;
+}
 
-	if (wb_split)
+/* -W: the range's pages read one by one into order-0 folios, written back page by page. */
+static void read_order0_pages(int fd, const struct opts *o)
+{
+	char page[4096];
+
+	if (fdatasync(fd) || posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) ||
+	    posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM))
+		die("fadvise");
+	for (uint64_t off = o->off0; off < o->off0 + o->count * o->stride; off += sizeof(page))
+		if (pread(fd, page, sizeof(page), off) != sizeof(page))
+			die("pread (the range must exist: -P)");
+}
+
+/* The file, preallocated first with -P, opened with flags (and made ready for -W). */
+static int open_file(const struct opts *o, int flags)
+{
+	int fd;
+
+	if (o->prealloc && o->range)
+		preallocate(o->path, o->off0, o->size, o->range / o->size);
+	else if (o->prealloc)
+		preallocate(o->path, o->off0, o->stride, o->count);
+
+	if (o->wb_split)
 		flags = (flags & ~O_WRONLY) | O_RDWR;
-	fd = open(argv[optind], flags, 0644);
+	fd = open(o->path, flags, 0644);
 	if (fd < 0)
-		die(argv[optind]);
-	if (wb_split) {
-		char page[4096];
+		die(o->path);
+	if (o->wb_split)
+		read_order0_pages(fd, o);
+	return fd;
+}
 
-		/* Order-0 folios: written back page by page if asked. */
-		if (fdatasync(fd) || posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) ||
-		    posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM))
-			die("fadvise");
-		for (uint64_t o = off0; o < off0 + count * stride; o += sizeof(page))
-			if (pread(fd, page, sizeof(page), o) != sizeof(page))
-				die("pread (the range must exist: -P)");
-	}
-	if (msync_every && strcmp(mode, "mmap")) {
-		fprintf(stderr, "writer: -M goes with -m mmap\n");
-		return 2;
-	}
-	if (!strcmp(mode, "mmap"))
-		map_range(fd, off0, range ? off0 + range : off0 + (count - 1) * stride + size);
-	/* Threads exist before the wait ends: a -p attach finds them all running. */
-	for (int i = 0; i < nthreads; i++) {
-		jobs[i] = (struct job){ .fd = fd, .mode = mode, .size = size, .off0 = off0,
-					.stride = stride, .count = count, .first = i, .step = nthreads,
-					.range = range,
-					.sync_every = sync_every, .msync_every = msync_every,
-					.rewrite = rewrite,
-					.wb_split = wb_split, .sleep_us = sleep_us };
-		if (nthreads > 1 && pthread_create(&th[i], NULL, run_job, &jobs[i]))
+/* Each thread's share of the writes; with -T, its thread started (it waits for go). */
+static void start_jobs(const struct opts *o, int fd, struct job *jobs, pthread_t *th)
+{
+	for (int i = 0; i < o->nthreads; i++) {
+		jobs[i] = (struct job){ .fd = fd, .mode = o->mode, .size = o->size, .off0 = o->off0,
+					.stride = o->stride, .count = o->count, .first = i,
+					.step = o->nthreads, .range = o->range,
+					.sync_every = o->sync_every, .msync_every = o->msync_every,
+					.rewrite = o->rewrite, .wb_split = o->wb_split,
+					.sleep_us = o->sleep_us };
+		if (o->nthreads > 1 && pthread_create(&th[i], NULL, run_job, &jobs[i]))
 			die("pthread_create");
 	}
-	if (wait_path) {
-		struct stat st;
+}
 
-		printf("%d\n", (int)getpid());
-		fflush(stdout);
-		while (stat(wait_path, &st))
-			usleep(10000);
-	}
+/* -w: our pid on stdout, then wait until path exists. */
+static void wait_for(const char *path)
+{
+	struct stat st;
+
+	printf("%d\n", (int)getpid());
+	fflush(stdout);
+	while (stat(path, &st))
+		usleep(10000);
+}
+
+/* The writes, then the one fsync at the end unless -y or -F said otherwise; -t's line. */
+static void run_jobs(const struct opts *o, int fd, struct job *jobs, pthread_t *th)
+{
+	struct rusage ru;
+	double t0, t1;
 
 	t0 = now();
 	go = 1;
-	if (nthreads > 1) {
-		for (int i = 0; i < nthreads; i++)
+	if (o->nthreads > 1) {
+		for (int i = 0; i < o->nthreads; i++)
 			pthread_join(th[i], NULL);
 	} else {
 		run_job(&jobs[0]);
 	}
-	if (sync_every == -1 && fsync(fd))
+	if (o->sync_every == -1 && fsync(fd))
 		die("fsync");
 	t1 = now();
-	if (timing) {
+	if (o->timing) {
 		getrusage(RUSAGE_SELF, &ru);
-		printf("writes %llu seconds %.6f cpu_us %.0f\n", (unsigned long long)count, t1 - t0,
-		       ru.ru_utime.tv_sec * 1e6 + ru.ru_utime.tv_usec + ru.ru_stime.tv_sec * 1e6 +
-			       ru.ru_stime.tv_usec);
+		printf("writes %llu seconds %.6f cpu_us %.0f\n", (unsigned long long)o->count,
+		       t1 - t0, ru.ru_utime.tv_sec * 1e6 + ru.ru_utime.tv_usec +
+					ru.ru_stime.tv_sec * 1e6 + ru.ru_stime.tv_usec);
 	}
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .size = 8192, .count = 1, .mode = "buffered", .nthreads = 1,
+			  .sync_every = -1 };
+	int fd, flags = O_WRONLY | O_CREAT, err;
+	pthread_t th[64];
+	struct job jobs[64];
+
+	err = parse_args(argc, argv, &o);
+	if (!err)
+		err = check_args(&o);
+	if (!err)
+		err = mode_flags(&o, &flags);
+	if (err)
+		return err;
+	fd = open_file(&o, flags);
+	/* checked after the open, as it always was: the file is created first */
+	if (o.msync_every && strcmp(o.mode, "mmap")) {
+		fprintf(stderr, "writer: -M goes with -m mmap\n");
+		return 2;
+	}
+	if (!strcmp(o.mode, "mmap"))
+		map_range(fd, o.off0, o.range ? o.off0 + o.range :
+						o.off0 + (o.count - 1) * o.stride + o.size);
+	/* Threads exist before the wait ends: a -p attach finds them all running. */
+	start_jobs(&o, fd, jobs, th);
+	if (o.wait_path)
+		wait_for(o.wait_path);
+	run_jobs(&o, fd, jobs, th);
 	close(fd);
 	return 0;
 }

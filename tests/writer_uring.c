@@ -249,28 +249,23 @@ static void check_cqe(const struct io_uring_cqe *c, uint64_t size, const struct 
 	exit(1);
 }
 
-void uring_writes(int fd, char *buf, uint64_t size, uint64_t count, uint64_t off0,
-		  uint64_t stride, unsigned depth, const char *opts, int stamped)
-{
-	struct uopts o = parse_uopts(opts);
-	struct iovec *iov;
-	struct iovec whole = { buf, size };
-	struct tally t = {};
+/* One run of uring_writes(): what its SQEs and CQEs need. */
+struct urun {
 	struct ring r;
-	uint64_t i = 0, pending = 0;
-	int rfd = fd;
+	struct uopts o;
+	struct tally t;
+	char *buf;		/* stamped: depth slots of size bytes */
+	struct iovec *iov;	/* each slot's two iovecs (unstamped: every write uses slot 0) */
+	uint64_t size, off0, stride;
+	int rfd;		/* the SQEs' file: its fd, or slot 0 of the registered files */
+	int stamped;
+};
 
-	if (!depth)
-		depth = 1;
-	if (stamped && o.cq) {
-		fprintf(stderr, "writer: -V and -U cq=N: a slot would be stamped again while its "
-			"write may still be in flight\n");
-		exit(2);
-	}
-	if (stamped)
-		whole.iov_len = size * depth;
-	/* Each slot's two iovecs (unstamped: every write uses slot 0). */
-	iov = calloc(2 * depth, sizeof(*iov));
+/* Each slot's two iovecs, for -U vec. */
+static struct iovec *slot_iovecs(char *buf, uint64_t size, unsigned depth, int stamped)
+{
+	struct iovec *iov = calloc(2 * depth, sizeof(*iov));
+
 	if (!iov)
 		die("calloc");
 	for (unsigned k = 0; k < depth; k++) {
@@ -279,103 +274,156 @@ void uring_writes(int fd, char *buf, uint64_t size, uint64_t count, uint64_t off
 		iov[2 * k] = (struct iovec){ slot, size / 2 };
 		iov[2 * k + 1] = (struct iovec){ slot + size / 2, size - size / 2 };
 	}
-	ring_init(&r, depth + 1, &o);
-	if (o.vec && o.fixedbuf && !op_supported(&r, IORING_OP_WRITEV_FIXED)) {
+	return iov;
+}
+
+/* The ring, then what -U registers with it (buffer, file) and short=N's file size limit. */
+static void urun_setup(struct urun *u, int fd, unsigned depth)
+{
+	struct iovec whole = { u->buf, u->stamped ? u->size * depth : u->size };
+
+	ring_init(&u->r, depth + 1, &u->o);
+	if (u->o.vec && u->o.fixedbuf && !op_supported(&u->r, IORING_OP_WRITEV_FIXED)) {
 		fprintf(stderr, "writer: no IORING_OP_WRITEV_FIXED in this kernel (6.15)\n");
 		exit(77);
 	}
-	if (o.fixedbuf &&
-	    syscall(__NR_io_uring_register, r.fd, IORING_REGISTER_BUFFERS, &whole, 1))
+	if (u->o.fixedbuf &&
+	    syscall(__NR_io_uring_register, u->r.fd, IORING_REGISTER_BUFFERS, &whole, 1))
 		die("IORING_REGISTER_BUFFERS");
-	if (o.fixedfile) {
-		if (syscall(__NR_io_uring_register, r.fd, IORING_REGISTER_FILES, &fd, 1))
+	u->rfd = fd;
+	if (u->o.fixedfile) {
+		if (syscall(__NR_io_uring_register, u->r.fd, IORING_REGISTER_FILES, &fd, 1))
 			die("IORING_REGISTER_FILES");
-		rfd = 0;
+		u->rfd = 0;
 	}
-	if (o.short_at) {
-		struct rlimit rl = { o.short_at, o.short_at };
+	if (u->o.short_at) {
+		struct rlimit rl = { u->o.short_at, u->o.short_at };
 
 		signal(SIGXFSZ, SIG_IGN);	/* a write past the limit fails with EFBIG */
 		if (setrlimit(RLIMIT_FSIZE, &rl))
 			die("setrlimit");
 	}
+}
+
+/* Write i of the run, from slot n of the buffer, queued (stamped just before). */
+static void queue_write(struct urun *u, unsigned n, uint64_t i)
+{
+	const struct uopts *o = &u->o;
+	char *slot = u->stamped ? u->buf + n * u->size : u->buf;
+	struct io_uring_sqe *sqe;
+
+	if (u->stamped)
+		stamp_fill(slot, u->size, u->off0 + i * u->stride, i + 1);
+	sqe = sqe_get(&u->r);
+	sqe->fd = u->rfd;
+	sqe->off = u->off0 + i * u->stride;
+	sqe->user_data = i;
+	if (o->vec) {
+		sqe->opcode = o->fixedbuf ? IORING_OP_WRITEV_FIXED : IORING_OP_WRITEV;
+		sqe->addr = (uintptr_t)&u->iov[u->stamped ? 2 * n : 0];
+		sqe->len = 2;
+	} else {
+		sqe->opcode = o->fixedbuf ? IORING_OP_WRITE_FIXED : IORING_OP_WRITE;
+		sqe->addr = (uintptr_t)slot;
+		sqe->len = u->size;
+	}
+	sqe->buf_index = 0;
+	sqe->rw_flags = (o->dsync ? RWF_DSYNC : 0) | (o->atomic ? RWF_ATOMIC : 0);
+	sqe->flags = (o->fixedfile ? IOSQE_FIXED_FILE : 0) |
+		     (o->skip ? IOSQE_CQE_SKIP_SUCCESS | IOSQE_IO_LINK : 0);
+	sqe_queue(&u->r);
+}
+
+/* Up to depth writes from *i on, and with -U skip the NOP after them; how many SQEs. */
+static unsigned queue_batch(struct urun *u, unsigned depth, uint64_t count, uint64_t *i)
+{
+	unsigned n = 0;
+
+	for (; n < depth && *i < count; n++, (*i)++)
+		queue_write(u, n, *i);
+	if (u->o.skip) {	/* runs after the chain of writes: its CQE is the batch's */
+		struct io_uring_sqe *sqe = sqe_get(&u->r);
+
+		sqe->opcode = IORING_OP_NOP;
+		sqe->user_data = ~0ULL;
+		sqe_queue(&u->r);
+		n++;
+	}
+	return n;
+}
+
+/* The batch's CQEs, each write's checked; with -U skip, the NOP's alone when all went well. */
+static void reap_batch(struct urun *u, uint64_t pending)
+{
+	while (pending) {
+		struct io_uring_cqe c;
+
+		cqe_next(&u->r, &c);
+		if (c.user_data != ~0ULL) {
+			check_cqe(&c, u->size, &u->o, &u->t);
+			pending--;
+		} else if (c.res) {
+			errno = -c.res;
+			die("io_uring NOP after the skipped writes");
+		} else {
+			pending = 0;	/* every write of the chain succeeded, silently */
+		}
+	}
+}
+
+/* -U cq=N: every CQE reaped at the end, once one waits on the overflow list. */
+static void reap_overflowed(struct urun *u, uint64_t pending)
+{
+	/* Until a CQE waits on the overflow list (10 s at most: then "0" fails the test). */
+	for (int ms = 0; ms < 10000 && pending > u->o.cq && !saw_overflow; ms++) {
+		if (__atomic_load_n(u->r.sq_flags, __ATOMIC_ACQUIRE) & IORING_SQ_CQ_OVERFLOW)
+			saw_overflow = 1;
+		else
+			usleep(1000);
+	}
+	u->t.overflowed = saw_overflow;
+	for (; pending; pending--) {
+		struct io_uring_cqe c;
+
+		cqe_next(&u->r, &c);
+		check_cqe(&c, u->size, &u->o, &u->t);
+	}
+	printf("cq_overflow %llu\n", (unsigned long long)u->t.overflowed);
+}
+
+void uring_writes(int fd, char *buf, uint64_t size, uint64_t count, uint64_t off0,
+		  uint64_t stride, unsigned depth, const char *opts, int stamped)
+{
+	struct urun u = { .o = parse_uopts(opts), .buf = buf, .size = size, .off0 = off0,
+			  .stride = stride, .stamped = stamped };
+	uint64_t i = 0, pending = 0;
+
+	if (!depth)
+		depth = 1;
+	if (stamped && u.o.cq) {
+		fprintf(stderr, "writer: -V and -U cq=N: a slot would be stamped again while its "
+			"write may still be in flight\n");
+		exit(2);
+	}
+	u.iov = slot_iovecs(buf, size, depth, stamped);
+	urun_setup(&u, fd, depth);
 	while (i < count) {
-		unsigned n = 0;
+		unsigned n = queue_batch(&u, depth, count, &i);
 
-		for (; n < depth && i < count; n++, i++) {
-			char *slot = stamped ? buf + n * size : buf;
-			struct io_uring_sqe *sqe;
-
-			if (stamped)
-				stamp_fill(slot, size, off0 + i * stride, i + 1);
-			sqe = sqe_get(&r);
-			sqe->fd = rfd;
-			sqe->off = off0 + i * stride;
-			sqe->user_data = i;
-			if (o.vec) {
-				sqe->opcode = o.fixedbuf ? IORING_OP_WRITEV_FIXED : IORING_OP_WRITEV;
-				sqe->addr = (uintptr_t)&iov[stamped ? 2 * n : 0];
-				sqe->len = 2;
-			} else {
-				sqe->opcode = o.fixedbuf ? IORING_OP_WRITE_FIXED : IORING_OP_WRITE;
-				sqe->addr = (uintptr_t)slot;
-				sqe->len = size;
-			}
-			sqe->buf_index = 0;
-			sqe->rw_flags = (o.dsync ? RWF_DSYNC : 0) | (o.atomic ? RWF_ATOMIC : 0);
-			sqe->flags = (o.fixedfile ? IOSQE_FIXED_FILE : 0) |
-				     (o.skip ? IOSQE_CQE_SKIP_SUCCESS | IOSQE_IO_LINK : 0);
-			sqe_queue(&r);
-		}
-		if (o.skip) {	/* runs after the chain of writes: its CQE is the batch's */
-			struct io_uring_sqe *sqe = sqe_get(&r);
-
-			sqe->opcode = IORING_OP_NOP;
-			sqe->user_data = ~0ULL;
-			sqe_queue(&r);
-			n++;
-		}
-		submit(&r, n, &o);
+		submit(&u.r, n, &u.o);
 		pending += n;
-		if (o.cq)	/* reaped at the end: let the CQ ring fill and overflow */
+		if (u.o.cq)	/* reaped at the end: let the CQ ring fill and overflow */
 			continue;
-		while (pending) {
-			struct io_uring_cqe c;
-
-			cqe_next(&r, &c);
-			if (c.user_data != ~0ULL) {
-				check_cqe(&c, size, &o, &t);
-				pending--;
-			} else if (c.res) {
-				errno = -c.res;
-				die("io_uring NOP after the skipped writes");
-			} else {
-				pending = 0;	/* every write of the chain succeeded, silently */
-			}
-		}
+		reap_batch(&u, pending);
+		pending = 0;
 	}
-	if (o.cq) {
-		/* Until a CQE waits on the overflow list (10 s at most: then "0" fails the test). */
-		for (int ms = 0; ms < 10000 && pending > o.cq && !saw_overflow; ms++) {
-			if (__atomic_load_n(r.sq_flags, __ATOMIC_ACQUIRE) & IORING_SQ_CQ_OVERFLOW)
-				saw_overflow = 1;
-			else
-				usleep(1000);
-		}
-		t.overflowed = saw_overflow;
-		for (; pending; pending--) {
-			struct io_uring_cqe c;
-
-			cqe_next(&r, &c);
-			check_cqe(&c, size, &o, &t);
-		}
-		printf("cq_overflow %llu\n", (unsigned long long)t.overflowed);
-	}
-	if (o.atomic || o.short_at)
-		printf("refused %llu\n", (unsigned long long)t.refused);
-	if (o.short_at)
-		printf("short %llu\n", (unsigned long long)t.shorts);
+	if (u.o.cq)
+		reap_overflowed(&u, pending);
+	if (u.o.atomic || u.o.short_at)
+		printf("refused %llu\n", (unsigned long long)u.t.refused);
+	if (u.o.short_at)
+		printf("short %llu\n", (unsigned long long)u.t.shorts);
 	fflush(stdout);
-	close(r.fd);
-	free(iov);
+	close(u.r.fd);
+	free(u.iov);
 }

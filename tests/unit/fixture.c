@@ -3,13 +3,17 @@
  * The unit tests' tracker and record builders (fixture.h), shared by the tests of each room
  * of the verdict engine.
  */
+#include <stdlib.h>
+#include <unistd.h>
 #include "fixture.h"
+#include "test.h"
 
 struct tracker *T;
 struct tw_recorder *R;
 struct tw_summary S;
 uint64_t ts;
 static uint64_t next_t;	/* clock_at(): the next record's time, 0: the next tick */
+static char rec_path[32];	/* record_start()'s file, until record_replay() removes it */
 
 void start(uint64_t unit, uint64_t max_units)
 {
@@ -40,6 +44,41 @@ void feed(void *rec)
 	if (R)
 		recorder__write(R, rec, h->size);
 	tracker__feed(T, rec, h->size);
+}
+
+bool record_start(uint64_t unit)
+{
+	char err[256];
+	int fd;
+
+	strcpy(rec_path, "/tmp/tw-test-XXXXXX");
+	fd = mkstemp(rec_path);
+	ASSERT_TRUE(fd >= 0, "mkstemp");
+	close(fd);
+	R = recorder__open(rec_path, unit, "test-kernel", err, sizeof(err));
+	ASSERT_TRUE(R != NULL, err);
+	return true;
+}
+
+bool record_replay(uint64_t max_units, struct tracker **t2, struct tw_summary *again,
+		   uint64_t *unit, char *kernel)
+{
+	char err[256], file_kernel[65];
+	uint64_t file_unit;
+
+	ASSERT_EQ(recorder__close(R), 0, "close");
+	R = NULL;
+	*t2 = replay_file(rec_path, max_units, &file_unit, file_kernel, sizeof(file_kernel), err,
+			  sizeof(err));
+	unlink(rec_path);
+	ASSERT_TRUE(*t2 != NULL, err);
+	if (unit)
+		*unit = file_unit;
+	if (kernel)
+		memcpy(kernel, file_kernel, sizeof(file_kernel));
+	tracker__finish(*t2);
+	tracker__summary(*t2, again);
+	return true;
 }
 
 void write_begin(uint32_t tid, uint64_t ino, uint64_t pos, uint64_t count, uint32_t f_flags,
@@ -135,6 +174,16 @@ void one_request(uint64_t rqp, uint64_t bio, uint64_t off, uint64_t len)
 	bio1(bio, off, len);
 	issue(rqp, bio, len);
 	done(rqp, bio, len);
+}
+
+void block_split(uint64_t len, uint32_t front)
+{
+	bio1(0xb1, 0, len);
+	split(0xf1, 0xb1, front);
+	issue(0xa1, 0xf1, front);
+	issue(0xa2, 0xb1, len - front);
+	done(0xa1, 0xf1, front);
+	done(0xa2, 0xb1, len - front);
 }
 
 void flush_ev(uint64_t rqp, uint32_t is_done)

@@ -31,6 +31,18 @@ void clock_at(uint64_t t);
 /* Feed rec (its header's size set) to T, and to R when set. */
 void feed(void *rec);
 
+/*
+ * The path `tornwatch --record` then `--replay` takes: record_start() opens R on a new
+ * temporary file whose header says unit, so every record fed from then on is also written
+ * there. record_replay() closes R, replays the file into a second tracker of max_units,
+ * finishes it and removes the file: the tracker in *t2 (the caller frees it), its summary in
+ * *again, and, when not NULL, the file header's unit size in *unit and kernel in kernel
+ * (65 bytes). Both fail as an assertion does: said on stderr, false returned.
+ */
+bool record_start(uint64_t unit);
+bool record_replay(uint64_t max_units, struct tracker **t2, struct tw_summary *again,
+		   uint64_t *unit, char *kernel);
+
 /* A write by thread tid of count bytes at pos of file ino (WRITE_BEGIN), and its return. */
 void write_begin(uint32_t tid, uint64_t ino, uint64_t pos, uint64_t count, uint32_t f_flags,
 		 uint32_t rwf);
@@ -50,6 +62,11 @@ void issue(uint64_t rqp, uint64_t bio, uint32_t bytes);
 void done(uint64_t rqp, uint64_t bio, uint32_t bytes);
 /* A bio of [off, off + len) queued, issued alone in request rqp, and completed. */
 void one_request(uint64_t rqp, uint64_t bio, uint64_t off, uint64_t len);
+/*
+ * Bio 0xb1 of [0, len) split by the block layer: its first front bytes go in bio 0xf1,
+ * each piece is issued in a request of its own (0xa1, 0xa2), and both complete.
+ */
+void block_split(uint64_t len, uint32_t front);
 /* A cache flush on DEV issued (is_done 0) or completed (1). */
 void flush_ev(uint64_t rqp, uint32_t is_done);
 /* The DEVICE record user space sends for DEV (atomic limits 0: none advertised). */

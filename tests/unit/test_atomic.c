@@ -3,8 +3,6 @@
  * RWF_ATOMIC: REQ_ATOMIC requests, XFS's CoW remap, refused writes and the kernel's rules,
  * the device's atomic limits (none of which the test machines can produce).
  */
-#include <stdlib.h>
-#include <unistd.h>
 #include "devfacts.h"
 #include "fixture.h"
 #include "test.h"
@@ -19,12 +17,7 @@ static bool atomic_in_two_requests(bool cow)
 		e.h.size = sizeof(e);
 		feed(&e);
 	}
-	bio1(0xb1, 0, 16 * K);
-	split(0xf1, 0xb1, 8 * K);
-	issue(0xa1, 0xf1, 8 * K);
-	issue(0xa2, 0xb1, 8 * K);
-	done(0xa1, 0xf1, 8 * K);
-	done(0xa2, 0xb1, 8 * K);
+	block_split(16 * K, 8 * K);
 	wend(1, 16 * K);
 	return true;
 }
@@ -81,6 +74,36 @@ static bool test_refused_atomic(void)
 	return true;
 }
 
+/* A 16 KiB REQ_ATOMIC request rqp of bio at sector, issued and completed. */
+static void atomic_request(uint64_t rqp, uint64_t bio, uint64_t sector)
+{
+	struct tw_rq_ev r = { .h = HDR(TW_EV_RQ_ISSUE, 0), .rq = rqp, .bio = bio, .dev = DEV,
+			      .sector = sector, .rq_bytes = 16 * K, .bio_bytes = 16 * K,
+			      .flags = TW_RQ_ATOMIC };
+
+	r.h.size = sizeof(r);
+	feed(&r);
+	r.h.type = TW_EV_RQ_COMPLETE;
+	feed(&r);
+}
+
+/* The syscall-level rules, each broken once by a write like w: each refused with EINVAL. */
+static void break_each_atomic_rule(struct tw_write_ev *w)
+{
+	w->pos = 0, w->count = 12 * K;			/* not a power of two */
+	feed(w);
+	wend(1, -22);
+	w->count = 128 * K;				/* above the max */
+	feed(w);
+	wend(1, -22);
+	w->pos = 8 * K, w->count = 16 * K;		/* unaligned */
+	feed(w);
+	wend(1, -22);
+	w->pos = 0, w->iovcnt = 2;			/* two segments */
+	feed(w);
+	wend(1, -22);
+}
+
 /*
  * A device with atomic write limits (none exists on the test machines): REQ_ATOMIC requests
  * within them give `atomic`; one crossing the boundary is counted and is no promise. Fed
@@ -88,7 +111,6 @@ static bool test_refused_atomic(void)
  */
 static bool test_device_atomic_limits_through_replay(void)
 {
-	char path[] = "/tmp/tw-test-XXXXXX", err[256], kernel[65];
 	struct tw_device_ev d = { .h = HDR(TW_EV_DEVICE, 0), .dev = DEV, .atomic_unit_min = 4096,
 				  .atomic_unit_max = 65536, .atomic_boundary = 16384,
 				  .atomic_max = 65536 };
@@ -98,13 +120,9 @@ static bool test_device_atomic_limits_through_replay(void)
 				 .f_flags = TW_O_DIRECT, .rwf = TW_RWF_ATOMIC, .iovcnt = 1 };
 	struct tw_summary again;
 	struct tracker *t2;
-	uint64_t unit;
-	int fd = mkstemp(path);
 
-	ASSERT_TRUE(fd >= 0, "mkstemp");
-	close(fd);
-	R = recorder__open(path, 0, "test-kernel", err, sizeof(err));
-	ASSERT_TRUE(R != NULL, err);
+	if (!record_start(0))
+		return false;
 	start(0, 100);
 	d.h.size = sizeof(d);
 	l.h.size = sizeof(l);
@@ -115,53 +133,18 @@ static bool test_device_atomic_limits_through_replay(void)
 	w.pos = 16 * K, w.count = 16 * K;
 	feed(&w);
 	bioq(0xb1, TW_BIO_ATOMIC | TW_BIO_DIO, 1, (uint64_t[]){ 16 * K, 16 * K });
-	{
-		struct tw_rq_ev r = { .h = HDR(TW_EV_RQ_ISSUE, 0), .rq = 0xa1, .bio = 0xb1,
-				      .dev = DEV, .sector = 32, .rq_bytes = 16 * K,
-				      .bio_bytes = 16 * K, .flags = TW_RQ_ATOMIC };
-
-		r.h.size = sizeof(r);
-		feed(&r);
-		r.h.type = TW_EV_RQ_COMPLETE;
-		feed(&r);
-	}
+	atomic_request(0xa1, 0xb1, 32);
 	wend(1, 16 * K);
 	/* 16 KiB whose request starts at 8 KiB: crosses the 16 KiB boundary */
 	w.pos = 64 * K;
 	feed(&w);
 	bioq(0xb2, TW_BIO_ATOMIC | TW_BIO_DIO, 1, (uint64_t[]){ 64 * K, 16 * K });
-	{
-		struct tw_rq_ev r = { .h = HDR(TW_EV_RQ_ISSUE, 0), .rq = 0xa2, .bio = 0xb2,
-				      .dev = DEV, .sector = 16, .rq_bytes = 16 * K,
-				      .bio_bytes = 16 * K, .flags = TW_RQ_ATOMIC };
-
-		r.h.size = sizeof(r);
-		feed(&r);
-		r.h.type = TW_EV_RQ_COMPLETE;
-		feed(&r);
-	}
+	atomic_request(0xa2, 0xb2, 16);
 	wend(1, 16 * K);
-	/* the syscall-level rules, each broken once */
-	w.pos = 0, w.count = 12 * K;			/* not a power of two */
-	feed(&w);
-	wend(1, -22);
-	w.count = 128 * K;				/* above the max */
-	feed(&w);
-	wend(1, -22);
-	w.pos = 8 * K, w.count = 16 * K;		/* unaligned */
-	feed(&w);
-	wend(1, -22);
-	w.pos = 0, w.iovcnt = 2;			/* two segments */
-	feed(&w);
-	wend(1, -22);
-	ASSERT_EQ(recorder__close(R), 0, "close");
-	R = NULL;
+	break_each_atomic_rule(&w);
 
-	t2 = replay_file(path, 100, &unit, kernel, sizeof(kernel), err, sizeof(err));
-	unlink(path);
-	ASSERT_TRUE(t2 != NULL, err);
-	tracker__finish(t2);
-	tracker__summary(t2, &again);
+	if (!record_replay(100, &t2, &again, NULL, NULL))
+		return false;
 	ASSERT_EQ(again.c.verdict[TW_V_ATOMIC], 1, "the fitting one is atomic");
 	ASSERT_EQ(again.c.verdict[TW_V_WHOLE], 1, "the one crossing the boundary is only whole");
 	ASSERT_EQ(again.atomic.device_misaligned, 1, "requests breaking device limits");

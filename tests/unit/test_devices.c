@@ -3,8 +3,6 @@
  * The devices' facts: whole units beyond the power-fail atomic size (sysfs, physical block,
  * --atomic-size), and durability by write cache, FUA and flushes.
  */
-#include <stdlib.h>
-#include <unistd.h>
 #include "devfacts.h"
 #include "fixture.h"
 #include "test.h"
@@ -207,27 +205,18 @@ static bool test_unseen_issue_is_not_fua(void)
 
 static bool test_device_facts_through_replay(void)
 {
-	char path[] = "/tmp/tw-test-XXXXXX", err[256], kernel[65];
 	struct tw_summary again;
 	struct tracker *t2;
-	uint64_t unit;
-	int fd = mkstemp(path);
 
-	ASSERT_TRUE(fd >= 0, "mkstemp");
-	close(fd);
-	R = recorder__open(path, 8 * K, "test-kernel", err, sizeof(err));
-	ASSERT_TRUE(R != NULL, err);
+	if (!record_start(8 * K))
+		return false;
 	start(8 * K, 100);
 	device_facts(0, 512, TW_WC_THROUGH, 0);
 	returned_then_on_device();
-	ASSERT_EQ(recorder__close(R), 0, "close");
-	R = NULL;
 	finish();
 
-	t2 = replay_file(path, 100, &unit, kernel, sizeof(kernel), err, sizeof(err));
-	ASSERT_TRUE(t2 != NULL, err);
-	tracker__finish(t2);
-	tracker__summary(t2, &again);
+	if (!record_replay(100, &t2, &again, NULL, NULL))
+		return false;
 	ASSERT_TRUE(!memcmp(&S.c, &again.c, sizeof(S.c)), "same counts");
 	ASSERT_EQ(again.c.whole_beyond_atomic, 1, "beyond, as live");
 	ASSERT_EQ(again.modes[TW_M_BUFFERED].not_persisted, 0, "persisted, as live");

@@ -4,7 +4,6 @@
  * records with exact times, per run, mode and file, the sweep bounded, and the reports.
  */
 #include <stdlib.h>
-#include <unistd.h>
 #include "devfacts.h"
 #include "report.h"
 #include "fixture.h"
@@ -400,16 +399,11 @@ static bool test_untimed_bio_joins_in_flight_once(void)
 /* A replay of the recorded stream says what the live run said. */
 static bool test_replay_gives_the_same_exposure(void)
 {
-	char path[] = "/tmp/tw-test-XXXXXX", err[256], kernel[65];
 	struct tw_summary again;
 	struct tracker *t2;
-	uint64_t unit;
-	int fd = mkstemp(path);
 
-	ASSERT_TRUE(fd >= 0, "mkstemp");
-	close(fd);
-	R = recorder__open(path, 8 * K, "test-kernel", err, sizeof(err));
-	ASSERT_TRUE(R != NULL, err);
+	if (!record_start(8 * K))
+		return false;
 	start_events(8 * K);
 	device(TW_WC_BACK, 512);
 	split_unit();
@@ -417,15 +411,10 @@ static bool test_replay_gives_the_same_exposure(void)
 	flush_at(7000, 0xf1, 0);
 	flush_at(9500, 0xf1, 1);
 	end_at(10000);
-	ASSERT_EQ(recorder__close(R), 0, "close");
-	R = NULL;
 	finish();
 
-	t2 = replay_file(path, 1000, &unit, kernel, sizeof(kernel), err, sizeof(err));
-	unlink(path);
-	ASSERT_TRUE(t2 != NULL, err);
-	tracker__finish(t2);
-	tracker__summary(t2, &again);
+	if (!record_replay(1000, &t2, &again, NULL, NULL))
+		return false;
 	ASSERT_EQ(S.exposure.units, 2, "live: units");
 	ASSERT_EQ(S.exposure.unit_ns, (9500 - 3000 + 10000 - 8000) * US, "live: unit_ns");
 	ASSERT_TRUE(!memcmp(&S.exposure, &again.exposure, sizeof(S.exposure)), "same exposure");

@@ -26,38 +26,25 @@ static bool test_foreign_and_bad_records(void)
 /* The same stream, recorded and replayed, gives the same summary. */
 static bool test_record_replay_round_trip(void)
 {
-	char path[] = "/tmp/tw-test-XXXXXX", err[256], kernel[65];
 	struct tw_summary live, again;
 	struct tracker *t2;
+	char kernel[65];
 	uint64_t unit;
-	int fd = mkstemp(path);
 
-	ASSERT_TRUE(fd >= 0, "mkstemp");
-	close(fd);
-	R = recorder__open(path, 8 * K, "test-kernel", err, sizeof(err));
-	ASSERT_TRUE(R != NULL, err);
+	if (!record_start(8 * K))
+		return false;
 	start(8 * K, 100);
 	write_ok(0, 8 * K);
 	write_ok(0, 8 * K);
 	write_ok(4 * K, 12 * K);
-	bio1(0xb1, 0, 16 * K);
-	split(0xf1, 0xb1, 4 * K);
-	issue(0xa1, 0xf1, 4 * K);
-	issue(0xa2, 0xb1, 12 * K);
-	done(0xa1, 0xf1, 4 * K);
-	done(0xa2, 0xb1, 12 * K);
-	ASSERT_EQ(recorder__close(R), 0, "close");
-	R = NULL;
+	block_split(16 * K, 4 * K);
 	finish();
 	live = S;
 
-	t2 = replay_file(path, 100, &unit, kernel, sizeof(kernel), err, sizeof(err));
-	unlink(path);
-	ASSERT_TRUE(t2 != NULL, err);
+	if (!record_replay(100, &t2, &again, &unit, kernel))
+		return false;
 	ASSERT_EQ(unit, 8 * K, "unit from the header");
 	ASSERT_STREQ(kernel, "test-kernel", "kernel from the header");
-	tracker__finish(t2);
-	tracker__summary(t2, &again);
 	ASSERT_TRUE(!memcmp(&live.c, &again.c, sizeof(live.c)), "same counts");
 	ASSERT_EQ(again.join.records, live.join.records, "same records");
 	ASSERT_EQ(again.nr_files, live.nr_files, "same files");
@@ -66,19 +53,29 @@ static bool test_record_replay_round_trip(void)
 	return true;
 }
 
-static bool test_replay_refuses_garbage(void)
+/* A record file of the len bytes at buf is refused; why, in err. */
+static bool replay_refuses(const void *buf, size_t len, char *err, size_t errlen)
 {
-	char path[] = "/tmp/tw-test-XXXXXX", err[256] = "", kernel[65];
+	char path[] = "/tmp/tw-test-XXXXXX", kernel[65];
 	uint64_t unit;
 	int fd = mkstemp(path);
 
 	ASSERT_TRUE(fd >= 0, "mkstemp");
-	ASSERT_EQ(write(fd, "hello, not a record at all, just some text....................."
-			"...................................\n", 100), 100, "write");
+	ASSERT_EQ(write(fd, buf, len), len, "write");
 	close(fd);
-	ASSERT_TRUE(replay_file(path, 100, &unit, kernel, sizeof(kernel), err, sizeof(err)) ==
-			    NULL, "refused");
+	ASSERT_TRUE(replay_file(path, 100, &unit, kernel, sizeof(kernel), err, errlen) == NULL,
+		    "refused");
 	unlink(path);
+	return true;
+}
+
+static bool test_replay_refuses_garbage(void)
+{
+	char err[256] = "";
+
+	if (!replay_refuses("hello, not a record at all, just some text....................."
+			    "...................................\n", 100, err, sizeof(err)))
+		return false;
 	ASSERT_TRUE(strstr(err, "not a tornwatch record") != NULL, err);
 	return true;
 }
@@ -109,18 +106,12 @@ static bool test_json_has_the_documented_keys(void)
 /* A record of the previous format is refused, with what to do. */
 static bool test_replay_refuses_old_format(void)
 {
-	char path[] = "/tmp/tw-test-XXXXXX", err[256] = "", kernel[65];
 	struct tw_record_file_hdr h = { .version = TW_RECORD_VERSION - 1, .hdr_size = sizeof(h) };
-	uint64_t unit;
-	int fd = mkstemp(path);
+	char err[256] = "";
 
-	ASSERT_TRUE(fd >= 0, "mkstemp");
 	memcpy(h.magic, TW_RECORD_MAGIC, sizeof(h.magic));
-	ASSERT_EQ(write(fd, &h, sizeof(h)), sizeof(h), "write");
-	close(fd);
-	ASSERT_TRUE(replay_file(path, 100, &unit, kernel, sizeof(kernel), err, sizeof(err)) ==
-			    NULL, "refused");
-	unlink(path);
+	if (!replay_refuses(&h, sizeof(h), err, sizeof(err)))
+		return false;
 	ASSERT_TRUE(strstr(err, "record format") != NULL, err);
 	ASSERT_TRUE(strstr(err, "record again") != NULL, err);
 	return true;

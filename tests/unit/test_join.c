@@ -64,12 +64,7 @@ static bool test_block_split_inside_unit(void)
 
 	start(8 * K, 100);
 	write_ok(0, 16 * K);
-	bio1(0xb1, 0, 16 * K);
-	split(0xf1, 0xb1, 4 * K);	/* cuts unit [0,8k) at 4k */
-	issue(0xa1, 0xf1, 4 * K);
-	issue(0xa2, 0xb1, 12 * K);
-	done(0xa1, 0xf1, 4 * K);
-	done(0xa2, 0xb1, 12 * K);
+	block_split(16 * K, 4 * K);	/* cuts unit [0,8k) at 4k */
 	c = finish();
 	ASSERT_EQ(c->verdict[TW_V_SPLIT], 1, "split");
 	ASSERT_EQ(c->split_block, 1, "in the block layer");
@@ -83,12 +78,7 @@ static bool test_block_split_on_unit_boundary(void)
 
 	start(8 * K, 100);
 	write_ok(0, 16 * K);
-	bio1(0xb1, 0, 16 * K);
-	split(0xf1, 0xb1, 8 * K);
-	issue(0xa1, 0xf1, 8 * K);
-	issue(0xa2, 0xb1, 8 * K);
-	done(0xa1, 0xf1, 8 * K);
-	done(0xa2, 0xb1, 8 * K);
+	block_split(16 * K, 8 * K);
 	c = finish();
 	ASSERT_EQ(c->verdict[TW_V_WHOLE], 2, "whole");
 	ASSERT_EQ(c->split_block, 0, "no unit cut");

@@ -76,12 +76,7 @@ static bool test_large_folio_many_units(void)
 
 	start(4 * K, 100);
 	write_ok(0, 64 * K);
-	bio1(0xb1, 0, 64 * K);		/* one bvec of a 64 KiB folio */
-	split(0xf1, 0xb1, 32 * K);
-	issue(0xa1, 0xf1, 32 * K);
-	issue(0xa2, 0xb1, 32 * K);
-	done(0xa1, 0xf1, 32 * K);
-	done(0xa2, 0xb1, 32 * K);
+	block_split(64 * K, 32 * K);	/* one bvec of a 64 KiB folio */
 	c = finish();
 	ASSERT_EQ(tw_units_total(c), 16, "units");
 	ASSERT_EQ(c->verdict[TW_V_WHOLE], 16, "all whole: cut on a unit boundary");
