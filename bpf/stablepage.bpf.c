@@ -203,6 +203,14 @@ int BPF_PROG(sp_wait_writeback, struct folio *folio, struct address_space *mappi
 	ts = traced_task_state();
 	if (!ts)
 		return 0;
+	/*
+	 * Inside fsync & co. (known from its syscall): only counted, here (stable.waits_fsync),
+	 * no record. PostgreSQL's fdatasync waits twice per transaction.
+	 */
+	if (ts->in_sync && !ts->in_write) {
+		stat_inc(TW_COUNT_WAITS_SYNC);
+		return 0;
+	}
 	announce_task(ts);
 	ev = ev_reserve(sizeof(*ev), TW_EV_WAIT_BEGIN);
 	if (!ev)
@@ -213,13 +221,6 @@ int BPF_PROG(sp_wait_writeback, struct folio *folio, struct address_space *mappi
 	}
 	ev->index = BPF_CORE_READ(folio, index);
 	ev->in_write = ts->in_write;
-	/* Inside fsync & co. (known from its syscall): counted, no stack, no wake-up timing. */
-	if (ts->in_sync && !ts->in_write) {
-		ev->context = TW_WAIT_SYNC;
-		ev->nr_stack = 0;
-		ev_submit(ev);
-		return 0;
-	}
 	ev->context = TW_WAIT_UNKNOWN;
 	n = bpf_get_stack(ctx, ev->stack, sizeof(ev->stack), 0);
 	ev->nr_stack = n > 0 ? n / sizeof(__u64) : 0;

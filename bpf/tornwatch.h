@@ -508,6 +508,9 @@ enum tw_stat {
 	TW_STAT_BIO_INEXACT = TW_NR_LOST, /* bvec spanning folios, attributed by its first page */
 	TW_STAT_DIO_NO_STATE,	/* anonymous write bio from a traced thread without dio state */
 	TW_STAT_BIO_END_NO_RQ,	/* a tracked bio ended (block_bio_complete) before any request completion */
+	TW_NR_BPF_REPORTED,	/* the counters above are the report's "bpf" object */
+	/* Events counted instead of sent, one record fewer each; reported where they belong. */
+	TW_COUNT_WAITS_SYNC = TW_NR_BPF_REPORTED, /* writeback waits inside fsync & co. */
 	TW_NR_STATS,
 };
 
@@ -519,7 +522,7 @@ _Static_assert(TW_NR_STATS <= 16, "tw_stats_ev holds every counter");
 		"bios_map_full", "bio_extents_truncated", "rq_walk_truncated",                     \
 		"bvec_walk_truncated", "aio_iocbs_unread", "uring_writes_unfollowed",                \
 		"prog_recursion_misses", "bio_inexact", "dio_no_state",     \
-		"bio_end_no_request",                                                              \
+		"bio_end_no_request", "waits_sync",                                                \
 	}
 
 #endif /* TORNWATCH_H */

@@ -8,7 +8,9 @@
 #                     one WRITE_END, the last write's held return, sent at the fsync;
 #   io_uring direct:  the kiocb is the write: DIO_BEGIN and DIO_END each, no WRITE_BEGIN (and
 #                     a DIO_BEGIN more for each NOWAIT attempt that failed, as below);
-#   buffered:         one WRITE_BEGIN each (each return rides on the next one), one WRITE_END.
+#   buffered:         one WRITE_BEGIN each (each return rides on the next one), one WRITE_END;
+#   fdatasync after each: no WAIT_BEGIN for its writeback waits (counted in BPF: checked
+#                     against bpftrace's count).
 # Records of the file's own writeback, other processes' flushes and the run's bookkeeping
 # (FILE, TASK, DEVICE, PATH, STATS) are not per write and not counted. The verdicts are.
 set -uo pipefail
@@ -75,8 +77,37 @@ tw "$TMPD/buffered.json" --unit 8k --record "$TMPD/buffered.twr" -- \
 expect "buffered" "$TMPD/buffered.json" writes=$N units.total=$N units.pending=0
 records "buffered" "$TMPD/buffered.twr" WRITE_BEGIN=$N WRITE_END=1 DIO_BEGIN=0 DIO_END=0
 
+# Writeback waits inside fdatasync are counted by the BPF side, not sent: no WAIT_BEGIN record
+# for them. Their number, against bpftrace's own count for this writer (a copy of it under a
+# name of this run) inside its fdatasync calls.
+need_tracefs || exit 0
+COMM=tw-cost-$$
+cp "$WRITER" "$TMPD/$COMM"
+bpftrace -e "tracepoint:syscalls:sys_enter_fdatasync /comm == \"$COMM\"/ { @in[tid] = 1; }
+tracepoint:syscalls:sys_exit_fdatasync /comm == \"$COMM\"/ { delete(@in[tid]); }
+tracepoint:writeback:folio_wait_writeback /@in[tid]/ { @waits = count(); }" \
+	>"$TMPD/waits.bt" 2>"$TMPD/waits.bt.err" &
+BT_PID=$!
+KILLS+=("$BT_PID")
+for _ in $(seq 500); do
+	grep -q Attaching "$TMPD/waits.bt" && break
+	sleep 0.02
+done
+tw "$TMPD/sync.json" --unit 8k --record "$TMPD/sync.twr" -- \
+	"$TMPD/$COMM" -s 8k -n $N -y 1 "$MNT/synced"
+kill -INT "$BT_PID"
+wait "$BT_PID"
+bt_waits=$(sed -n 's/^@waits: //p' "$TMPD/waits.bt")
+echo "# $FS fdatasync after each write: ${bt_waits:-0} writeback waits inside it (bpftrace)"
+expect "fdatasync after each" "$TMPD/sync.json" writes=$N units.whole=$N \
+	stable.waits_fsync="${bt_waits:-0}" stable.waits=0
+records "fdatasync after each" "$TMPD/sync.twr" WRITE_BEGIN=$N WAIT_BEGIN=0
+
 # The record, replayed, says what the live run said.
 "$TW" --replay "$TMPD/direct.twr" --json "$TMPD/direct-replay.json" >/dev/null 2>&1
 check "$FS direct pwrite: replay = live (units.whole)" "$(jget "$TMPD/direct.json" units.whole)" \
 	"$(jget "$TMPD/direct-replay.json" units.whole)"
+"$TW" --replay "$TMPD/sync.twr" --json "$TMPD/sync-replay.json" >/dev/null 2>&1
+check "$FS fdatasync after each: replay = live (stable.waits_fsync)" \
+	"$(jget "$TMPD/sync.json" stable.waits_fsync)" "$(jget "$TMPD/sync-replay.json" stable.waits_fsync)"
 check_no_leftover_bpf "$FS cost"

@@ -194,6 +194,9 @@ void summarize_stable(struct tracker *t, struct tw_summary *s)
 		qsort(sp->procs_flat, i, sizeof(*sp->procs_flat), cmp_procs);
 	}
 	s->stable = sp->st;
+	/* waits inside fsync & co.: counted by the BPF side, not sent (records before 2026-12-03
+	   sent each, and have 0 here) */
+	s->stable.waits_by_ctx[TW_WAIT_SYNC] += t->bpf_stats[TW_COUNT_WAITS_SYNC];
 	s->stable.mods = sp->mods;
 	s->stable.procs = sp->procs_flat;
 	s->stable.nr_procs = i;

@@ -200,9 +200,9 @@ static void json_lost_join(FILE *f, const struct tw_summary *s)
 		fprintf(f, ",\n    \"%s\": %" PRIu64, stat_names[i], s->bpf_stats[i]);
 	fprintf(f, ",\n    \"engine_memory\": %" PRIu64, s->lost_memory);
 	fprintf(f, "\n  },\n  \"bpf\": {\n");
-	for (i = TW_NR_LOST; i < TW_NR_STATS; i++)
+	for (i = TW_NR_LOST; i < TW_NR_BPF_REPORTED; i++)
 		fprintf(f, "    \"%s\": %" PRIu64 "%s\n", stat_names[i], s->bpf_stats[i],
-			i + 1 < TW_NR_STATS ? "," : "");
+			i + 1 < TW_NR_BPF_REPORTED ? "," : "");
 	fprintf(f, "  },\n  \"join\": {\n");
 	fprintf(f, "    \"records\": %" PRIu64 ",\n    \"bad_records\": %" PRIu64 ",\n",
 		s->join.records, s->join.bad_records);
