@@ -45,14 +45,10 @@ readonly UNIT=8192
 readonly MODES=(untraced tornwatch bpftrace biolatency)
 
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
-readonly REPO=$PWD
-readonly TORNWATCH=$REPO/tornwatch
-readonly WRITER=$REPO/build/writer
-readonly JOIN_BT=$REPO/bench/join.bt
-
 BENCH_NAME=compare
 # shellcheck source=bench/lib.sh
-. "$REPO/bench/lib.sh"
+. bench/lib.sh
+readonly JOIN_BT=$REPO/bench/join.bt
 WL_N[pgbench]=$((PG_TX * PG_CLIENTS))
 WL_DESC[pgbench]="pgbench TPC-B, scale $PG_SCALE, $PG_CLIENTS clients x $PG_TX transactions, fsync on"
 declare -A WL_OP=(

@@ -2,8 +2,11 @@
 # What the benchmarks of bench/ share: the three write storms, a scratch ext4 on a loop
 # device, kernel.bpf_stats_enabled saved and restored, the measured run (BPF counters and
 # the tracer's CPU around a workload) and the call of a python report. Source it after
-# setting N_SYNC, N_CACHE, N_DIRECT and BENCH_NAME (the prefix of messages).
+# setting N_SYNC, N_CACHE, N_DIRECT and BENCH_NAME (the prefix of messages), from the
+# repository's root: REPO, TORNWATCH and WRITER name it and the programs run there.
 
+# shellcheck disable=SC2034 # used by the scripts that source this file
+readonly REPO=$PWD TORNWATCH=$PWD/tornwatch WRITER=$PWD/build/writer
 TMP="" MNT="" LOOP="" OLD_STATS=""
 
 die() {
@@ -152,5 +155,5 @@ run_report() {
 		done
 		specs+=("$spec")
 	done
-	python3 "$script" "$TMP/res" "$ROUNDS" "${specs[@]}"
+	PYTHONDONTWRITEBYTECODE=1 python3 "$script" "$TMP/res" "$ROUNDS" "${specs[@]}"
 }

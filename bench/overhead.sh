@@ -19,9 +19,6 @@ N_DIRECT=${N_DIRECT:-5000}
 readonly UNIT=8192
 
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
-readonly REPO=$PWD
-readonly TORNWATCH=$REPO/tornwatch
-readonly WRITER=$REPO/build/writer
 
 # Workloads, in the order they run.  Targets and the reference figures come
 # from the issue: the bpftrace prototype added ~6 us of CPU per write to the
@@ -49,7 +46,7 @@ cat /proc/$PPID/fdinfo/* 2>/dev/null | sed -n "s/^prog_id:[[:space:]]*//p" | sor
 
 BENCH_NAME=bench
 # shellcheck source=bench/lib.sh
-. "$REPO/bench/lib.sh"
+. bench/lib.sh
 
 # Every exit path comes here: leave no mount, loop device or sysctl behind.
 cleanup() {
