@@ -9,53 +9,13 @@ RES holds WL.MODE.ROUND.* (see measure in bench/lib.sh), ROUND 1..ROUNDS and
 """
 import json, os, re, statistics, sys
 
+from runfiles import ids, map_bytes, prog_costs, read, timing, tracer_cpu_ns
+
 res, rounds, specs = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 MODES = ["untraced", "tornwatch", "bpftrace", "biolatency"]
 TRACERS = MODES[1:]
 LABEL = {"untraced": "untraced", "tornwatch": "tornwatch", "bpftrace": "join.bt",
          "biolatency": "biolatency"}
-
-def read(path):
-    return open(path).read()
-
-def timing(p):
-    f = read(p + ".t").split()
-    n, secs, cpu = int(f[1]), float(f[3]), float(f[5])
-    return {"n": n, "secs": secs, "ops": n / secs, "cpu": cpu / n}
-
-def ids(path):
-    return {int(x) for x in read(path).split()} if os.path.exists(path) else set()
-
-def tracer_cpu_ns(p):
-    try:
-        return int(read(p + ".cpu1")) - int(read(p + ".cpu0"))
-    except (OSError, ValueError):
-        return None
-
-def map_bytes(p):
-    mids = ids(p + ".mapids")
-    if not mids or not os.path.exists(p + ".maps"):
-        return None
-    return sum(m.get("bytes_memlock", 0) for m in json.load(open(p + ".maps")) if m["id"] in mids)
-
-def prog_costs(p):
-    """Per-program (runs, ns) of this tracer's programs between the snapshots."""
-    pids = ids(p + ".ids")
-    names = {}
-    if os.path.exists(p + ".perf"):  # bpftrace: names of the tracepoints
-        for e in json.load(open(p + ".perf")):
-            if e.get("prog_id") in pids and e.get("tracepoint"):
-                names[e["prog_id"]] = e["tracepoint"]
-    before = {x["id"]: x for x in json.load(open(p + ".progs0")) if x["id"] in pids}
-    after = {x["id"]: x for x in json.load(open(p + ".progs1")) if x["id"] in pids}
-    out = {}
-    for i, x in after.items():
-        b = before.get(i, {})
-        name = names.get(i, x.get("name", str(i)))
-        cnt, ns = out.get(name, (0, 0))
-        out[name] = (cnt + x.get("run_cnt", 0) - b.get("run_cnt", 0),
-                     ns + x.get("run_time_ns", 0) - b.get("run_time_ns", 0))
-    return out
 
 def bt_output(p):
     out, err = read(p + ".out"), read(p + ".err")
