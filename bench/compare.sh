@@ -19,7 +19,7 @@
 # most join.bt's on the direct storm and pgbench; tornwatch's own CPU at most
 # 1% of one core at the pgbench rate; 0 lost and every unit followed
 # everywhere).  It is a benchmark, not a test: the exit status is non-zero
-# only when something broke.  At the defaults with ROUNDS=1 it took 105 s
+# only when something broke.  At the defaults with ROUNDS=1 it took 81 to 108 s
 # on a 2-CPU machine (most of it fixed: PostgreSQL's setup, bpftrace's start).
 # bench/scale.sh measures how tornwatch's cost grows with scale.
 #
