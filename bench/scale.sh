@@ -25,7 +25,7 @@
 # once only with 10000 units at once or more). kernel.bpf_stats_enabled is global: a round during which another program turned
 # it off is void for BPF (warned, left out). A benchmark, not a test: the exit status is
 # non-zero only when something broke.
-# With the defaults (N=20000, ROUNDS=3) it took 55 s on a 2-CPU machine.
+# With the defaults (N=20000, ROUNDS=3) it took 44 to 63 s on a 2-CPU machine.
 #
 # Environment: N (20000 writes per run), ROUNDS (3), ROWS ("base threads-2 threads-4
 # write-64k file-4g"; base is always run, first), TW_EXTRA (more tornwatch options),
