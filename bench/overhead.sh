@@ -19,16 +19,15 @@ N_DIRECT=${N_DIRECT:-5000}
 readonly UNIT=8192
 
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
-readonly REPO=$PWD
-readonly TORNWATCH=$REPO/tornwatch
-readonly WRITER=$REPO/build/writer
 
 # Workloads, in the order they run.  Targets and the reference figures come
 # from the issue: the bpftrace prototype added ~6 us of CPU per write to the
 # fdatasync storm and ~1 us per page-cache write; tornwatch must stay under a
 # third of that.  The direct storm has no target; it is reported for scale.
 readonly WORKLOADS=(fdatasync-storm page-cache-storm direct-storm)
+# shellcheck disable=SC2034 # read by run_report, by name
 declare -A WL_TARGET=([fdatasync-storm]=2.0 [page-cache-storm]=0.33 [direct-storm]="")
+# shellcheck disable=SC2034
 declare -A WL_REF=([fdatasync-storm]=6 [page-cache-storm]=1 [direct-storm]="")
 
 # Run by tornwatch as the traced command: the workload between two snapshots
@@ -47,7 +46,7 @@ cat /proc/$PPID/fdinfo/* 2>/dev/null | sed -n "s/^prog_id:[[:space:]]*//p" | sor
 
 BENCH_NAME=bench
 # shellcheck source=bench/lib.sh
-. "$REPO/bench/lib.sh"
+. bench/lib.sh
 
 # Every exit path comes here: leave no mount, loop device or sysctl behind.
 cleanup() {
@@ -97,6 +96,7 @@ trace() {
 	local p=$1 what=$2 rc=0
 
 	shift 2
+	# shellcheck disable=SC2086 # TW_EXTRA is a list of options
 	"$TORNWATCH" --unit 8k ${TW_EXTRA:-} --json "$p.json" -- \
 		bash -c "$TRACED_CHILD" traced-child "$p" "$@" >"$p.log" 2>&1 || rc=$?
 	if [ "$rc" -ne 0 ]; then
@@ -147,12 +147,7 @@ bench_workload() {
 
 # Medians, ratios, BPF per-program costs, targets: all from the files in res/.
 report() {
-	local wl specs=()
-
-	for wl in "${WORKLOADS[@]}"; do
-		specs+=("$wl|${WL_N[$wl]}|${WL_TARGET[$wl]}|${WL_REF[$wl]}|${WL_DESC[$wl]}")
-	done
-	python3 - "$TMP/res" "$ROUNDS" "${specs[@]}" <<'EOF'
+	run_report - WL_N WL_TARGET WL_REF WL_DESC <<'EOF'
 import json, os, statistics, sys
 
 res, rounds, specs = sys.argv[1], int(sys.argv[2]), sys.argv[3:]

@@ -31,13 +31,10 @@ SYNC_EVERY=${SYNC_EVERY:-1000}
 BOUND=${BOUND:-100000}
 
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
-readonly REPO=$PWD
-readonly TORNWATCH=$REPO/tornwatch
-readonly WRITER=$REPO/build/writer
 
 BENCH_NAME=storm N_SYNC=0 N_CACHE=0 N_DIRECT=0
 # shellcheck source=bench/lib.sh
-. "$REPO/bench/lib.sh"
+. bench/lib.sh
 
 TW_PID="" TIME_PID="" WRITER_PID=""
 cleanup() {
@@ -54,7 +51,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 [ "$(id -u)" -eq 0 ] || die "needs root (tornwatch and a loop device)"
-[ -x "$TORNWATCH" ] && [ -x "$WRITER" ] || die "build first: make"
+{ [ -x "$TORNWATCH" ] && [ -x "$WRITER" ]; } || die "build first: make"
 [ -x /usr/bin/time ] || die "needs GNU time (/usr/bin/time; Debian: apt-get install time)"
 file_bytes=$(numfmt --from=iec "${FILE_SIZE^^}")
 # The image is sparse: it takes what the file's blocks take, plus ext4's metadata.
