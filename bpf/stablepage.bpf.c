@@ -32,11 +32,14 @@ static __always_inline bool folio_file(struct address_space *mapping, __u64 *ino
 	return true;
 }
 
-/* Traced: the thread has state (it wrote), or its process is in the traced set (mmap only). */
+/*
+ * Traced: the thread has state marked traced (it wrote), or its process is in the traced set
+ * (mmap only). A flusher kworker's own state does not make it traced.
+ */
 static __always_inline bool current_traced(struct task_state **tsp)
 {
 	*tsp = task_state_get(false);
-	return *tsp || is_traced_tgid(bpf_get_current_pid_tgid() >> 32);
+	return (*tsp && (*tsp)->traced) || is_traced_tgid(bpf_get_current_pid_tgid() >> 32);
 }
 
 /* A traced thread's write fault: remember where, to name the page an mmap store dirties. */

@@ -470,7 +470,7 @@ struct task_state {
 	__u32 c_dev;
 	__u32 c_ok;		/* 1: regular file of a block-backed fs, 2: O_DIRECT block device */
 	__u32 announced;	/* its TASK record (name) was sent */
-	__u32 pad0;
+	__u32 traced;		/* its process is traced (a flusher kworker has state too) */
 	__u64 w_pos;		/* where the write syscall in progress starts */
 	__u64 wait_t0;		/* stablepage: waiting for writeback since (ns), 0: not */
 	__u64 fault_addr;	/* stablepage: the last user write fault's address */

@@ -82,16 +82,23 @@ static __always_inline bool is_traced_tgid(__u32 tgid)
 }
 
 /*
- * The current thread's state if its process is traced, made on first need. Only
- * traced threads have state, so finding it spares the traced-process lookup.
+ * The current thread's state if its process is traced, made on first need. Finding it
+ * marked traced spares the traced-process lookup. Flusher kworkers have state of their own
+ * (the reason of their writeback work), unmarked: a kworker runs other work too (a loop
+ * device's fsync of its backing file), whose waits and writes are not a traced process's.
  */
 static __always_inline struct task_state *traced_task_state(void)
 {
 	struct task_state *ts = task_state_get(false);
 
-	if (ts || !is_traced_tgid(bpf_get_current_pid_tgid() >> 32))
+	if (ts && ts->traced)
 		return ts;
-	return task_state_get(true);
+	if (!is_traced_tgid(bpf_get_current_pid_tgid() >> 32))
+		return NULL;
+	ts = task_state_get(true);
+	if (ts)
+		ts->traced = 1;
+	return ts;
 }
 
 static __always_inline void *ev_reserve(__u32 size, __u32 type)

@@ -33,6 +33,7 @@ int BPF_PROG(tw_dio_begin, struct kiocb *iocb, struct iov_iter *iter, unsigned i
 	st = task_state_get(true);
 	if (!st)
 		return 0;
+	st->traced = 1;
 	st->dio_ino = BPF_CORE_READ(inode, i_ino);
 	st->dio_dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	/* io_uring and aio writes make no write syscall: name their file from here. */
