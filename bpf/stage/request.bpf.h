@@ -8,6 +8,29 @@
 
 #define MAX_RQ_WALK	512	/* bios followed in one request (more than any max_segments here) */
 
+/*
+ * Disks that carried a followed bio: only their cache flushes can persist a followed unit
+ * (one issued after the unit completed, so after its request was issued or completed here). Other disks'
+ * flushes (the host's own, a loop device's backing disk) send no record. Full: every flush.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, __u8);
+} flush_devs SEC(".maps");
+
+__u32 flush_all;	/* flush_devs overflowed: every disk's flushes are sent */
+
+static __always_inline void note_flush_dev(__u32 dev)
+{
+	__u8 one = 1;
+
+	if (!flush_all && !bpf_map_lookup_elem(&flush_devs, &dev) &&
+	    bpf_map_update_elem(&flush_devs, &dev, &one, BPF_ANY))
+		flush_all = 1;
+}
+
 static __always_inline __u32 rq_dev(struct request *rq)
 {
 	struct gendisk *disk = BPF_CORE_READ(rq, q, disk);
@@ -34,21 +57,28 @@ static __always_inline void emit_rq(struct request *rq, struct bio *bio, __u32 t
 	ev->opf = BPF_CORE_READ(rq, cmd_flags);
 	ev->flags = ((ev->opf & tw_req_atomic_mask()) ? TW_RQ_ATOMIC : 0) |
 		    ((ev->opf & tw_req_fua_mask()) ? TW_RQ_FUA : 0);
+	note_flush_dev(ev->dev);	/* at issue; at completion too, if the issue went unseen */
 	ev_submit(ev);
 }
 
-/* Cache flushes, from any process: what makes completed writes durable. */
+/* Cache flushes, from any process, of disks that carried followed bios: what makes completed
+ * writes durable. */
 static __always_inline bool emit_flush(struct request *rq, __u32 done, int error)
 {
 	struct tw_flush_ev *ev;
 
+	__u32 dev;
+
 	if ((BPF_CORE_READ(rq, cmd_flags) & TW_REQ_OP_MASK) != TW_REQ_OP_FLUSH)
 		return false;
+	dev = rq_dev(rq);
+	if (!flush_all && !bpf_map_lookup_elem(&flush_devs, &dev))
+		return true;
 	ev = ev_reserve(sizeof(*ev), TW_EV_FLUSH);
 	if (!ev)
 		return true;
 	ev->rq = (__u64)rq;
-	ev->dev = rq_dev(rq);
+	ev->dev = dev;
 	ev->done = done;
 	ev->error = error;
 	ev->pad = 0;

@@ -10,7 +10,7 @@
 #                     a DIO_BEGIN more for each NOWAIT attempt that failed, as below);
 #   buffered:         one WRITE_BEGIN each (each return rides on the next one), one WRITE_END;
 #   fdatasync after each: no WAIT_BEGIN for its writeback waits (counted in BPF: checked
-#                     against bpftrace's count).
+#                     against bpftrace's count); FLUSH records of its own disk only.
 # Records of the file's own writeback, other processes' flushes and the run's bookkeeping
 # (FILE, TASK, DEVICE, PATH, STATS) are not per write and not counted. The verdicts are.
 set -uo pipefail
@@ -102,6 +102,10 @@ echo "# $FS fdatasync after each write: ${bt_waits:-0} writeback waits inside it
 expect "fdatasync after each" "$TMPD/sync.json" writes=$N units.whole=$N \
 	stable.waits_fsync="${bt_waits:-0}" stable.waits=0
 records "fdatasync after each" "$TMPD/sync.twr" WRITE_BEGIN=$N WAIT_BEGIN=0
+# Cache flushes: only those of the disk that carried the writer's bios (the loop device), not
+# the host's (the loop device's backing file is flushed to its own disk at each one).
+check "$FS fdatasync after each: FLUSH records only of $LOOP" "$(cat "/sys/block/$(basename "$LOOP")/dev")" \
+	"$(python3 "$TOP/tests/recstat.py" --flush-devs "$TMPD/sync.twr" | paste -sd' ')"
 
 # The record, replayed, says what the live run said.
 "$TW" --replay "$TMPD/direct.twr" --json "$TMPD/direct-replay.json" >/dev/null 2>&1
