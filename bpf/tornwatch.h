@@ -79,6 +79,8 @@ enum tw_ev_type {
 #define TW_WB_PASS_END		0x2	/* ... that pass returned (ret) */
 #define TW_WB_SYNC_ALL		0x4	/* the pass is data-integrity writeback (WB_SYNC_ALL) */
 #define TW_WB_NO_LIMIT		0x8	/* the pass may write every dirty folio (nr_to_write max) */
+#define TW_WB_PASS_WHOLE	0x10	/* with PASS_END: the whole pass in one record, sent at its
+					   end with the time it began (no record at its begin) */
 
 /* Kernel flag values the records carry as they are (not in BTF: macros). */
 #define TW_RWF_DSYNC	0x02
@@ -487,9 +489,13 @@ struct task_state {
 	__u64 sync_ino;		/* ... of that file */
 	__u32 sync_dev;
 	__u32 aio_sent;		/* io_submit in progress: buffered-write iocbs sent (TW_W_AIO) */
+	__u64 pass_t0;		/* a writepages pass of a traced file began then (ns), 0: none */
+	__u64 pass_ino;		/* ... of that file */
+	__u32 pass_dev;
+	__u32 pad2;
 };
 
-_Static_assert(sizeof(struct task_state) == 160, "task_state layout");
+_Static_assert(sizeof(struct task_state) == 184, "task_state layout");
 
 /* Counters the BPF side keeps; TW_LOST_* are data lost, summed into lost.total. */
 enum tw_stat {

@@ -43,7 +43,7 @@ int BPF_PROG(tw_wb_written, struct bdi_writeback *wb, struct wb_writeback_work *
  * in blk-throttle before block_bio_queue fires, while the folio is already PG_writeback.
  */
 static __always_inline void emit_wb(struct inode *inode, __u64 pos, __u64 len, __u32 flags,
-				    int ret)
+				    int ret, __u64 t0)
 {
 	struct file_key key = {};
 	struct tw_wb_ev *ev;
@@ -57,6 +57,8 @@ static __always_inline void emit_wb(struct inode *inode, __u64 pos, __u64 len, _
 	ev = ev_reserve(sizeof(*ev), TW_EV_WB_START);
 	if (!ev)
 		return;
+	if (t0)		/* a whole pass: its time is its begin */
+		ev->h.ts_ns = t0;
 	ev->ino = key.ino;
 	ev->dev = key.dev;
 	ev->pos = pos;
@@ -71,7 +73,7 @@ static __always_inline void emit_wb(struct inode *inode, __u64 pos, __u64 len, _
 SEC("tp_btf/iomap_writeback_folio")
 int BPF_PROG(tw_iomap_wb_folio, struct inode *inode, loff_t pos, __u64 len)
 {
-	emit_wb(inode, pos, len, 0, 0);
+	emit_wb(inode, pos, len, 0, 0, 0);
 	return 0;
 }
 
@@ -79,12 +81,12 @@ int BPF_PROG(tw_iomap_wb_folio, struct inode *inode, loff_t pos, __u64 len)
 SEC("tp_btf/iomap_writepage")
 int BPF_PROG(tw_iomap_writepage, struct inode *inode, loff_t pos, __u64 len)
 {
-	emit_wb(inode, pos, len, 0, 0);
+	emit_wb(inode, pos, len, 0, 0, 0);
 	return 0;
 }
 
 static __always_inline void emit_wb_pass(struct inode *inode, struct writeback_control *wbc,
-					 __u32 flags, int ret)
+					 __u32 flags, int ret, __u64 t0)
 {
 	__u64 lo = 0, hi = ~0ULL;
 
@@ -99,14 +101,28 @@ static __always_inline void emit_wb_pass(struct inode *inode, struct writeback_c
 		flags |= TW_WB_SYNC_ALL;
 	if (BPF_CORE_READ(wbc, nr_to_write) == 0x7fffffffffffffffLL)
 		flags |= TW_WB_NO_LIMIT;
-	emit_wb(inode, lo, hi - lo < ~0ULL ? hi - lo + 1 : hi - lo, flags | TW_WB_PASS, ret);
+	emit_wb(inode, lo, hi - lo < ~0ULL ? hi - lo + 1 : hi - lo, flags | TW_WB_PASS, ret, t0);
 }
 
-/* ext4 has no per-folio writeback tracepoint: its writepages pass, begin and end. */
+/*
+ * ext4 has no per-folio writeback tracepoint: its writepages pass. Its begin is only noted
+ * in the thread's state; one record at its end says the pass and when it began.
+ */
 SEC("tp_btf/ext4_writepages")
 int BPF_PROG(tw_ext4_writepages, struct inode *inode, struct writeback_control *wbc)
 {
-	emit_wb_pass(inode, wbc, 0, 0);
+	struct file_key key = {};
+	struct task_state *ts;
+
+	if (!inode)
+		return 0;
+	key.ino = BPF_CORE_READ(inode, i_ino);
+	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	if (!bpf_map_lookup_elem(&files, &key) || !(ts = task_state_get(true)))
+		return 0;
+	ts->pass_t0 = bpf_ktime_get_ns();
+	ts->pass_ino = key.ino;
+	ts->pass_dev = key.dev;
 	return 0;
 }
 
@@ -114,7 +130,16 @@ SEC("tp_btf/ext4_writepages_result")
 int BPF_PROG(tw_ext4_writepages_result, struct inode *inode, struct writeback_control *wbc,
 	     int ret, int pages_written)
 {
-	emit_wb_pass(inode, wbc, TW_WB_PASS_END, ret);
+	struct task_state *ts = task_state_get(false);
+	__u64 t0;
+
+	if (!inode || !ts || !(t0 = ts->pass_t0))
+		return 0;
+	ts->pass_t0 = 0;
+	if (ts->pass_ino != BPF_CORE_READ(inode, i_ino) ||
+	    ts->pass_dev != BPF_CORE_READ(inode, i_sb, s_dev))
+		return 0;
+	emit_wb_pass(inode, wbc, TW_WB_PASS_END | TW_WB_PASS_WHOLE, ret, t0);
 	return 0;
 }
 

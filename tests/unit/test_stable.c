@@ -81,6 +81,20 @@ static bool test_modified_page_unknown_claims_no_unit(void)
 }
 
 /*
+ * A writepages pass over the whole file: its begin and end records (records before
+ * 2026-12-03), or one record at its end stamped with its begin (TW_WB_PASS_WHOLE).
+ */
+static void pass(uint32_t tid, bool whole, uint32_t flags, int ret)
+{
+	if (whole) {
+		wb(tid, flags | TW_WB_PASS | TW_WB_PASS_END | TW_WB_PASS_WHOLE, ret, 0, ~0ULL);
+		return;
+	}
+	wb(tid, flags | TW_WB_PASS, 0, 0, ~0ULL);
+	wb(tid, flags | TW_WB_PASS | TW_WB_PASS_END, ret, 0, ~0ULL);
+}
+
+/*
  * ext4, writeback held by blk-throttle: the fsync's writepages pass ends before any bio is
  * seen; a partial pwrite by another thread then changes a unit in flight.
  */
@@ -88,21 +102,22 @@ static bool test_pass_then_modified(void)
 {
 	const struct tw_counts *c;
 
-	start(16 * K, 100);
-	write_ok(0, 64 * K);
-	wend(1, 64 * K);		/* sent at the fsync's entry */
-	wb(1, TW_WB_PASS | TW_WB_SYNC_ALL | TW_WB_NO_LIMIT, 0, 0, ~0ULL);
-	wb(1, TW_WB_PASS | TW_WB_PASS_END | TW_WB_SYNC_ALL, 0, 0, ~0ULL);
-	wbegin(2, 16 * K, 4 * K, 0, 0);	/* changes unit 1: no unit of its own */
-	modified(2, 4, 1, 16 * K, 4 * K, true);
-	bio1(0xb1, 0, 64 * K);		/* the throttle lets the bio go */
-	issue(0xa1, 0xb1, 64 * K);
-	done(0xa1, 0xb1, 64 * K);
-	c = finish();
-	ASSERT_EQ(c->verdict[TW_V_MODIFIED], 1, "the unit changed while held");
-	ASSERT_EQ(c->verdict[TW_V_WHOLE], 3, "the others");
-	ASSERT_EQ(samples(TW_ST_QUEUED), 4, "writeback seen apart: queued samples");
-	ASSERT_EQ(samples(TW_ST_CACHE), 4, "cache samples");
+	for (int whole = 0; whole < 2; whole++) {
+		start(16 * K, 100);
+		write_ok(0, 64 * K);
+		wend(1, 64 * K);	/* sent at the fsync's entry */
+		pass(1, whole, TW_WB_SYNC_ALL | TW_WB_NO_LIMIT, 0);
+		wbegin(2, 16 * K, 4 * K, 0, 0);	/* changes unit 1: no unit of its own */
+		modified(2, 4, 1, 16 * K, 4 * K, true);
+		bio1(0xb1, 0, 64 * K);	/* the throttle lets the bio go */
+		issue(0xa1, 0xb1, 64 * K);
+		done(0xa1, 0xb1, 64 * K);
+		c = finish();
+		ASSERT_EQ(c->verdict[TW_V_MODIFIED], 1, "the unit changed while held");
+		ASSERT_EQ(c->verdict[TW_V_WHOLE], 3, "the others");
+		ASSERT_EQ(samples(TW_ST_QUEUED), 4, "writeback seen apart: queued samples");
+		ASSERT_EQ(samples(TW_ST_CACHE), 4, "cache samples");
+	}
 	return true;
 }
 
@@ -110,15 +125,14 @@ static bool test_pass_then_modified(void)
 static bool test_pass_that_proves_nothing(void)
 {
 	const struct tw_counts *c;
-	uint32_t pass[2] = { TW_WB_PASS | TW_WB_SYNC_ALL, TW_WB_PASS };
+	uint32_t passes[2] = { TW_WB_SYNC_ALL, 0 };
 	int ret[2] = { -5, 0 };
 
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 4; i++) {
 		start(16 * K, 100);
 		write_ok(0, 16 * K);
 		wend(1, 16 * K);
-		wb(3, pass[i], 0, 0, ~0ULL);
-		wb(3, pass[i] | TW_WB_PASS_END, ret[i], 0, ~0ULL);
+		pass(3, i >= 2, passes[i % 2], ret[i % 2]);
 		wbegin(2, 0, 4 * K, 0, 0);
 		modified(2, 0, 1, 0, 4 * K, true);
 		one_request(0xa1, 0xb1, 0, 16 * K);

@@ -155,6 +155,14 @@ void on_wb_start(struct tracker *t, const struct tw_wb_ev *e)
 		wb_started(t, f, e->pos, hi, e->h.ts_ns);
 		return;
 	}
+	if (e->flags & TW_WB_PASS_WHOLE) {	/* sent at its end, stamped with its begin */
+		struct wb_pass p = { .f = f, .t = e->h.ts_ns, .lo = e->pos, .hi = hi,
+				     .flags = e->flags };
+
+		if ((e->flags & TW_WB_PASS_END) && !e->ret)
+			wb_pass_done(t, &p);
+		return;
+	}
 	te = task_get(t, e->h.tid, e->h.pid);
 	if (!te)
 		return;
