@@ -26,6 +26,16 @@ for f in $files; do
 		/^[a-zA-Z_].*\(/ && !/;[[:space:]]*$/ && !/^(struct|enum|union)[^(]*$/ { name = $0; start = NR }
 		/^}/ && start { if (NR - start > max) { sub(/\(.*/, "", name); print NR - start, name } start = 0 }' "$f")
 done
+# Scripts are run as commands (tests/run.sh runs each suite directly): a tracked file that
+# opens with #! is executable in git, or a fresh clone cannot run it.
+noexec=0
+while read -r mode f; do
+	if [ "$mode" != 100755 ] && head -c 2 "$f" 2>/dev/null | grep -q '^#!'; then
+		echo "not ok - layout: $f opens with #! but is not executable in git (chmod +x, git add)"
+		noexec=$((noexec + 1))
+	fi
+done < <(git ls-files -s 2>/dev/null | awk '{ print $1, $4 }')
+[ $noexec -eq 0 ] && echo "ok - layout: every script that opens with #! is executable"
 [ $big -eq 0 ] && echo "ok - layout: no file of user/ or bpf/ over $MAX_LINES lines"
 [ $long -eq 0 ] && echo "ok - layout: no function of user/ or bpf/ over $MAX_FUNC lines"
 [ $bare -eq 0 ] && echo "ok - layout: every file of user/ and bpf/ opens with a comment"
