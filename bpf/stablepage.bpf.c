@@ -16,6 +16,13 @@ char LICENSE[] SEC("license") = "GPL";
 #define PAGE_SHIFT_4K 12
 
 __u32 waiters;	/* traced threads waiting for writeback now: gates sched_wakeup */
+/*
+ * sched_wakeup runs for every wake-up on the machine (20 per pgbench transaction), so user
+ * space attaches it only once a traced thread has waited (wakeup_wanted); waits begun before
+ * it set wakeup_armed are sent untimed.
+ */
+__u32 wakeup_wanted;
+__u32 wakeup_armed;
 
 /* A folio's file identity, for block-backed files only. */
 static __always_inline bool folio_file(struct address_space *mapping, __u64 *ino, __u32 *dev)
@@ -223,10 +230,16 @@ int BPF_PROG(sp_wait_writeback, struct folio *folio, struct address_space *mappi
 		ev->dev = 0;
 	}
 	ev->index = BPF_CORE_READ(folio, index);
-	ev->in_write = ts->in_write;
+	ev->flags = ts->in_write ? TW_WAIT_IN_WRITE : 0;
 	ev->context = TW_WAIT_UNKNOWN;
 	n = bpf_get_stack(ctx, ev->stack, sizeof(ev->stack), 0);
 	ev->nr_stack = n > 0 ? n / sizeof(__u64) : 0;
+	if (!wakeup_armed) {
+		ev->flags |= TW_WAIT_UNTIMED;
+		wakeup_wanted = 1;
+		ev_submit(ev);
+		return 0;
+	}
 	ev_submit(ev);
 	if (!ts->wait_t0)
 		__sync_fetch_and_add(&waiters, 1);

@@ -311,13 +311,17 @@ enum tw_wait_context {
 	TW_WAIT_OTHER,		/* truncate, fallocate, ...: not a stable-page wait */
 };
 
+/* tw_wait_begin_ev.flags */
+#define TW_WAIT_IN_WRITE	0x1	/* the thread was inside a write syscall */
+#define TW_WAIT_UNTIMED		0x2	/* begun before sched_wakeup was attached: no WAIT_END */
+
 struct tw_wait_begin_ev {
 	struct tw_hdr h;
 	__u64 ino;
 	__u64 index;
 	__u32 dev;
 	__u32 context;		/* enum tw_wait_context; 0 from the kernel */
-	__u32 in_write;		/* the thread was inside a write syscall */
+	__u32 flags;		/* TW_WAIT_* */
 	__u32 nr_stack;
 	__u64 stack[TW_STACK_DEPTH];
 };

@@ -216,7 +216,7 @@ static void mmap_dirty(uint32_t tid, uint64_t ino, uint64_t folio, uint32_t page
 static void wait_pair(uint32_t tid, uint32_t ctx, uint32_t in_write, uint64_t ns)
 {
 	struct tw_wait_begin_ev b = { .ino = INO_TABLE, .dev = DEV, .context = ctx,
-				      .in_write = in_write, .nr_stack = 1 };
+				      .flags = in_write ? TW_WAIT_IN_WRITE : 0, .nr_stack = 1 };
 	struct tw_wait_end_ev e = { .wait_ns = ns };
 
 	emit(&b, TW_EV_WAIT_BEGIN, sizeof(b), tid);

@@ -91,7 +91,7 @@ xfs_io -c 'sync_range -b 0 $((8192 * K))' '$f'
 }
 
 scenario_stable() {
-	local f wl i pw=""
+	local f wl i pw="" warm
 	hold_setup "$FS" s1 1 || { notok "$FS stable_writes=1: hold setup failed"; return; }
 	f=$MNT/table
 	prepare "$f"
@@ -101,30 +101,40 @@ scenario_stable() {
 		"$WRITER" -s 8k -n 1 "$MNT/own$i"
 		pw="$pw '$MNT/own$i'"
 	done
-	# While held: M pwrite writers (one per file) and M2 mmap writers (pages of the
-	# table) start; each must block (state D) until the release.
+	warm=$MNT/warm
+	"$WRITER" -s 8k -n 1 "$warm"
+	# While held: a first pwrite writer blocks (state D) before tornwatch has its wake-up
+	# hook (sched_wakeup is attached at the first traced wait): an untimed wait. Once the
+	# hook is armed (stablepage's wakeup_armed, read from the tracer's own map), M pwrite
+	# writers (one per file) and M2 mmap writers (pages of the table) start; each must
+	# block until the release, and each wait is timed.
 	wl=$(held_workload s1 "$f" "
-for g in $pw; do '$WRITER' -s 8k -n 1 -F \$g; done
-for g in $pw; do xfs_io -c 'sync_range -w 0 8192' \$g; done
+blocked() {
+	for i in \$(seq 1000); do [ \"\$(awk '{print \$3}' /proc/\$1/stat 2>/dev/null)\" = D ] && return 0; sleep 0.01; done
+	echo \"writer \$1 did not block\" >&2; exit 1
+}
+for g in $pw '$warm'; do '$WRITER' -s 8k -n 1 -F \$g; done
+for g in $pw '$warm'; do xfs_io -c 'sync_range -w 0 8192' \$g; done
+'$WRITER' -s 4k -n 1 -F '$warm' & warm=\$!
+blocked \$warm
+for i in \$(seq 1000); do [ \"\$('$TOP/tests/twbss.py' \$PPID stablepa.bss wakeup_armed)\" = 1 ] && break; sleep 0.01; done
+[ \"\$('$TOP/tests/twbss.py' \$PPID stablepa.bss wakeup_armed)\" = 1 ] || { echo 'sched_wakeup not attached' >&2; exit 1; }
 pids=
 for g in $pw; do '$WRITER' -s 4k -n 1 -F \$g & pids=\"\$pids \$!\"; done
 for i in \$(seq $M $((M + M2 - 1))); do '$WRITER' -m mmap -s 4k -n 1 -o \$((8192 * i)) -F '$f' & pids=\"\$pids \$!\"; done
-for p in \$pids; do
-	for i in \$(seq 1000); do [ \"\$(awk '{print \$3}' /proc/\$p/stat 2>/dev/null)\" = D ] && break; sleep 0.01; done
-	[ \"\$(awk '{print \$3}' /proc/\$p/stat 2>/dev/null)\" = D ] || { echo \"writer \$p did not block\" >&2; exit 1; }
-done
+for p in \$pids; do blocked \$p; done
 rm -f '$TMPD/s1.hold'
-wait \$pids
+wait \$warm \$pids
 '$WRITER' -s 8k -n 1 -o 0 '$f'")
 	"$TW" --unit 8k --json "$TMPD/s1.json" $(tw_record s1) -- bash -c "$wl" >"$TMPD/s1.txt" 2>&1
 	check "$FS stable_writes=1: workload exit status (every writer blocked)" 0 $?
 	[ -n "${DEBUG:-}" ] && sed -n '/STABLE/,/LOST/p' "$TMPD/s1.txt" >&2
 	# The mmap stores dirtied their pages (then waited): new mmap units, whole by the
-	# last writer's fsync.
+	# last writer's fsync. The first wait began before the hook: counted, not timed.
 	expect "stable_writes=1" "$TMPD/s1.json" stable.modified=0 units.modified=0 \
 		modes.mmap.writes=$M2 modes.mmap.units=$M2 units.pending=0 \
-		stable.waits_write=$M stable.waits_mmap=$M2 stable.waits=$((M + M2)) \
-		stable.devices.0.stable_writes=1
+		stable.waits_write=$((M + 1)) stable.waits_mmap=$M2 stable.waits=$((M + M2)) \
+		stable.waits_untimed=1 stable.devices.0.stable_writes=1
 	hold_release s1
 }
 

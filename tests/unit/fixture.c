@@ -282,11 +282,11 @@ void discard(uint64_t pos, uint64_t len, uint32_t flags)
 	feed(&e);
 }
 
-/* Thread tid waited ns for a folio of INO under writeback, in context ctx. */
-void wait_pair(uint32_t tid, enum tw_wait_context ctx, uint32_t in_write, uint64_t ns)
+/* Thread tid waited ns for a folio of INO under writeback, in context ctx (flags: TW_WAIT_*). */
+void wait_pair(uint32_t tid, enum tw_wait_context ctx, uint32_t flags, uint64_t ns)
 {
 	struct tw_wait_begin_ev b = { .h = HDR(TW_EV_WAIT_BEGIN, tid), .ino = INO, .dev = DEV,
-				      .context = ctx, .in_write = in_write };
+				      .context = ctx, .flags = flags };
 	struct tw_wait_end_ev e = { .h = HDR(TW_EV_WAIT_END, tid), .wait_ns = ns };
 
 	b.h.size = sizeof(b);

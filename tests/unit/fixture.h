@@ -83,7 +83,7 @@ void sync_end(uint32_t tid, uint64_t ino, uint64_t t0, int64_t ret);
 /* DEV's INO: [pos, pos + len) dropped from the cache (flags: TW_DISCARD_*). */
 void discard(uint64_t pos, uint64_t len, uint32_t flags);
 /* Thread tid waited ns for a folio of INO under writeback, in context ctx. */
-void wait_pair(uint32_t tid, enum tw_wait_context ctx, uint32_t in_write, uint64_t ns);
+void wait_pair(uint32_t tid, enum tw_wait_context ctx, uint32_t flags, uint64_t ns);
 
 /* Thread tid changed [off, off + len) of INO's folio at index under writeback (range: known). */
 void modified(uint32_t tid, uint64_t index, uint32_t pages, uint64_t off, uint64_t len,

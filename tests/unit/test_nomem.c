@@ -58,7 +58,7 @@ static void workload(void)
 	done(0xa2, 0xb1, 12 * K);
 	flush_ev(0xf1, 0);
 	flush_ev(0xf1, 1);
-	wait_pair(2, TW_WAIT_WRITE, 1, 1000);
+	wait_pair(2, TW_WAIT_WRITE, TW_WAIT_IN_WRITE, 1000);
 	bio1(0xb3, 32 * K, 8 * K);
 	issue(0xa3, 0xb3, 8 * K);	/* its completion never comes: the sync infers it */
 	sync_end(1, INO, ts, 0);	/* began after the bio was queued */

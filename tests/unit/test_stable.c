@@ -19,7 +19,7 @@ static void wb(uint32_t tid, uint32_t flags, int ret, uint64_t pos, uint64_t len
 static void wait_begin(uint32_t tid, uint32_t in_write, uint64_t index)
 {
 	struct tw_wait_begin_ev b = { .h = HDR(TW_EV_WAIT_BEGIN, tid), .ino = INO, .dev = DEV,
-				      .index = index, .in_write = in_write,
+				      .index = index, .flags = in_write ? TW_WAIT_IN_WRITE : 0,
 				      .context = in_write ? TW_WAIT_WRITE : TW_WAIT_SYNC };
 
 	b.h.size = sizeof(b);
@@ -288,10 +288,10 @@ static bool test_writeback_tail_blames_nobody(void)
 static bool test_stable_waits_by_context(void)
 {
 	start(8 * K, 100);
-	wait_pair(3, TW_WAIT_WRITE, 1, 3000000);	/* 3 ms: slot 21 */
+	wait_pair(3, TW_WAIT_WRITE, TW_WAIT_IN_WRITE, 3000000);	/* 3 ms: slot 21 */
 	wait_pair(3, TW_WAIT_FAULT, 0, 1000);		/* 1 us: slot 9 */
 	wait_pair(3, TW_WAIT_SYNC, 0, 5000000);		/* fsync: not a stable-page wait */
-	wait_pair(3, TW_WAIT_UNKNOWN, 1, 100);		/* no stack: inside a write counts */
+	wait_pair(3, TW_WAIT_UNKNOWN, TW_WAIT_IN_WRITE, 100);	/* no stack: inside a write */
 	wait_pair(3, TW_WAIT_UNKNOWN, 0, 100);		/* no stack, no write: unclassified */
 	finish();
 	ASSERT_EQ(S.stable.waits, 3, "stable-page waits");
@@ -301,6 +301,29 @@ static bool test_stable_waits_by_context(void)
 	ASSERT_EQ(S.stable.hist[9], 1, "1 us in [512, 1024) ns");
 	ASSERT_EQ(S.stable.nr_procs, 1, "one process");
 	ASSERT_EQ(S.stable.procs[0].waits, 3, "its waits");
+	ASSERT_EQ(S.stable.waits_untimed, 0, "every stable-page wait timed");
+	return true;
+}
+
+/*
+ * sched_wakeup is attached at the first wait: waits begun before it are counted by context
+ * and as untimed, and no wake-up (a stray one, say) times them.
+ */
+static bool test_waits_before_the_wakeup_hook_are_untimed(void)
+{
+	start(8 * K, 100);
+	wait_pair(3, TW_WAIT_WRITE, TW_WAIT_IN_WRITE | TW_WAIT_UNTIMED, 3000000);
+	wait_pair(4, TW_WAIT_FAULT, TW_WAIT_UNTIMED, 1000);
+	wait_pair(5, TW_WAIT_SYNC, TW_WAIT_UNTIMED, 1000);	/* not a stable-page wait */
+	wait_pair(3, TW_WAIT_WRITE, TW_WAIT_IN_WRITE, 2000);	/* armed: timed */
+	finish();
+	ASSERT_EQ(S.stable.waits, 1, "timed stable-page waits");
+	ASSERT_EQ(S.stable.waits_untimed, 2, "untimed stable-page waits");
+	ASSERT_EQ(S.stable.waits_by_ctx[TW_WAIT_WRITE], 2, "in a write, timed or not");
+	ASSERT_EQ(S.stable.waits_by_ctx[TW_WAIT_FAULT], 1, "mmap store");
+	ASSERT_EQ(S.stable.waits_by_ctx[TW_WAIT_SYNC], 1, "fsync");
+	ASSERT_EQ(S.stable.wait_ns_total, 2000, "only the timed wait's time");
+	ASSERT_EQ(S.stable.hist[10], 1, "2 us in [1024, 2048) ns");
 	return true;
 }
 
@@ -334,6 +357,7 @@ int main(void)
 	RUN(test_displaced_without_evidence_is_superseded);
 	RUN(test_writeback_tail_blames_nobody);
 	RUN(test_stable_waits_by_context);
+	RUN(test_waits_before_the_wakeup_hook_are_untimed);
 	RUN(test_wait_context_of_kernel_functions);
 	tracker__free(T);
 	return TEST_EXIT();

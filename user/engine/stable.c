@@ -98,14 +98,19 @@ void on_wait_begin(struct tracker *t, const struct tw_wait_begin_ev *e)
 	if (!te)
 		return;
 	/* Without a stack to read (no kallsyms): inside a write, it waits for stable pages. */
-	if (c == TW_WAIT_UNKNOWN && e->in_write)
+	if (c == TW_WAIT_UNKNOWN && (e->flags & TW_WAIT_IN_WRITE))
 		c = TW_WAIT_WRITE;
 	if (c > TW_WAIT_OTHER)
 		c = TW_WAIT_UNKNOWN;
-	/* A wait inside fsync & co. is counted only: no wake-up timing follows it. */
-	te->waiting = c != TW_WAIT_SYNC || e->nr_stack;
+	/*
+	 * A wait inside fsync & co. is counted only: no wake-up timing follows it. Nor one begun
+	 * before the wake-up hook was attached (it is attached at the first wait).
+	 */
+	te->waiting = (c != TW_WAIT_SYNC || e->nr_stack) && !(e->flags & TW_WAIT_UNTIMED);
+	if ((e->flags & TW_WAIT_UNTIMED) && tw_wait_is_stable(c))
+		sp->st.waits_untimed++;
 	/* The folio is under writeback: from inside a write, that may name what is in flight. */
-	if (e->in_write && (f = file_get(t, e->dev, e->ino, false)))
+	if ((e->flags & TW_WAIT_IN_WRITE) && (f = file_get(t, e->dev, e->ino, false)))
 		wb_seen(t, f, e->index << 12, (e->index << 12) + 4096, e->h.tid, e->h.ts_ns, false);
 	te->ctx = c;
 	sp->st.waits_by_ctx[c]++;

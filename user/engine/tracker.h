@@ -168,7 +168,8 @@ struct tw_atomic {
 struct tw_stable {
 	uint64_t modified;		/* modifications of folios under writeback */
 	uint64_t unit_unknown;		/* of those: the folio held several units, the page unknown */
-	uint64_t waits;			/* stable-page waits (write or mmap store) */
+	uint64_t waits;			/* stable-page waits (write or mmap store), timed */
+	uint64_t waits_untimed;		/* ... begun before the wake-up hook was attached */
 	uint64_t waits_by_ctx[TW_WAIT_OTHER + 1];	/* every writeback wait, by context */
 	uint64_t hist[TW_HIST_SLOTS];	/* stable-page wait time */
 	uint64_t wait_ns_total;

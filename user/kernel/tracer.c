@@ -24,6 +24,7 @@ struct tracer {
 	tracer_sink_fn sink;
 	void *ctx;
 	struct btf *vmlinux_btf;
+	bool wakeup_tried;	/* sched_wakeup attached, or its attach failed (said once) */
 };
 
 struct tracer *tracer__new(const struct tracer_cfg *cfg, tracer_sink_fn sink, void *ctx,
@@ -169,8 +170,11 @@ int tracer__attach(struct tracer *tr, char *err, size_t errlen)
 {
 	int e = tornwatch_bpf__attach(tr->skel);
 
-	if (!e && tr->stable)
+	if (!e && tr->stable) {
+		/* sched_wakeup: only once a traced thread waits for writeback (arm_wakeup) */
+		bpf_program__set_autoattach(tr->stable->progs.sp_wakeup, false);
 		e = stablepage_bpf__attach(tr->stable);
+	}
 	if (e) {
 		snprintf(err, errlen, "cannot attach the BPF programs: %s", strerror(-e));
 		return e;
@@ -201,6 +205,29 @@ int tracer__del_pid(struct tracer *tr, pid_t pid)
 	return 0;
 }
 
+/*
+ * A traced thread waited for writeback: from now on its wake-up is timed. Waits begun before
+ * wakeup_armed are sent untimed (stable.waits_untimed).
+ */
+static void arm_wakeup(struct tracer *tr)
+{
+	struct stablepage_bpf *sp = tr->stable;
+
+	if (!sp || tr->wakeup_tried || !__atomic_load_n(&sp->bss->wakeup_wanted, __ATOMIC_RELAXED))
+		return;
+	tr->wakeup_tried = true;
+	sp->links.sp_wakeup = bpf_program__attach(sp->progs.sp_wakeup);
+	if (!sp->links.sp_wakeup) {
+		fprintf(stderr, "tornwatch: cannot attach sched_wakeup (%s): stable-page waits "
+			"stay untimed\n", strerror(errno));
+		return;
+	}
+	__atomic_store_n(&sp->bss->wakeup_armed, 1, __ATOMIC_RELEASE);
+	if (tr->cfg.verbose)
+		fprintf(stderr, "tornwatch: a traced thread waited for writeback: sched_wakeup "
+			"attached\n");
+}
+
 int tracer__poll(struct tracer *tr, int timeout_ms)
 {
 	int n = ring_buffer__poll(tr->rb, timeout_ms);
@@ -213,6 +240,7 @@ int tracer__poll(struct tracer *tr, int timeout_ms)
 
 		n = m < 0 ? m : n + m;
 	}
+	arm_wakeup(tr);
 	return n;
 }
 

@@ -144,6 +144,7 @@ static void report_stable_json(FILE *f, const struct tw_summary *s)
 	fprintf(f, "  \"stable\": {\n    \"modified\": %" PRIu64 ",\n", st->modified);
 	fprintf(f, "    \"modified_unit_unknown\": %" PRIu64 ",\n", st->unit_unknown);
 	fprintf(f, "    \"waits\": %" PRIu64 ",\n", st->waits);
+	fprintf(f, "    \"waits_untimed\": %" PRIu64 ",\n", st->waits_untimed);
 	fprintf(f, "    \"waits_write\": %" PRIu64 ",\n    \"waits_mmap\": %" PRIu64 ",\n",
 		st->waits_by_ctx[TW_WAIT_WRITE], st->waits_by_ctx[TW_WAIT_FAULT]);
 	fprintf(f, "    \"waits_fsync\": %" PRIu64 ",\n    \"waits_other\": %" PRIu64 ",\n",

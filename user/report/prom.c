@@ -51,6 +51,11 @@ void report_prom(FILE *f, const struct tw_summary *s)
 	report_prom_header(f, "tornwatch_stable_page_waits_total", "counter",
 		    "Writers that waited for a folio's writeback (stable pages).");
 	fprintf(f, "tornwatch_stable_page_waits_total %" PRIu64 "\n", s->stable.waits);
+	report_prom_header(f, "tornwatch_stable_page_waits_untimed_total", "counter",
+		    "Stable-page waits begun before the wake-up hook was attached (at the first "
+		    "wait): not in tornwatch_stable_page_waits_total.");
+	fprintf(f, "tornwatch_stable_page_waits_untimed_total %" PRIu64 "\n",
+		s->stable.waits_untimed);
 	report_devices_prom(f, s);
 	report_exposure_prom(f, s);
 	report_prom_header(f, "tornwatch_write_latency_seconds", "histogram",

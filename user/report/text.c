@@ -115,6 +115,7 @@ static void report_stable_text(FILE *f, const struct tw_summary *s)
 	fprintf(f, "\nSTABLE PAGES\n");
 	fprintf(f, "  %-31s %12" PRIu64 "\n", "modified under writeback", st->modified);
 	fprintf(f, "  %-31s %12" PRIu64 "\n", "stable-page waits", st->waits);
+	fprintf(f, "    %-29s %12" PRIu64 "\n", "not timed (before the hook)", st->waits_untimed);
 	fprintf(f, "    %-29s %12" PRIu64 "\n", "in a write", st->waits_by_ctx[TW_WAIT_WRITE]);
 	fprintf(f, "    %-29s %12" PRIu64 "\n", "in an mmap store", st->waits_by_ctx[TW_WAIT_FAULT]);
 	fprintf(f, "  %-31s %12" PRIu64 "\n", "other writeback waits (fsync..)",
