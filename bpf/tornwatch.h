@@ -497,9 +497,10 @@ struct task_state {
 	__u64 pass_ino;		/* ... of that file */
 	__u32 pass_dev;
 	__u32 pad2;
+	__u64 pass_bytes;	/* ... bytes of it this thread queued in bios since */
 };
 
-_Static_assert(sizeof(struct task_state) == 184, "task_state layout");
+_Static_assert(sizeof(struct task_state) == 192, "task_state layout");
 
 /* Counters the BPF side keeps; TW_LOST_* are data lost, summed into lost.total. */
 enum tw_stat {

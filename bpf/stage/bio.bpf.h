@@ -26,10 +26,8 @@ static __always_inline bool track_bio(__u64 bio)
 }
 
 /* Who queues this bio, and why: a traced thread's write or sync, or the flusher's work. */
-static __always_inline __u32 bio_trigger(void)
+static __always_inline __u32 bio_trigger(struct task_state *ts)
 {
-	struct task_state *ts = task_state_get(false);
-
 	if (!ts)
 		return TW_TRIG_UNKNOWN;
 	if (ts->in_write)
@@ -66,6 +64,19 @@ static __always_inline void forget_stale_bio(struct bio *bio)
 	ev->dev = BPF_CORE_READ(bio, bi_bdev, bd_dev);
 	ev->pad = 0;
 	ev_submit(ev);
+}
+
+/* A writepages pass of this thread's (ts->pass_*) put these bytes of its file in a bio. */
+static __always_inline void count_pass_bytes(struct task_state *ts, const struct bvec_walk *walk)
+{
+	if (!ts || !ts->pass_t0)
+		return;
+	for (int i = 0; i < TW_MAX_EXT; i++) {
+		if (i >= walk->n)
+			break;
+		if (walk->ext[i].ino == ts->pass_ino && walk->ext[i].dev == ts->pass_dev)
+			ts->pass_bytes += walk->ext[i].len;
+	}
 }
 
 /* A traced thread's direct write queues a bio: it carries the write's next bytes. */
@@ -132,6 +143,7 @@ int BPF_PROG(tw_bio_queue, struct bio *bio)
 		walk = walk_page_extents(bio, size);
 		if (!walk)
 			return 0;
+		st = task_state_get(false);
 	}
 	ev = ev_reserve(sizeof(*ev), TW_EV_BIO_QUEUE);
 	if (!ev)
@@ -142,7 +154,7 @@ int BPF_PROG(tw_bio_queue, struct bio *bio)
 	ev->size = size;
 	ev->opf = opf;
 	ev->flags = (opf & tw_req_atomic_mask()) ? TW_BIO_ATOMIC : 0;
-	ev->trigger = bio_trigger();
+	ev->trigger = bio_trigger(st);
 	if (dio && st) {
 		dio_bio_ext(ev, st, size);
 	} else if (walk) {
@@ -154,6 +166,9 @@ int BPF_PROG(tw_bio_queue, struct bio *bio)
 		bpf_ringbuf_discard(ev, 0);
 		return 0;
 	}
+	if (walk)
+		count_pass_bytes(st, walk);
+	note_disk(disk_dev(BPF_CORE_READ(bio, bi_bdev, bd_disk)));
 	ev_submit(ev);
 	return 0;
 }

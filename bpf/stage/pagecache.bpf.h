@@ -106,7 +106,10 @@ static __always_inline void emit_wb_pass(struct inode *inode, struct writeback_c
 
 /*
  * ext4 has no per-folio writeback tracepoint: its writepages pass. Its begin is only noted
- * in the thread's state; one record at its end says the pass and when it began.
+ * in the thread's state; one record at its end says the pass and when it began. A
+ * data-integrity pass whose every written page went into a bio this thread queued (counted
+ * by tw_bio_queue in pass_bytes) sends none: its bios say all it did. One whose bios wait
+ * before the block layer (blk-throttle) does, and so does any pass that wrote nothing.
  */
 SEC("tp_btf/ext4_writepages")
 int BPF_PROG(tw_ext4_writepages, struct inode *inode, struct writeback_control *wbc)
@@ -123,6 +126,7 @@ int BPF_PROG(tw_ext4_writepages, struct inode *inode, struct writeback_control *
 	ts->pass_t0 = bpf_ktime_get_ns();
 	ts->pass_ino = key.ino;
 	ts->pass_dev = key.dev;
+	ts->pass_bytes = 0;
 	return 0;
 }
 
@@ -138,6 +142,10 @@ int BPF_PROG(tw_ext4_writepages_result, struct inode *inode, struct writeback_co
 	ts->pass_t0 = 0;
 	if (ts->pass_ino != BPF_CORE_READ(inode, i_ino) ||
 	    ts->pass_dev != BPF_CORE_READ(inode, i_sb, s_dev))
+		return 0;
+	if (!ret && pages_written > 0 && wbc &&
+	    BPF_CORE_READ(wbc, sync_mode) == WB_SYNC_ALL &&
+	    ts->pass_bytes == (__u64)pages_written << PAGE_SHIFT_4K)
 		return 0;
 	emit_wb_pass(inode, wbc, TW_WB_PASS_END | TW_WB_PASS_WHOLE, ret, t0);
 	return 0;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Requests: issue and completion of the followed bios they carry, cache flushes, and bios that
- * end without a request. */
+/* Requests: issue and completion of the followed bios they carry, cache flushes of the disks
+ * those went to, and bios that end without a request. */
 #ifndef TW_STAGE_REQUEST_BPF_H
 #define TW_STAGE_REQUEST_BPF_H
 
@@ -8,40 +8,13 @@
 
 #define MAX_RQ_WALK	512	/* bios followed in one request (more than any max_segments here) */
 
-/*
- * Disks that carried a followed bio: only their cache flushes can persist a followed unit
- * (one issued after the unit completed, so after its request was issued or completed here). Other disks'
- * flushes (the host's own, a loop device's backing disk) send no record. Full: every flush.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 256);
-	__type(key, __u32);
-	__type(value, __u8);
-} flush_devs SEC(".maps");
-
-__u32 flush_all;	/* flush_devs overflowed: every disk's flushes are sent */
-
-static __always_inline void note_flush_dev(__u32 dev)
-{
-	__u8 one = 1;
-
-	if (!flush_all && !bpf_map_lookup_elem(&flush_devs, &dev) &&
-	    bpf_map_update_elem(&flush_devs, &dev, &one, BPF_ANY))
-		flush_all = 1;
-}
-
 static __always_inline __u32 rq_dev(struct request *rq)
 {
-	struct gendisk *disk = BPF_CORE_READ(rq, q, disk);
-
-	if (!disk)
-		return 0;
-	return (BPF_CORE_READ(disk, major) << 20) | BPF_CORE_READ(disk, first_minor);
+	return disk_dev(BPF_CORE_READ(rq, q, disk));
 }
 
-static __always_inline void emit_rq(struct request *rq, struct bio *bio, __u32 type, __u32 bytes,
-				    int error)
+static __always_inline void emit_rq(struct request *rq, __u32 dev, struct bio *bio, __u32 type,
+				    __u32 bytes, int error)
 {
 	struct tw_rq_ev *ev = ev_reserve(sizeof(*ev), type);
 
@@ -50,30 +23,24 @@ static __always_inline void emit_rq(struct request *rq, struct bio *bio, __u32 t
 	ev->rq = (__u64)rq;
 	ev->bio = (__u64)bio;
 	ev->sector = BPF_CORE_READ(rq, __sector);
-	ev->dev = rq_dev(rq);
+	ev->dev = dev;
 	ev->rq_bytes = BPF_CORE_READ(rq, __data_len);
 	ev->bio_bytes = bytes;
 	ev->error = error;
 	ev->opf = BPF_CORE_READ(rq, cmd_flags);
 	ev->flags = ((ev->opf & tw_req_atomic_mask()) ? TW_RQ_ATOMIC : 0) |
 		    ((ev->opf & tw_req_fua_mask()) ? TW_RQ_FUA : 0);
-	note_flush_dev(ev->dev);	/* at issue; at completion too, if the issue went unseen */
 	ev_submit(ev);
 }
 
 /* Cache flushes, from any process, of disks that carried followed bios: what makes completed
  * writes durable. */
-static __always_inline bool emit_flush(struct request *rq, __u32 done, int error)
+static __always_inline bool emit_flush(struct request *rq, __u32 dev, __u32 done, int error)
 {
 	struct tw_flush_ev *ev;
 
-	__u32 dev;
-
 	if ((BPF_CORE_READ(rq, cmd_flags) & TW_REQ_OP_MASK) != TW_REQ_OP_FLUSH)
 		return false;
-	dev = rq_dev(rq);
-	if (!flush_all && !bpf_map_lookup_elem(&flush_devs, &dev))
-		return true;
 	ev = ev_reserve(sizeof(*ev), TW_EV_FLUSH);
 	if (!ev)
 		return true;
@@ -96,7 +63,7 @@ struct rq_walk {
 	__u32 type;	/* TW_EV_RQ_ISSUE or TW_EV_RQ_COMPLETE */
 	__u32 left;	/* completion: bytes still to attribute */
 	int error;
-	__u32 pad;
+	__u32 dev;
 };
 
 static long rq_walk_one(__u64 i, void *data)
@@ -112,7 +79,7 @@ static long rq_walk_one(__u64 i, void *data)
 	size = BPF_CORE_READ(bio, bi_iter.bi_size);
 	done = complete && w->left < size ? w->left : size;
 	if (bpf_map_lookup_elem(&bios, &key)) {
-		emit_rq((struct request *)w->rq, bio, w->type, done, w->error);
+		emit_rq((struct request *)w->rq, w->dev, bio, w->type, done, w->error);
 		if (complete && done == size)
 			bpf_map_delete_elem(&bios, &key);
 	}
@@ -122,7 +89,8 @@ static long rq_walk_one(__u64 i, void *data)
 	return 0;
 }
 
-static __always_inline void walk_rq(struct request *rq, __u32 type, __u32 nr_bytes, int error)
+static __always_inline void walk_rq(struct request *rq, __u32 dev, __u32 type, __u32 nr_bytes,
+				    int error)
 {
 	struct rq_walk w = {
 		.rq = (__u64)rq,
@@ -130,6 +98,7 @@ static __always_inline void walk_rq(struct request *rq, __u32 type, __u32 nr_byt
 		.type = type,
 		.left = nr_bytes,
 		.error = error,
+		.dev = dev,
 	};
 
 	bpf_loop(MAX_RQ_WALK, rq_walk_one, &w, 0);
@@ -137,19 +106,24 @@ static __always_inline void walk_rq(struct request *rq, __u32 type, __u32 nr_byt
 		stat_inc(TW_LOST_RQ_WALK);
 }
 
+/* Requests of disks no followed bio was queued on return at once. */
 SEC("tp_btf/block_rq_issue")
 int BPF_PROG(tw_rq_issue, struct request *rq)
 {
-	if (!emit_flush(rq, 0, 0))
-		walk_rq(rq, TW_EV_RQ_ISSUE, 0, 0);
+	__u32 dev = rq_dev(rq);
+
+	if (disk_followed(dev) && !emit_flush(rq, dev, 0, 0))
+		walk_rq(rq, dev, TW_EV_RQ_ISSUE, 0, 0);
 	return 0;
 }
 
 SEC("tp_btf/block_rq_complete")
 int BPF_PROG(tw_rq_complete, struct request *rq, blk_status_t error, unsigned int nr_bytes)
 {
-	if (!emit_flush(rq, 1, error))
-		walk_rq(rq, TW_EV_RQ_COMPLETE, nr_bytes, error);
+	__u32 dev = rq_dev(rq);
+
+	if (disk_followed(dev) && !emit_flush(rq, dev, 1, error))
+		walk_rq(rq, dev, TW_EV_RQ_COMPLETE, nr_bytes, error);
 	return 0;
 }
 

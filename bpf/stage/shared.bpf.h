@@ -22,4 +22,40 @@ struct {
 	__type(value, __u8);
 } bios SEC(".maps");
 
+/*
+ * Disks a followed bio was queued on (major << 20 | first_minor, as in tw_rq_ev.dev), noted
+ * before any request can carry it: the request hooks return at once for every other disk
+ * (a loop device's backing disk, the host's own), and only these disks' cache flushes can
+ * persist a followed unit. Full: every disk is followed.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, __u8);
+} disks SEC(".maps");
+
+__u32 all_disks;	/* disks overflowed */
+
+static __always_inline __u32 disk_dev(struct gendisk *disk)
+{
+	if (!disk)
+		return 0;
+	return (BPF_CORE_READ(disk, major) << 20) | BPF_CORE_READ(disk, first_minor);
+}
+
+static __always_inline void note_disk(__u32 dev)
+{
+	__u8 one = 1;
+
+	if (!all_disks && !bpf_map_lookup_elem(&disks, &dev) &&
+	    bpf_map_update_elem(&disks, &dev, &one, BPF_ANY))
+		all_disks = 1;
+}
+
+static __always_inline bool disk_followed(__u32 dev)
+{
+	return all_disks || bpf_map_lookup_elem(&disks, &dev);
+}
+
 #endif /* TW_STAGE_SHARED_BPF_H */

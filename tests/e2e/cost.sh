@@ -10,7 +10,9 @@
 #                     a DIO_BEGIN more for each NOWAIT attempt that failed, as below);
 #   buffered:         one WRITE_BEGIN each (each return rides on the next one), one WRITE_END;
 #   fdatasync after each: no WAIT_BEGIN for its writeback waits (counted in BPF: checked
-#                     against bpftrace's count); FLUSH records of its own disk only.
+#                     against bpftrace's count); FLUSH records of its own disk only;
+#   ext4's fsync passes (buffered, fdatasync after each): no WB_START: every page a
+#                     data-integrity pass wrote went into a bio it queued, which says all.
 # Records of the file's own writeback, other processes' flushes and the run's bookkeeping
 # (FILE, TASK, DEVICE, PATH, STATS) are not per write and not counted. The verdicts are.
 set -uo pipefail
@@ -76,6 +78,7 @@ tw "$TMPD/buffered.json" --unit 8k --record "$TMPD/buffered.twr" -- \
 	"$WRITER" -s 8k -n $N "$MNT/buffered"
 expect "buffered" "$TMPD/buffered.json" writes=$N units.total=$N units.pending=0
 records "buffered" "$TMPD/buffered.twr" WRITE_BEGIN=$N WRITE_END=1 DIO_BEGIN=0 DIO_END=0
+[ "$FS" = ext4 ] && records "buffered, fsync's pass" "$TMPD/buffered.twr" WB_START=0
 
 # Writeback waits inside fdatasync are counted by the BPF side, not sent: no WAIT_BEGIN record
 # for them. Their number, against bpftrace's own count for this writer (a copy of it under a
@@ -102,6 +105,7 @@ echo "# $FS fdatasync after each write: ${bt_waits:-0} writeback waits inside it
 expect "fdatasync after each" "$TMPD/sync.json" writes=$N units.whole=$N \
 	stable.waits_fsync="${bt_waits:-0}" stable.waits=0
 records "fdatasync after each" "$TMPD/sync.twr" WRITE_BEGIN=$N WAIT_BEGIN=0
+[ "$FS" = ext4 ] && records "fdatasync after each, its passes" "$TMPD/sync.twr" WB_START=0
 # Cache flushes: only those of the disk that carried the writer's bios (the loop device), not
 # the host's (the loop device's backing file is flushed to its own disk at each one).
 check "$FS fdatasync after each: FLUSH records only of $LOOP" "$(cat "/sys/block/$(basename "$LOOP")/dev")" \
