@@ -14,6 +14,13 @@ OUT := build-san
 TW_BIN := $(OUT)/tornwatch
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
+# 'make FLOOR=1': tornwatch with every BPF program returning at once, in build-floor/: what the
+# hooks cost before any work (bench/compare.sh's "floor" column). Never a trace.
+ifeq ($(FLOOR),1)
+OUT := build-floor
+TW_BIN := $(OUT)/tornwatch
+FLOOR_FLAGS := -DTW_BENCH_FLOOR
+endif
 VMLINUX := vmlinux/$(ARCH)/vmlinux.h
 VERSION := 0.1.0
 
@@ -30,9 +37,9 @@ CFLAGS ?= -O2 -g
 # included by their bare names.
 USER_INC := -Iuser -Iuser/lib -Iuser/engine -Iuser/report -Iuser/kernel
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -Werror -std=gnu11 -D_GNU_SOURCE -MMD -MP \
-	  -I$(OUT) -Ibpf $(USER_INC) -DTW_VERSION='"$(VERSION)"' $(SAN_FLAGS)
+	  -I$(OUT) -Ibpf $(USER_INC) -DTW_VERSION='"$(VERSION)"' $(SAN_FLAGS) $(FLOOR_FLAGS)
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
-	      -I$(dir $(VMLINUX)) -Ibpf -MMD -MP
+	      -I$(dir $(VMLINUX)) -Ibpf -MMD -MP $(FLOOR_FLAGS)
 LDLIBS := -lbpf -lelf -lz
 
 BPF_PROGS := tornwatch stablepage
@@ -172,6 +179,7 @@ bench: deps all
 
 # tornwatch beside bpftrace (bench/join.bt) and libbpf-tools' biolatency, pgbench included.
 compare: deps all
+	$(Q)$(MAKE) --no-print-directory FLOOR=1 build-floor/tornwatch
 	$(Q)./bench/compare.sh
 
 # libFuzzer targets (tests/fuzz/): the record reader and tracker (--replay), the option

@@ -3,7 +3,9 @@
 #
 # The three write storms of bench/overhead.sh and a pgbench run at a fixed
 # transaction count, on a scratch ext4 filesystem on a loop device, each run
-# untraced, under `tornwatch --unit 8k`, under bench/join.bt (the simplest
+# untraced, under `tornwatch --unit 8k`, under its floor (build-floor/tornwatch,
+# 'make FLOOR=1': the same hooks, every program returning at once: what any
+# design that keeps them pays), under bench/join.bt (the simplest
 # version of the same join bpftrace 0.17 can do with tracepoints: writes
 # joined to the pages they dirty, bios only counted) and under libbpf-tools'
 # biolatency (system-wide: that is what it is), in alternating order, ROUNDS
@@ -42,7 +44,7 @@ PG_PORT=${PG_PORT:-5499}
 PG_BT_KEYS=${PG_BT_KEYS:-65536}
 read -ra WORKLOADS <<<"${WORKLOADS:-fdatasync-storm page-cache-storm direct-storm pgbench}"
 readonly UNIT=8192
-readonly MODES=(untraced tornwatch bpftrace biolatency)
+readonly MODES=(untraced tornwatch floor bpftrace biolatency)
 
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 BENCH_NAME=compare
@@ -141,8 +143,9 @@ check_setup() {
 	for v in "${WORKLOADS[@]}"; do
 		[ -n "${WL_N[$v]:-}" ] || die "unknown workload '$v' in WORKLOADS"
 	done
-	if [ ! -x "$TORNWATCH" ] || [ ! -x "$WRITER" ]; then
-		die "$TORNWATCH or $WRITER missing; run make"
+	if [ ! -x "$TORNWATCH" ] || [ ! -x "$WRITER" ] || [ ! -x "$(tw_bin floor)" ]; then
+		die "$TORNWATCH, $(tw_bin floor) or $WRITER missing; run make compare" \
+			"(or make all, then make FLOOR=1 build-floor/tornwatch)"
 	fi
 	for v in bpftool python3 mkfs.ext4 losetup sysctl stdbuf runuser; do
 		command -v "$v" >/dev/null || die "$v not found"
@@ -271,6 +274,12 @@ bt_keys() {
 	fi
 }
 
+# tw_bin MODE: the tornwatch binary MODE runs. "floor" is tornwatch built with 'make FLOOR=1':
+# the same hooks, every BPF program returning at once: what they cost before any work.
+tw_bin() {
+	if [ "$1" = floor ]; then echo "$REPO/build-floor/tornwatch"; else echo "$TORNWATCH"; fi
+}
+
 # start_tracer MODE WL PREFIX: MODE in the background, attached, as
 # TRACER_PID; its stdout and stderr in PREFIX.out and PREFIX.err.
 start_tracer() {
@@ -286,10 +295,10 @@ start_tracer() {
 		stdbuf -oL biolatency >"$p.out" 2>"$p.err" &
 		marker="^Tracing block device" file=$p.out
 		;;
-	tornwatch) # only for the server: the storms run as tornwatch's command
+	tornwatch | floor) # only for the server: the storms run as tornwatch's command
 		# shellcheck disable=SC2086 # TW_EXTRA is a list of options
-		"$TORNWATCH" -v --unit 8k ${TW_EXTRA:-} -p "$(pg_pid)" -f --json "$p.json" \
-			>"$p.out" 2>"$p.err" &
+		"$(tw_bin "$mode")" -v --unit 8k ${TW_EXTRA:-} \
+			-p "$(pg_pid)" -f --json "$p.json" >"$p.out" 2>"$p.err" &
 		marker="^tornwatch: tracing" file=$p.err
 		;;
 	esac
@@ -349,14 +358,14 @@ run_one() {
 	untraced)
 		measure "$p" 0 "${WCMD[@]}" || die "$wl: untraced run failed"
 		;;
-	tornwatch)
+	tornwatch | floor)
 		if [ "$wl" = pgbench ]; then
-			start_tracer tornwatch "$wl" "$p"
-			measure "$p" "$TRACER_PID" "${WCMD[@]}" || die "$wl: run under tornwatch failed"
-			stop_tracer tornwatch "$p"
+			start_tracer "$mode" "$wl" "$p"
+			measure "$p" "$TRACER_PID" "${WCMD[@]}" || die "$wl: run under $mode failed"
+			stop_tracer "$mode" "$p"
 		else
 			# shellcheck disable=SC2086,SC2016
-			"$TORNWATCH" --unit 8k ${TW_EXTRA:-} --json "$p.json" -- \
+			"$(tw_bin "$mode")" --unit 8k ${TW_EXTRA:-} --json "$p.json" -- \
 				bash -c 'measure "$@"' measure "$p" parent "${WCMD[@]}" \
 				>"$p.out" 2>"$p.err" || rc=$?
 			[ "$rc" -ne 130 ] || die "$wl: interrupted"
@@ -382,7 +391,7 @@ brief() {
 	awk '{ printf "%7.0f/s %6.1fus", $2 / $4, $6 / $2 }' "$1"
 }
 
-# Untraced and the three tracers take turns, and the order rotates by one
+# Untraced and the four tracers take turns, and the order rotates by one
 # each round, so that drift of the machine (other tenants, writeback) and
 # the position in the round hit all four alike.  A first untraced run, not
 # counted, allocates the file (or warms the server's cache).
@@ -426,7 +435,7 @@ main() {
 	setup
 	save_bpf_stats
 	bpf_stats 0
-	echo "compare: tornwatch vs join.bt (bpftrace $(bpftrace --version | awk '{ print $2 }')) vs biolatency on $LOOP (ext4), kernel $(uname -r), $(nproc) CPUs"
+	echo "compare: tornwatch vs its hooks' floor vs join.bt (bpftrace $(bpftrace --version | awk '{ print $2 }')) vs biolatency on $LOOP (ext4), kernel $(uname -r), $(nproc) CPUs"
 	for wl in "${WORKLOADS[@]}"; do
 		if [ "$wl" = pgbench ]; then
 			start_postgres

@@ -51,7 +51,7 @@ static __always_inline bool current_traced(struct task_state **tsp)
 
 /* A traced thread's write fault: remember where, to name the page an mmap store dirties. */
 SEC("tp_btf/page_fault_user")
-int BPF_PROG(sp_write_fault, unsigned long address, struct pt_regs *regs, unsigned long error_code)
+int TW_PROG(sp_write_fault, unsigned long address, struct pt_regs *regs, unsigned long error_code)
 {
 	struct task_state *ts;
 
@@ -135,7 +135,7 @@ static __always_inline void send_mmap_dirty(__u64 ino, __u32 dev, __u64 index, _
  * the device may still be reading.
  */
 SEC("tp_btf/writeback_dirty_folio")
-int BPF_PROG(sp_dirty_folio, struct folio *folio, struct address_space *mapping)
+int TW_PROG(sp_dirty_folio, struct folio *folio, struct address_space *mapping)
 {
 	unsigned long flags = tw_folio_flags(folio);
 	struct task_state *ts = task_state_get(false);
@@ -204,7 +204,7 @@ out:
  * stable-page wait (write_begin, page_mkwrite) from fsync's; user space reads it.
  */
 SEC("tp_btf/folio_wait_writeback")
-int BPF_PROG(sp_wait_writeback, struct folio *folio, struct address_space *mapping)
+int TW_PROG(sp_wait_writeback, struct folio *folio, struct address_space *mapping)
 {
 	struct task_state *ts;
 	struct tw_wait_begin_ev *ev;
@@ -249,7 +249,7 @@ int BPF_PROG(sp_wait_writeback, struct folio *folio, struct address_space *mappi
 
 /* The waiter runs again: its wait ends. Nothing to do while no traced thread waits. */
 SEC("tp_btf/sched_wakeup")
-int BPF_PROG(sp_wakeup, struct task_struct *p)
+int TW_PROG(sp_wakeup, struct task_struct *p)
 {
 	struct task_state *ts;
 	struct tw_wait_end_ev *ev;

@@ -18,6 +18,31 @@
 
 const volatile __u32 self_tgid = 0;
 
+/*
+ * Bench only ('make FLOOR=1', build-floor/tornwatch): every program returns at once, so
+ * bench/compare.sh measures what tornwatch's hooks cost before any work, the floor under any
+ * design that keeps them. Compiled out of tornwatch itself.
+ */
+#ifdef TW_BENCH_FLOOR
+#define TW_FLOOR_RETURN() return 0
+#else
+#define TW_FLOOR_RETURN() do { } while (0)
+#endif
+
+/* libbpf's BPF_PROG, with the floor's early return. */
+#define TW_PROG(name, args...)								\
+name(unsigned long long *ctx);								\
+static __always_inline typeof(name(0)) ____##name(unsigned long long *ctx, ##args);	\
+typeof(name(0)) name(unsigned long long *ctx)						\
+{											\
+	TW_FLOOR_RETURN();								\
+	_Pragma("GCC diagnostic push")							\
+	_Pragma("GCC diagnostic ignored \"-Wint-conversion\"")				\
+	return ____##name(___bpf_ctx_cast(args));					\
+	_Pragma("GCC diagnostic pop")							\
+}											\
+static __always_inline typeof(name(0)) ____##name(unsigned long long *ctx, ##args)
+
 __u64 tw_stats[TW_NR_STATS] = {};
 
 struct file_key {

@@ -95,7 +95,7 @@ static __always_inline void dio_bio_ext(struct tw_bio_ev *ev, struct task_state 
 }
 
 SEC("tp_btf/block_bio_queue")
-int BPF_PROG(tw_bio_queue, struct bio *bio)
+int TW_PROG(tw_bio_queue, struct bio *bio)
 {
 	struct file_key key = {};
 	struct task_state *st = NULL;
@@ -175,7 +175,7 @@ int BPF_PROG(tw_bio_queue, struct bio *bio)
 
 /* bio_chain(split, parent) runs before the tracepoint: split->bi_private is the parent. */
 SEC("tp_btf/block_split")
-int BPF_PROG(tw_bio_split, struct bio *split, unsigned int new_sector)
+int TW_PROG(tw_bio_split, struct bio *split, unsigned int new_sector)
 {
 	struct tw_split_ev *ev;
 	__u64 parent = (__u64)BPF_CORE_READ(split, bi_private);

@@ -16,7 +16,7 @@ struct {
 
 /* Direct writes from any path (pwrite, io_uring, aio): the kiocb is the truth. */
 SEC("tp_btf/iomap_dio_rw_begin")
-int BPF_PROG(tw_dio_begin, struct kiocb *iocb, struct iov_iter *iter, unsigned int dio_flags,
+int TW_PROG(tw_dio_begin, struct kiocb *iocb, struct iov_iter *iter, unsigned int dio_flags,
 	     size_t done_before)
 {
 	struct task_state *st;
@@ -67,7 +67,7 @@ int BPF_PROG(tw_dio_begin, struct kiocb *iocb, struct iov_iter *iter, unsigned i
 
 /* A direct write completes: for io_uring and aio, the moment its result is known. */
 SEC("tp_btf/iomap_dio_complete")
-int BPF_PROG(tw_dio_complete, struct kiocb *iocb, int error, ssize_t ret)
+int TW_PROG(tw_dio_complete, struct kiocb *iocb, int error, ssize_t ret)
 {
 	struct tw_dio_end_ev *ev;
 	__u64 key = (__u64)iocb;
@@ -96,7 +96,7 @@ int BPF_PROG(tw_dio_complete, struct kiocb *iocb, int error, ssize_t ret)
  * start on: the thread's dio state is set here, exactly, for a file that is traced.
  */
 SEC("tp_btf/iomap_iter")
-int BPF_PROG(tw_iomap_iter, struct iomap_iter *iter, const void *ops, unsigned long caller)
+int TW_PROG(tw_iomap_iter, struct iomap_iter *iter, const void *ops, unsigned long caller)
 {
 	struct file_key key = {};
 	struct task_state *st;
@@ -130,7 +130,7 @@ int BPF_PROG(tw_iomap_iter, struct iomap_iter *iter, const void *ops, unsigned l
 
 /* XFS software atomic writes: remapped at completion, atomic whatever the bio count. */
 SEC("tp_btf/xfs_iomap_atomic_write_cow")
-int BPF_PROG(tw_xfs_atomic_cow, struct xfs_inode *ip, xfs_off_t offset, ssize_t count)
+int TW_PROG(tw_xfs_atomic_cow, struct xfs_inode *ip, xfs_off_t offset, ssize_t count)
 {
 	struct tw_cow_ev *ev;
 

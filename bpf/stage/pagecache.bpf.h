@@ -8,7 +8,7 @@
 
 /* The flusher starts a piece of work: its reason holds for the bios it queues until done. */
 SEC("tp_btf/writeback_start")
-int BPF_PROG(tw_wb_start, struct bdi_writeback *wb, struct wb_writeback_work *work)
+int TW_PROG(tw_wb_start, struct bdi_writeback *wb, struct wb_writeback_work *work)
 {
 	struct task_state *ts = task_state_get(true);
 	int reason = BPF_CORE_READ(work, reason);
@@ -29,7 +29,7 @@ int BPF_PROG(tw_wb_start, struct bdi_writeback *wb, struct wb_writeback_work *wo
 }
 
 SEC("tp_btf/writeback_written")
-int BPF_PROG(tw_wb_written, struct bdi_writeback *wb, struct wb_writeback_work *work)
+int TW_PROG(tw_wb_written, struct bdi_writeback *wb, struct wb_writeback_work *work)
 {
 	struct task_state *ts = task_state_get(false);
 
@@ -71,7 +71,7 @@ static __always_inline void emit_wb(struct inode *inode, __u64 pos, __u64 len, _
 
 /* iomap (XFS): one folio, locked and clean, just before folio_start_writeback(). */
 SEC("tp_btf/iomap_writeback_folio")
-int BPF_PROG(tw_iomap_wb_folio, struct inode *inode, loff_t pos, __u64 len)
+int TW_PROG(tw_iomap_wb_folio, struct inode *inode, loff_t pos, __u64 len)
 {
 	emit_wb(inode, pos, len, 0, 0, 0);
 	return 0;
@@ -79,7 +79,7 @@ int BPF_PROG(tw_iomap_wb_folio, struct inode *inode, loff_t pos, __u64 len)
 
 /* The same tracepoint before 6.17 (iomap_writepage_map): compat choice in user space. */
 SEC("tp_btf/iomap_writepage")
-int BPF_PROG(tw_iomap_writepage, struct inode *inode, loff_t pos, __u64 len)
+int TW_PROG(tw_iomap_writepage, struct inode *inode, loff_t pos, __u64 len)
 {
 	emit_wb(inode, pos, len, 0, 0, 0);
 	return 0;
@@ -112,7 +112,7 @@ static __always_inline void emit_wb_pass(struct inode *inode, struct writeback_c
  * before the block layer (blk-throttle) does, and so does any pass that wrote nothing.
  */
 SEC("tp_btf/ext4_writepages")
-int BPF_PROG(tw_ext4_writepages, struct inode *inode, struct writeback_control *wbc)
+int TW_PROG(tw_ext4_writepages, struct inode *inode, struct writeback_control *wbc)
 {
 	struct file_key key = {};
 	struct task_state *ts;
@@ -131,7 +131,7 @@ int BPF_PROG(tw_ext4_writepages, struct inode *inode, struct writeback_control *
 }
 
 SEC("tp_btf/ext4_writepages_result")
-int BPF_PROG(tw_ext4_writepages_result, struct inode *inode, struct writeback_control *wbc,
+int TW_PROG(tw_ext4_writepages_result, struct inode *inode, struct writeback_control *wbc,
 	     int ret, int pages_written)
 {
 	struct task_state *ts = task_state_get(false);
@@ -158,7 +158,7 @@ int BPF_PROG(tw_ext4_writepages_result, struct inode *inode, struct writeback_co
  * unlinked inode is being freed (AS_EXITING), its number is free for another file.
  */
 SEC("tp_btf/mm_filemap_delete_from_page_cache")
-int BPF_PROG(tw_cache_delete, struct folio *folio)
+int TW_PROG(tw_cache_delete, struct folio *folio)
 {
 	struct address_space *mapping = folio->mapping;
 	struct file_key key = {};

@@ -108,7 +108,7 @@ static __always_inline void walk_rq(struct request *rq, __u32 dev, __u32 type, _
 
 /* Requests of disks no followed bio was queued on return at once. */
 SEC("tp_btf/block_rq_issue")
-int BPF_PROG(tw_rq_issue, struct request *rq)
+int TW_PROG(tw_rq_issue, struct request *rq)
 {
 	__u32 dev = rq_dev(rq);
 
@@ -118,7 +118,7 @@ int BPF_PROG(tw_rq_issue, struct request *rq)
 }
 
 SEC("tp_btf/block_rq_complete")
-int BPF_PROG(tw_rq_complete, struct request *rq, blk_status_t error, unsigned int nr_bytes)
+int TW_PROG(tw_rq_complete, struct request *rq, blk_status_t error, unsigned int nr_bytes)
 {
 	__u32 dev = rq_dev(rq);
 
@@ -129,7 +129,7 @@ int BPF_PROG(tw_rq_complete, struct request *rq, blk_status_t error, unsigned in
 
 /* A bio that ends without a request (bio-based device, error) leaves the table here. */
 SEC("tp_btf/block_bio_complete")
-int BPF_PROG(tw_bio_complete, struct request_queue *q, struct bio *bio)
+int TW_PROG(tw_bio_complete, struct request_queue *q, struct bio *bio)
 {
 	__u64 key = (__u64)bio;
 

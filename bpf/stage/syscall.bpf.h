@@ -244,7 +244,7 @@ static __always_inline int sys_exit(long id, long ret)
  * pays for. User space loads the first set when tracefs has them, else the second.
  */
 SEC("tp_btf/sys_enter")
-int BPF_PROG(tw_sys_enter, struct pt_regs *regs, long id)
+int TW_PROG(tw_sys_enter, struct pt_regs *regs, long id)
 {
 	unsigned long a[6] = { regs->di, regs->si, regs->dx, regs->r10, regs->r8, regs->r9 };
 
@@ -252,7 +252,7 @@ int BPF_PROG(tw_sys_enter, struct pt_regs *regs, long id)
 }
 
 SEC("tp_btf/sys_exit")
-int BPF_PROG(tw_sys_exit, struct pt_regs *regs, long ret)
+int TW_PROG(tw_sys_exit, struct pt_regs *regs, long ret)
 {
 	return sys_exit(regs->orig_ax, ret);
 }
@@ -261,6 +261,7 @@ int BPF_PROG(tw_sys_exit, struct pt_regs *regs, long ret)
 	SEC("tracepoint/syscalls/sys_enter_" #name)                                        \
 	int tw_enter_##name(struct trace_event_raw_sys_enter *ctx)                          \
 	{                                                                                  \
+		TW_FLOOR_RETURN();                                                         \
 		unsigned long a[6] = { ctx->args[0], ctx->args[1], ctx->args[2],            \
 				       ctx->args[3], ctx->args[4], ctx->args[5] };           \
 		return sys_enter(nr, a);                                                   \
@@ -268,6 +269,7 @@ int BPF_PROG(tw_sys_exit, struct pt_regs *regs, long ret)
 	SEC("tracepoint/syscalls/sys_exit_" #name)                                         \
 	int tw_exit_##name(struct trace_event_raw_sys_exit *ctx)                            \
 	{                                                                                  \
+		TW_FLOOR_RETURN();                                                         \
 		return sys_exit(nr, ctx->ret);                                             \
 	}
 

@@ -7,7 +7,7 @@
 #include "write.bpf.h"
 
 SEC("tp_btf/sched_process_fork")
-int BPF_PROG(tw_fork, struct task_struct *parent, struct task_struct *child)
+int TW_PROG(tw_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid, ctgid;
 	__u8 one = 1;
@@ -25,7 +25,7 @@ int BPF_PROG(tw_fork, struct task_struct *parent, struct task_struct *child)
 
 /* A traced thread that execs gets a new name: announce it again at its next record. */
 SEC("tp_btf/sched_process_exec")
-int BPF_PROG(tw_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+int TW_PROG(tw_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	struct task_state *ts = task_state_get(false);
 
@@ -35,7 +35,7 @@ int BPF_PROG(tw_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 }
 
 SEC("tp_btf/sched_process_exit")
-int BPF_PROG(tw_exit, struct task_struct *task)
+int TW_PROG(tw_exit, struct task_struct *task)
 {
 	struct task_state *ts = task_state_get(false);
 	__u32 tid = task->pid;

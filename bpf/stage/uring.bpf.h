@@ -165,14 +165,14 @@ static __always_inline int uring_submit(struct io_kiocb *req)
 }
 
 SEC("tp_btf/io_uring_submit_req")
-int BPF_PROG(tw_uring_submit, struct io_kiocb *req)
+int TW_PROG(tw_uring_submit, struct io_kiocb *req)
 {
 	return uring_submit(req);
 }
 
 /* The same tracepoint on 6.1..6.3: compat choice in user space. */
 SEC("tp_btf/io_uring_submit_sqe")
-int BPF_PROG(tw_uring_submit_sqe, struct io_kiocb *req, bool force_nonblock)
+int TW_PROG(tw_uring_submit_sqe, struct io_kiocb *req, bool force_nonblock)
 {
 	return uring_submit(req);
 }
@@ -183,7 +183,7 @@ int BPF_PROG(tw_uring_submit_sqe, struct io_kiocb *req, bool force_nonblock)
  * cqe.res is the result either way. Runs for every CQE: one hash lookup.
  */
 SEC("tp_btf/io_uring_complete")
-int BPF_PROG(tw_uring_complete, void *ring, void *req)
+int TW_PROG(tw_uring_complete, void *ring, void *req)
 {
 	struct io_kiocb *r = req;
 	struct uring_req *val;
@@ -228,7 +228,7 @@ static long uring_match(struct bpf_map *map, __u64 *key, struct uring_req *val,
  * is reused, or at the end, without a return time).
  */
 SEC("tp_btf/io_uring_cqe_overflow")
-int BPF_PROG(tw_uring_overflow, void *ring, __u64 user_data, __s32 res, __u32 cflags, void *ocqe)
+int TW_PROG(tw_uring_overflow, void *ring, __u64 user_data, __s32 res, __u32 cflags, void *ocqe)
 {
 	struct uring_find f = { .ctx = (__u64)ring, .user_data = user_data };
 

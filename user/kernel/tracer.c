@@ -135,6 +135,10 @@ int tracer__configure(struct tracer *tr, char *err, size_t errlen)
 {
 	struct tornwatch_bpf *s = tr->skel;
 
+#ifdef TW_BENCH_FLOOR
+	fprintf(stderr, "tornwatch: a floor build ('make FLOOR=1'): every BPF program returns at "
+		"once, nothing is followed; for bench/compare.sh, not a trace\n");
+#endif
 	s->rodata->follow_forks = tr->cfg.follow_forks;
 	s->rodata->self_tgid = getpid();
 	if (set_sizes(tr, err, errlen))
