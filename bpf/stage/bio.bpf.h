@@ -168,7 +168,7 @@ int TW_PROG(tw_bio_queue, struct bio *bio)
 	}
 	if (walk)
 		count_pass_bytes(st, walk);
-	note_disk(disk_dev(BPF_CORE_READ(bio, bi_bdev, bd_disk)));
+	note_disk(BPF_CORE_READ(bio, bi_bdev, bd_disk));
 	ev_submit(ev);
 	return 0;
 }

@@ -8,11 +8,6 @@
 
 #define MAX_RQ_WALK	512	/* bios followed in one request (more than any max_segments here) */
 
-static __always_inline __u32 rq_dev(struct request *rq)
-{
-	return disk_dev(BPF_CORE_READ(rq, q, disk));
-}
-
 static __always_inline void emit_rq(struct request *rq, __u32 dev, struct bio *bio, __u32 type,
 				    __u32 bytes, int error)
 {
@@ -110,9 +105,13 @@ static __always_inline void walk_rq(struct request *rq, __u32 dev, __u32 type, _
 SEC("tp_btf/block_rq_issue")
 int TW_PROG(tw_rq_issue, struct request *rq)
 {
-	__u32 dev = rq_dev(rq);
+	struct gendisk *disk = BPF_CORE_READ(rq, q, disk);
+	__u32 dev;
 
-	if (disk_followed(dev) && !emit_flush(rq, dev, 0, 0))
+	if (!disk_followed(disk))
+		return 0;
+	dev = disk_dev(disk);
+	if (!emit_flush(rq, dev, 0, 0))
 		walk_rq(rq, dev, TW_EV_RQ_ISSUE, 0, 0);
 	return 0;
 }
@@ -120,9 +119,13 @@ int TW_PROG(tw_rq_issue, struct request *rq)
 SEC("tp_btf/block_rq_complete")
 int TW_PROG(tw_rq_complete, struct request *rq, blk_status_t error, unsigned int nr_bytes)
 {
-	__u32 dev = rq_dev(rq);
+	struct gendisk *disk = BPF_CORE_READ(rq, q, disk);
+	__u32 dev;
 
-	if (disk_followed(dev) && !emit_flush(rq, dev, 1, error))
+	if (!disk_followed(disk))
+		return 0;
+	dev = disk_dev(disk);
+	if (!emit_flush(rq, dev, 1, error))
 		walk_rq(rq, dev, TW_EV_RQ_COMPLETE, nr_bytes, error);
 	return 0;
 }

@@ -23,19 +23,20 @@ struct {
 } bios SEC(".maps");
 
 /*
- * Disks a followed bio was queued on (major << 20 | first_minor, as in tw_rq_ev.dev), noted
- * before any request can carry it: the request hooks return at once for every other disk
- * (a loop device's backing disk, the host's own), and only these disks' cache flushes can
- * persist a followed unit. Full: every disk is followed.
+ * Disks a followed bio was queued on, by their struct gendisk (no read of the disk itself),
+ * noted before any request can carry it: the request hooks return at once for every other
+ * disk (a loop device's backing disk, the host's own), and only these disks' cache flushes
+ * can persist a followed unit. Full: every disk is followed.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 256);
-	__type(key, __u32);
+	__type(key, __u64);
 	__type(value, __u8);
 } disks SEC(".maps");
 
 __u32 all_disks;	/* disks overflowed */
+__u64 last_disk;	/* a disk in the map: spares the lookup for the common one-disk case */
 
 static __always_inline __u32 disk_dev(struct gendisk *disk)
 {
@@ -44,18 +45,26 @@ static __always_inline __u32 disk_dev(struct gendisk *disk)
 	return (BPF_CORE_READ(disk, major) << 20) | BPF_CORE_READ(disk, first_minor);
 }
 
-static __always_inline void note_disk(__u32 dev)
+static __always_inline void note_disk(struct gendisk *disk)
 {
+	__u64 key = (__u64)disk;
 	__u8 one = 1;
 
-	if (!all_disks && !bpf_map_lookup_elem(&disks, &dev) &&
-	    bpf_map_update_elem(&disks, &dev, &one, BPF_ANY))
+	if (!key || key == last_disk || all_disks)
+		return;
+	if (!bpf_map_lookup_elem(&disks, &key) &&
+	    bpf_map_update_elem(&disks, &key, &one, BPF_ANY)) {
 		all_disks = 1;
+		return;
+	}
+	last_disk = key;	/* only once it is in the map */
 }
 
-static __always_inline bool disk_followed(__u32 dev)
+static __always_inline bool disk_followed(struct gendisk *disk)
 {
-	return all_disks || bpf_map_lookup_elem(&disks, &dev);
+	__u64 key = (__u64)disk;
+
+	return (key && key == last_disk) || all_disks || bpf_map_lookup_elem(&disks, &key);
 }
 
 #endif /* TW_STAGE_SHARED_BPF_H */
