@@ -10,7 +10,8 @@
 #ifndef TORNWATCH_H
 #define TORNWATCH_H
 
-#define TW_RECORD_VERSION 9
+#define TW_RECORD_VERSION 10
+#define TW_RECORD_VERSION_MIN 9	/* version 9 files read the same: see docs/record-format.md */
 
 #define TW_MAX_EXT	8	/* file extents carried in one bio record */
 #define TW_RPATH_LEN	320	/* path inside its filesystem, components leaf first */
@@ -272,6 +273,10 @@ _Static_assert(sizeof(struct tw_uring_end_ev) == 48, "tw_uring_end_ev layout");
 _Static_assert(sizeof(struct tw_flush_ev) == 48, "tw_flush_ev layout");
 _Static_assert(sizeof(struct tw_ext) == 24, "tw_ext layout");
 _Static_assert(sizeof(struct tw_bio_ev) == 64 + 24 * TW_MAX_EXT, "tw_bio_ev layout");
+
+/* A BIO_QUEUE record holds room for N extents: 1 (a direct write's, a single run of one
+ * file's pages: most) or TW_MAX_EXT. */
+#define TW_BIO_EV_SIZE(n)	(64 + 24 * (n))
 _Static_assert(sizeof(struct tw_split_ev) == 56, "tw_split_ev layout");
 _Static_assert(sizeof(struct tw_rq_ev) == 72, "tw_rq_ev layout");
 _Static_assert(sizeof(struct tw_cow_ev) == 56, "tw_cow_ev layout");

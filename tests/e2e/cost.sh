@@ -3,7 +3,8 @@
 # write is mostly its ring-buffer records (bench/compare.sh measures the time): each path's
 # records per write are counted here exactly, from the --record file, by tests/recstat.py
 # (which reads the format on its own). N 8 KiB writes of one thread, then its fsync:
-#   direct pwrite:    WRITE_BEGIN, BIO_QUEUE, RQ_ISSUE, RQ_COMPLETE each; no DIO_BEGIN/DIO_END
+#   direct pwrite:    WRITE_BEGIN, BIO_QUEUE (88 bytes: room for its one extent), RQ_ISSUE,
+#                     RQ_COMPLETE each; no DIO_BEGIN/DIO_END
 #                     (the syscall's kiocb says nothing its WRITE_BEGIN and return do not);
 #                     one WRITE_END, the last write's held return, sent at the fsync;
 #   io_uring direct:  the kiocb is the write: DIO_BEGIN and DIO_END each, no WRITE_BEGIN (and
@@ -49,6 +50,9 @@ tw "$TMPD/direct.json" --unit 8k --record "$TMPD/direct.twr" -- \
 expect "direct pwrite" "$TMPD/direct.json" writes=$N units.total=$N units.whole=$N
 records "direct pwrite" "$TMPD/direct.twr" WRITE_BEGIN=$N WRITE_END=1 DIO_BEGIN=0 DIO_END=0 \
 	BIO_QUEUE=$N RQ_ISSUE=$N RQ_COMPLETE=$N
+# A direct write's bio carries one extent: its record has room for one (88 bytes, not 256).
+check "$FS direct pwrite: BIO_QUEUE records of one extent's room (88 bytes)" "BIO_QUEUE 88 $N" \
+	"$(python3 "$TOP/tests/recstat.py" --sizes "$TMPD/direct.twr" | grep '^BIO_QUEUE')"
 
 if [ "$(cat /proc/sys/kernel/io_uring_disabled 2>/dev/null || echo 0)" = 2 ]; then
 	skip "$FS io_uring direct: kernel.io_uring_disabled is 2"

@@ -23,6 +23,40 @@ static bool test_foreign_and_bad_records(void)
 	return true;
 }
 
+/* A BIO_QUEUE record of room for N extents (TW_BIO_EV_SIZE(N)), carrying one. */
+static int bio_short(uint64_t bio, uint32_t room, uint32_t nr_ext, uint32_t size)
+{
+	struct tw_bio_ev e = { .h = HDR(TW_EV_BIO_QUEUE, 0), .bio = bio, .dev = DEV, .opf = 1,
+			       .size = 8 * K, .nr_ext = nr_ext };
+
+	e.ext[0] = (struct tw_ext){ .ino = INO, .dev = DEV, .off = 0, .len = 8 * K };
+	e.h.size = size ? size : TW_BIO_EV_SIZE(room);
+	return tracker__feed(T, &e, e.h.size);
+}
+
+/*
+ * BIO_QUEUE records come with room for 1 extent (most) or TW_MAX_EXT: one with less room is
+ * read as a whole one. Its extents must fit its room, and the room be whole extents.
+ */
+static bool test_short_bio_records(void)
+{
+	const struct tw_counts *c;
+
+	start(8 * K, 100);
+	write_ok(0, 8 * K);
+	ASSERT_EQ(bio_short(0xb1, 1, 1, 0), 0, "88 bytes, one extent: taken");
+	issue(0xa1, 0xb1, 8 * K);
+	done(0xa1, 0xb1, 8 * K);
+	ASSERT_EQ(bio_short(0xb2, 1, 2, 0), -22, "two extents in the room of one: refused");
+	ASSERT_EQ(bio_short(0xb3, 1, 1, TW_BIO_EV_SIZE(1) + 8), -22, "room not whole extents");
+	ASSERT_EQ(bio_short(0xb4, 1, 0, TW_BIO_EV_SIZE(0)), -22, "room for no extent");
+	ASSERT_EQ(bio_short(0xb5, 9, 1, 0), -22, "more room than TW_MAX_EXT");
+	c = finish();
+	ASSERT_EQ(c->verdict[TW_V_WHOLE], 1, "the unit, whole");
+	ASSERT_EQ(S.join.bad_records, 4, "bad records");
+	return true;
+}
+
 /* The same stream, recorded and replayed, gives the same summary. */
 static bool test_record_replay_round_trip(void)
 {
@@ -106,7 +140,8 @@ static bool test_json_has_the_documented_keys(void)
 /* A record of the previous format is refused, with what to do. */
 static bool test_replay_refuses_old_format(void)
 {
-	struct tw_record_file_hdr h = { .version = TW_RECORD_VERSION - 1, .hdr_size = sizeof(h) };
+	struct tw_record_file_hdr h = { .version = TW_RECORD_VERSION_MIN - 1,
+					.hdr_size = sizeof(h) };
 	char err[256] = "";
 
 	memcpy(h.magic, TW_RECORD_MAGIC, sizeof(h.magic));
@@ -120,6 +155,7 @@ static bool test_replay_refuses_old_format(void)
 int main(void)
 {
 	RUN(test_foreign_and_bad_records);
+	RUN(test_short_bio_records);
 	RUN(test_record_replay_round_trip);
 	RUN(test_replay_refuses_garbage);
 	RUN(test_json_has_the_documented_keys);

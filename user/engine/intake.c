@@ -300,13 +300,39 @@ static bool record_valid(struct tracker *t, const void *rec)
 	return write_record_valid(rec) && block_record_valid(rec) && page_record_valid(rec);
 }
 
+/*
+ * A BIO_QUEUE record has room for 1 to TW_MAX_EXT extents (TW_BIO_EV_SIZE): one with fewer is
+ * read as a whole one, the rest zero. Its extents must fit the room it has.
+ */
+static const void *bio_whole(const void *rec, struct tw_bio_ev *whole)
+{
+	const struct tw_bio_ev *e = rec;
+	uint32_t size = e->h.size;
+
+	if (size < TW_BIO_EV_SIZE(1) || size > sizeof(*whole) ||
+	    (size - TW_BIO_EV_SIZE(0)) % sizeof(struct tw_ext) ||
+	    e->nr_ext > (size - TW_BIO_EV_SIZE(0)) / sizeof(struct tw_ext))
+		return NULL;
+	memset(whole, 0, sizeof(*whole));
+	memcpy(whole, rec, size);
+	whole->h.size = sizeof(*whole);
+	return whole;
+}
+
 int tracker__feed(struct tracker *t, const void *rec, size_t len)
 {
 	const struct tw_hdr *h = rec;
+	struct tw_bio_ev whole;
 	size_t want;
 
 	t->join.records++;
-	if (len < sizeof(*h) || h->size > len || !(want = tw_record_size(h->type)) ||
+	if (len >= sizeof(*h) && h->size <= len && h->type == TW_EV_BIO_QUEUE &&
+	    h->size >= TW_BIO_EV_SIZE(0)) {
+		rec = bio_whole(rec, &whole);
+		h = rec ? rec : h;
+		len = sizeof(whole);
+	}
+	if (!rec || len < sizeof(*h) || h->size > len || !(want = tw_record_size(h->type)) ||
 	    h->size != want || !record_valid(t, rec)) {
 		t->join.bad_records++;
 		return -EINVAL;
