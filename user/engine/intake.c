@@ -302,7 +302,8 @@ static bool record_valid(struct tracker *t, const void *rec)
 
 /*
  * A BIO_QUEUE record has room for 1 to TW_MAX_EXT extents (TW_BIO_EV_SIZE): one with fewer is
- * read as a whole one, the rest zero. Its extents must fit the room it has.
+ * read as a whole one, the rest zero. Its extents must fit the room it has. A whole one is
+ * taken as it is.
  */
 static const void *bio_whole(const void *rec, struct tw_bio_ev *whole)
 {
@@ -313,6 +314,8 @@ static const void *bio_whole(const void *rec, struct tw_bio_ev *whole)
 	    (size - TW_BIO_EV_SIZE(0)) % sizeof(struct tw_ext) ||
 	    e->nr_ext > (size - TW_BIO_EV_SIZE(0)) / sizeof(struct tw_ext))
 		return NULL;
+	if (size == sizeof(*whole))
+		return rec;
 	memset(whole, 0, sizeof(*whole));
 	memcpy(whole, rec, size);
 	whole->h.size = sizeof(*whole);
@@ -330,7 +333,7 @@ int tracker__feed(struct tracker *t, const void *rec, size_t len)
 	    h->size >= TW_BIO_EV_SIZE(0)) {
 		rec = bio_whole(rec, &whole);
 		h = rec ? rec : h;
-		len = sizeof(whole);
+		len = rec == &whole ? sizeof(whole) : len;
 	}
 	if (!rec || len < sizeof(*h) || h->size > len || !(want = tw_record_size(h->type)) ||
 	    h->size != want || !record_valid(t, rec)) {
