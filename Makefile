@@ -21,6 +21,13 @@ OUT := build-floor
 TW_BIN := $(OUT)/tornwatch
 FLOOR_FLAGS := -DTW_BENCH_FLOOR
 endif
+# 'make NOREC=1': tornwatch whose records go to a per-CPU scratch, not the ring buffer, in
+# build-norec/: what its programs' work costs apart from the records (compare.sh's "norec").
+ifeq ($(NOREC),1)
+OUT := build-norec
+TW_BIN := $(OUT)/tornwatch
+FLOOR_FLAGS := -DTW_BENCH_NOREC
+endif
 VMLINUX := vmlinux/$(ARCH)/vmlinux.h
 VERSION := 0.1.0
 
@@ -180,6 +187,7 @@ bench: deps all
 # tornwatch beside bpftrace (bench/join.bt) and libbpf-tools' biolatency, pgbench included.
 compare: deps all
 	$(Q)$(MAKE) --no-print-directory FLOOR=1 build-floor/tornwatch
+	$(Q)$(MAKE) --no-print-directory NOREC=1 build-norec/tornwatch
 	$(Q)./bench/compare.sh
 
 # libFuzzer targets (tests/fuzz/): the record reader and tracker (--replay), the option
@@ -218,7 +226,7 @@ install: tornwatch docs/tornwatch.8
 	$(Q)install -m 0644 docs/tornwatch.8 $(DESTDIR)$(MANDIR)/man8/tornwatch.8
 
 clean:
-	$(Q)rm -rf $(OUT) $(TW_BIN) build-san
+	$(Q)rm -rf $(OUT) $(TW_BIN) build-san build-floor build-norec
 
 -include $(wildcard $(OUT)/*.d $(OUT)/*/*.d $(OUT)/tests/*.d $(OUT)/vm/*.d $(FUZZ_OUT)/*.d \
 	$(FUZZ_OUT)/*/*.d)

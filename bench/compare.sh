@@ -5,7 +5,9 @@
 # transaction count, on a scratch ext4 filesystem on a loop device, each run
 # untraced, under `tornwatch --unit 8k`, under its floor (build-floor/tornwatch,
 # 'make FLOOR=1': the same hooks, every program returning at once: what any
-# design that keeps them pays), under bench/join.bt (the simplest
+# design that keeps them pays), under norec (build-norec/tornwatch, 'make
+# NOREC=1': its records written to a per-CPU scratch, not the ring buffer:
+# what its programs' work costs apart from the records), under bench/join.bt (the simplest
 # version of the same join bpftrace 0.17 can do with tracepoints: writes
 # joined to the pages they dirty, bios only counted) and under libbpf-tools'
 # biolatency (system-wide: that is what it is), in alternating order, ROUNDS
@@ -44,7 +46,7 @@ PG_PORT=${PG_PORT:-5499}
 PG_BT_KEYS=${PG_BT_KEYS:-65536}
 read -ra WORKLOADS <<<"${WORKLOADS:-fdatasync-storm page-cache-storm direct-storm pgbench}"
 readonly UNIT=8192
-readonly MODES=(untraced tornwatch floor bpftrace biolatency)
+readonly MODES=(untraced tornwatch floor norec bpftrace biolatency)
 
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 BENCH_NAME=compare
@@ -143,9 +145,10 @@ check_setup() {
 	for v in "${WORKLOADS[@]}"; do
 		[ -n "${WL_N[$v]:-}" ] || die "unknown workload '$v' in WORKLOADS"
 	done
-	if [ ! -x "$TORNWATCH" ] || [ ! -x "$WRITER" ] || [ ! -x "$(tw_bin floor)" ]; then
-		die "$TORNWATCH, $(tw_bin floor) or $WRITER missing; run make compare" \
-			"(or make all, then make FLOOR=1 build-floor/tornwatch)"
+	if [ ! -x "$TORNWATCH" ] || [ ! -x "$WRITER" ] || [ ! -x "$(tw_bin floor)" ] ||
+	   [ ! -x "$(tw_bin norec)" ]; then
+		die "$TORNWATCH, $(tw_bin floor), $(tw_bin norec) or $WRITER missing; run make compare" \
+			"(or make all, then make FLOOR=1 build-floor/tornwatch and make NOREC=1 build-norec/tornwatch)"
 	fi
 	for v in bpftool python3 mkfs.ext4 losetup sysctl stdbuf runuser; do
 		command -v "$v" >/dev/null || die "$v not found"
@@ -275,9 +278,13 @@ bt_keys() {
 }
 
 # tw_bin MODE: the tornwatch binary MODE runs. "floor" is tornwatch built with 'make FLOOR=1':
-# the same hooks, every BPF program returning at once: what they cost before any work.
+# the same hooks, every BPF program returning at once: what they cost before any work;
+# "norec" with 'make NOREC=1': the same work, its records never reaching the ring buffer.
 tw_bin() {
-	if [ "$1" = floor ]; then echo "$REPO/build-floor/tornwatch"; else echo "$TORNWATCH"; fi
+	case $1 in
+	floor | norec) echo "$REPO/build-$1/tornwatch" ;;
+	*) echo "$TORNWATCH" ;;
+	esac
 }
 
 # start_tracer MODE WL PREFIX: MODE in the background, attached, as
@@ -295,7 +302,7 @@ start_tracer() {
 		stdbuf -oL biolatency >"$p.out" 2>"$p.err" &
 		marker="^Tracing block device" file=$p.out
 		;;
-	tornwatch | floor) # only for the server: the storms run as tornwatch's command
+	tornwatch | floor | norec) # only for the server: the storms run as tornwatch's command
 		# shellcheck disable=SC2086 # TW_EXTRA is a list of options
 		"$(tw_bin "$mode")" -v --unit 8k ${TW_EXTRA:-} \
 			-p "$(pg_pid)" -f --json "$p.json" >"$p.out" 2>"$p.err" &
@@ -358,7 +365,7 @@ run_one() {
 	untraced)
 		measure "$p" 0 "${WCMD[@]}" || die "$wl: untraced run failed"
 		;;
-	tornwatch | floor)
+	tornwatch | floor | norec)
 		if [ "$wl" = pgbench ]; then
 			start_tracer "$mode" "$wl" "$p"
 			measure "$p" "$TRACER_PID" "${WCMD[@]}" || die "$wl: run under $mode failed"
@@ -435,7 +442,7 @@ main() {
 	setup
 	save_bpf_stats
 	bpf_stats 0
-	echo "compare: tornwatch vs its hooks' floor vs join.bt (bpftrace $(bpftrace --version | awk '{ print $2 }')) vs biolatency on $LOOP (ext4), kernel $(uname -r), $(nproc) CPUs"
+	echo "compare: tornwatch vs its hooks' floor vs its work without records vs join.bt (bpftrace $(bpftrace --version | awk '{ print $2 }')) vs biolatency on $LOOP (ext4), kernel $(uname -r), $(nproc) CPUs"
 	for wl in "${WORKLOADS[@]}"; do
 		if [ "$wl" = pgbench ]; then
 			start_postgres

@@ -12,10 +12,11 @@ import json, os, re, statistics, sys
 from runfiles import ids, map_bytes, prog_costs, read, timing, tracer_cpu_ns
 
 res, rounds, specs = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-MODES = ["untraced", "tornwatch", "floor", "bpftrace", "biolatency"]
+MODES = ["untraced", "tornwatch", "floor", "norec", "bpftrace", "biolatency"]
 TRACERS = MODES[1:]
-LABEL = {"untraced": "untraced", "tornwatch": "tornwatch", "floor": "floor", "bpftrace": "join.bt",
-         "biolatency": "biolatency"}
+LABEL = {"untraced": "untraced", "tornwatch": "tornwatch", "floor": "floor", "norec": "norec",
+         "bpftrace": "join.bt", "biolatency": "biolatency"}
+REFS = ["bpftrace", "biolatency"]  # the tools one would use instead
 
 def bt_output(p):
     out, err = read(p + ".out"), read(p + ".err")
@@ -55,7 +56,7 @@ def med(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else None
 
-W, L = 19, 24
+W, L = 17, 24
 def line(label, cells):
     print(f"  {label:<{L}}" + "".join(f"{c:>{W}}" for c in cells))
 
@@ -72,11 +73,14 @@ TARGETS = {
 }
 OWN_CPU_PCT = 1.0  # tornwatch's own CPU at the pgbench rate, % of one core
 
-def floor_note(floor, bound, sign=""):
-    """What the hooks alone cost against a bound: at or above it, no design that keeps them
-    can meet it."""
-    where = "at or above the bound" if floor >= bound else f"{bound - floor:.2f} below the bound"
-    return f"; hooks' floor {floor:{sign}.2f} ({where})"
+def floor_note(x, bound, sign=""):
+    """What the hooks alone (floor) and tornwatch's work without its records (norec) cost
+    against a bound: the floor at or above it, no design that keeps the hooks can meet it;
+    norec at or above it, no change to the records alone can."""
+    def where(v):
+        return "at or above the bound" if v >= bound else f"{bound - v:.2f} below the bound"
+    return (f"; hooks' floor {x['floor']:{sign}.2f} ({where(x['floor'])}), "
+            f"work without records {x['norec']:{sign}.2f} ({where(x['norec'])})")
 
 def target_checks(wl, op, bpf, added, lost, full, hung, own_pct, rate):
     """[(line, passed)]: each of the issue's targets for this workload, with the numbers."""
@@ -90,7 +94,7 @@ def target_checks(wl, op, bpf, added, lost, full, hung, own_pct, rate):
             text += f" and <= {LABEL[t['ref']]}'s {bpf[t['ref']]:.2f}"
             ok = ok and bpf["tornwatch"] <= bpf[t["ref"]]
             bound = min(bound, bpf[t["ref"]])
-        checks.append((text + floor_note(bpf["floor"], bound), ok))
+        checks.append((text + floor_note(bpf, bound), ok))
         tw, bt = added["tornwatch"], added["bpftrace"]
         share = "join.bt's" if t["share"] == 1 else "a third of join.bt's"
         text = f"added CPU per {op}: {tw:+.2f} us <= {share} {bt:+.2f}"
@@ -98,7 +102,7 @@ def target_checks(wl, op, bpf, added, lost, full, hung, own_pct, rate):
             text += f" ({bt * t['share']:+.2f})"
         if bt <= 0:
             text += " (join.bt added no measurable CPU: no bound)"
-        checks.append((text + floor_note(added["floor"], bt * t["share"], "+"), bt > 0 and tw <= bt * t["share"]))
+        checks.append((text + floor_note(added, bt * t["share"], "+"), bt > 0 and tw <= bt * t["share"]))
     if wl == "pgbench":
         checks.append((f"tornwatch's own CPU: {fmt(own_pct, '{:.2f}')}% of one core at "
                        f"{fmt(rate, '{:.0f}')} {op}s/s <= {OWN_CPU_PCT:.0f}%",
@@ -107,6 +111,29 @@ def target_checks(wl, op, bpf, added, lost, full, hung, own_pct, rate):
             + ("every unit followed" if full else "NOT every unit followed" + (" (a run hung)" if hung else "")))
     checks.append((text, lost["tornwatch"] == 0 and full))
     return checks
+
+def shared_hooks(C, P, op):
+    """tornwatch against the tools one would use instead on the hooks they share (ns per
+    run), and its BPF time split by whose hooks it runs on."""
+    ran = {m: {h for h, (c, _) in C[m].items() if c} for m in TRACERS}
+    shared = sorted(ran["tornwatch"] & (ran["bpftrace"] | ran["biolatency"]),
+                    key=lambda h: -C["tornwatch"][h][1])
+    def per_run(m, h):
+        c, ns = C[m].get(h, (0, 0))
+        return f"{ns / c:.0f}" if c else "-"
+    def per_op(m, hooks):
+        return sum(C[m][h][1] for h in hooks if h in C[m]) / P[m]["n"] / 1000
+    print(f"\n  the hooks tornwatch shares with join.bt or biolatency, ns per run:")
+    print(f"    {'hook':<28}" + "".join(f"{LABEL[m]:>12}" for m in TRACERS))
+    for h in shared:
+        print(f"    {h:<28}" + "".join(f"{per_run(m, h):>12}" for m in TRACERS))
+    for ref in REFS:
+        print(f"  tornwatch on {LABEL[ref]}'s hooks: {per_op('tornwatch', ran[ref]):.2f} us/{op}, "
+              f"{LABEL[ref]} {per_op(ref, ran[ref]):.2f}")
+    own = sorted(ran["tornwatch"] - ran["bpftrace"] - ran["biolatency"],
+                 key=lambda h: -C["tornwatch"][h][1])
+    print(f"  tornwatch on hooks neither uses: {per_op('tornwatch', own):.2f} us/{op} "
+          f"({', '.join(own[:6]) or 'none'}{', ...' if len(own) > 6 else ''})")
 
 summary, verdicts = [], []
 for spec in specs:
@@ -179,13 +206,14 @@ for spec in specs:
                 continue
             print(f"    {name:<28}{c:>10}{c / P[m]['n']:>12.2f}{ns / c:>9.0f}{ns / P[m]['n']:>10.0f}")
 
+    shared_hooks(C, P, op)
     bpf = {m: bpf_ns[m] / P[m]["n"] / 1000 for m in TRACERS}
     checks = target_checks(wl, op, bpf, added, lost, full, hung["tornwatch"],
                            tpct["tornwatch"], ops["tornwatch"])
     verdicts += [ok for _, ok in checks]
     summary.append(
-        f"{wl}: added CPU us/{op}: tornwatch {added['tornwatch']:+.2f}, floor {added['floor']:+.2f}, "
-        f"join.bt {added['bpftrace']:+.2f}, biolatency {added['biolatency']:+.2f}; BPF us/{op}: "
+        f"{wl}: added CPU us/{op}: " + ", ".join(f"{LABEL[m]} {added[m]:+.2f}" for m in TRACERS)
+        + f"; BPF us/{op}: "
         + ", ".join(f"{LABEL[m]} {bpf[m]:.2f}" for m in TRACERS)
         + f"; lost: tornwatch {lost['tornwatch']}, join.bt {lost['bpftrace']}"
         + "".join(f"\n    {text}: {'PASS' if ok else 'MISS'}" for text, ok in checks))
@@ -206,6 +234,10 @@ How it is measured:
   returning at once: what any design that keeps these hooks pays (bpf_stats counts
   a run's own two clock reads too).  A target below the floor cannot be met by
   work inside the programs.
+- norec: tornwatch built with 'make NOREC=1', its programs doing all their work but
+  writing each record to a per-CPU scratch instead of the ring buffer (user space
+  gets nothing): tornwatch minus norec is what its records cost; a target below
+  norec cannot be met by fewer or smaller records alone.
 - join.bt and tornwatch trace only the workload: join.bt filters on the workload's
   cgroup v2 id, tornwatch on its pids (-- CMD, or -p POSTMASTER -f for pgbench).
 - events/s: tornwatch's ring-buffer records, join.bt's writes + joined pages + bios

@@ -126,9 +126,46 @@ static __always_inline struct task_state *traced_task_state(void)
 	return ts;
 }
 
+/*
+ * Bench only ('make NOREC=1', build-norec/tornwatch): records are written to a per-CPU
+ * scratch instead of the ring buffer, so bench/compare.sh measures what tornwatch's programs
+ * cost apart from their records. User space gets nothing. Compiled out of tornwatch itself.
+ */
+#ifdef TW_BENCH_NOREC
+#define TW_NOREC_MAX	1024	/* more than any record */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, char[TW_NOREC_MAX]);
+} norec_scratch SEC(".maps");
+
+static __always_inline void *ring_reserve(__u32 size)
+{
+	__u32 zero = 0;
+
+	return size <= TW_NOREC_MAX ? bpf_map_lookup_elem(&norec_scratch, &zero) : NULL;
+}
+#define ev_submit(ev)	do { (void)(ev); } while (0)
+#define ev_discard(ev)	do { (void)(ev); } while (0)
+#else
+#define ring_reserve(size)	bpf_ringbuf_reserve(&events, (size), 0)
+/* A reserved record not sent after all. */
+#define ev_discard(ev)		bpf_ringbuf_discard((ev), 0)
+
+/* Wake the reader only when a good share of the buffer waits: it also polls. */
+static __always_inline void ev_submit(void *ev)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 cap = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
+
+	bpf_ringbuf_submit(ev, avail > cap / 8 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+#endif
+
 static __always_inline void *ev_reserve(__u32 size, __u32 type)
 {
-	struct tw_hdr *h = bpf_ringbuf_reserve(&events, size, 0);
+	struct tw_hdr *h = ring_reserve(size);
 	__u64 id;
 
 	if (!h) {
@@ -142,15 +179,6 @@ static __always_inline void *ev_reserve(__u32 size, __u32 type)
 	h->pid = id >> 32;
 	h->tid = (__u32)id;
 	return h;
-}
-
-/* Wake the reader only when a good share of the buffer waits: it also polls. */
-static __always_inline void ev_submit(void *ev)
-{
-	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	__u64 cap = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
-
-	bpf_ringbuf_submit(ev, avail > cap / 8 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
 /* A traced thread's name, once: the TASK record. */

@@ -201,7 +201,7 @@ int TW_PROG(tw_bio_queue, struct bio *bio)
 	if (!ev)
 		return 0;
 	if (!track_bio((__u64)bio)) {
-		bpf_ringbuf_discard(ev, 0);
+		ev_discard(ev);
 		return 0;
 	}
 	if (walk)
