@@ -19,14 +19,14 @@ endif
 ifeq ($(FLOOR),1)
 OUT := build-floor
 TW_BIN := $(OUT)/tornwatch
-FLOOR_FLAGS := -DTW_BENCH_FLOOR
+BENCH_FLAGS := -DTW_BENCH_FLOOR
 endif
 # 'make NOREC=1': tornwatch whose records go to a per-CPU scratch, not the ring buffer, in
 # build-norec/: what its programs' work costs apart from the records (compare.sh's "norec").
 ifeq ($(NOREC),1)
 OUT := build-norec
 TW_BIN := $(OUT)/tornwatch
-FLOOR_FLAGS := -DTW_BENCH_NOREC
+BENCH_FLAGS := -DTW_BENCH_NOREC
 endif
 VMLINUX := vmlinux/$(ARCH)/vmlinux.h
 VERSION := 0.1.0
@@ -44,9 +44,9 @@ CFLAGS ?= -O2 -g
 # included by their bare names.
 USER_INC := -Iuser -Iuser/lib -Iuser/engine -Iuser/report -Iuser/kernel
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -Werror -std=gnu11 -D_GNU_SOURCE -MMD -MP \
-	  -I$(OUT) -Ibpf $(USER_INC) -DTW_VERSION='"$(VERSION)"' $(SAN_FLAGS) $(FLOOR_FLAGS)
+	  -I$(OUT) -Ibpf $(USER_INC) -DTW_VERSION='"$(VERSION)"' $(SAN_FLAGS) $(BENCH_FLAGS)
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
-	      -I$(dir $(VMLINUX)) -Ibpf -MMD -MP $(FLOOR_FLAGS)
+	      -I$(dir $(VMLINUX)) -Ibpf -MMD -MP $(BENCH_FLAGS)
 LDLIBS := -lbpf -lelf -lz
 
 BPF_PROGS := tornwatch stablepage
@@ -74,7 +74,7 @@ FUZZ_OBJS := $(patsubst user/%.c,$(FUZZ_OUT)/%.o,$(PURE_SRCS))
 
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS)
-.PHONY: all deps clean test unit-test fuzz fuzz-build e2e-test demo bench compare vmlinux install \
+.PHONY: all deps clean test unit-test fuzz fuzz-build e2e-test demo bench compare bench-builds vmlinux install \
 	vmtest san
 
 all: $(TW_BIN) $(OUT)/writer
@@ -154,7 +154,7 @@ unit-test: $(UNIT_TESTS) $(TW_BIN)
 
 # Everything: unit tests, CLI smoke, end-to-end on ext4 and XFS. Needs root.
 test: deps all $(UNIT_TESTS) $(OUT)/fusehold $(OUT)/gen_records $(OUT)/withpid $(OUT)/vm/modtp \
-      $(FUZZ_TARGETS) san
+      $(FUZZ_TARGETS) san bench-builds
 	$(Q)./tests/run.sh
 
 # The CLI smoke and core tests again on Debian's 6.1 and 6.12 kernels, each booted under qemu
@@ -184,10 +184,14 @@ demo: deps all $(OUT)/fusehold
 bench: deps all
 	$(Q)./bench/overhead.sh
 
-# tornwatch beside bpftrace (bench/join.bt) and libbpf-tools' biolatency, pgbench included.
-compare: deps all
+# The benchmark's own builds (bench/compare.sh's floor and norec columns; tests/e2e/benchbuilds.sh
+# checks each is what it says), each a second make in its own folder.
+bench-builds:
 	$(Q)$(MAKE) --no-print-directory FLOOR=1 build-floor/tornwatch
 	$(Q)$(MAKE) --no-print-directory NOREC=1 build-norec/tornwatch
+
+# tornwatch beside bpftrace (bench/join.bt) and libbpf-tools' biolatency, pgbench included.
+compare: deps all bench-builds
 	$(Q)./bench/compare.sh
 
 # libFuzzer targets (tests/fuzz/): the record reader and tracker (--replay), the option

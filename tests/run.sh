@@ -81,6 +81,7 @@ if [ "${1:-}" != "--unit-only" ]; then
 	run "prometheus" tests/e2e/prom.sh
 	run "json schema" tests/e2e/schema.sh
 	run "sanitizers" tests/e2e/sanitize.sh
+	run "bench builds" tests/e2e/benchbuilds.sh
 	run "power-cut machinery" tests/crash/selftest.py
 	for fs in ext4 xfs; do
 		run "core on $fs" tests/e2e/core.sh "$fs"
