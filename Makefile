@@ -222,12 +222,16 @@ vmlinux:
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
-install: tornwatch docs/tornwatch.8
+DATADIR ?= $(PREFIX)/share/tornwatch
+DATA := docs/tornwatch.rules.yml docs/tornwatch.schema.json
+install: tornwatch docs/tornwatch.8 $(DATA)
 	$(call msg,INSTALL,$(DESTDIR)$(SBINDIR)/tornwatch)
-	$(Q)install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
+	$(Q)install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR)
 	$(Q)install -m 0755 tornwatch $(DESTDIR)$(SBINDIR)/tornwatch
 	$(call msg,INSTALL,$(DESTDIR)$(MANDIR)/man8/tornwatch.8)
 	$(Q)install -m 0644 docs/tornwatch.8 $(DESTDIR)$(MANDIR)/man8/tornwatch.8
+	$(call msg,INSTALL,$(DESTDIR)$(DATADIR)/ (the alert rules, the JSON schema))
+	$(Q)install -m 0644 $(DATA) $(DESTDIR)$(DATADIR)/
 
 clean:
 	$(Q)rm -rf $(OUT) $(TW_BIN) build-san build-floor build-norec

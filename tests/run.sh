@@ -79,6 +79,7 @@ if [ "${1:-}" != "--unit-only" ]; then
 	run "output files" tests/e2e/outfile.sh
 	run "install" tests/e2e/install.sh
 	run "prometheus" tests/e2e/prom.sh
+	run "alert rules" tests/e2e/alerts.sh
 	run "json schema" tests/e2e/schema.sh
 	run "sanitizers" tests/e2e/sanitize.sh
 	run "bench builds" tests/e2e/benchbuilds.sh

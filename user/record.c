@@ -151,7 +151,7 @@ struct tracker *replay_stream(FILE *f, const char *name, const struct tw_replay_
 		char buf[TW_RECORD_MAX];
 	} rec;
 	struct tracker *t;
-	uint64_t at = sizeof(h);
+	uint64_t at = sizeof(h), first_ts = 0, last_ts = 0;
 	size_t n;
 
 	memset(info, 0, sizeof(*info));
@@ -183,6 +183,11 @@ struct tracker *replay_stream(FILE *f, const char *name, const struct tw_replay_
 		if (tracker__feed(t, &rec, rec.h.size)) {
 			if (!info->bad++)
 				info->first_bad = at;
+		} else if (rec.h.ts_ns) {
+			if (!first_ts || rec.h.ts_ns < first_ts)
+				first_ts = rec.h.ts_ns;
+			if (rec.h.ts_ns > last_ts)
+				last_ts = rec.h.ts_ns;
 		}
 		info->records++;
 		at += rec.h.size;
@@ -196,6 +201,7 @@ struct tracker *replay_stream(FILE *f, const char *name, const struct tw_replay_
 		snprintf(err, errlen, "--replay: %s: read error at byte %" PRIu64, name, at);
 		goto bad;
 	}
+	info->end_realtime_ns = h.start_realtime_ns + (last_ts > first_ts ? last_ts - first_ts : 0);
 	return t;
 bad:
 	tracker__free(t);

@@ -52,6 +52,9 @@ struct tw_replay_info {
 	uint64_t records;
 	uint64_t bad;		/* records refused by tracker__feed(): skipped, counted */
 	uint64_t first_bad;	/* byte offset of the first of them */
+	/* When the recorded run ended, CLOCK_REALTIME: its start (the file's header) plus the
+	 * span of its records' times; the replay's Prometheus timestamp. */
+	uint64_t end_realtime_ns;
 };
 
 /*

@@ -44,6 +44,15 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Wall-clock time, for the Prometheus file's own timestamp. */
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
 static void print_event_text(void *ctx, const struct tw_unit_event *ev)
 {
 	report_event_text(stdout, ev);
@@ -79,7 +88,8 @@ static void kernel_release(char *buf, size_t len)
  * Returns the exit status: 0, TW_EXIT_CHECK_FAILED, TW_EXIT_CMD_FAILED or TW_EXIT_ERROR.
  */
 static int write_reports(struct tracker *t, const struct tw_opts *o, const char *source,
-			 const char *kernel, double duration, bool has_cmd, int cmd_status)
+			 const char *kernel, double duration, uint64_t written_ns, bool has_cmd,
+			 int cmd_status)
 {
 	struct tw_check check = { .fail_on = o->fail_on, .has_command = has_cmd,
 				  .command_status = cmd_status };
@@ -99,7 +109,7 @@ static int write_reports(struct tracker *t, const struct tw_opts *o, const char 
 		fprintf(stderr, "tornwatch: %s\n", err);
 		rc = TW_EXIT_ERROR;
 	}
-	if (o->prom_path && report_prom_file(o->prom_path, &s, err, sizeof(err))) {
+	if (o->prom_path && report_prom_file(o->prom_path, &s, written_ns, err, sizeof(err))) {
 		fprintf(stderr, "tornwatch: %s\n", err);
 		rc = TW_EXIT_ERROR;
 	}
@@ -147,7 +157,7 @@ static int replay(const struct tw_opts *o)
 			"counts them as join.bad_records\n", o->replay_path, info.bad, info.records,
 			info.first_bad);
 	tracker__finish(t);
-	rc = write_reports(t, o, "replay", info.kernel, -1, false, 0);
+	rc = write_reports(t, o, "replay", info.kernel, -1, info.end_realtime_ns, false, 0);
 	tracker__free(t);
 	return rc;
 }
@@ -156,7 +166,7 @@ static void write_prom(const struct tw_opts *o, const struct tw_summary *s)
 {
 	char err[256];
 
-	if (o->prom_path && report_prom_file(o->prom_path, s, err, sizeof(err)))
+	if (o->prom_path && report_prom_file(o->prom_path, s, realtime_ns(), err, sizeof(err)))
 		fprintf(stderr, "tornwatch: %s\n", err);
 }
 
@@ -320,8 +330,8 @@ static int report(struct run *r)
 	int cmd_status = 0, rc, e;
 	bool cmd_ended = targets__command_ended(r->targets, &cmd_status);
 
-	rc = write_reports(r->tracker, o, "live", r->kernel, now_s() - r->t0, cmd_ended,
-			   cmd_status);
+	rc = write_reports(r->tracker, o, "live", r->kernel, now_s() - r->t0, realtime_ns(),
+			   cmd_ended, cmd_status);
 	e = enrich__close(r->enrich);
 	if (e) {
 		fprintf(stderr, "tornwatch: --record %s: %s\n", o->record_path, strerror(-e));

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make install: the binary and the man page land under DESTDIR/PREFIX with their modes, the
-# installed binary runs, and the page renders without a single groff or mandoc warning.
+# make install: the binary, the man page, the alert rules and the JSON schema land under
+# DESTDIR/PREFIX with their modes, the installed binary runs, and the page renders without a
+# single groff or mandoc warning.
 # Needs make, groff-base (groff), mandoc and man-db (man); not root.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
@@ -42,6 +43,15 @@ if [[ $version =~ ^tornwatch\ [0-9]+\.[0-9]+\.[0-9]+$ ]]; then
 else
 	notok "install: --version prints '$version', not 'tornwatch X.Y.Z'"
 fi
+
+# The alert rules and the JSON schema, as in the source.
+for f in tornwatch.rules.yml tornwatch.schema.json; do
+	check "install: usr/share/tornwatch/$f mode" 644 \
+		"$(stat -c %a "$ROOT/usr/share/tornwatch/$f" 2>/dev/null)"
+	cmp -s "$TOP/docs/$f" "$ROOT/usr/share/tornwatch/$f" &&
+		ok "install: usr/share/tornwatch/$f is docs/$f" ||
+		notok "install: usr/share/tornwatch/$f differs from docs/$f"
+done
 
 # The man page.
 [ -f "$PAGE" ] && ok "install: usr/share/man/man8/tornwatch.8 exists" ||

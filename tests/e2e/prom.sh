@@ -32,11 +32,13 @@ for i in $(seq 100); do scrape >/dev/null 2>&1 && break; sleep 0.05; done
 
 N=24
 set_sysfs "$QUEUE/max_sectors_kb" 4
-"$TW" --unit 8k --prom "$TMPD/textfile/tornwatch.prom" -- sh -c "
+t0=$(date +%s%N)
+"$TW" --unit 8k --prom "$TMPD/textfile/tornwatch.prom" --record "$TMPD/run.twr" -- sh -c "
 '$WRITER' -s 8k -n $N '$MNT/split'
 echo 1280 > '$QUEUE/max_sectors_kb'
 '$WRITER' -m direct -s 8k -n 8 '$MNT/direct'" >/dev/null 2>&1
 check "prom: tornwatch exit status" 0 $?
+t1=$(date +%s%N)
 promtool check metrics <"$TMPD/textfile/tornwatch.prom" >"$TMPD/promtool.txt" 2>&1
 check "prom: promtool check metrics finds nothing" "0 " "$? $(cat "$TMPD/promtool.txt")"
 
@@ -64,4 +66,31 @@ info="tornwatch_device_info{atomic_size_source=\"physical-block\",device=\"$DEV\
 check "prom: scrape: device info (sysfs's write cache and fua)" 1 \
 	"$(grep -cxF "$info" "$TMPD/metrics.txt")"
 check "prom: scrape: no textfile error" 0 "$(value node_textfile_scrape_error)"
+# The file's own timestamp (the alert on a stopped tornwatch reads it): written within the run,
+# wall clock; a replay's is the recorded run's end: its header's start plus its records' span,
+# as this reader of the format computes it.
+python3 - "$t0" "$t1" "$(value tornwatch_report_timestamp_seconds)" <<'PY'
+import sys
+t0, t1, v = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+ok = v and t0 // 10**6 <= round(float(v) * 1000) <= t1 // 10**6
+print(("ok" if ok else "not ok") + f" - prom: the report's timestamp {v} lies within the run [{t0}, {t1}] ns")
+PY
+"$TW" --replay "$TMPD/run.twr" --prom "$TMPD/replay.prom" >/dev/null 2>&1
+python3 - "$TMPD/run.twr" "$TMPD/replay.prom" <<'PY'
+import re, struct, sys
+b = open(sys.argv[1], "rb").read()
+start = struct.unpack_from("<Q", b, 24)[0]
+hdr = struct.unpack_from("<I", b, 12)[0]
+ts, at = [], hdr
+while at + 24 <= len(b):
+    t, _, size = struct.unpack_from("<QII", b, at)
+    if t:
+        ts.append(t)
+    at += size
+ns = start + (max(ts) - min(ts))
+want = f"{ns // 10**9}.{ns // 10**6 % 1000:03d}"
+got = re.search(r"^tornwatch_report_timestamp_seconds (\S+)$", open(sys.argv[2]).read(), re.M)
+got = got.group(1) if got else None
+print(("ok" if got == want else "not ok") + f" - prom: a replay's timestamp is the recorded run's end: {want} (got {got})")
+PY
 check_no_leftover_bpf "prom"

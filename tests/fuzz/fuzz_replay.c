@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_evaluate(&check, &s);
 	report_text(sink, &s, &m);
 	report_json(sink, &s, &m);
-	report_prom(sink, &s);
+	report_prom(sink, &s, 0);
 	report_check_lines(sink, &s, &check);
 	tracker__free(t);
 	return 0;

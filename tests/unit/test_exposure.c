@@ -523,7 +523,7 @@ static bool test_reports_carry_the_exposure(void)
 	free(buf);
 
 	f = open_memstream(&buf, &len);
-	report_prom(f, &S);
+	report_prom(f, &S, 0);
 	fclose(f);
 	for (size_t i = 0; i < sizeof(prom_want) / sizeof(prom_want[0]); i++)
 		ASSERT_TRUE(strstr(buf, prom_want[i]) != NULL, prom_want[i]);

@@ -14,10 +14,14 @@ void report_prom_header(FILE *f, const char *name, const char *type, const char 
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-void report_prom(FILE *f, const struct tw_summary *s)
+void report_prom(FILE *f, const struct tw_summary *s, uint64_t written_ns)
 {
 	char dev[16];
 
+	report_prom_header(f, "tornwatch_report_timestamp_seconds", "gauge",
+		    "When tornwatch wrote this report (Unix time; a replay: the recorded run's end).");
+	fprintf(f, "tornwatch_report_timestamp_seconds %" PRIu64 ".%03" PRIu64 "\n",
+		written_ns / 1000000000, written_ns / 1000000 % 1000);
 	report_prom_header(f, "tornwatch_units_total", "counter",
 		    "Write units with a verdict, by verdict, write mode and filesystem device.");
 	for (size_t i = 0; i < s->nr_dev_units; i++) {
@@ -83,13 +87,23 @@ void report_prom(FILE *f, const struct tw_summary *s)
 	}
 }
 
+struct prom_ctx {
+	const struct tw_summary *s;
+	uint64_t written_ns;
+};
+
 static void fill_prom(FILE *f, const void *ctx)
 {
-	report_prom(f, ctx);
+	const struct prom_ctx *c = ctx;
+
+	report_prom(f, c->s, c->written_ns);
 }
 
-int report_prom_file(const char *path, const struct tw_summary *s, char *err, size_t errlen)
+int report_prom_file(const char *path, const struct tw_summary *s, uint64_t written_ns,
+		     char *err, size_t errlen)
 {
-	return outfile_write(path, "--prom", fill_prom, s, err, errlen);
+	struct prom_ctx c = { .s = s, .written_ns = written_ns };
+
+	return outfile_write(path, "--prom", fill_prom, &c, err, errlen);
 }
 

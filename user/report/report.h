@@ -48,9 +48,12 @@ int report_json_file(const char *path, const struct tw_summary *s,
 void report_json_str(FILE *f, const char *str);
 
 /* prom.c: Prometheus text exposition (node_exporter's textfile collector reads it), written
- * to path as outfile.h says (a regular file: temporary file and rename). */
-void report_prom(FILE *f, const struct tw_summary *s);
-int report_prom_file(const char *path, const struct tw_summary *s, char *err, size_t errlen);
+ * to path as outfile.h says (a regular file: temporary file and rename). written_ns is the
+ * report's time, CLOCK_REALTIME (a replay: the recording's); its metric says when the file
+ * was last written, so an alert can tell a stopped tornwatch from a quiet one. */
+void report_prom(FILE *f, const struct tw_summary *s, uint64_t written_ns);
+int report_prom_file(const char *path, const struct tw_summary *s, uint64_t written_ns,
+		     char *err, size_t errlen);
 /* A metric's # HELP and # TYPE lines. */
 void report_prom_header(FILE *f, const char *name, const char *type, const char *help);
 
