@@ -74,7 +74,7 @@ FUZZ_OBJS := $(patsubst user/%.c,$(FUZZ_OUT)/%.o,$(PURE_SRCS))
 
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS)
-.PHONY: all deps clean test unit-test fuzz fuzz-build e2e-test demo bench compare bench-builds vmlinux install \
+.PHONY: all deps clean test unit-test fuzz fuzz-build e2e-test demo bench compare bench-builds static deb vmlinux install \
 	vmtest san
 
 all: $(TW_BIN) $(OUT)/writer
@@ -107,11 +107,21 @@ $(LIVE_OBJS): $(SKELS)
 $(OUT)/%.o: user/%.c | $(OUT)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(TW_BIN): $(PURE_OBJS) $(LIVE_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# 'make static': the same objects linked with Debian's static libbpf, libelf and zlib (and
+# glibc): build/static/tornwatch runs on a host with none of them (tests/e2e/static.sh).
+STATIC_BIN := $(OUT)/static/tornwatch
+static: $(STATIC_BIN)
+
+$(STATIC_BIN): $(PURE_OBJS) $(LIVE_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -static $^ $(LDLIBS) -o $@
 
 # The ground-truth writer used by tests, the demo and the benchmark.
 $(OUT)/writer: tests/writer.c tests/writer_uring.c tests/writer_stamp.c tests/writer.h | $(OUT)
@@ -154,12 +164,12 @@ unit-test: $(UNIT_TESTS) $(TW_BIN)
 
 # Everything: unit tests, CLI smoke, end-to-end on ext4 and XFS. Needs root.
 test: deps all $(UNIT_TESTS) $(OUT)/fusehold $(OUT)/gen_records $(OUT)/withpid $(OUT)/vm/modtp \
-      $(FUZZ_TARGETS) san bench-builds
+      $(FUZZ_TARGETS) san bench-builds $(STATIC_BIN) deb
 	$(Q)./tests/run.sh
 
 # The CLI smoke and core tests again on Debian's 6.1 and 6.12 kernels, each booted under qemu
 # (TCG: no KVM needed) with this machine's root shared read-only (tests/vm/). make test runs it.
-vmtest: deps all $(OUT)/vm/modtp
+vmtest: deps all $(OUT)/vm/modtp $(STATIC_BIN)
 	$(Q)./tests/vm/vmtest.sh 6.1 6.12
 
 # tests/vm/modtp: libbpf's tp_btf on a module's tracepoint (XFS is a module in the guests).
@@ -224,7 +234,9 @@ SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/tornwatch
 DATA := docs/tornwatch.rules.yml docs/tornwatch.schema.json
-install: tornwatch docs/tornwatch.8 $(DATA)
+LIBEXECDIR ?= $(PREFIX)/libexec/tornwatch
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+install: tornwatch docs/tornwatch.8 $(DATA) dist/tornwatch-follow dist/tornwatch.bash-completion
 	$(call msg,INSTALL,$(DESTDIR)$(SBINDIR)/tornwatch)
 	$(Q)install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR)
 	$(Q)install -m 0755 tornwatch $(DESTDIR)$(SBINDIR)/tornwatch
@@ -232,6 +244,27 @@ install: tornwatch docs/tornwatch.8 $(DATA)
 	$(Q)install -m 0644 docs/tornwatch.8 $(DESTDIR)$(MANDIR)/man8/tornwatch.8
 	$(call msg,INSTALL,$(DESTDIR)$(DATADIR)/ (the alert rules, the JSON schema))
 	$(Q)install -m 0644 $(DATA) $(DESTDIR)$(DATADIR)/
+	$(call msg,INSTALL,$(DESTDIR)$(LIBEXECDIR)/tornwatch-follow (what tornwatch@.service runs))
+	$(Q)install -d -m 0755 $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(COMPLETIONDIR)
+	$(Q)sed 's|/usr/sbin/tornwatch|$(SBINDIR)/tornwatch|' dist/tornwatch-follow \
+		>$(DESTDIR)$(LIBEXECDIR)/tornwatch-follow
+	$(Q)chmod 0755 $(DESTDIR)$(LIBEXECDIR)/tornwatch-follow
+	$(call msg,INSTALL,$(DESTDIR)$(COMPLETIONDIR)/tornwatch)
+	$(Q)install -m 0644 dist/tornwatch.bash-completion $(DESTDIR)$(COMPLETIONDIR)/tornwatch
+
+# 'make deb': the Debian package, built the Debian way (debian/: debhelper) from a copy of
+# the source in build/deb/ (the tree stays clean); lintian's verdict in build/deb/lintian.txt.
+DEB_DIR := build/deb
+DEB := $(DEB_DIR)/tornwatch_$(VERSION)_amd64.deb
+deb:
+	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/tornwatch-$(VERSION)
+	$(Q)git ls-files -z --cached --others --exclude-standard | \
+		tar --null --ignore-failed-read -T - -cf - | tar -xf - -C $(DEB_DIR)/tornwatch-$(VERSION)
+	$(call msg,DEB,$(DEB))
+	$(Q)cd $(DEB_DIR)/tornwatch-$(VERSION) && dpkg-buildpackage -us -uc -b >../build.log 2>&1 || \
+		{ tail -n 30 ../build.log; exit 1; }
+	$(Q)lintian --info --display-info --pedantic $(DEB_DIR)/*.changes >$(DEB_DIR)/lintian.txt 2>&1; \
+		cat $(DEB_DIR)/lintian.txt
 
 clean:
 	$(Q)rm -rf $(OUT) $(TW_BIN) build-san build-floor build-norec

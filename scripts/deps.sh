@@ -7,6 +7,7 @@ pkgs=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc
       groff-base mandoc man-db python3-jsonschema prometheus-node-exporter prometheus
       postgresql fio bpftrace libbpf-tools valgrind
       libclang-rt-14-dev	# libFuzzer and the sanitizers' runtime: make fuzz
+      debhelper lintian fakeroot bash-completion systemd libcap2-bin file binutils # make deb, its test
       qemu-system-x86 busybox-static kmod xz-utils)	# the last line: make vmtest
 missing=()
 for p in "${pkgs[@]}"; do

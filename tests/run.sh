@@ -78,6 +78,7 @@ if [ "${1:-}" != "--unit-only" ]; then
 	run "bad input" tests/e2e/badinput.sh
 	run "output files" tests/e2e/outfile.sh
 	run "install" tests/e2e/install.sh
+	run "debian package" tests/e2e/package.sh
 	run "prometheus" tests/e2e/prom.sh
 	run "alert rules" tests/e2e/alerts.sh
 	run "json schema" tests/e2e/schema.sh
@@ -96,6 +97,7 @@ if [ "${1:-}" != "--unit-only" ]; then
 		run "buffer memory kinds on $fs" tests/e2e/memkinds.sh "$fs"
 		run "io_uring on $fs" tests/e2e/uring.sh "$fs"
 		run "records per write on $fs" tests/e2e/cost.sh "$fs"
+		run "static binary on $fs" tests/e2e/static.sh "$fs"
 		run "limits on $fs" tests/e2e/limits.sh "$fs"
 		run "power cuts on $fs" tests/e2e/powercut.sh "$fs"
 		run "PostgreSQL on $fs" tests/real/postgres.sh "$fs"

@@ -6,7 +6,7 @@
 #   guest.sh RESULTS_DIR SUITES     (comma-separated: modtp, cli, core-ext4, core-xfs,
 #                                    modes-ext4, modes-xfs, memkinds-ext4, memkinds-xfs,
 #                                    uring-ext4, uring-xfs, atomic-scsi,
-#                                    mmap-ext4, mmap-xfs)
+#                                    mmap-ext4, mmap-xfs, static-ext4, static-xfs)
 # RESULTS_DIR/kroot, written by vmtest.sh, names the unpacked kernel package (its modules).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -50,6 +50,8 @@ for s in $suites; do
 	mmap-ext4) cmd=(tests/e2e/mmap.sh ext4) ;;
 	mmap-xfs) cmd=(tests/e2e/mmap.sh xfs) ;;
 	atomic-scsi) cmd=(tests/vm/scsi_atomic.sh) ;;
+	static-ext4) cmd=(tests/e2e/static.sh ext4) ;;
+	static-xfs) cmd=(tests/e2e/static.sh xfs) ;;
 	*) echo "not ok - unknown suite $s" >"$res/$s.out"; echo 1 >"$res/$s.rc"; continue ;;
 	esac
 	echo "vmtest guest: $s" >/dev/console

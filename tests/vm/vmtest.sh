@@ -5,7 +5,8 @@
 # root shared read-only over virtio-9p, and run tests/vm/guest.sh there: a tp_btf program on
 # a module's tracepoint (build/vm/modtp), the CLI smoke test, core.sh, modes.sh, uring.sh
 # and mmap.sh on ext4 and on XFS and memkinds.sh on ext4, unchanged, and RWF_ATOMIC on a scsi_debug disk with atomic-write limits
-# (tests/vm/scsi_atomic.sh: it loads scsi_debug from the unpacked package, seen over 9p). Each result line comes back labelled with the guest's kernel, e.g.
+# (tests/vm/scsi_atomic.sh: it loads scsi_debug from the unpacked package, seen over 9p), and the
+# static binary from a root with nothing but it and busybox (tests/e2e/static.sh). Each result line comes back labelled with the guest's kernel, e.g.
 # "ok - [6.1.0-57-amd64] xfs buffered 8k fsync: lost.total".
 #
 #   tests/vm/vmtest.sh [SERIES...]      (default: 6.1 6.12; needs root)
@@ -13,7 +14,7 @@
 # Environment: TW_VM_CACHE (default /var/cache/tornwatch-vmtest: .debs and unpacked
 # kernels), TW_VM_TIMEOUT (seconds per guest, default 2400), TW_VM_SUITES (what the guest
 # runs, default "modtp cli core-ext4 core-xfs modes-ext4 modes-xfs memkinds-ext4 uring-ext4
-# uring-xfs mmap-ext4 mmap-xfs atomic-scsi"; memkinds-xfs too if asked), TW_VM_MEM (MiB, default 2048),
+# uring-xfs mmap-ext4 mmap-xfs atomic-scsi static-ext4 static-xfs"; memkinds-xfs too if asked), TW_VM_MEM (MiB, default 2048),
 # TW_VM_SMP (vCPUs, default 1), TW_VM_KEEP (a directory to keep each guest's console logs and
 # results).
 set -uo pipefail
@@ -27,7 +28,7 @@ CACHE=${TW_VM_CACHE:-/var/cache/tornwatch-vmtest}
 TIMEOUT=${TW_VM_TIMEOUT:-2400}
 # memkinds-xfs is there to be asked for: the buffer's memory kind meets no filesystem code
 # (core-xfs runs direct and aio on XFS), and every suite costs minutes under TCG.
-SUITES=${TW_VM_SUITES:-modtp cli core-ext4 core-xfs modes-ext4 modes-xfs memkinds-ext4 uring-ext4 uring-xfs mmap-ext4 mmap-xfs atomic-scsi}
+SUITES=${TW_VM_SUITES:-modtp cli core-ext4 core-xfs modes-ext4 modes-xfs memkinds-ext4 uring-ext4 uring-xfs mmap-ext4 mmap-xfs atomic-scsi static-ext4 static-xfs}
 MEM=${TW_VM_MEM:-2048}
 # One vCPU by default: with two, TCG sometimes ran a CPU's stale copy of kernel text that
 # the other had just patched (tracepoint static keys toggled at attach and detach): an
