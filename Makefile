@@ -74,7 +74,7 @@ FUZZ_OBJS := $(patsubst user/%.c,$(FUZZ_OUT)/%.o,$(PURE_SRCS))
 
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS)
-.PHONY: all deps clean test unit-test fuzz fuzz-build e2e-test demo bench compare bench-builds static deb vmlinux install \
+.PHONY: all deps deps-demo clean test unit-test fuzz fuzz-build e2e-test demo bench compare bench-builds static deb vmlinux install \
 	vmtest san
 
 all: $(TW_BIN) $(OUT)/writer
@@ -88,6 +88,10 @@ san:
 
 deps:
 	$(Q)./scripts/deps.sh
+
+# What make demo needs and no more (make deps: the tests' peers too).
+deps-demo:
+	$(Q)./scripts/deps.sh demo
 
 $(OUT) $(OUT)/tests:
 	$(Q)mkdir -p $@
@@ -188,7 +192,7 @@ $(OUT)/vm/modtp: tests/vm/modtp.c $(OUT)/vm/modtp.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -I$(OUT)/vm $< $(LDLIBS) -o $@
 
-demo: deps all $(OUT)/fusehold
+demo: deps-demo all $(OUT)/fusehold
 	$(Q)./tests/demo.sh
 
 bench: deps all

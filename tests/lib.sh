@@ -163,6 +163,18 @@ expect() {
 	done
 }
 
+# wait_tracing ERR PID: until the tornwatch PID (in the background, its stderr in ERR, -v)
+# says it is tracing, or has exited; up to 10 s. Status 0 when it said so.
+wait_tracing() {
+	local i
+	for i in $(seq 200); do
+		grep -q "tornwatch: tracing" "$1" && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
 # No tornwatch program may stay loaded after a run: none pinned (no owner) and none
 # owned by a process of this test. (Another tornwatch elsewhere on the box is not ours.)
 # The kernel frees a closed program a little later: give it up to 5 s.

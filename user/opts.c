@@ -8,6 +8,7 @@
 #include "common.h"
 #include "opts.h"
 #include "outfile.h"
+#include "report.h"
 #include "tracker.h"
 
 static const char usage_text[] =
@@ -42,6 +43,8 @@ static const char usage_text[] =
 "      --events[=all]     a line per unit that is not whole (or every unit), with\n"
 "                         --json as NDJSON on stdout; a unit on a volatile write\n"
 "                         cache is told once a flush persisted it, or at the end\n"
+"      --json-version N   the JSON written: schema 2 (the default), or 1 (the keys of\n"
+"                         tornwatch 0.1.0 before it; docs/json.md says what changed)\n"
 "      --prom FILE        node_exporter textfile metrics, rewritten at each -i interval\n"
 "                         and at exit (atomic rename)\n"
 "      --atomic-size DEV=SIZE\n"
@@ -85,6 +88,7 @@ void opts_defaults(struct tw_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->top_files = 10;
+	o->json_version = TW_JSON_SCHEMA;
 	o->max_units = 1 << 20;
 	o->max_files = 16384;
 	o->max_bios = 65536;
@@ -106,6 +110,7 @@ enum {
 	OPT_EVENTS,
 	OPT_PROM,
 	OPT_ATOMIC_SIZE,
+	OPT_JSON_VERSION,
 	OPT_END,
 };
 
@@ -130,6 +135,7 @@ static const struct option long_opts[] = {
 	{ "events", optional_argument, NULL, OPT_EVENTS },
 	{ "prom", required_argument, NULL, OPT_PROM },
 	{ "atomic-size", required_argument, NULL, OPT_ATOMIC_SIZE },
+	{ "json-version", required_argument, NULL, OPT_JSON_VERSION },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
@@ -239,6 +245,32 @@ static int parse_interval(struct tw_opts *o, int argc, char **argv, char *err, s
 }
 
 /* An option with a value to check (a number, a size, a list): OPTS_RUN or OPTS_ERROR. */
+/* The sizes set before load: --max-units, --max-files, --max-bios, --max-procs, --ringbuf. */
+static int parse_size_limit(struct tw_opts *o, int c, char *err, size_t errlen)
+{
+	int e = 0;
+
+	switch (c) {
+	case OPT_MAX_UNITS:
+		e = parse_uint(optarg, "--max-units", 1, 1ULL << 30, &o->max_units, err, errlen);
+		break;
+	case OPT_MAX_FILES:
+		e = parse_uint(optarg, "--max-files", 1, 1 << 24, &o->max_files, err, errlen);
+		break;
+	case OPT_MAX_BIOS:
+		e = parse_uint(optarg, "--max-bios", 16, 1 << 24, &o->max_bios, err, errlen);
+		break;
+	case OPT_MAX_PROCS:
+		e = parse_uint(optarg, "--max-procs", 1, 1 << 22, &o->max_procs, err, errlen);
+		break;
+	case OPT_RINGBUF:
+		e = parse_pow2(optarg, "--ringbuf", 1 << 16, 1ULL << 30, "e.g. 4m or 64m",
+			       &o->ringbuf_bytes, err, errlen);
+		break;
+	}
+	return e ? OPTS_ERROR : OPTS_RUN;
+}
+
 static int parse_value(struct tw_opts *o, int c, int argc, char **argv, char *err, size_t errlen)
 {
 	uint64_t v;
@@ -272,28 +304,15 @@ static int parse_value(struct tw_opts *o, int c, int argc, char **argv, char *er
 			return OPTS_ERROR;
 		o->top_files = (int)v;
 		break;
-	case OPT_MAX_UNITS:
-		if (parse_uint(optarg, "--max-units", 1, 1ULL << 30, &o->max_units, err,
+	case OPT_JSON_VERSION:
+		if (parse_uint(optarg, "--json-version", TW_JSON_SCHEMA_MIN, TW_JSON_SCHEMA, &v, err,
 			       errlen))
 			return OPTS_ERROR;
+		o->json_version = (int)v;
 		break;
-	case OPT_MAX_FILES:
-		if (parse_uint(optarg, "--max-files", 1, 1 << 24, &o->max_files, err, errlen))
-			return OPTS_ERROR;
-		break;
-	case OPT_MAX_BIOS:
-		if (parse_uint(optarg, "--max-bios", 16, 1 << 24, &o->max_bios, err, errlen))
-			return OPTS_ERROR;
-		break;
-	case OPT_MAX_PROCS:
-		if (parse_uint(optarg, "--max-procs", 1, 1 << 22, &o->max_procs, err, errlen))
-			return OPTS_ERROR;
-		break;
+	case OPT_MAX_UNITS: case OPT_MAX_FILES: case OPT_MAX_BIOS: case OPT_MAX_PROCS:
 	case OPT_RINGBUF:
-		if (parse_pow2(optarg, "--ringbuf", 1 << 16, 1ULL << 30, "e.g. 4m or 64m",
-			       &o->ringbuf_bytes, err, errlen))
-			return OPTS_ERROR;
-		break;
+		return parse_size_limit(o, c, err, errlen);
 	case OPT_FAIL_ON:
 		if (tw_parse_fail_on(optarg, &o->fail_on, err, errlen))
 			return OPTS_ERROR;
@@ -354,7 +373,7 @@ static int parse_option(struct tw_opts *o, int c, int argc, char **argv, char *e
 		return OPTS_EXIT_OK;
 	case 'p': case 'u': case 'd': case 'i': case OPT_TOP: case OPT_MAX_UNITS:
 	case OPT_MAX_FILES: case OPT_MAX_BIOS: case OPT_MAX_PROCS: case OPT_RINGBUF:
-	case OPT_FAIL_ON: case OPT_EVENTS: case OPT_ATOMIC_SIZE:
+	case OPT_FAIL_ON: case OPT_EVENTS: case OPT_ATOMIC_SIZE: case OPT_JSON_VERSION:
 		return parse_value(o, c, argc, argv, err, errlen);
 	default:
 		if (optopt && strchr("pudijwr", optopt))
@@ -387,6 +406,10 @@ static int check_combination(struct tw_opts *o, const unsigned char *given, int 
 	if (o->events && outfile_is_stdout(o->json_path)) {
 		snprintf(err, errlen, "--events and --json - both write to stdout; give --json a "
 			 "file name");
+		return OPTS_ERROR;
+	}
+	if (given[OPT_JSON_VERSION] && !o->json_path) {
+		snprintf(err, errlen, "--json-version says which JSON to write; add --json FILE");
 		return OPTS_ERROR;
 	}
 	if (o->fail_on != TW_DEFAULT_FAIL_ON && !o->check) {

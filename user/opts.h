@@ -19,6 +19,7 @@ struct tw_opts {
 	bool follow;			/* -f: descendants of -p PIDs too */
 	char **cmd;			/* after "--": run and follow it */
 	const char *json_path;		/* "-" for stdout */
+	int json_version;		/* --json-version: the JSON schema written (docs/json.md) */
 	const char *record_path;
 	const char *replay_path;
 	uint64_t duration_s;		/* 0: until signal / target exit */

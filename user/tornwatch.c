@@ -60,7 +60,9 @@ static void print_event_text(void *ctx, const struct tw_unit_event *ev)
 
 static void print_event_json(void *ctx, const struct tw_unit_event *ev)
 {
-	report_event_json(stdout, ev);
+	const struct tw_opts *o = ctx;
+
+	report_event_json(stdout, ev, o->json_version);
 }
 
 /* --events: text columns, or NDJSON when a JSON report is asked for too. */
@@ -69,7 +71,7 @@ static void setup_events(struct tracker *t, const struct tw_opts *o)
 	if (!o->events)
 		return;
 	if (o->json_path) {
-		tracker__set_events(t, o->events == 2, print_event_json, NULL);
+		tracker__set_events(t, o->events == 2, print_event_json, (void *)o);
 	} else {
 		report_event_header(stdout);
 		tracker__set_events(t, o->events == 2, print_event_text, NULL);
@@ -93,7 +95,8 @@ static int write_reports(struct tracker *t, const struct tw_opts *o, const char 
 {
 	struct tw_check check = { .fail_on = o->fail_on, .has_command = has_cmd,
 				  .command_status = cmd_status };
-	struct tw_report_meta m = { .source = source, .kernel = kernel, .duration_s = duration,
+	struct tw_report_meta m = { .json_version = o->json_version, .source = source,
+				    .kernel = kernel, .duration_s = duration,
 				    .top_files = o->top_files, .check = o->check ? &check : NULL };
 	struct tw_summary s;
 	char err[256];

@@ -37,8 +37,8 @@ from collections import defaultdict
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stamps  # noqa: E402
 
-ONE_REQUEST = {"whole", "atomic", "cow-atomic"}
-NEVER_TORN = {"atomic", "cow-atomic"}
+ONE_REQUEST = {"whole", "atomic", "cow_atomic"}
+NEVER_TORN = {"atomic", "cow_atomic"}
 BASE_KEYS = ("path", "off", "len", "verdict")
 KEYS = BASE_KEYS + ("write_ns", "persisted_ns", "exposed_from_ns", "exposed_until_ns")
 # tornwatch's verdicts, as the device log can tell them

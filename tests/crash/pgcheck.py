@@ -39,7 +39,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from check import report  # noqa: E402
 
 BLCKSZ = 8192
-ONE_REQUEST = {"whole", "atomic", "cow-atomic"}
+ONE_REQUEST = {"whole", "atomic", "cow_atomic"}
 # The visibility map and free space map forks: no full-page image protects them (clearing a
 # visibility map bit is not WAL-logged) and PostgreSQL reads a bad page of theirs as zeros.
 MAP_FORKS = ("_vm", "_fsm")

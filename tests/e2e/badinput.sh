@@ -79,6 +79,9 @@ bad 2 "--max-files: 0 is out of range; give 1 to 16777216" --max-files 0 -- true
 bad 2 "--max-bios: 15 is out of range; give 16 to 16777216" --max-bios 15 -- true
 bad 2 "--max-procs: 0 is out of range; give 1 to 4194304" --max-procs 0 -- true
 bad 2 "--top: '-1' is not a number; $NN" --top -1 -- true
+bad 2 "--json-version: 3 is out of range; give 1 to 2" --json-version 3 --json /dev/null -- true
+bad 2 "--json-version: 'x' is not a number; $NN" --json-version x --json /dev/null -- true
+bad 2 "--json-version says which JSON to write; add --json FILE" --json-version 1 -- true
 
 # PIDs.
 bad 2 "-p/--pid: 'abc' is not a number; $NN" -p abc

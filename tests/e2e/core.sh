@@ -213,7 +213,7 @@ scenario_atomic() {
 	if [ "$FS" = xfs ] && have_tp xfs_iomap_atomic_write_cow; then
 		# No device here has atomic limits: XFS makes RWF_ATOMIC writes atomic by CoW.
 		tw "$TMPD/k.json" -- "$WRITER" -m atomic -s 16k -n 4 "$MNT/atomic"
-		expect "atomic 16k" "$TMPD/k.json" units.total=4 units.whole=4 units.refused=0
+		expect "atomic 16k" "$TMPD/k.json" units.total=4 units.whole=4 atomic.refused=0
 		set_sysfs "$QUEUE/max_sectors_kb" 4
 		tw "$TMPD/l.json" -- "$WRITER" -m atomic -s 16k -n 4 "$MNT/atomic-split"
 		expect "atomic 16k, max_sectors_kb 4" "$TMPD/l.json" units.total=4 \
@@ -228,7 +228,7 @@ scenario_atomic() {
 		# write, no unit.
 		tw "$TMPD/k.json" -- "$WRITER" -m atomic -s 16k -n 1 "$MNT/atomic"
 		check "$FS atomic: the writer's failure is tornwatch's exit status" 1 $?
-		expect "atomic refused" "$TMPD/k.json" units.refused=1 units.total=0
+		expect "atomic refused" "$TMPD/k.json" atomic.refused=1 units.total=0
 	fi
 }
 

@@ -53,9 +53,9 @@ q() { cat "$QUEUE/$1" 2>/dev/null || echo 0; }
 awu_max=$(q atomic_write_unit_max_bytes)
 pbs=$(q physical_block_size)
 if [ "$awu_max" -gt 0 ]; then
-	want_size=$awu_max want_src=sysfs-atomic
+	want_size=$awu_max want_src=sysfs_atomic
 else
-	want_size=$pbs want_src=physical-block
+	want_size=$pbs want_src=physical_block
 fi
 
 scenario_facts_and_beyond() {

@@ -34,21 +34,21 @@ true"
 if [ $xfs_atomic = 1 ]; then
 	wl="$wl
 '$W' -m atomic -s 16k -n 2 '$D/atomic'"
-	atomic="modes.atomic-direct.units=2 modes.atomic-direct.refused=0"
+	atomic="modes.atomic_direct.units=2 modes.atomic_direct.refused=0"
 else
 	wl="$wl
 '$W' -m atomic -s 16k -n 1 '$D/atomic' 2>/dev/null && exit 1
 true"
-	atomic="modes.atomic-direct.units=0 modes.atomic-direct.refused=1 \
-modes.atomic-direct.refused_errno.95=1"
+	atomic="modes.atomic_direct.units=0 modes.atomic_direct.refused=1 \
+modes.atomic_direct.refused_errno.95=1"
 fi
 tw "$TMPD/m.json" --unit 8k -- bash -c "$wl"
 check "$FS modes: workload exit status" 0 $?
 # shellcheck disable=SC2086 # the atomic expectations are a word list
-expect "modes" "$TMPD/m.json" modes.buffered.units=8 modes.buffered-dsync.units=7 \
-	modes.buffered-sync.units=2 modes.direct.units=5 modes.direct-dsync.units=3 \
-	modes.buffered-dsync.writes=7 modes.atomic-buffered.refused=1 \
-	modes.atomic-buffered.refused_errno.95=1 modes.atomic-buffered.units=0 $atomic
+expect "modes" "$TMPD/m.json" modes.buffered.units=8 modes.buffered_dsync.units=7 \
+	modes.buffered_sync.units=2 modes.direct.units=5 modes.direct_dsync.units=3 \
+	modes.buffered_dsync.writes=7 modes.atomic_buffered.refused=1 \
+	modes.atomic_buffered.refused_errno.95=1 modes.atomic_buffered.units=0 $atomic
 
 # Each stage's histogram holds every unit of its mode that reached the device, once. The
 # queued stage only units whose writeback start was seen apart from their bio: on XFS every
@@ -126,12 +126,12 @@ if [ $xfs_atomic = 1 ]; then
 		atomic.violations.above_max=1 atomic.violations.unaligned=1 \
 		atomic.violations.segments=1 atomic.violations.below_min=1 \
 		atomic.violations.buffered=1 atomic.violations.unsupported=0 \
-		modes.atomic-direct.units=1 modes.atomic-direct.refused=5 \
-		modes.atomic-direct.refused_errno.22=5 modes.atomic-buffered.refused_errno.95=1
+		modes.atomic_direct.units=1 modes.atomic_direct.refused=5 \
+		modes.atomic_direct.refused_errno.22=5 modes.atomic_buffered.refused_errno.95=1
 else
 	expect "atomic rules" "$TMPD/v.json" atomic.violations.unsupported=6 \
-		atomic.violations.buffered=1 modes.atomic-direct.refused=6 \
-		modes.atomic-direct.refused_errno.95=6 modes.atomic-buffered.refused_errno.95=1
+		atomic.violations.buffered=1 modes.atomic_direct.refused=6 \
+		modes.atomic_direct.refused_errno.95=6 modes.atomic_buffered.refused_errno.95=1
 fi
 
 # -i 1 over 40 writes spread across about 2.5 s: the intervals add up to the totals exactly.

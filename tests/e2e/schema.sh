@@ -3,12 +3,15 @@
 # validator (Debian's python3-jsonschema, draft 2020-12): an empty live run, a --check run,
 # a live run on ext4 with whole, split, superseded, pending units, misaligned writes and
 # three modes, a replayed record that holds every verdict (tests/gen_records.c: atomic and
-# modified need hardware or a held writeback), and a corrupted report the schema must reject.
+# modified need hardware or a held writeback), and a corrupted report the schema must reject;
+# then --json-version 1 against the schema-1 file (docs/tornwatch.schema.v1.json), and each
+# version refused by the other's schema.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
 
 need_root "schema"
 SCHEMA="$TOP/docs/tornwatch.schema.json"
+SCHEMA1="$TOP/docs/tornwatch.schema.v1.json"
 GEN="$TOP/build/gen_records"
 
 # Debian's python3-jsonschema is on /usr/bin/python3's path; a python3 earlier in PATH
@@ -25,11 +28,12 @@ if [ -z "$PY" ]; then
 	exit 0
 fi
 
-# jsonschema_run JSON [PYTHON]: validate JSON against the schema, after applying PYTHON to
-# the report `d` (a corruption). Invalid: prints the validator's first (best) error and
-# exits 3; any other failure (no JSON, a broken corruption) is another status.
+# jsonschema_run JSON [PYTHON [SCHEMA]]: validate JSON against the schema (default: schema
+# 2's), after applying PYTHON to the report `d` (a corruption). Invalid: prints the
+# validator's first (best) error and exits 3; any other failure (no JSON, a broken
+# corruption) is another status.
 jsonschema_run() {
-	"$PY" - "$SCHEMA" "$1" "${2:-}" <<'PY'
+	"$PY" - "${3:-$SCHEMA}" "$1" "${2:-}" <<'PY'
 import json, sys
 import jsonschema
 from jsonschema import Draft202012Validator as V
@@ -52,10 +56,10 @@ if err is not None:
 PY
 }
 
-# validate NAME JSON: one result line; on failure, the validator's first error.
+# validate NAME JSON [SCHEMA]: one result line; on failure, the validator's first error.
 validate() {
 	local msg
-	if msg=$(jsonschema_run "$2" 2>&1); then
+	if msg=$(jsonschema_run "$2" "" "${3:-}" 2>&1); then
 		ok "schema: $1"
 	else
 		notok "schema: $1: ${msg//$'\n'/ }"
@@ -103,7 +107,7 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 u, m = d["units"], d["modes"]
 want = {"units." + k: u[k] for k in ("whole", "split", "superseded", "pending", "misaligned")}
-want.update({f"modes.{k}.units": m[k]["units"] for k in ("buffered", "buffered-dsync", "direct")})
+want.update({f"modes.{k}.units": m[k]["units"] for k in ("buffered", "buffered_dsync", "direct")})
 want["files"] = len(d["files"])
 want["modes.direct.hist.end_to_end"] = len(m["direct"]["hist"]["end_to_end"])
 zero = [k for k, v in want.items() if not v]
@@ -144,7 +148,11 @@ for c in 'd["units"]["whole"] = str(d["units"]["whole"])' \
 	'd["modes"]["buffered"]["hist"]["device"].append({"lo": 3, "hi": 8, "count": 1})' \
 	'del d["exposure"]["max_concurrent"]' \
 	'd["modes"]["direct"]["exposure"]["units"] = -1' \
-	'd["t0_ns"] = "0"'; do
+	'd["t0_ns"] = "0"' \
+	'd["units"]["refused"] = 0' \
+	'd["stable"]["devices"] = []' \
+	'd["modes"]["buffered-dsync"] = d["modes"].pop("buffered_dsync")' \
+	'd["modes"]["direct"]["hist"]["end_to_end"][0]["hi"] = 1099511627776'; do
 	jsonschema_run "$TMPD/live.json" "$c" >/dev/null 2>&1
 	[ $? -eq 3 ] || bad="$bad [$c]"
 done
@@ -152,6 +160,20 @@ if [ -z "$bad" ]; then
 	ok "schema rejects a corrupted report"
 else
 	notok "schema rejects a corrupted report: not rejected:$bad"
+fi
+
+# (e) --json-version 1: the keys of schema 1, valid against its own file and not against
+# schema 2's; schema 2's report not valid against schema 1's.
+if [ -s "$TMPD/all.twr" ]; then
+	"$TW" --replay "$TMPD/all.twr" --json-version 1 --json "$TMPD/all1.json" >/dev/null
+	check "schema: --json-version 1: replay exit status" 0 $?
+	check "schema: --json-version 1 writes schema 1" 1 "$(jget "$TMPD/all1.json" schema)"
+	validate "--json-version 1 against docs/tornwatch.schema.v1.json" "$TMPD/all1.json" \
+		"$SCHEMA1"
+	jsonschema_run "$TMPD/all1.json" "" "$SCHEMA" >/dev/null 2>&1
+	check "schema: a schema-1 report is refused by schema 2's file" 3 $?
+	jsonschema_run "$TMPD/all.json" "" "$SCHEMA1" >/dev/null 2>&1
+	check "schema: a schema-2 report is refused by schema 1's file" 3 $?
 fi
 
 check_no_leftover_bpf "schema"

@@ -82,7 +82,7 @@ xfs_io -c 'sync_range -b 0 $((8192 * K))' '$f'
 	expect "stable_writes=0" "$TMPD/s0.json" stable.modified=$((M + M2)) \
 		units.modified=$((M + M2)) units.whole=$((2 * K - M - M2)) \
 		units.total=$((2 * K + M2)) units.superseded=$M2 modes.mmap.writes=$M2 \
-		modes.mmap.units=$M2 stable.waits=0 stable.devices.0.stable_writes=0
+		modes.mmap.units=$M2 stable.waits=0 devices.0.stable_writes=0
 	check "$FS stable_writes=0: the mmap stores named their pages" "$M2" \
 		"$(python3 -c "import json;print(sum(1 for m in json.load(open('$TMPD/s0.json'))['stable']['modifications'] if m['mmap'] and m['range_known']))")"
 	check "$FS stable_writes=0: only the traced file" "$((M + M2))" \
@@ -134,7 +134,7 @@ wait \$warm \$pids
 	expect "stable_writes=1" "$TMPD/s1.json" stable.modified=0 units.modified=0 \
 		modes.mmap.writes=$M2 modes.mmap.units=$M2 units.pending=0 \
 		stable.waits_write=$((M + 1)) stable.waits_mmap=$M2 stable.waits=$((M + M2)) \
-		stable.waits_untimed=1 stable.devices.0.stable_writes=1
+		stable.waits_untimed=1 devices.0.stable_writes=1
 	hold_release s1
 }
 

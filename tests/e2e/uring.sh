@@ -116,12 +116,12 @@ expect "io_uring direct" "$TMPD/direct.json" writes=8 units.total=16 units.whole
 
 uring dsync -n 8 -U dsync
 expect "io_uring RWF_DSYNC" "$TMPD/dsync.json" writes=8 units.total=16 units.whole=16 \
-	modes.buffered-dsync.writes=8 modes.buffered-dsync.units=16 modes.buffered.writes=0
+	modes.buffered_dsync.writes=8 modes.buffered_dsync.units=16 modes.buffered.writes=0
 
 uring atomic -n 8 -U atomic
 check "$FS io_uring RWF_ATOMIC buffered: the writer saw every write refused" 8 "$(said atomic refused)"
 expect "io_uring RWF_ATOMIC buffered" "$TMPD/atomic.json" writes=8 units.total=0 \
-	modes.atomic-buffered.writes=8 modes.atomic-buffered.refused=8
+	modes.atomic_buffered.writes=8 modes.atomic_buffered.refused=8
 
 # RLIMIT_FSIZE at 40 KiB: writes 0 and 1 whole, write 2 short (8 KiB), 3..7 refused (EFBIG).
 uring short -n 8 -U short=40k

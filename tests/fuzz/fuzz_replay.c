@@ -16,7 +16,7 @@ static FILE *sink;
 static void on_event(void *ctx, const struct tw_unit_event *ev)
 {
 	report_event_text(sink, ev);
-	report_event_json(sink, ev);
+	report_event_json(sink, ev, TW_JSON_SCHEMA);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

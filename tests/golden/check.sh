@@ -2,7 +2,8 @@
 # The golden replays: every record in tests/golden/records/ (captured from the end-to-end
 # suites on ext4 and XFS by capture.sh, and gen_records' synthetic one) replayed into each
 # report tornwatch writes (text, --check lines and exit status, JSON, Prometheus, NDJSON
-# events), compared byte for byte with tests/golden/expected/NAME.golden. Needs no root.
+# events), compared byte for byte with tests/golden/expected/NAME.golden; and a few into
+# --json-version 1, compared with tests/golden/schema1/. Needs no root.
 #
 #   check.sh            compare; a line per record
 #   check.sh --update   rewrite the expected files (a deliberate change: say why in the commit)
@@ -57,5 +58,19 @@ done
 for exp in "$DIR"/expected/*.golden; do	# an expected file whose record is gone
 	[ -e "$exp" ] && [ ! -e "$DIR/records/$(basename "$exp" .golden).twr" ] &&
 		echo "not ok - golden $(basename "$exp"): no record $DIR/records/$(basename "$exp" .golden).twr"
+done
+# --json-version 1: schema 1 as the last release wrote it (schema1/NAME.json and .events,
+# kept from before schema 2), byte for byte, for a few records that hold every schema-1
+# difference (mode keys, units.refused, stable.devices[], cow-atomic events).
+for exp in "$DIR"/schema1/*.json; do
+	name=$(basename "$exp" .json)
+	"$TW" --replay "$DIR/records/$name.twr" --json-version 1 --json "$tmp/v1.json" \
+		--events=all >"$tmp/v1.events" 2>"$tmp/err"
+	if cmp -s "$exp" "$tmp/v1.json" && cmp -s "$DIR/schema1/$name.events" "$tmp/v1.events"; then
+		echo "ok - golden $name --json-version 1: schema 1 as before"
+	else
+		echo "not ok - golden $name --json-version 1: differs from schema1/$name:"
+		diff -u "$exp" "$tmp/v1.json" | head -n 20 | sed 's/^/#   /'
+	fi
 done
 echo "# golden: $n records"

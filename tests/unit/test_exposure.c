@@ -476,7 +476,8 @@ static bool test_reports_carry_the_exposure(void)
 		"\"buffered\": {\"writes\": 1, \"units\": 1,",
 		"\"exposure\": {\"units\": 0, \"unit_seconds\": 0.000000000, "
 		"\"expected_torn_per_cut\": 0, \"max_concurrent\": 0},\n      \"hist\"",
-		"\"split\": 1,\n      \"exposure\": {\"units\": 1, \"unit_seconds\": 0.006000000, "
+		"\"split\": 1,\n      \"atomic_refused\": 0,\n      \"exposure\": {\"units\": 1, "
+		"\"unit_seconds\": 0.006000000, "
 		"\"expected_torn_per_cut\": 0.6, \"max_concurrent\": 1},",
 	};
 	const char *prom_want[] = {
@@ -505,7 +506,7 @@ static bool test_reports_carry_the_exposure(void)
 	free(buf);
 
 	f = open_memstream(&buf, &len);
-	report_event_json(f, &EV[0]);
+	report_event_json(f, &EV[0], TW_JSON_SCHEMA);
 	fclose(f);
 	ASSERT_TRUE(strstr(buf, "\"syscall_us\": 1000.000, \"end_to_end_us\": 6000.000, "
 			   "\"write_ns\": 5000000000, \"issue_ns\": 5003000000, \"complete_ns\": "
@@ -514,7 +515,7 @@ static bool test_reports_carry_the_exposure(void)
 	free(buf);
 	EV[0].persisted_ns = EV[0].exposed_until_ns = 0;	/* never persisted */
 	f = open_memstream(&buf, &len);
-	report_event_json(f, &EV[0]);
+	report_event_json(f, &EV[0], TW_JSON_SCHEMA);
 	report_event_text(f, &EV[0]);
 	fclose(f);
 	ASSERT_TRUE(strstr(buf, "\"persisted_ns\": null, \"exposed_from_ns\": 5003000000, "

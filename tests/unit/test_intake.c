@@ -114,13 +114,26 @@ static bool test_replay_refuses_garbage(void)
 	return true;
 }
 
+static char *json_of_version(int version);
+
 static bool test_json_has_the_documented_keys(void)
 {
-	struct tw_report_meta m = { .source = "live", .kernel = "k", .duration_s = 1,
-				    .top_files = 10 };
 	const char *keys[] = { "\"version\"", "\"units\"", "\"total\"", "\"whole\"", "\"split\"",
 			       "\"superseded\"", "\"pending\"", "\"misaligned\"", "\"untracked\"",
 			       "\"lost\"", "\"files\"", "\"path\"" };
+	char *buf = json_of_version(0);	/* the default */
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		ASSERT_TRUE(strstr(buf, keys[i]) != NULL, keys[i]);
+	free(buf);
+	return true;
+}
+
+/* The report of schema VERSION, with a write of 2^39 us and a wait of 2^39 ns (the last slots). */
+static char *json_of_version(int version)
+{
+	struct tw_report_meta m = { .json_version = version, .source = "live", .kernel = "k",
+				    .duration_s = 1, .top_files = 10 };
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f;
@@ -128,12 +141,40 @@ static bool test_json_has_the_documented_keys(void)
 	start(8 * K, 100);
 	write_ok(0, 8 * K);
 	finish();
+	S.modes[TW_M_BUFFERED_DSYNC].hist[TW_ST_END_TO_END][TW_HIST_SLOTS - 1] = 1;
+	S.stable.hist[TW_HIST_SLOTS - 1] = 2;
 	f = open_memstream(&buf, &len);
 	report_json(f, &S, &m);
 	fclose(f);
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		ASSERT_TRUE(strstr(buf, keys[i]) != NULL, keys[i]);
-	free(buf);
+	return buf;
+}
+
+/*
+ * Schema 2 against 1 (docs/json.md): snake-case mode keys, refused atomic writes under
+ * "atomic" (not "units"), no stable.devices[], and the last histogram slot unbounded.
+ */
+static bool test_json_schema_2_and_1(void)
+{
+	char *v2 = json_of_version(2), *v1 = json_of_version(1);
+
+	ASSERT_TRUE(strstr(v2, "\"schema\": 2,") && strstr(v1, "\"schema\": 1,"), "schema");
+	ASSERT_TRUE(strstr(v2, "\"buffered_dsync\": {") && !strstr(v2, "\"buffered-dsync\""),
+		    "v2 mode keys");
+	ASSERT_TRUE(strstr(v1, "\"buffered-dsync\": {"), "v1 mode keys");
+	ASSERT_TRUE(strstr(v2, "{\"lo\": 549755813888, \"hi\": null, \"count\": 1}"), v2);
+	ASSERT_TRUE(strstr(v1, "{\"lo\": 549755813888, \"hi\": 1099511627776, \"count\": 1}"), v1);
+	ASSERT_TRUE(strstr(v2, "{\"lo_ns\": 549755813888, \"hi_ns\": null, \"count\": 2}"), v2);
+	ASSERT_TRUE(strstr(v1, "{\"lo_ns\": 549755813888, \"hi_ns\": 1099511627776, \"count\": 2}"),
+		    v1);
+	ASSERT_TRUE(strstr(v2, "\"device_misaligned\": 0, \"refused\": 0, \"violations\""), v2);
+	ASSERT_TRUE(strstr(v2, "\"atomic_refused\": 0,") && !strstr(v1, "\"atomic_refused\""),
+		    "files[].atomic_refused");
+	ASSERT_TRUE(!strstr(v2, "    \"devices\": [") && strstr(v1, "    \"devices\": ["),
+		    "stable.devices[] in schema 1 only");
+	ASSERT_TRUE(!strstr(v2, "\n    \"refused\": ") && strstr(v1, "\n    \"refused\": 0,"),
+		    "units.refused in schema 1 only");
+	free(v2);
+	free(v1);
 	return true;
 }
 
@@ -159,6 +200,7 @@ int main(void)
 	RUN(test_record_replay_round_trip);
 	RUN(test_replay_refuses_garbage);
 	RUN(test_json_has_the_documented_keys);
+	RUN(test_json_schema_2_and_1);
 	RUN(test_replay_refuses_old_format);
 	tracker__free(T);
 	return TEST_EXIT();

@@ -157,12 +157,12 @@ for a in unit_min unit_max boundary max; do
 done
 # The power-fail atomic size follows from atomic_write_unit_max_bytes; no atomic unit here
 # is larger.
-lim+=("devices.@$KDEV.power_fail_atomic_size=$UMAX" "devices.@$KDEV.atomic_size_source=sysfs-atomic"
+lim+=("devices.@$KDEV.power_fail_atomic_size=$UMAX" "devices.@$KDEV.atomic_size_source=sysfs_atomic"
 	"devices.@$KDEV.whole_beyond_device_atomic=0" units.whole_beyond_device_atomic=0)
 jcheck "scsi atomic: raw disk RWF_ATOMIC" "$TMPD/raw.json" "${lim[@]}" \
-	units.total=7 units.atomic=7 units.whole=0 units.split=0 units.cow_atomic=0 units.pending=0 units.refused=5 \
-	modes.atomic-direct.writes=12 modes.atomic-direct.units=7 \
-	modes.atomic-direct.refused=5 modes.atomic-direct.refused_errno.22=5 \
+	units.total=7 units.atomic=7 units.whole=0 units.split=0 units.cow_atomic=0 units.pending=0 atomic.refused=5 \
+	modes.atomic_direct.writes=12 modes.atomic_direct.units=7 \
+	modes.atomic_direct.refused=5 modes.atomic_direct.refused_errno.22=5 \
 	atomic.checked=12 atomic.device_misaligned=0 atomic.violations.above_max=1 \
 	atomic.violations.below_min=1 atomic.violations.not_pow2=1 \
 	atomic.violations.unaligned=1 atomic.violations.segments=1 \
@@ -197,8 +197,8 @@ for fs in ext4 xfs; do
 		tw_run "$fs" "$TMPD/$fs.json" -- \
 			bash -c "'$W' -m atomic -s 16k -n 1 '$MNT/f' 2>/dev/null && exit 1; true"
 		jcheck "scsi atomic: $fs, no atomic support on an atomic disk" "$TMPD/$fs.json" \
-			units.total=0 units.refused=1 modes.atomic-direct.refused=1 \
-			modes.atomic-direct.refused_errno.95=1 atomic.checked=1 \
+			units.total=0 atomic.refused=1 modes.atomic_direct.refused=1 \
+			modes.atomic_direct.refused_errno.95=1 atomic.checked=1 \
 			atomic.violations.unsupported=1 atomic.device_misaligned=0 \
 			"devices.@$KDEV.atomic_write_unit_max=$UMAX" \
 			"devices.@$KDEV.power_fail_atomic_size=$UMAX"

@@ -44,7 +44,7 @@ void report_devices_text(FILE *f, const struct tw_summary *s)
 		"write through: completion is persistence\n");
 }
 
-void report_devices_json(FILE *f, const struct tw_summary *s)
+void report_devices_json(FILE *f, const struct tw_summary *s, int json_version)
 {
 	const struct tw_stable *st = &s->stable;
 	char dev[16];
@@ -58,12 +58,12 @@ void report_devices_json(FILE *f, const struct tw_summary *s)
 			"%u, \"atomic_write_unit_max\": %u, \"atomic_write_boundary\": %u, "
 			"\"atomic_write_max\": %u,\n     \"write_cache\": \"%s\", \"fua\": %d, "
 			"\"logical_block_size\": %u, \"physical_block_size\": %u,\n     "
-			"\"power_fail_atomic_size\": %u, \"atomic_size_source\": \"%s\", "
-			"\"whole_beyond_device_atomic\": %" PRIu64 "}", i ? "," : "", dev,
+			"\"power_fail_atomic_size\": %u, \"atomic_size_source\": ", i ? "," : "", dev,
 			d->stable_writes, d->atomic_unit_min, d->atomic_unit_max, d->atomic_boundary,
 			d->atomic_max, tw_write_cache_name(d->write_cache), d->fua < 0 ? -1 : d->fua,
-			d->logical_block, d->physical_block, d->atomic_size, src_name(d),
-			d->whole_beyond_atomic);
+			d->logical_block, d->physical_block, d->atomic_size);
+		report_json_name(f, src_name(d), json_version);
+		fprintf(f, ", \"whole_beyond_device_atomic\": %" PRIu64 "}", d->whole_beyond_atomic);
 	}
 	fprintf(f, "%s]", st->nr_devices ? "\n  " : "");
 }

@@ -59,7 +59,8 @@ void report_event_text(FILE *f, const struct tw_unit_event *ev)
 		ev->requests, sys, e2e, exp, ev->path);
 }
 
-void report_event_json(FILE *f, const struct tw_unit_event *ev)
+/* An NDJSON line; mode and verdict spelled as the report's keys of json_version. */
+void report_event_json(FILE *f, const struct tw_unit_event *ev, int json_version)
 {
 	char dev[16];
 
@@ -67,13 +68,15 @@ void report_event_json(FILE *f, const struct tw_unit_event *ev)
 	fprintf(f, "{\"time\": %.6f, \"pid\": %u, \"tid\": %u, \"comm\": ", ev->t_ns / 1e9,
 		ev->pid, ev->tid);
 	report_json_str(f, ev->comm);
-	fprintf(f, ", \"mode\": \"%s\", \"dev\": \"%s\", \"ino\": %" PRIu64 ", \"path\": ",
-		tw_mode_names[ev->mode], dev, ev->ino);
+	fprintf(f, ", \"mode\": ");
+	report_json_name(f, tw_mode_names[ev->mode], json_version);
+	fprintf(f, ", \"dev\": \"%s\", \"ino\": %" PRIu64 ", \"path\": ", dev, ev->ino);
 	report_json_str(f, ev->path);
-	fprintf(f, ", \"off\": %" PRIu64 ", \"len\": %" PRIu64 ", \"verdict\": \"%s\", "
-		"\"bios\": %u, \"requests\": %u, \"syscall_us\": %.3f, \"end_to_end_us\": %.3f",
-		ev->off, ev->len, tw_verdict_names[ev->verdict], ev->bios, ev->requests,
-		ev->syscall_ns / 1e3, ev->end_to_end_ns / 1e3);
+	fprintf(f, ", \"off\": %" PRIu64 ", \"len\": %" PRIu64 ", \"verdict\": ", ev->off,
+		ev->len);
+	report_json_name(f, tw_verdict_names[ev->verdict], json_version);
+	fprintf(f, ", \"bios\": %u, \"requests\": %u, \"syscall_us\": %.3f, \"end_to_end_us\": %.3f",
+		ev->bios, ev->requests, ev->syscall_ns / 1e3, ev->end_to_end_ns / 1e3);
 	report_event_times_json(f, ev);
 	fprintf(f, "}\n");
 }

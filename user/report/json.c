@@ -48,7 +48,17 @@ void report_json_str(FILE *f, const char *str)
 	fputc('"', f);
 }
 
-static void json_counts(FILE *f, const struct tw_counts *c, const char *ind)
+void report_json_name(FILE *f, const char *name, int json_version)
+{
+	fputc('"', f);
+	for (const char *p = name; *p; p++)
+		fputc(*p == '-' && json_version >= 2 ? '_' : *p, f);
+	fputc('"', f);
+}
+
+/* Units by verdict and their details; schema 1 also had "refused" (atomic writes refused:
+ * writes, not units; schema 2 has them in "atomic" and files[].atomic_refused). */
+static void json_counts(FILE *f, const struct tw_counts *c, const char *ind, int version)
 {
 	fprintf(f, "%s\"total\": %" PRIu64 ",\n", ind, tw_units_total(c));
 	for (int v = 0; v < TW_V_NR; v++) {
@@ -69,16 +79,20 @@ static void json_counts(FILE *f, const struct tw_counts *c, const char *ind)
 	fprintf(f, "%s\"pending_inflight\": %" PRIu64 ",\n", ind, c->pending_inflight);
 	fprintf(f, "%s\"misaligned\": %" PRIu64 ",\n", ind, c->misaligned);
 	fprintf(f, "%s\"untracked\": %" PRIu64 ",\n", ind, c->untracked);
-	fprintf(f, "%s\"refused\": %" PRIu64 ",\n", ind, c->refused);
+	if (version < 2)
+		fprintf(f, "%s\"refused\": %" PRIu64 ",\n", ind, c->refused);
 	fprintf(f, "%s\"io_errors\": %" PRIu64 ",\n", ind, c->io_errors);
 	fprintf(f, "%s\"whole_beyond_device_atomic\": %" PRIu64 ",\n", ind, c->whole_beyond_atomic);
 	fprintf(f, "%s\"whole_atomic_size_unknown\": %" PRIu64 ",\n", ind, c->whole_atomic_unknown);
 	fprintf(f, "%s\"modifications\": %" PRIu64 "\n", ind, c->modified);
 }
 
-/* [{"lo": .., "hi": .., "count": ..}] for the non-empty slots, bounds in slot units. */
+/*
+ * [{"lo": .., "hi": .., "count": ..}] for the non-empty slots, bounds in slot units. The last
+ * slot also holds everything above it: from schema 2 its "hi" is null (no bound).
+ */
 static void json_hist(FILE *f, const uint64_t *h, const char *lo_key, const char *hi_key,
-		      const char *ind)
+		      const char *ind, int version)
 {
 	bool first = true;
 
@@ -86,26 +100,31 @@ static void json_hist(FILE *f, const uint64_t *h, const char *lo_key, const char
 	for (int i = 0; i < TW_HIST_SLOTS; i++) {
 		if (!h[i])
 			continue;
-		fprintf(f, "%s\n%s{\"%s\": %llu, \"%s\": %llu, \"count\": %" PRIu64 "}",
-			first ? "" : ",", ind, lo_key, i ? 1ULL << i : 0ULL, hi_key,
-			1ULL << (i + 1), h[i]);
+		fprintf(f, "%s\n%s{\"%s\": %llu, \"%s\": ", first ? "" : ",", ind, lo_key,
+			i ? 1ULL << i : 0ULL, hi_key);
+		if (i == TW_HIST_SLOTS - 1 && version >= 2)
+			fprintf(f, "null");
+		else
+			fprintf(f, "%llu", 1ULL << (i + 1));
+		fprintf(f, ", \"count\": %" PRIu64 "}", h[i]);
 		first = false;
 	}
 	fprintf(f, "%s]", first ? "" : "\n    ");
 }
 
-static void report_modes_json(FILE *f, const struct tw_summary *s)
+static void report_modes_json(FILE *f, const struct tw_summary *s, int version)
 {
 	fprintf(f, "  \"modes\": {");
 	for (int m = 0; m < TW_M_NR; m++) {
 		const struct tw_mode_stats *ms = &s->modes[m];
 		bool first = true;
 
-		fprintf(f, "%s\n    \"%s\": {\"writes\": %" PRIu64 ", \"units\": %" PRIu64
-			", \"refused\": %" PRIu64 ", \"incomplete\": %" PRIu64
-			", \"not_persisted\": %" PRIu64 ",\n      \"refused_errno\": {", m ? "," : "",
-			tw_mode_names[m], ms->writes, ms->units, ms->refused, ms->incomplete,
-			ms->not_persisted);
+		fprintf(f, "%s\n    ", m ? "," : "");
+		report_json_name(f, tw_mode_names[m], version);
+		fprintf(f, ": {\"writes\": %" PRIu64 ", \"units\": %" PRIu64 ", \"refused\": %"
+			PRIu64 ", \"incomplete\": %" PRIu64 ", \"not_persisted\": %" PRIu64
+			",\n      \"refused_errno\": {", ms->writes, ms->units, ms->refused,
+			ms->incomplete, ms->not_persisted);
 		for (int e = 1; e < TW_ERRNO_MAX; e++) {
 			if (!ms->refused_errno[e])
 				continue;
@@ -117,29 +136,31 @@ static void report_modes_json(FILE *f, const struct tw_summary *s)
 		fprintf(f, ",\n      \"hist\": {");
 		for (int st = 0; st < TW_ST_NR; st++) {
 			fprintf(f, "%s\"%s\": ", st ? ", " : "", tw_stage_names[st]);
-			json_hist(f, ms->hist[st], "lo", "hi", "        ");
+			json_hist(f, ms->hist[st], "lo", "hi", "        ", version);
 		}
 		fprintf(f, "}}");
 	}
-	fprintf(f, "\n  },\n  \"atomic\": {\"checked\": %" PRIu64 ", \"device_misaligned\": %" PRIu64
-		", \"violations\": {", s->atomic.checked, s->atomic.device_misaligned);
+	fprintf(f, "\n  },\n  \"atomic\": {\"checked\": %" PRIu64 ", \"device_misaligned\": %" PRIu64,
+		s->atomic.checked, s->atomic.device_misaligned);
+	if (version >= 2)	/* schema 1: units.refused */
+		fprintf(f, ", \"refused\": %" PRIu64, s->c.refused);
+	fprintf(f, ", \"violations\": {");
 	for (int k = 0; k < TW_AV_NR; k++)
 		fprintf(f, "%s\"%s\": %" PRIu64, k ? ", " : "", tw_atomic_violation_names[k],
 			s->atomic.violations[k]);
 	fprintf(f, "}},\n  \"devices\": ");
-	report_devices_json(f, s);
+	report_devices_json(f, s, version);
 	fprintf(f, ",\n  \"writeback_triggers\": {");
 	for (int k = 0; k < TW_TRIG_NR; k++)
 		fprintf(f, "%s\"%s\": %" PRIu64, k ? ", " : "", tw_trigger_names[k], s->triggers[k]);
 	fprintf(f, "},\n");
 }
 
-static void report_stable_json(FILE *f, const struct tw_summary *s)
+static void report_stable_json(FILE *f, const struct tw_summary *s, int version)
 {
 	const struct tw_stable *st = &s->stable;
 	char dev[16];
 	size_t i;
-	bool first = true;
 
 	fprintf(f, "  \"stable\": {\n    \"modified\": %" PRIu64 ",\n", st->modified);
 	fprintf(f, "    \"modified_unit_unknown\": %" PRIu64 ",\n", st->unit_unknown);
@@ -150,28 +171,26 @@ static void report_stable_json(FILE *f, const struct tw_summary *s)
 	fprintf(f, "    \"waits_fsync\": %" PRIu64 ",\n    \"waits_other\": %" PRIu64 ",\n",
 		st->waits_by_ctx[TW_WAIT_SYNC], st->waits_by_ctx[TW_WAIT_OTHER]);
 	fprintf(f, "    \"waits_unclassified\": %" PRIu64 ",\n", st->waits_by_ctx[TW_WAIT_UNKNOWN]);
-	fprintf(f, "    \"wait_ns_total\": %" PRIu64 ",\n    \"wait_hist\": [", st->wait_ns_total);
-	for (i = 0; i < TW_HIST_SLOTS; i++) {
-		if (!st->hist[i])
-			continue;
-		fprintf(f, "%s\n      {\"lo_ns\": %llu, \"hi_ns\": %llu, \"count\": %" PRIu64 "}",
-			first ? "" : ",", i ? 1ULL << i : 0ULL, 1ULL << (i + 1), st->hist[i]);
-		first = false;
-	}
-	fprintf(f, "%s],\n    \"waits_by_process\": [", first ? "" : "\n    ");
+	fprintf(f, "    \"wait_ns_total\": %" PRIu64 ",\n    \"wait_hist\": ", st->wait_ns_total);
+	json_hist(f, st->hist, "lo_ns", "hi_ns", "      ", version);
+	fprintf(f, ",\n    \"waits_by_process\": [");
 	for (i = 0; i < st->nr_procs; i++) {
 		fprintf(f, "%s\n      {\"pid\": %u, \"comm\": ", i ? "," : "", st->procs[i].pid);
 		report_json_str(f, st->procs[i].comm);
 		fprintf(f, ", \"waits\": %" PRIu64 ", \"wait_ns\": %" PRIu64 "}", st->procs[i].waits,
 			st->procs[i].wait_ns);
 	}
-	fprintf(f, "%s],\n    \"devices\": [", st->nr_procs ? "\n    " : "");
-	for (i = 0; i < st->nr_devices; i++) {
-		fmt_kdev(st->devices[i].dev, dev, sizeof(dev));
-		fprintf(f, "%s\n      {\"dev\": \"%s\", \"stable_writes\": %d}", i ? "," : "", dev,
-			st->devices[i].stable_writes);
+	fprintf(f, "%s],\n", st->nr_procs ? "\n    " : "");
+	if (version < 2) {	/* schema 2: devices[] has each one's stable_writes */
+		fprintf(f, "    \"devices\": [");
+		for (i = 0; i < st->nr_devices; i++) {
+			fmt_kdev(st->devices[i].dev, dev, sizeof(dev));
+			fprintf(f, "%s\n      {\"dev\": \"%s\", \"stable_writes\": %d}", i ? "," : "",
+				dev, st->devices[i].stable_writes);
+		}
+		fprintf(f, "%s],\n", st->nr_devices ? "\n    " : "");
 	}
-	fprintf(f, "%s],\n    \"modifications\": [", st->nr_devices ? "\n    " : "");
+	fprintf(f, "    \"modifications\": [");
 	for (i = 0; i < st->nr_mods; i++) {
 		const struct tw_modification *md = &st->mods[i];
 
@@ -238,7 +257,7 @@ static void json_check(FILE *f, const struct tw_check *c)
 }
 
 /* "files": each traced file's counts, exposure and verdicts. */
-static void json_files(FILE *f, const struct tw_summary *s)
+static void json_files(FILE *f, const struct tw_summary *s, int version)
 {
 	char dev[16];
 
@@ -255,10 +274,12 @@ static void json_files(FILE *f, const struct tw_summary *s)
 			fs->writes, fs->bytes);
 		fprintf(f, "      \"units\": %" PRIu64 ",\n", tw_units_total(&fs->c));
 		fprintf(f, "      \"split\": %" PRIu64 ",\n", fs->c.verdict[TW_V_SPLIT]);
+		if (version >= 2)
+			fprintf(f, "      \"atomic_refused\": %" PRIu64 ",\n", fs->c.refused);
 		fprintf(f, "      \"exposure\": ");
 		report_exposure_json(f, &fs->exposure, s);
 		fprintf(f, ",\n      \"verdicts\": {\n");
-		json_counts(f, &fs->c, "        ");
+		json_counts(f, &fs->c, "        ", version);
 		fprintf(f, "      }\n    }");
 	}
 	fprintf(f, "%s]\n}\n", s->nr_files ? "\n  " : "");
@@ -266,9 +287,11 @@ static void json_files(FILE *f, const struct tw_summary *s)
 
 void report_json(FILE *f, const struct tw_summary *s, const struct tw_report_meta *m)
 {
+	int version = m->json_version ? m->json_version : TW_JSON_SCHEMA;
+
 	fprintf(f, "{\n  \"version\": ");
 	report_json_str(f, TW_VERSION);
-	fprintf(f, ",\n  \"schema\": 1,\n  \"source\": ");
+	fprintf(f, ",\n  \"schema\": %d,\n  \"source\": ", version);
 	report_json_str(f, m->source);
 	fprintf(f, ",\n  \"kernel\": ");
 	report_json_str(f, m->kernel);
@@ -283,15 +306,15 @@ void report_json(FILE *f, const struct tw_summary *s, const struct tw_report_met
 	else
 		fprintf(f, "  \"t0_ns\": null,\n  \"end_ns\": null,\n");
 	fprintf(f, "  \"units\": {\n");
-	json_counts(f, &s->c, "    ");
+	json_counts(f, &s->c, "    ", version);
 	fprintf(f, "  },\n  \"exposure\": ");
 	report_exposure_run_json(f, s);
 	json_lost_join(f, s);
 	if (m->check)
 		json_check(f, m->check);
-	report_modes_json(f, s);
-	report_stable_json(f, s);
-	json_files(f, s);
+	report_modes_json(f, s, version);
+	report_stable_json(f, s, version);
+	json_files(f, s, version);
 }
 
 struct json_ctx {

@@ -21,7 +21,13 @@ void check_evaluate(struct tw_check *c, const struct tw_summary *s);
 /* One line per failing kind: counts and the first offenders. */
 void report_check_lines(FILE *f, const struct tw_summary *s, const struct tw_check *c);
 
+/* The JSON report's schema (docs/json.md): what --json writes by default, and the oldest
+ * --json-version still written. */
+#define TW_JSON_SCHEMA		2
+#define TW_JSON_SCHEMA_MIN	1
+
 struct tw_report_meta {
+	int json_version;	/* TW_JSON_SCHEMA_MIN..TW_JSON_SCHEMA; 0: TW_JSON_SCHEMA */
 	const char *source;	/* "live" or "replay" */
 	const char *kernel;	/* release of the traced host */
 	double duration_s;	/* < 0: unknown (replay) */
@@ -46,6 +52,9 @@ int report_json_file(const char *path, const struct tw_summary *s,
 		     const struct tw_report_meta *m, char *err, size_t errlen);
 /* A JSON string; bytes that are not UTF-8 become U+FFFD. */
 void report_json_str(FILE *f, const char *str);
+/* One of tornwatch's names (a mode, a verdict, a source) as a JSON string: from schema 2 in
+ * snake case (buffered-dsync -> buffered_dsync), as every key is. */
+void report_json_name(FILE *f, const char *name, int json_version);
 
 /* prom.c: Prometheus text exposition (node_exporter's textfile collector reads it), written
  * to path as outfile.h says (a regular file: temporary file and rename). written_ns is the
@@ -60,7 +69,7 @@ void report_prom_header(FILE *f, const char *name, const char *type, const char 
 /* events.c: --events, one unit per line, fixed columns like biosnoop, or NDJSON. */
 void report_event_header(FILE *f);
 void report_event_text(FILE *f, const struct tw_unit_event *ev);
-void report_event_json(FILE *f, const struct tw_unit_event *ev);
+void report_event_json(FILE *f, const struct tw_unit_event *ev, int json_version);
 
 /* exposure.c: torn exposure, the EXPOSURE section, JSON objects, Prometheus. */
 void report_exposure_text(FILE *f, const struct tw_summary *s, int top_files);
@@ -70,7 +79,7 @@ void report_exposure_prom(FILE *f, const struct tw_summary *s);
 
 /* devices.c: what each device promises, the DEVICES section, devices[], device metrics. */
 void report_devices_text(FILE *f, const struct tw_summary *s);
-void report_devices_json(FILE *f, const struct tw_summary *s);
+void report_devices_json(FILE *f, const struct tw_summary *s, int json_version);
 void report_devices_prom(FILE *f, const struct tw_summary *s);
 
 #endif
