@@ -147,6 +147,10 @@ check "package: pgbench processed its transactions" "200/200" \
 kill -INT "$svc"	# the unit's KillSignal
 wait "$svc"
 check "package: tornwatch exit status after SIGINT" 0 $?
+# What the service printed and wrote (README: Run as a service quotes them).
+grep -E '^tornwatch: (pid|tracing)' "$TMPD/svc.err" | head -n 4 | sed 's/^/# service stderr: /'
+grep -E '^tornwatch_(report_timestamp_seconds|lost_events_total) |^tornwatch_units_total\{' "$PROM" |
+	head -n 4 | sed 's/^/# textfile: /'
 FS=ext4 expect "package service" "$TMPD/svc.json" units.untracked=0
 [ "$(jget "$TMPD/svc.json" units.total)" -gt 0 ] && ok "package: the service traced units" ||
 	notok "package: the service traced no unit"
