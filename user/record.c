@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include "common.h"
 #include "outfile.h"
 #include "record.h"
 #include "tornwatch.h"
@@ -27,7 +28,6 @@ struct tw_recorder *recorder__open(const char *path, uint64_t unit_size, const c
 {
 	struct tw_record_file_hdr h = { .version = TW_RECORD_VERSION, .hdr_size = sizeof(h) };
 	struct tw_recorder *r = calloc(1, sizeof(*r));
-	struct timespec ts;
 
 	if (!r) {
 		snprintf(err, errlen, "--record: out of memory");
@@ -41,8 +41,7 @@ struct tw_recorder *recorder__open(const char *path, uint64_t unit_size, const c
 	r->f = outfile__stream(r->of);
 	memcpy(h.magic, TW_RECORD_MAGIC, sizeof(h.magic));
 	h.unit_size = unit_size;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	h.start_realtime_ns = (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	h.start_realtime_ns = clock_ns(CLOCK_REALTIME);
 	snprintf(h.kernel, sizeof(h.kernel), "%s", kernel);
 	recorder__write(r, &h, sizeof(h));
 	return r;

@@ -44,15 +44,6 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Wall-clock time, for the Prometheus file's own timestamp. */
-static uint64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 static void print_event_text(void *ctx, const struct tw_unit_event *ev)
 {
 	report_event_text(stdout, ev);
@@ -169,7 +160,8 @@ static void write_prom(const struct tw_opts *o, const struct tw_summary *s)
 {
 	char err[256];
 
-	if (o->prom_path && report_prom_file(o->prom_path, s, realtime_ns(), err, sizeof(err)))
+	if (o->prom_path &&
+	    report_prom_file(o->prom_path, s, clock_ns(CLOCK_REALTIME), err, sizeof(err)))
 		fprintf(stderr, "tornwatch: %s\n", err);
 }
 
@@ -333,8 +325,8 @@ static int report(struct run *r)
 	int cmd_status = 0, rc, e;
 	bool cmd_ended = targets__command_ended(r->targets, &cmd_status);
 
-	rc = write_reports(r->tracker, o, "live", r->kernel, now_s() - r->t0, realtime_ns(),
-			   cmd_ended, cmd_status);
+	rc = write_reports(r->tracker, o, "live", r->kernel, now_s() - r->t0,
+			   clock_ns(CLOCK_REALTIME), cmd_ended, cmd_status);
 	e = enrich__close(r->enrich);
 	if (e) {
 		fprintf(stderr, "tornwatch: --record %s: %s\n", o->record_path, strerror(-e));

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "common.h"
 #include "devsysfs.h"
 #include "filefacts.h"
 #include "ksyms.h"
@@ -26,14 +27,6 @@ struct enrich {
 	int nr_devs_seen;
 };
 
-/* CLOCK_MONOTONIC in ns: bpf_ktime_get_ns()'s clock, the records' own. */
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 static void deliver(struct enrich *in, const void *rec, size_t len)
 {
@@ -202,7 +195,7 @@ void enrich__end(struct enrich *in, struct tracer *tr)
 	tracer__stats(tr, counters);
 	for (int i = 0; i < TW_NR_STATS; i++)
 		stats.stats[i] = counters[i];
-	stats.h.ts_ns = mono_ns();	/* the trace's end, on the records' clock */
+	stats.h.ts_ns = clock_ns(CLOCK_MONOTONIC);	/* the trace's end, on the records' clock */
 	deliver(in, &stats, sizeof(stats));
 }
 

@@ -8,6 +8,14 @@
 #include <unistd.h>
 #include "common.h"
 
+uint64_t clock_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
 bool is_pow2(uint64_t x)
 {
 	return x && !(x & (x - 1));

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Exit codes (documented in README, --help and tornwatch.8). */
 #define TW_EXIT_OK		0
@@ -28,6 +29,8 @@ int parse_size(const char *s, const char *opt, uint64_t min, uint64_t max, uint6
 int parse_uint(const char *s, const char *opt, uint64_t min, uint64_t max, uint64_t *out,
 	       char *err, size_t errlen);
 bool is_pow2(uint64_t x);
+/* clk (CLOCK_MONOTONIC: the records' clock; CLOCK_REALTIME: wall time) in ns. */
+uint64_t clock_ns(clockid_t clk);
 /* Bytes as parse_size() reads them back: 65536 -> "64k", 1 << 30 -> "1g", 1000 -> "1000". */
 void fmt_size_arg(uint64_t bytes, char *buf, size_t len);
 
