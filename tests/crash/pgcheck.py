@@ -23,6 +23,8 @@ Per device model, asserted and counted:
              visibility map bit is not WAL-logged), PostgreSQL reads a bad one as zeros, and
              a torn one can stay on disk after recovery (seen on XFS); they are counted
              and pg_amcheck (pgcuts.py --amcheck) found no corruption where it ran
+  fpw=off    every server that did not start named the page its recovery could not read
+             (any other reason, such as a lock file, is the harness's failure)
   torn       (--expect-torn MODEL, repeatable) the cuts under MODEL tore pages at all: else
              they prove nothing
 Prints "ok - ..." / "not ok - ..." lines, the first offenders named, and '#' lines with the
@@ -73,6 +75,8 @@ class Tally:
         self.invalid = self.invalid_flagged = self.maps_after = 0
         self.images, self.started, self.mounted = set(), set(), set()
         self.unmounted = {}		# image: why
+        self.not_started = {}		# image: why (the server log's last errors)
+        self.unexplained = {}		# not started without naming the page it could not read
         self.amchecked, self.amcheck_bad = set(), {}	# images: checked, found corruption
         self.torn_pages = set()		# (image, file, block): distinct
         self.recall, self.precision, self.fpw, self.errors = [], [], [], []
@@ -89,6 +93,10 @@ def check_cut(rec, events, t):
             f"{rec.get('repaired', '')}"
     if rec["started"]:
         t.started.add(rec["image"])
+    elif rec["mounted"]:
+        t.not_started[rec["image"]] = f"image {rec['image']}: {(rec.get('errors') or [''])[0]}"
+        if not rec["invalid_page"]:
+            t.unexplained[rec["image"]] = t.not_started[rec["image"]]
     if "amcheck" in rec:
         t.amchecked.add(rec["image"])
         if rec["amcheck"]["rc"] != 0:
@@ -169,7 +177,7 @@ def main():
         bad |= bool(t.recall or t.precision or t.errors or t.images - t.mounted)
         if a.full_page_writes == "on":
             report(lab, "full_page_writes=on: the server started on every image",
-                   [str(i) for i in t.mounted - t.started], f"{len(t.started)}")
+                   list(t.not_started.values()), f"{len(t.started)}")
             report(lab, "full_page_writes=on: no bad page after recovery but map pages",
                    t.fpw, f"0 in {len(t.started)} images that started")
             if t.amchecked:
@@ -177,6 +185,13 @@ def main():
                        list(t.amcheck_bad.values()), f"{len(t.amchecked)} images")
                 bad |= bool(t.amcheck_bad)
             bad |= bool(t.fpw or t.mounted - t.started)
+        else:
+            # full_page_writes=off: a server may not start, but only for the torn page its
+            # recovery could not read; any other reason is the harness's
+            report(lab, "every server that did not start could not read a page",
+                   list(t.unexplained.values()),
+                   f"{len(t.not_started)} did not start, each naming its page")
+            bad |= bool(t.unexplained)
         if model in a.expect_torn:
             if t.torn:
                 print(f"ok - {lab}: the cuts tore pages ({t.torn})")

@@ -11,6 +11,8 @@ cuts that keep the same changes share one image). For each image:
            the torn pages. pg_checksums refuses a cluster that was not shut down, so the
            state in global/pg_control is set to "shut down" (its CRC-32C recomputed) for
            this one run, and put back byte for byte afterwards
+  reboot   postmaster.pid removed: the cut rebooted the host, so the PID it names is stale
+           (stale_lock: there was one)
   start    pg_ctl start on the image's data directory: WAL crash recovery. A server that
            does not start is counted, with the page recovery could not read when its log
            names one ("invalid page in block N of relation base/D/R")
@@ -22,11 +24,12 @@ A page is named by its file relative to the data directory and its block (file o
 block * 8192). The server runs as the postgres user on a unix socket in --rundir, one port
 per worker (--port, --port + 1, ...).
 
-Output (--out): a JSON line per cut: model, kind, t_ns, image, kept, mounted, started,
-before and after (lists of [file, block]), invalid_page ([file, block] or null), zeroed (the
-pages the server's log says it read as zeros), amcheck (with --amcheck, where the server
-started: pg_amcheck's exit status and its first lines), seconds (of its image), errors. The server
-log of image N under a model is --rundir/MODEL-N.log. --summary: the totals per model.
+Output (--out): a JSON line per cut: model, kind, t_ns, image, kept, mounted, stale_lock,
+started, before and after (lists of [file, block]), invalid_page ([file, block] or null),
+zeroed (the pages the server's log says it read as zeros), amcheck (with --amcheck, where
+the server started: pg_amcheck's exit status and its first lines), seconds (of its image),
+errors. The server log of image N under a model is --rundir/MODEL-N.log. --summary: the
+totals per model.
 tests/crash/pgcheck.py compares the pages with tornwatch's events.
 """
 import argparse
@@ -176,6 +179,19 @@ def log_tail(path, n=2):
     return lines[-n:]
 
 
+def stale_lock(pgdata):
+    """Remove the traced server's postmaster.pid, as the reboot after a power cut makes it
+    stale: whether there was one. Left in place, it names a PID of the traced life that this
+    host has since given to another process; the server refuses to start ('lock file
+    "postmaster.pid" already exists') when that process is the postgres user's (seen in CI:
+    the other worker's server, or another test's, held it)."""
+    try:
+        os.unlink(os.path.join(pgdata, "postmaster.pid"))
+    except FileNotFoundError:
+        return False
+    return True
+
+
 class Worker:
     """One image at a time: its scratch file, mount point, loop device, server port."""
 
@@ -195,7 +211,7 @@ class Worker:
         t0 = time.monotonic()
         self.log = os.path.join(self.a.rundir, f"{name}.log")
         cuts.build(base, self.scratch, changes, keep, self.data)
-        r = {"mounted": False, "started": False, "before": [], "after": [],
+        r = {"mounted": False, "stale_lock": False, "started": False, "before": [], "after": [],
              "invalid_page": None, "zeroed": [], "errors": []}
         try:
             err, repair = self.mounter.open(self.scratch)
@@ -231,6 +247,7 @@ class Worker:
         r["before"], err = self.pg.checksums_unrecovered(pgdata)
         if err:
             r["errors"].append(f"before: {err}")
+        r["stale_lock"] = stale_lock(pgdata)
         if os.path.exists(self.log):
             os.unlink(self.log)
         started, err = self.pg.start(pgdata, self.log)

@@ -110,6 +110,26 @@ cluster() {
 		as_pg pg_ctl stop -m fast -w -t 60 >>"$RUNDIR/pg_ctl.log" 2>&1
 }
 
+# hold_pid PID: start a process of the postgres user's that has PID (the host's next PID set
+# to PID - 1, up to 50 times: another process may take it first); HOLDER is its PID, stopped
+# on exit. Fails when PID is in use.
+hold_pid() {
+	local n
+	HOLDER=
+	for n in $(seq 50); do
+		kill -0 "$1" 2>/dev/null && return 1
+		echo $(($1 - 1)) >/proc/sys/kernel/ns_last_pid || return 1
+		setpriv --reuid=postgres --regid=postgres --clear-groups sleep 100000 &
+		if [ $! -eq "$1" ]; then
+			HOLDER=$!
+			KILLS+=("$HOLDER")
+			return 0
+		fi
+		kill $! && wait $! 2>/dev/null
+	done
+	return 1
+}
+
 # setting FPW: one device, one cluster, one traced run, its cuts and checks.
 setting() {
 	local fpw=$1 name=pg$1 label="$FS full_page_writes=$1" mark rc t0 start tx
@@ -135,6 +155,19 @@ setting() {
 	local traced=$PGDATA
 	PGDATA=	# stopped; the images get servers of their own
 	umount "$MNT" || { notok "$label: umount"; return; }
+	# The images' postmaster.pid names the traced postmaster; a power cut reboots the host,
+	# this one did not, and may give that PID to a postgres process while the images recover
+	# (a postgres process there: 'lock file "postmaster.pid" already exists', the server does
+	# not start). Make it so: pgcuts.py must treat the lock file as the stale one it is.
+	local pm
+	pm=$(sed -n 's/.*\[\([0-9]*\)\] LOG:  starting PostgreSQL.*/\1/p' "$RUNDIR/$name.log" | head -1)
+	if [ -z "$pm" ]; then
+		notok "$label: no 'starting PostgreSQL' line with the postmaster's PID in $name.log"
+	elif hold_pid "$pm"; then
+		ok "$label: the traced postmaster's PID $pm is a postgres process's while the images recover"
+	else
+		echo "# $label: PID $pm of the traced postmaster is in use: $(ps -o user=,comm= -p "$pm")"
+	fi
 	start=$(date +%s.%N)
 	local amcheck=()
 	[[ " ${PGCUT_AMCHECK-on} " == *" $fpw "* ]] && amcheck=(--amcheck bench)
@@ -145,6 +178,7 @@ setting() {
 		--out "$TMPD/$name.cuts.jsonl" --summary "$TMPD/$name.summary.json" 2>&1 |
 		sed 's/^/# /'
 	check "$label: pgcuts.py exit status" 0 "${PIPESTATUS[0]}"
+	[ -n "$HOLDER" ] && kill "$HOLDER" && wait "$HOLDER" 2>/dev/null
 	# Sector-atomic cuts tear pages under either setting (full_page_writes=on must repair
 	# them); request-atomic ones too when a page is more than one request.
 	local torn=(--expect-torn sector)
@@ -157,6 +191,7 @@ setting() {
 		cp "$CRASH_LOG" "$PGCUT_KEEP/$name.devlog"
 		cp "$CRASH_DATA" "$PGCUT_KEEP/$name.devdata"
 		echo "$mark $traced" >"$PGCUT_KEEP/$name.mark"
+		mkdir -p "$PGCUT_KEEP/$name.logs" && cp "$RUNDIR"/*.log "$PGCUT_KEEP/$name.logs/"
 	fi
 }
 
