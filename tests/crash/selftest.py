@@ -3,7 +3,8 @@
 """The power-cut machinery's own logic, without root or BPF: the durability rule on a
 hand-made device log, the sector stamps (writer -V in each write mode, read back), and
 check.py on hand-made tornwatch events, where each of its assertions is made to fail once;
-pgcuts.py's pg_control patch and pgcheck.py on hand-made PostgreSQL cuts, likewise.
+pgcuts.py's pg_control patch and stale lock file, and pgcheck.py on hand-made PostgreSQL
+cuts, likewise.
 Prints "ok - ..." / "not ok - ..." lines."""
 import json
 import os
@@ -248,6 +249,16 @@ def test_pg_control():
           pgcuts.control_as_shut_down(bytes(ctl)))
 
 
+def test_stale_lock():
+    import pgcuts
+    d = os.path.join(TMP, "pgdata")
+    os.makedirs(d)
+    write("pgdata/postmaster.pid", "12859\n")
+    check("pgcuts: the traced server's postmaster.pid is removed", (True, False),
+          (pgcuts.stale_lock(d), os.path.exists(os.path.join(d, "postmaster.pid"))))
+    check("pgcuts: no postmaster.pid, nothing removed", False, pgcuts.stale_lock(d))
+
+
 def run_pgcheck(recs, extra=()):
     evs = [{"path": "/mnt/data/base/5/100", "off": 8192, "len": 8192, "verdict": "whole",
             "exposed_from_ns": 100, "exposed_until_ns": 200},
@@ -288,6 +299,9 @@ def test_pgcheck():
           run_pgcheck([{}], off + ["--expect-torn", "sector"]))
     check("pgcheck: an image that did not mount fails", (1, ["every image mounted"]),
           run_pgcheck([{"mounted": False, "started": False}], off))
+    check("pgcheck: fpw=off: a server that did not start naming no page fails",
+          (1, ["every server that did not start could not read a page"]),
+          run_pgcheck([{"started": False, "errors": ["start: FATAL:  lock file"]}], off))
 
 
 def main():
@@ -298,6 +312,7 @@ def main():
     test_writer()
     test_check()
     test_pg_control()
+    test_stale_lock()
     test_pgcheck()
     subprocess.run(["rm", "-rf", TMP])
     return 1 if failed else 0

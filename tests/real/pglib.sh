@@ -18,7 +18,9 @@ pg_stop() {
 	as_pg pg_ctl stop -m fast -w -t 30 >>"$RUNDIR/pg_ctl.log" 2>&1 && return 0
 	as_pg pg_ctl stop -m immediate -w -t 30 >>"$RUNDIR/pg_ctl.log" 2>&1 && return 0
 	pm=$(head -1 "$PGDATA/postmaster.pid" 2>/dev/null)
-	[ -n "$pm" ] && kill -KILL "$pm" 2>/dev/null
+	# only our postmaster: a dead one's PID may be another process's by now
+	[ -n "$pm" ] && [ "$(readlink "/proc/$pm/cwd" 2>/dev/null)" = "$PGDATA" ] &&
+		kill -KILL "$pm" 2>/dev/null
 	sleep 1
 }
 
