@@ -163,24 +163,45 @@ expect() {
 	done
 }
 
-# wait_tracing ERR PID: until the tornwatch PID (in the background, its stderr in ERR, -v)
-# says it is tracing, or has exited; up to 10 s. Status 0 when it said so.
-wait_tracing() {
+# until_true CMD...: run CMD every 50 ms until it succeeds. Fails after 300 s: a hang guard,
+# not a deadline (on a loaded host, with the guests beside it, an attach or a start takes
+# seconds; a test that went on before it would see the wrong thing).
+until_true() {
 	local i
-	for i in $(seq 200); do
-		grep -q "tornwatch: tracing" "$1" && return 0
-		kill -0 "$2" 2>/dev/null || return 1
+	for i in $(seq 6000); do
+		"$@" && return 0
 		sleep 0.05
 	done
 	return 1
 }
 
+# wait_tracing ERR PID: until the tornwatch PID (in the background, its stderr in ERR, -v)
+# says it is tracing, or has exited. Status 0 when it said so. No deadline but a hang guard
+# of 300 s: attaching takes seconds on a loaded host (the guests and other suites beside it),
+# and a test that went on before it would miss what it wrote.
+wait_tracing() {
+	local i
+	for i in $(seq 6000); do
+		grep -q "tornwatch: tracing" "$1" && return 0
+		kill -0 "$2" 2>/dev/null || break
+		sleep 0.05
+	done
+	grep -q "tornwatch: tracing" "$1"
+}
+
+# await_tracing LABEL ERR PID: wait_tracing, and a failed check naming what tornwatch said
+# when it did not get there.
+await_tracing() {
+	wait_tracing "$2" "$3" ||
+		notok "$1: tornwatch did not say it was tracing: $(tail -n 3 "$2" | tr '\n' ' ')"
+}
+
 # No tornwatch program may stay loaded after a run: none pinned (no owner) and none
 # owned by a process of this test. (Another tornwatch elsewhere on the box is not ours.)
-# The kernel frees a closed program a little later: give it up to 5 s.
+# The kernel frees a closed program a little later: up to 300 s (a hang guard).
 check_no_leftover_bpf() {
 	local n i
-	for i in $(seq 50); do
+	for i in $(seq 3000); do
 		n=$(count_our_bpf_progs)
 		[ "$n" -eq 0 ] && break
 		sleep 0.1

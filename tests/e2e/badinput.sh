@@ -176,7 +176,7 @@ bad 2 "-p 2: kthreadd is a kernel thread, it writes no files of its own; give th
 # a thread that is not its process's leader: -p takes the process
 "$WRITER" -T 2 -w "$T/go" "$T/threads.dat" >"$T/threads.pid" &
 KILLS+=($!)
-for _ in $(seq 100); do [ -s "$T/threads.pid" ] && break; sleep 0.05; done
+until_true test -s "$T/threads.pid"
 leader=$(cat "$T/threads.pid")
 tid=$(ls "/proc/$leader/task" | grep -vx "$leader" | head -1)
 bad 2 "-p $tid: a thread of process $leader (writer); give -p $leader, which traces all its threads" \

@@ -32,7 +32,7 @@ sleep 30 &
 sleeper=$!
 "$TW" -v -p $sleeper >"$TMPD/int.txt" 2>"$TMPD/int.err" &
 twpid=$!
-for i in $(seq 200); do grep -q "tornwatch: tracing" "$TMPD/int.err" && break; sleep 0.05; done
+await_tracing "cli SIGINT" "$TMPD/int.err" $twpid
 kill -INT $twpid
 wait $twpid
 check "cli SIGINT: exit status" 0 $?

@@ -141,12 +141,12 @@ print('; '.join(sorted(f\"{os.path.basename(f['path'])} {f['units']} \"
 # its pid first), attach tornwatch, let the writes go. MODE "writer": -p the writer's pid;
 # "parent": -p CMD's own pid with -f (the writer is a child that already exists).
 attach_run() {
-	local name=$1 json=$2 mode=$3 pidf="$TMPD/writer.pid" cmdpid target twpid i
+	local name=$1 json=$2 mode=$3 pidf="$TMPD/writer.pid" cmdpid target twpid
 	shift 3
 	rm -f "$TMPD/go" "$pidf"
 	"$@" >"$pidf" &
 	cmdpid=$!
-	for i in $(seq 100); do [ -s "$pidf" ] && break; sleep 0.05; done
+	until_true test -s "$pidf"
 	if [ "$mode" = writer ]; then
 		target=(-p "$(cat "$pidf")")
 	else
@@ -154,7 +154,7 @@ attach_run() {
 	fi
 	"$TW" -v "${target[@]}" --unit 8k --json "$json" >/dev/null 2>"$TMPD/attach.err" &
 	twpid=$!
-	for i in $(seq 200); do grep -q "tornwatch: tracing" "$TMPD/attach.err" && break; sleep 0.05; done
+	await_tracing "$FS $name" "$TMPD/attach.err" "$twpid"
 	touch "$TMPD/go"
 	wait "$twpid"
 	check "$FS $name: tornwatch exit status" 0 $?
@@ -182,13 +182,13 @@ scenario_children_followed() {
 		'$WRITER' -s 8k -n 16 '$MNT/child2'; true"
 	expect "-- CMD's children" "$TMPD/m.json" units.total=32 units.whole=32 writes=32
 	# -p PARENT -f: the parent starts its writer only after tornwatch is attached.
-	local flag="$TMPD/go2" twpid ppid i
+	local flag="$TMPD/go2" twpid ppid
 	rm -f "$flag"
 	sh -c "while [ ! -e '$flag' ]; do sleep 0.05; done; '$WRITER' -s 8k -n 16 '$MNT/child3'; true" &
 	ppid=$!
 	"$TW" -v -p "$ppid" -f --unit 8k --json "$TMPD/n.json" >/dev/null 2>"$TMPD/n.err" &
 	twpid=$!
-	for i in $(seq 200); do grep -q "tornwatch: tracing" "$TMPD/n.err" && break; sleep 0.05; done
+	await_tracing "$FS -p PARENT -f" "$TMPD/n.err" "$twpid"
 	touch "$flag"
 	wait "$twpid"
 	expect "-p PARENT -f" "$TMPD/n.json" units.total=16 units.whole=16 writes=16

@@ -96,10 +96,8 @@ tracepoint:writeback:folio_wait_writeback /@in[tid]/ { @waits = count(); }" \
 	>"$TMPD/waits.bt" 2>"$TMPD/waits.bt.err" &
 BT_PID=$!
 KILLS+=("$BT_PID")
-for _ in $(seq 500); do
-	grep -q Attaching "$TMPD/waits.bt" && break
-	sleep 0.02
-done
+until_true grep -q Attaching "$TMPD/waits.bt" ||
+	notok "$FS records per write: bpftrace did not attach: $(cat "$TMPD/waits.bt.err")"
 tw "$TMPD/sync.json" --unit 8k --record "$TMPD/sync.twr" -- \
 	"$TMPD/$COMM" -s 8k -n $N -y 1 "$MNT/synced"
 kill -INT "$BT_PID"

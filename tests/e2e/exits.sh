@@ -19,16 +19,6 @@ WITHPID="$TOP/build/withpid"
 mkfs_loop "$FS" "fs"
 N=16
 
-# until_true CMD...: poll CMD until it succeeds; fails after 20 s (a hang guard).
-until_true() {
-	local i
-	for i in $(seq 400); do
-		"$@" && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
 # in_fifo_open PID: the process waits in open() of a FIFO for the other end.
 in_fifo_open() { grep -qx wait_for_partner "/proc/$1/wchan" 2>/dev/null; }
 
@@ -54,8 +44,7 @@ start_tw() {
 	shift
 	"$TW" -v "$@" >"$TMPD/$name.txt" 2>"$TMPD/$name.err" &
 	TWPID=$!
-	until_true grep -q "tornwatch: tracing" "$TMPD/$name.err" ||
-		notok "$FS $name: tornwatch did not start: $(cat "$TMPD/$name.err")"
+	await_tracing "$FS $name" "$TMPD/$name.err" "$TWPID"
 	cat /proc/$TWPID/fdinfo/* 2>/dev/null | awk '/^(prog|link)_id:/ { print $1 $2 }' |
 		sort -u >"$TMPD/$name.ids"
 }
@@ -86,7 +75,7 @@ bpf_gone() {
 		notok "$FS $1: no program or link ids noted while it traced ($n ids)"
 		return
 	fi
-	for _ in $(seq 50); do
+	for _ in $(seq 3000); do	# the kernel frees them a little later; a hang guard
 		n=$(left_ids "$ids")
 		[ "$n" = 0 ] && break
 		sleep 0.1
@@ -297,7 +286,7 @@ scenario_pid_reused() {
 	rpid=$!
 	KILLS+=("$rpid")
 	cat "$TMPD/$name.fifo" >/dev/null &
-	until_true grep -q "tornwatch: tracing" "$TMPD/$name.err"
+	wait_tracing "$TMPD/$name.err" "$TWPID"	# or it ended already: either way, before go2
 	touch "$TMPD/go2"
 	wait "$rpid"
 	until_true gone "$TWPID" || { notok "$FS early reuse: tornwatch did not end"; kill "$TWPID"; }

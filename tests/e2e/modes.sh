@@ -152,9 +152,9 @@ rm -f "$TMPD/go"
 wpid=$!
 "$TW" -v --unit 8k -p "$wpid" -d 3 --json "$TMPD/h.json" >"$TMPD/h.txt" 2>"$TMPD/h.err" &
 twpid=$!
-for _ in $(seq 100); do grep -q "tornwatch: tracing" "$TMPD/h.err" && break; sleep 0.05; done
+await_tracing "$FS held write" "$TMPD/h.err" "$twpid"
 touch "$TMPD/go"
-for _ in $(seq 100); do [ -s "$MNT/held" ] && break; sleep 0.05; done
+until_true test -s "$MNT/held"
 sync
 wait "$twpid"
 kill "$wpid" 2>/dev/null

@@ -50,7 +50,7 @@ refused() {
 # that it reads what comes to the FIFO, not a file put in its place afterwards
 fifo_reader_waits() {
 	local i c
-	for i in $(seq 200); do
+	for i in $(seq 6000); do	# a hang guard of 300 s
 		for c in $(pgrep -P "$1"); do
 			grep -q wait_for_partner "/proc/$c/wchan" 2>/dev/null && return 0
 		done
@@ -125,7 +125,7 @@ while chunk := c.recv(65536):
 print(json.loads(data)["source"])
 PY
 reader=$!
-for i in $(seq 100); do [ -S "$D/sock" ] && break; sleep 0.05; done
+until_true test -S "$D/sock" || notok "outfile --json socket: the reader never listened"
 run sock --json "$D/sock" -- true
 check "outfile --json socket: exit status" 0 $RC
 wait $reader

@@ -130,7 +130,7 @@ drop=$(capsh --print | sed -n 's/^Bounding set =//p' | tr ',' '\n' | grep -vxF -
 ) >"$TMPD/svc.txt" 2>"$TMPD/svc.err" &
 svc=$!
 KILLS+=("$svc")
-wait_tracing "$TMPD/svc.err" "$svc"
+await_tracing "package: the service" "$TMPD/svc.err" "$svc"
 check "package: ExecStart runs tornwatch -p MAINPID -f with /etc/default/tornwatch's options" \
 	"/usr/sbin/tornwatch -p $pm -f --unit 8k -i 15 --prom $PROM -v --json $TMPD/svc.json" \
 	"$(tr '\0' ' ' </proc/$svc/cmdline | sed 's/ $//')"

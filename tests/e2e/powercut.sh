@@ -56,7 +56,7 @@ bpftrace_start() {
 		>"$TMPD/$name.rq" 2>"$TMPD/$name.bt.err" &
 	BT_PID=$!
 	KILLS+=("$BT_PID")
-	for _ in $(seq 500); do
+	for _ in $(seq 15000); do	# a hang guard of 300 s: bpftrace compiles first
 		grep -q Attaching "$TMPD/$name.rq" && return 0
 		kill -0 "$BT_PID" 2>/dev/null || break
 		sleep 0.02
@@ -283,10 +283,7 @@ log_failure_fails_write() {
 		--log-data /dev/full "$fuse" 2>"$TMPD/full.err" &
 	pid=$!
 	LATE_MOUNTS=("$fuse" "${LATE_MOUNTS[@]}")
-	for _ in $(seq 250); do
-		grep -q max_write "$TMPD/full.log" 2>/dev/null && break
-		sleep 0.02
-	done
+	until_true grep -q max_write "$TMPD/full.log" 2>/dev/null
 	err=$(dd if=/dev/zero of="$fuse/disk" bs=4k count=1 conv=notrunc 2>&1 >/dev/null)
 	check "a write whose log append fails: EIO" "Input/output error" \
 		"$(echo "$err" | grep -o 'Input/output error' | head -n 1)"

@@ -28,7 +28,7 @@ import sys, urllib.request
 print(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=5).read().decode())
 PY
 }
-for i in $(seq 100); do scrape >/dev/null 2>&1 && break; sleep 0.05; done
+until_true scrape >/dev/null 2>&1
 
 N=24
 set_sysfs "$QUEUE/max_sectors_kb" 4

@@ -23,10 +23,10 @@ prepare() {
 	"$WRITER" -W -s 8k -n 1 -g $((8192 * K)) "$f" >/dev/null	# drops the cache, reads 4 KiB pages
 }
 
-# wait_for FILE: a flag another process creates (10 s at most).
+# wait_for FILE: a flag another process creates (a hang guard of 300 s).
 wait_for() {
 	local i
-	for i in $(seq 1000); do [ -e "$1" ] && return 0; sleep 0.01; done
+	for i in $(seq 30000); do [ -e "$1" ] && return 0; sleep 0.01; done
 	echo "timed out waiting for $1" >&2
 	return 1
 }

@@ -113,7 +113,7 @@ run_attach() {
 	"$TW" -v -p "$pm" -f --unit 8k --json "$json" >"$TMPD/$name.txt" 2>"$TMPD/$name.err" &
 	twpid=$!
 	KILLS+=("$twpid")
-	wait_tracing "$TMPD/$name.err" "$twpid"
+	await_tracing "$FS $name" "$TMPD/$name.err" "$twpid"
 	after=$(pgrep -P "$pm" | sort | tr '\n' ' ')
 	# The /proc scan finds the postmaster's children already there (checkpointer, background
 	# writer, WAL writer, launchers); if one came or went meanwhile, either count is right.

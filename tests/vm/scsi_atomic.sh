@@ -52,7 +52,7 @@ trap unload EXIT
 
 # The disk appears once the host's scan is done (asynchronous).
 disk=
-for _ in $(seq 200); do
+for _ in $(seq 6000); do	# a hang guard of 300 s
 	disk=$(ls /sys/bus/pseudo/drivers/scsi_debug/adapter*/host*/target*/*:*/block 2>/dev/null)
 	[ -n "$disk" ] && [ -b "/dev/$disk" ] && break
 	sleep 0.05
