@@ -180,14 +180,10 @@ until_true() {
 # of 300 s: attaching takes seconds on a loaded host (the guests and other suites beside it),
 # and a test that went on before it would miss what it wrote.
 wait_tracing() {
-	local i
-	for i in $(seq 6000); do
-		grep -q "tornwatch: tracing" "$1" && return 0
-		kill -0 "$2" 2>/dev/null || break
-		sleep 0.05
-	done
+	until_true tracing_or_gone "$1" "$2"
 	grep -q "tornwatch: tracing" "$1"
 }
+tracing_or_gone() { grep -q "tornwatch: tracing" "$1" || ! kill -0 "$2" 2>/dev/null; }
 
 # await_tracing LABEL ERR PID: wait_tracing, and a failed check naming what tornwatch said
 # when it did not get there.

@@ -182,9 +182,9 @@ def log_tail(path, n=2):
 def stale_lock(pgdata):
     """Remove the traced server's postmaster.pid, as the reboot after a power cut makes it
     stale: whether there was one. Left in place, it names a PID of the traced life that this
-    host has since given to another process; the server refuses to start ('lock file
-    "postmaster.pid" already exists') when that process is the postgres user's (seen in CI:
-    the other worker's server, or another test's, held it)."""
+    host may have given to another process since (its PID counter wraps within seconds in a
+    CI run); when that process is the postgres user's, the server refuses to start ('lock
+    file "postmaster.pid" already exists'). tests/real/pgcut.sh makes it so every run."""
     try:
         os.unlink(os.path.join(pgdata, "postmaster.pid"))
     except FileNotFoundError:
