@@ -184,7 +184,7 @@ def main():
                 report(lab, "full_page_writes=on: pg_amcheck found no corruption",
                        list(t.amcheck_bad.values()), f"{len(t.amchecked)} images")
                 bad |= bool(t.amcheck_bad)
-            bad |= bool(t.fpw or t.mounted - t.started)
+            bad |= bool(t.fpw or t.not_started)
         else:
             # full_page_writes=off: a server may not start, but only for the torn page its
             # recovery could not read; any other reason is the harness's

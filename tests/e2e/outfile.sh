@@ -49,14 +49,14 @@ refused() {
 # fifo_reader_waits PID: wait until PID's child (under timeout) blocks opening its FIFO, so
 # that it reads what comes to the FIFO, not a file put in its place afterwards
 fifo_reader_waits() {
-	local i c
-	for i in $(seq 6000); do	# a hang guard of 300 s
-		for c in $(pgrep -P "$1"); do
-			grep -q wait_for_partner "/proc/$c/wchan" 2>/dev/null && return 0
-		done
-		sleep 0.05
+	until_true child_in_fifo_open "$1" || notok "outfile: the FIFO reader never opened its FIFO"
+}
+child_in_fifo_open() {
+	local c
+	for c in $(pgrep -P "$1"); do
+		grep -q wait_for_partner "/proc/$c/wchan" 2>/dev/null && return 0
 	done
-	notok "outfile: the FIFO reader never opened its FIFO"
+	return 1
 }
 
 devsig() {	# devsig PATH: its type and major:minor
